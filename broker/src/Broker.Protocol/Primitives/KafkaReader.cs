@@ -119,13 +119,18 @@ public ref struct KafkaReader
     /// <summary>Reads a compact (uvarint length+1) string; 0 means null.</summary>
     public string? ReadCompactNullableString()
     {
-        var length = (int)ReadUnsignedVarInt() - 1;
+        var length = (long)ReadUnsignedVarInt() - 1;
         if (length < 0)
         {
             return null;
         }
 
-        return Encoding.UTF8.GetString(Take(length));
+        if (length > int.MaxValue)
+        {
+            ThrowHelper.Malformed("Compact string length overflows.");
+        }
+
+        return Encoding.UTF8.GetString(Take((int)length));
     }
 
     public string ReadCompactString() =>
