@@ -1,0 +1,36 @@
+# Two commands matter to users: `make run` and `make test` (see README.md).
+DOTNET ?= dotnet
+CONFIG ?= Release
+BROKER_DLL := broker/src/Broker.Cli/bin/$(CONFIG)/net10.0/kafka-broker.dll
+SCHEMAS ?= ../shared/kafka-protocol
+
+.PHONY: build run test generate bench perf clean
+
+build:
+	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
+
+# One broker on 127.0.0.1:9092, data under ./data, defaults from broker/config/server.properties.
+run:
+	$(DOTNET) build broker/src/Broker.Cli -c $(CONFIG) -nologo -v quiet
+	exec $(DOTNET) $(BROKER_DLL) start --config broker/config/server.properties
+
+# Every test: codec, storage, server units, and integration against real brokers and real clients.
+test:
+	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
+	$(DOTNET) test Operator.sln -c $(CONFIG) --no-build -nologo
+
+# Regenerates the committed protocol messages from Kafka's JSON schemas.
+generate:
+	$(DOTNET) run --project broker/tools/ProtocolGenerator -c $(CONFIG) -- $(SCHEMAS) broker/src/Broker.Protocol
+
+# BenchmarkDotNet micro-benchmarks (codec, append path) with allocation figures.
+bench:
+	$(DOTNET) run --project broker/bench/Broker.Benchmarks -c Release -- --filter '*' --memory
+
+# End-to-end throughput: a broker plus the perf tool (librdkafka client), see docs/performance.md.
+perf:
+	bash broker/bench/perf.sh
+
+clean:
+	$(DOTNET) clean Operator.sln -nologo -v quiet
+	rm -rf data

@@ -1,0 +1,45 @@
+using System.CommandLine;
+using Broker.Cli.Perf;
+
+namespace Broker.Cli;
+
+/// <summary>
+/// The <c>kafka-broker</c> command tree: <c>start</c> runs a broker, <c>perf produce</c> and
+/// <c>perf consume</c> measure one. Stateless; thread-safe.
+/// </summary>
+internal static class CliApplication
+{
+    /// <summary>Exit code of a configuration or usage error.</summary>
+    public const int ConfigErrorExitCode = 2;
+
+    public static RootCommand BuildRootCommand()
+    {
+        var root = new RootCommand("A Kafka-compatible broker and its tools.");
+        root.Subcommands.Add(StartCommand.Create());
+        var perf = new Command("perf", "Measure a running broker with a librdkafka client, like Kafka's perf-test tools.");
+        perf.Subcommands.Add(new ProducePerfCommand().Command);
+        perf.Subcommands.Add(new ConsumePerfCommand().Command);
+        root.Subcommands.Add(perf);
+        return root;
+    }
+
+    /// <summary>
+    /// Parses and runs <paramref name="args"/>. The first SIGINT or SIGTERM cancels the running command, which
+    /// then stops gracefully; a second one terminates the process.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var invocation = new InvocationConfiguration
+        {
+            Output = output,
+            Error = error,
+
+            // ShutdownSignal owns SIGINT/SIGTERM so that the command decides how long a graceful stop takes.
+            ProcessTerminationTimeout = null,
+        };
+
+        using var shutdown = ShutdownSignal.Register();
+        var parsed = BuildRootCommand().Parse(args);
+        return await parsed.InvokeAsync(invocation, shutdown.Token).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,348 @@
+using System.Collections.Immutable;
+using Broker.Cluster.Metadata;
+using Broker.Protocol;
+using Broker.Protocol.Messages;
+using Broker.Protocol.Metadata;
+
+namespace Broker.Cluster.Controller;
+
+/// <summary>A topic to create, after request decoding. -1 partitions / replication factor mean "broker default".</summary>
+public sealed record NewTopic(
+    string Name,
+    int NumPartitions,
+    short ReplicationFactor,
+    IReadOnlyDictionary<int, IReadOnlyList<int>>? Assignments,
+    IReadOnlyDictionary<string, string?> Configs);
+
+/// <summary>Result for one topic of a create or delete call.</summary>
+public sealed record TopicResult(
+    string Name,
+    Guid TopicId,
+    ErrorCode Error,
+    string? Message,
+    int NumPartitions = -1,
+    short ReplicationFactor = -1);
+
+/// <summary>Defaults and checks the controller applies to topic creation.</summary>
+public sealed record TopicControllerOptions(int DefaultPartitions, short DefaultReplicationFactor, bool DeleteTopicEnable)
+{
+    /// <summary>Validates topic-level configs; returns null when valid, else a message naming the key.</summary>
+    public Func<IReadOnlyDictionary<string, string?>, string?> ValidateConfigs { get; init; } = static _ => null;
+}
+
+/// <summary>
+/// Controller-side topic management: validates create/delete requests against the current image and
+/// commits TopicRecord / PartitionRecord / ConfigRecord / RemoveTopicRecord batches, like Kafka's
+/// ReplicationControlManager. Mutations are serialised so concurrent creates of one name cannot both win.
+/// Thread-safe.
+/// </summary>
+public sealed class TopicController
+{
+    private readonly IMetadataStore _store;
+    private readonly TopicControllerOptions _options;
+    private readonly SemaphoreSlim _mutex = new(1, 1);
+
+    public TopicController(IMetadataStore store, TopicControllerOptions options)
+    {
+        _store = store;
+        _options = options;
+    }
+
+    public async Task<IReadOnlyList<TopicResult>> CreateTopicsAsync(
+        IReadOnlyList<NewTopic> topics, bool validateOnly, CancellationToken cancellationToken)
+    {
+        await _mutex.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var image = _store.Image;
+            var results = new List<TopicResult>(topics.Count);
+            var records = new List<IApiMessage>();
+            var pending = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var topic in topics)
+            {
+                var result = Plan(image, topic, pending, validateOnly ? null : records);
+                results.Add(result);
+                if (result.Error == ErrorCode.None)
+                {
+                    pending.Add(topic.Name);
+                }
+            }
+
+            if (records.Count > 0)
+            {
+                await _store.CommitAsync(records, cancellationToken).ConfigureAwait(false);
+            }
+
+            return results;
+        }
+        finally
+        {
+            _mutex.Release();
+        }
+    }
+
+    private TopicResult Plan(MetadataImage image, NewTopic topic, HashSet<string> pending, List<IApiMessage>? records)
+    {
+        if (TopicNames.Validate(topic.Name) is { } invalid)
+        {
+            return new TopicResult(topic.Name, Guid.Empty, ErrorCode.InvalidTopicException, invalid);
+        }
+
+        if (image.TopicsByName.ContainsKey(topic.Name) || pending.Contains(topic.Name))
+        {
+            return new TopicResult(topic.Name, Guid.Empty, ErrorCode.TopicAlreadyExists, $"Topic '{topic.Name}' already exists.");
+        }
+
+        foreach (var existing in image.TopicsByName.Keys)
+        {
+            if (TopicNames.Collides(existing, topic.Name))
+            {
+                return new TopicResult(topic.Name, Guid.Empty, ErrorCode.InvalidTopicException,
+                    $"Topic '{topic.Name}' collides with existing topic: {existing}");
+            }
+        }
+
+        if (_options.ValidateConfigs(topic.Configs) is { } configError)
+        {
+            return new TopicResult(topic.Name, Guid.Empty, ErrorCode.InvalidConfig, configError);
+        }
+
+        var liveBrokers = LiveBrokers(image);
+        List<int[]> assignment;
+        if (topic.Assignments is { Count: > 0 } manual)
+        {
+            if (topic.NumPartitions != -1 || topic.ReplicationFactor != -1)
+            {
+                return new TopicResult(topic.Name, Guid.Empty, ErrorCode.InvalidRequest,
+                    "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.");
+            }
+
+            if (ValidateManual(manual, liveBrokers, out assignment) is { } assignmentError)
+            {
+                return new TopicResult(topic.Name, Guid.Empty, ErrorCode.InvalidReplicaAssignment, assignmentError);
+            }
+        }
+        else
+        {
+            var partitions = topic.NumPartitions == -1 ? _options.DefaultPartitions : topic.NumPartitions;
+            var replicationFactor = topic.ReplicationFactor == -1 ? _options.DefaultReplicationFactor : topic.ReplicationFactor;
+            if (partitions <= 0)
+            {
+                return new TopicResult(topic.Name, Guid.Empty, ErrorCode.InvalidPartitions,
+                    "Number of partitions was set to an invalid non-positive value.");
+            }
+
+            if (replicationFactor <= 0)
+            {
+                return new TopicResult(topic.Name, Guid.Empty, ErrorCode.InvalidReplicationFactor,
+                    "Replication factor must be larger than 0, or -1 to use the default value.");
+            }
+
+            if (replicationFactor > liveBrokers.Length)
+            {
+                return new TopicResult(topic.Name, Guid.Empty, ErrorCode.InvalidReplicationFactor,
+                    $"Unable to replicate the partition {replicationFactor} time(s): The target replication factor of {replicationFactor} cannot be reached because only {liveBrokers.Length} broker(s) are registered.");
+            }
+
+            assignment = RoundRobin(partitions, replicationFactor, liveBrokers, topic.Name);
+        }
+
+        var topicId = Guid.NewGuid();
+        if (records is not null)
+        {
+            records.Add(new TopicRecord { Name = topic.Name, TopicId = topicId });
+            foreach (var (name, value) in topic.Configs)
+            {
+                if (value is not null)
+                {
+                    records.Add(new ConfigRecord
+                    {
+                        ResourceType = MetadataImageBuilder.TopicResource,
+                        ResourceName = topic.Name,
+                        Name = name,
+                        Value = value,
+                    });
+                }
+            }
+
+            for (var p = 0; p < assignment.Count; p++)
+            {
+                var replicas = assignment[p];
+                records.Add(new PartitionRecord
+                {
+                    PartitionId = p,
+                    TopicId = topicId,
+                    Replicas = [.. replicas],
+                    Isr = [.. replicas],
+                    Leader = replicas[0],
+                    LeaderEpoch = 0,
+                    PartitionEpoch = 0,
+                });
+            }
+        }
+
+        return new TopicResult(topic.Name, topicId, ErrorCode.None, null, assignment.Count, (short)assignment[0].Length);
+    }
+
+    private static int[] LiveBrokers(MetadataImage image)
+    {
+        var live = new List<int>();
+        foreach (var (id, broker) in image.Brokers)
+        {
+            if (!broker.Fenced)
+            {
+                live.Add(id);
+            }
+        }
+
+        return [.. live];
+    }
+
+    private static string? ValidateManual(IReadOnlyDictionary<int, IReadOnlyList<int>> manual, int[] live, out List<int[]> assignment)
+    {
+        assignment = [];
+        int? replicationFactor = null;
+        for (var p = 0; p < manual.Count; p++)
+        {
+            if (!manual.TryGetValue(p, out var replicas))
+            {
+                return "partitions should be a consecutive 0-based integer sequence";
+            }
+
+            if (replicas.Count == 0)
+            {
+                return $"The manual partition assignment includes an empty replica list for partition {p}.";
+            }
+
+            if (replicationFactor is { } rf && rf != replicas.Count)
+            {
+                return "The manual partition assignment includes a partition with a different replication factor.";
+            }
+
+            replicationFactor = replicas.Count;
+            var seen = new HashSet<int>();
+            foreach (var broker in replicas)
+            {
+                if (!seen.Add(broker))
+                {
+                    return $"The manual partition assignment includes the broker {broker} more than once.";
+                }
+
+                if (Array.IndexOf(live, broker) < 0)
+                {
+                    return $"The manual partition assignment includes broker {broker}, but no such broker is registered.";
+                }
+            }
+
+            assignment.Add([.. replicas]);
+        }
+
+        return null;
+    }
+
+    // Kafka's rack-unaware placement: a start index per topic, leaders round-robin, followers shifted.
+    private static List<int[]> RoundRobin(int partitions, int replicationFactor, int[] brokers, string topic)
+    {
+        var start = (int)((uint)StableHash(topic) % (uint)brokers.Length);
+        var result = new List<int[]>(partitions);
+        for (var p = 0; p < partitions; p++)
+        {
+            var replicas = new int[replicationFactor];
+            for (var r = 0; r < replicationFactor; r++)
+            {
+                replicas[r] = brokers[(start + p + r) % brokers.Length];
+            }
+
+            result.Add(replicas);
+        }
+
+        return result;
+    }
+
+    // string.GetHashCode is randomised per process; placement must be reproducible.
+    private static int StableHash(string value)
+    {
+        var hash = 17;
+        foreach (var c in value)
+        {
+            hash = unchecked((hash * 31) + c);
+        }
+
+        return hash;
+    }
+
+    public async Task<IReadOnlyList<TopicResult>> DeleteTopicsAsync(
+        IReadOnlyList<(string? Name, Guid Id)> topics, CancellationToken cancellationToken)
+    {
+        await _mutex.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var image = _store.Image;
+            var results = new List<TopicResult>(topics.Count);
+            var records = new List<IApiMessage>();
+            var removed = new HashSet<Guid>();
+            foreach (var (name, id) in topics)
+            {
+                TopicInfo? topic = null;
+                var found = name is not null ? image.TopicsByName.TryGetValue(name, out topic) : image.TopicsById.TryGetValue(id, out topic);
+                if (!_options.DeleteTopicEnable)
+                {
+                    results.Add(new TopicResult(name ?? topic?.Name ?? string.Empty, id, ErrorCode.TopicDeletionDisabled, "Topic deletion is disabled."));
+                }
+                else if (!found || topic is null)
+                {
+                    var error = name is null ? ErrorCode.UnknownTopicId : ErrorCode.UnknownTopicOrPartition;
+                    results.Add(new TopicResult(name ?? string.Empty, id, error, name is null ? "Unknown topic id." : "This server does not host this topic-partition."));
+                }
+                else
+                {
+                    if (removed.Add(topic.TopicId))
+                    {
+                        records.Add(new RemoveTopicRecord { TopicId = topic.TopicId });
+                    }
+
+                    results.Add(new TopicResult(topic.Name, topic.TopicId, ErrorCode.None, null));
+                }
+            }
+
+            if (records.Count > 0)
+            {
+                await _store.CommitAsync(records, cancellationToken).ConfigureAwait(false);
+            }
+
+            return results;
+        }
+        finally
+        {
+            _mutex.Release();
+        }
+    }
+
+    /// <summary>Registers (or re-registers) this broker's endpoints, as a KRaft broker does at start-up.</summary>
+    public async Task RegisterBrokerAsync(int nodeId, IReadOnlyList<BrokerEndpoint> endpoints, string? rack, CancellationToken cancellationToken)
+    {
+        var record = new RegisterBrokerRecord { BrokerId = nodeId, IncarnationId = Guid.NewGuid(), Rack = rack, Fenced = false };
+        foreach (var endpoint in endpoints)
+        {
+            record.EndPoints.Add(new RegisterBrokerRecord.BrokerEndpoint
+            {
+                Name = endpoint.ListenerName,
+                Host = endpoint.Host,
+                Port = (ushort)endpoint.Port,
+                SecurityProtocol = endpoint.SecurityProtocol,
+            });
+        }
+
+        await _mutex.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _store.CommitAsync([record], cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _mutex.Release();
+        }
+    }
+
+    internal static ImmutableArray<int> Ids(IEnumerable<int> ids) => [.. ids];
+}

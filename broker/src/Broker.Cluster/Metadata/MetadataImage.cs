@@ -1,0 +1,94 @@
+using System.Collections.Immutable;
+
+namespace Broker.Cluster.Metadata;
+
+/// <summary>One partition as the metadata log describes it. Immutable; thread-safe.</summary>
+public sealed record PartitionInfo(
+    int Partition,
+    int Leader,
+    int LeaderEpoch,
+    int PartitionEpoch,
+    ImmutableArray<int> Replicas,
+    ImmutableArray<int> Isr);
+
+/// <summary>One topic: name, id, partitions in index order and per-topic config overrides. Immutable; thread-safe.</summary>
+public sealed record TopicInfo(
+    string Name,
+    Guid TopicId,
+    ImmutableArray<PartitionInfo> Partitions,
+    ImmutableDictionary<string, string> Configs)
+{
+    public bool IsInternal => Name is "__consumer_offsets" or "__transaction_state";
+}
+
+/// <summary>An advertised endpoint of a broker on one listener. Immutable; thread-safe.</summary>
+public sealed record BrokerEndpoint(string ListenerName, string Host, int Port, short SecurityProtocol);
+
+/// <summary>A registered broker. Immutable; thread-safe.</summary>
+public sealed record BrokerInfo(int NodeId, ImmutableArray<BrokerEndpoint> Endpoints, string? Rack, bool Fenced)
+{
+    public BrokerEndpoint? EndpointFor(string listenerName)
+    {
+        foreach (var endpoint in Endpoints)
+        {
+            if (string.Equals(endpoint.ListenerName, listenerName, StringComparison.Ordinal))
+            {
+                return endpoint;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
+/// The broker's view of cluster metadata at one offset of the metadata log, built by applying
+/// KRaft metadata records in order (see <see cref="MetadataImageBuilder"/>). Immutable, so request
+/// handlers read a consistent snapshot without locks; thread-safe.
+/// </summary>
+public sealed class MetadataImage
+{
+    private MetadataImage(
+        string clusterId,
+        long offset,
+        int controllerId,
+        ImmutableDictionary<string, TopicInfo> topicsByName,
+        ImmutableDictionary<Guid, TopicInfo> topicsById,
+        ImmutableSortedDictionary<int, BrokerInfo> brokers)
+    {
+        ClusterId = clusterId;
+        Offset = offset;
+        ControllerId = controllerId;
+        TopicsByName = topicsByName;
+        TopicsById = topicsById;
+        Brokers = brokers;
+    }
+
+    public static MetadataImage Empty(string clusterId, int controllerId) => new(
+        clusterId,
+        -1,
+        controllerId,
+        ImmutableDictionary.Create<string, TopicInfo>(StringComparer.Ordinal),
+        ImmutableDictionary<Guid, TopicInfo>.Empty,
+        ImmutableSortedDictionary<int, BrokerInfo>.Empty);
+
+    public string ClusterId { get; }
+
+    /// <summary>Offset of the last metadata record applied, -1 for an empty log.</summary>
+    public long Offset { get; }
+
+    public int ControllerId { get; }
+
+    public ImmutableDictionary<string, TopicInfo> TopicsByName { get; }
+
+    public ImmutableDictionary<Guid, TopicInfo> TopicsById { get; }
+
+    public ImmutableSortedDictionary<int, BrokerInfo> Brokers { get; }
+
+    internal MetadataImage With(
+        long offset,
+        ImmutableDictionary<string, TopicInfo> topicsByName,
+        ImmutableDictionary<Guid, TopicInfo> topicsById,
+        ImmutableSortedDictionary<int, BrokerInfo> brokers) =>
+        new(ClusterId, offset, ControllerId, topicsByName, topicsById, brokers);
+}

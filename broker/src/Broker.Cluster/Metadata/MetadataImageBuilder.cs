@@ -1,0 +1,152 @@
+using System.Collections.Immutable;
+using Broker.Protocol.Messages;
+using Broker.Protocol.Metadata;
+
+namespace Broker.Cluster.Metadata;
+
+/// <summary>
+/// Applies KRaft metadata records (TopicRecord, PartitionRecord, PartitionChangeRecord, ConfigRecord,
+/// RemoveTopicRecord, RegisterBrokerRecord) to an image, producing the next image. Records of other
+/// types are ignored here (features, ACLs, producer ids belong to later subsystems).
+/// Not thread-safe: one builder per batch of records.
+/// </summary>
+public sealed class MetadataImageBuilder
+{
+    /// <summary>ConfigRecord.ResourceType values (Kafka's ConfigResource.Type).</summary>
+    public const sbyte TopicResource = 2;
+    public const sbyte BrokerResource = 4;
+
+    private readonly MetadataImage _base;
+    private readonly ImmutableDictionary<Guid, TopicInfo>.Builder _topicsById;
+    private readonly ImmutableSortedDictionary<int, BrokerInfo>.Builder _brokers;
+    private readonly Dictionary<Guid, SortedDictionary<int, PartitionInfo>> _touchedPartitions = [];
+    private long _offset;
+
+    public MetadataImageBuilder(MetadataImage image)
+    {
+        _base = image;
+        _topicsById = image.TopicsById.ToBuilder();
+        _brokers = image.Brokers.ToBuilder();
+        _offset = image.Offset;
+    }
+
+    public void Apply(IApiMessage record, long offset)
+    {
+        _offset = offset;
+        switch (record)
+        {
+            case TopicRecord topic:
+                _topicsById[topic.TopicId] = new TopicInfo(
+                    topic.Name,
+                    topic.TopicId,
+                    [],
+                    ImmutableDictionary.Create<string, string>(StringComparer.Ordinal));
+                _touchedPartitions.Remove(topic.TopicId);
+                break;
+            case PartitionRecord partition:
+                Partitions(partition.TopicId)[partition.PartitionId] = new PartitionInfo(
+                    partition.PartitionId,
+                    partition.Leader,
+                    partition.LeaderEpoch,
+                    partition.PartitionEpoch,
+                    [.. partition.Replicas],
+                    [.. partition.Isr]);
+                break;
+            case PartitionChangeRecord change:
+                ApplyChange(change);
+                break;
+            case RemoveTopicRecord remove:
+                _topicsById.Remove(remove.TopicId);
+                _touchedPartitions.Remove(remove.TopicId);
+                break;
+            case ConfigRecord config when config.ResourceType == TopicResource:
+                ApplyTopicConfig(config);
+                break;
+            case RegisterBrokerRecord broker:
+                var endpoints = ImmutableArray.CreateBuilder<BrokerEndpoint>(broker.EndPoints.Count);
+                foreach (var endpoint in broker.EndPoints)
+                {
+                    endpoints.Add(new BrokerEndpoint(endpoint.Name, endpoint.Host, endpoint.Port, endpoint.SecurityProtocol));
+                }
+
+                _brokers[broker.BrokerId] = new BrokerInfo(broker.BrokerId, endpoints.MoveToImmutable(), broker.Rack, broker.Fenced);
+                break;
+        }
+    }
+
+    private SortedDictionary<int, PartitionInfo> Partitions(Guid topicId)
+    {
+        if (!_touchedPartitions.TryGetValue(topicId, out var partitions))
+        {
+            partitions = [];
+            if (_topicsById.TryGetValue(topicId, out var topic))
+            {
+                foreach (var p in topic.Partitions)
+                {
+                    partitions[p.Partition] = p;
+                }
+            }
+
+            _touchedPartitions[topicId] = partitions;
+        }
+
+        return partitions;
+    }
+
+    private void ApplyChange(PartitionChangeRecord change)
+    {
+        var partitions = Partitions(change.TopicId);
+        if (!partitions.TryGetValue(change.PartitionId, out var current))
+        {
+            return;
+        }
+
+        // Kafka's PartitionChangeRecord: Leader -2 means "unchanged"; a new leader bumps the leader epoch.
+        var leader = change.Leader == -2 ? current.Leader : change.Leader;
+        var leaderEpoch = leader != current.Leader ? current.LeaderEpoch + 1 : current.LeaderEpoch;
+        partitions[change.PartitionId] = current with
+        {
+            Leader = leader,
+            LeaderEpoch = leaderEpoch,
+            PartitionEpoch = current.PartitionEpoch + 1,
+            Isr = change.Isr is { } isr ? [.. isr] : current.Isr,
+            Replicas = change.Replicas is { } replicas ? [.. replicas] : current.Replicas,
+        };
+    }
+
+    private void ApplyTopicConfig(ConfigRecord config)
+    {
+        foreach (var (id, topic) in _topicsById)
+        {
+            if (topic.Name == config.ResourceName)
+            {
+                var configs = config.Value is null
+                    ? topic.Configs.Remove(config.Name)
+                    : topic.Configs.SetItem(config.Name, config.Value);
+                _topicsById[id] = topic with { Configs = configs };
+                return;
+            }
+        }
+    }
+
+    public MetadataImage Build()
+    {
+        foreach (var (topicId, partitions) in _touchedPartitions)
+        {
+            if (_topicsById.TryGetValue(topicId, out var topic))
+            {
+                _topicsById[topicId] = topic with { Partitions = [.. partitions.Values] };
+            }
+        }
+
+        _touchedPartitions.Clear();
+        var byId = _topicsById.ToImmutable();
+        var byName = ImmutableDictionary.CreateBuilder<string, TopicInfo>(StringComparer.Ordinal);
+        foreach (var topic in byId.Values)
+        {
+            byName[topic.Name] = topic;
+        }
+
+        return _base.With(_offset, byName.ToImmutable(), byId, _brokers.ToImmutable());
+    }
+}

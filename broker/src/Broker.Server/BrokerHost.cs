@@ -1,0 +1,140 @@
+using Broker.Cluster.Controller;
+using Broker.Cluster.Metadata;
+using Broker.Cluster.Replication;
+using Broker.Server.Configuration;
+using Broker.Server.Dispatch;
+using Broker.Server.Handlers;
+using Broker.Server.Network;
+using Broker.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Server;
+
+/// <summary>
+/// Runs one broker: opens the logs (recovering them after a crash), replays the metadata log, registers
+/// this node, serves the listeners, and on stop closes listeners first, lets in-flight requests finish,
+/// then flushes and writes the clean-shutdown marker. Thread-safe.
+/// </summary>
+public static partial class BrokerHost
+{
+    /// <summary>Runs the broker until <paramref name="stoppingToken"/> is cancelled.</summary>
+    public static async Task RunAsync(BrokerConfig config, ILoggerFactory loggerFactory, CancellationToken stoppingToken)
+    {
+        await using var broker = await StartAsync(config, loggerFactory, TimeProvider.System, stoppingToken).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Normal stop.
+        }
+    }
+
+    /// <summary>Starts a broker and returns once it accepts connections. Dispose the handle to stop it cleanly.</summary>
+    public static async Task<RunningBroker> StartAsync(BrokerConfig config, ILoggerFactory loggerFactory, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        var logger = loggerFactory.CreateLogger("Broker");
+        var topicDefaults = config.TopicDefaults();
+        var defaultLogConfig = LogConfig.From(topicDefaults);
+        var logs = LogManager.Open(new LogManagerOptions(config.LogDirs, config.NodeId, config.ClusterId, defaultLogConfig), time, loggerFactory);
+        try
+        {
+            var metadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>());
+            var replicas = new ReplicaManager(config.NodeId, logs, topic => LogConfig.From(Merge(topicDefaults, topic.Configs)), loggerFactory.CreateLogger<ReplicaManager>());
+            metadata.ImageChanged += replicas.Apply;
+            replicas.Apply(metadata.Image);
+
+            var controller = new TopicController(metadata, new TopicControllerOptions(config.NumPartitions, (short)config.DefaultReplicationFactor, config.DeleteTopicEnable)
+            {
+                ValidateConfigs = configs => LogConfig.Validate(configs),
+            });
+            var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes, config.DeleteTopicEnable);
+            var services = new BrokerServices(options, metadata, controller, replicas, time);
+            RequestDispatcher? dispatcher = null;
+            dispatcher = new RequestDispatcher(
+            [
+                new ProduceHandler(services),
+                new FetchHandler(services),
+                new ListOffsetsHandler(services),
+                new MetadataHandler(services),
+                new ApiVersionsHandler(() => dispatcher!),
+                new CreateTopicsHandler(services),
+                new DeleteTopicsHandler(services),
+            ]);
+
+            var server = new KafkaSocketServer(
+                dispatcher,
+                new ConnectionOptions(config.SocketRequestMaxBytes, config.ConnectionsMaxIdleMs),
+                time,
+                loggerFactory.CreateLogger("Broker.Network"));
+            var listeners = new List<ListenerEndpoint>();
+            foreach (var listener in config.Listeners)
+            {
+                listeners.Add(new ListenerEndpoint(listener.Name, listener.Host, listener.Port));
+            }
+
+            server.Start(listeners);
+            var endpoints = AdvertisedEndpoints(config, server);
+            await controller.RegisterBrokerAsync(config.NodeId, endpoints, config.Rack, cancellationToken).ConfigureAwait(false);
+            var maintenance = new LogMaintenance(logs, config.LogFlushSchedulerIntervalMs, config.LogFlushOffsetCheckpointIntervalMs, time, logger);
+            LogStarted(logger, config.NodeId, metadata.Image.ClusterId);
+            return new RunningBroker(server, logs, metadata, maintenance, logger);
+        }
+        catch
+        {
+            logs.Dispose();
+            throw;
+        }
+    }
+
+    private static Dictionary<string, string> Merge(IReadOnlyDictionary<string, string> defaults, IReadOnlyDictionary<string, string> overrides)
+    {
+        var merged = new Dictionary<string, string>(defaults, StringComparer.Ordinal);
+        foreach (var (key, value) in overrides)
+        {
+            merged[key] = value;
+        }
+
+        return merged;
+    }
+
+    // advertised.listeners may name port 0 (tests bind ephemeral ports): advertise the bound port instead.
+    private static List<BrokerEndpoint> AdvertisedEndpoints(BrokerConfig config, KafkaSocketServer server)
+    {
+        var bound = server.BoundEndpoints;
+        var result = new List<BrokerEndpoint>();
+        foreach (var advertised in config.AdvertisedListeners)
+        {
+            var port = advertised.Port;
+            if (port == 0)
+            {
+                foreach (var (name, endPoint) in bound)
+                {
+                    if (name == advertised.Name)
+                    {
+                        port = endPoint.Port;
+                    }
+                }
+            }
+
+            result.Add(new BrokerEndpoint(advertised.Name, advertised.Host, port, SecurityProtocolId(config, advertised.Name)));
+        }
+
+        return result;
+    }
+
+    // Kafka's SecurityProtocol ids: PLAINTEXT 0, SSL 1, SASL_PLAINTEXT 2, SASL_SSL 3.
+    private static short SecurityProtocolId(BrokerConfig config, string listenerName) => config.SecurityProtocolFor(listenerName) switch
+    {
+        "SSL" => 1,
+        "SASL_PLAINTEXT" => 2,
+        "SASL_SSL" => 3,
+        _ => 0,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broker {NodeId} started in cluster {ClusterId}")]
+    private static partial void LogStarted(ILogger logger, int nodeId, string clusterId);
+}

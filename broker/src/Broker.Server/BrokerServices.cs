@@ -1,0 +1,38 @@
+using Broker.Cluster.Controller;
+using Broker.Cluster.Metadata;
+using Broker.Cluster.Replication;
+
+namespace Broker.Server;
+
+/// <summary>Broker-level settings the request handlers need, resolved from server.properties.</summary>
+internal sealed record ServerOptions(
+    int NodeId,
+    bool AutoCreateTopicsEnable,
+    int MaxFetchBytes,
+    bool DeleteTopicEnable);
+
+/// <summary>
+/// The domain services handlers call: metadata image, topic controller, local partitions and the clock.
+/// Built once by <see cref="BrokerHost"/>. Thread-safe (every member is).
+/// </summary>
+internal sealed class BrokerServices
+{
+    public BrokerServices(ServerOptions options, IMetadataStore metadata, TopicController topics, ReplicaManager replicas, TimeProvider time)
+    {
+        Options = options;
+        Metadata = metadata;
+        Topics = topics;
+        Replicas = replicas;
+        Time = time;
+    }
+
+    public ServerOptions Options { get; }
+
+    public IMetadataStore Metadata { get; }
+
+    public TopicController Topics { get; }
+
+    public ReplicaManager Replicas { get; }
+
+    public TimeProvider Time { get; }
+}

@@ -1,0 +1,78 @@
+using Broker.Protocol;
+using Broker.Protocol.Messages;
+using Broker.Server.Dispatch;
+
+namespace Broker.Server.Handlers;
+
+/// <summary>
+/// ApiVersions (18): lists every handler's version range from the dispatch table, so what is
+/// advertised is what is served. Thread-safe.
+/// </summary>
+internal sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVersionsResponse>
+{
+    public const short Key = 18;
+
+    private readonly Func<RequestDispatcher> _dispatcher;
+
+    public ApiVersionsHandler(Func<RequestDispatcher> dispatcher)
+    {
+        _dispatcher = dispatcher;
+    }
+
+    public override short ApiKey => Key;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 4;
+
+    protected override ValueTask<ApiVersionsResponse?> HandleAsync(RequestContext context, ApiVersionsRequest request, CancellationToken cancellationToken)
+    {
+        var response = new ApiVersionsResponse();
+        if (context.ApiVersion >= 3 && (!IsValidSoftwareToken(request.ClientSoftwareName) || !IsValidSoftwareToken(request.ClientSoftwareVersion)))
+        {
+            response.ErrorCode = (short)ErrorCode.InvalidRequest;
+            return ValueTask.FromResult<ApiVersionsResponse?>(response);
+        }
+
+        foreach (var handler in _dispatcher().Handlers)
+        {
+            response.ApiKeys.Add(Entry(handler));
+        }
+
+        return ValueTask.FromResult<ApiVersionsResponse?>(response);
+    }
+
+    /// <summary>The v0 body Kafka sends for a too-new ApiVersions request: the error and only its own range.</summary>
+    public static ApiVersionsResponse UnsupportedVersionResponse(ApiHandler self)
+    {
+        var response = new ApiVersionsResponse { ErrorCode = (short)ErrorCode.UnsupportedVersion };
+        response.ApiKeys.Add(Entry(self));
+        return response;
+    }
+
+    private static ApiVersionsResponse.ApiVersion Entry(ApiHandler handler) => new()
+    {
+        ApiKey = handler.ApiKey,
+        MinVersion = handler.MinVersion,
+        MaxVersion = handler.MaxVersion,
+    };
+
+    // KIP-511: [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?
+    internal static bool IsValidSoftwareToken(string value)
+    {
+        if (value.Length == 0 || !char.IsAsciiLetterOrDigit(value[0]) || !char.IsAsciiLetterOrDigit(value[^1]))
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '-' && c != '.')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,173 @@
+using Broker.Cluster.Replication;
+using Broker.Protocol;
+using Broker.Protocol.Messages;
+using Broker.Server.Dispatch;
+
+namespace Broker.Server.Handlers;
+
+/// <summary>
+/// Fetch (1) for consumers: reads whole batches straight from segment files into pooled response
+/// buffers, honouring max_bytes / partition_max_bytes with KIP-74's first-batch exception. When less
+/// than min_bytes is available it parks until an append to one of its partitions wakes it or max_wait_ms
+/// passes; no polling. Fetch sessions are not kept: full fetches get session id 0 and incremental ones
+/// FETCH_SESSION_ID_NOT_FOUND, which Kafka documents as compliant (clients fall back to full fetches).
+/// Thread-safe.
+/// </summary>
+internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
+{
+    private readonly BrokerServices _services;
+
+    public FetchHandler(BrokerServices services)
+    {
+        _services = services;
+    }
+
+    public override short ApiKey => 1;
+
+    public override short MinVersion => 4;
+
+    public override short MaxVersion => 17;
+
+    protected override async ValueTask<FetchResponse?> HandleAsync(RequestContext context, FetchRequest request, CancellationToken cancellationToken)
+    {
+        if (request.SessionEpoch > 0)
+        {
+            return new FetchResponse { ErrorCode = (short)ErrorCode.FetchSessionIdNotFound, SessionId = 0 };
+        }
+
+        var time = _services.Time;
+        var deadline = time.GetTimestamp() + (long)(Math.Max(0, request.MaxWaitMs) * (time.TimestampFrequency / 1000.0));
+        var maxBytes = Math.Min(request.MaxBytes, _services.Options.MaxFetchBytes);
+        var minBytes = Math.Min(request.MinBytes, maxBytes);
+        Task[]? signals = null;
+        while (true)
+        {
+            if (request.MaxWaitMs > 0 && minBytes > 0)
+            {
+                // Taken before reading, so an append racing with the read still wakes us.
+                signals = CollectSignals(context, request, signals);
+            }
+
+            var (response, bytes, hasError) = Read(context, request, maxBytes);
+            var remaining = time.GetElapsedTime(time.GetTimestamp(), deadline);
+            if (bytes >= minBytes || hasError || signals is null || signals.Length == 0 || remaining <= TimeSpan.Zero || cancellationToken.IsCancellationRequested)
+            {
+                return response;
+            }
+
+            context.ReturnResponseBuffers();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Task.Delay(remaining, time, timeout.Token);
+            await Task.WhenAny(Task.WhenAny(signals), delay).ConfigureAwait(false);
+            await timeout.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    private Task[] CollectSignals(RequestContext context, FetchRequest request, Task[]? reuse)
+    {
+        var count = 0;
+        foreach (var topic in request.Topics)
+        {
+            count += topic.Partitions.Count;
+        }
+
+        var signals = reuse is not null && reuse.Length == count ? reuse : new Task[count];
+        var i = 0;
+        foreach (var topic in request.Topics)
+        {
+            foreach (var p in topic.Partitions)
+            {
+                var partition = Resolve(context, topic, p.Partition);
+                signals[i++] = partition?.NextAppend() ?? Task.CompletedTask;
+            }
+        }
+
+        return signals;
+    }
+
+    private Partition? Resolve(RequestContext context, FetchRequest.FetchTopic topic, int index) =>
+        context.ApiVersion >= 13 ? _services.Replicas.Get(topic.TopicId, index) : _services.Replicas.Get(topic.Topic, index);
+
+    private (FetchResponse Response, long Bytes, bool HasError) Read(RequestContext context, FetchRequest request, int maxBytes)
+    {
+        var response = new FetchResponse { SessionId = 0 };
+        long total = 0;
+        var hasError = false;
+        var readCommitted = request.IsolationLevel == 1;
+        foreach (var topic in request.Topics)
+        {
+            var topicResponse = new FetchResponse.FetchableTopicResponse { Topic = topic.Topic, TopicId = topic.TopicId };
+            response.Responses.Add(topicResponse);
+            foreach (var p in topic.Partitions)
+            {
+                var data = new FetchResponse.PartitionData
+                {
+                    PartitionIndex = p.Partition,
+                    HighWatermark = -1,
+                    LastStableOffset = -1,
+                    LogStartOffset = -1,
+                    PreferredReadReplica = -1,
+                    AbortedTransactions = readCommitted ? [] : null,
+                    Records = ReadOnlyMemory<byte>.Empty,
+                };
+                topicResponse.Partitions.Add(data);
+                var error = ReadPartition(context, topic, p, maxBytes - total, firstData: total == 0, data, out var read);
+                data.ErrorCode = (short)error;
+                total += read;
+                hasError |= error != ErrorCode.None;
+            }
+        }
+
+        return (response, total, hasError);
+    }
+
+    private ErrorCode ReadPartition(
+        RequestContext context,
+        FetchRequest.FetchTopic topic,
+        FetchRequest.FetchPartition request,
+        long bytesLeft,
+        bool firstData,
+        FetchResponse.PartitionData data,
+        out int read)
+    {
+        read = 0;
+        var partition = Resolve(context, topic, request.Partition);
+        if (partition is null)
+        {
+            return context.ApiVersion >= 13 ? ErrorCode.UnknownTopicId : ErrorCode.UnknownTopicOrPartition;
+        }
+
+        if (!partition.IsLeader)
+        {
+            return ErrorCode.NotLeaderOrFollower;
+        }
+
+        if (request.CurrentLeaderEpoch >= 0 && request.CurrentLeaderEpoch != partition.LeaderEpoch)
+        {
+            return request.CurrentLeaderEpoch < partition.LeaderEpoch ? ErrorCode.FencedLeaderEpoch : ErrorCode.UnknownLeaderEpoch;
+        }
+
+        var log = partition.Log;
+        var highWatermark = log.HighWatermark;
+        data.HighWatermark = highWatermark;
+        data.LastStableOffset = highWatermark;
+        data.LogStartOffset = log.LogStartOffset;
+        var limit = (int)Math.Max(0, Math.Min(request.PartitionMaxBytes, bytesLeft));
+
+        // KIP-74: until some partition returned data, the first batch comes back whole even if over the limits.
+        var result = log.Read(request.FetchOffset, limit, highWatermark, minOneBatch: firstData);
+        if (result.OffsetOutOfRange)
+        {
+            return ErrorCode.OffsetOutOfRange;
+        }
+
+        if (result.Length > 0)
+        {
+            var buffer = context.RentResponseBuffer(result.Length);
+            read = result.CopyTo(buffer.AsSpan(0, result.Length));
+            data.Records = buffer.AsMemory(0, read);
+        }
+
+        return ErrorCode.None;
+    }
+}

@@ -1,0 +1,127 @@
+using System.Runtime.InteropServices;
+using Broker.Cluster.Replication;
+using Broker.Protocol;
+using Broker.Protocol.Messages;
+using Broker.Protocol.Records;
+using Broker.Server.Dispatch;
+
+namespace Broker.Server.Handlers;
+
+/// <summary>
+/// Produce (0): validates each partition's batch, appends it as leader with offsets assigned in place
+/// (the request buffer is the write buffer), and answers per partition. acks=0 sends nothing and closes
+/// the connection if anything failed, as Kafka does. With one replica the high watermark moves on
+/// append, so acks=all completes at once. Thread-safe.
+/// </summary>
+internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
+{
+    private readonly BrokerServices _services;
+
+    public ProduceHandler(BrokerServices services)
+    {
+        _services = services;
+    }
+
+    public override short ApiKey => 0;
+
+    // v0-v2 are advertised (librdkafka derives features from ranges starting at 0) but refused, like Kafka 4.
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 11;
+
+    protected override ValueTask<ProduceResponse?> HandleAsync(RequestContext context, ProduceRequest request, CancellationToken cancellationToken)
+    {
+        var response = new ProduceResponse();
+        var acks = request.Acks;
+        var anyError = false;
+        var nowMs = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var topicData in request.TopicData)
+        {
+            var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topicData.Name };
+            response.Responses.Add(topicResponse);
+            foreach (var partitionData in topicData.PartitionData)
+            {
+                var partitionResponse = new ProduceResponse.PartitionProduceResponse { Index = partitionData.Index, BaseOffset = -1 };
+                topicResponse.PartitionResponses.Add(partitionResponse);
+                var (error, message) = AppendOne(context, acks, topicData.Name, partitionData, nowMs, partitionResponse);
+                partitionResponse.ErrorCode = (short)error;
+                partitionResponse.ErrorMessage = message;
+                anyError |= error != ErrorCode.None;
+            }
+        }
+
+        if (acks == 0)
+        {
+            context.CloseConnection = anyError;
+            return ValueTask.FromResult<ProduceResponse?>(null);
+        }
+
+        return ValueTask.FromResult<ProduceResponse?>(response);
+    }
+
+    private (ErrorCode Error, string? Message) AppendOne(
+        RequestContext context,
+        short acks,
+        string topic,
+        ProduceRequest.PartitionProduceData data,
+        long nowMs,
+        ProduceResponse.PartitionProduceResponse result)
+    {
+        if (context.ApiVersion < 3)
+        {
+            return (ErrorCode.UnsupportedVersion, "Produce requests below version 3 are not supported.");
+        }
+
+        if (acks is not (-1 or 0 or 1))
+        {
+            return (ErrorCode.InvalidRequiredAcks, null);
+        }
+
+        if (_services.Replicas.Get(topic, data.Index) is not { } partition)
+        {
+            return (ErrorCode.UnknownTopicOrPartition, null);
+        }
+
+        if (!partition.IsLeader)
+        {
+            return (ErrorCode.NotLeaderOrFollower, null);
+        }
+
+        if (IsInternal(topic) && context.ClientId != "__admin_client")
+        {
+            return (ErrorCode.InvalidTopicException, $"Cannot append to internal topic {topic}");
+        }
+
+        if (data.Records is not { Length: > 0 } records)
+        {
+            return (ErrorCode.InvalidRecord, "Produce request has no record batch.");
+        }
+
+        var config = partition.Config;
+        if (records.Length > config.SegmentBytes)
+        {
+            return (ErrorCode.RecordListTooLarge, $"Message batch size is {records.Length} bytes which exceeds the maximum configured segment size of {config.SegmentBytes}.");
+        }
+
+        var validation = RecordBatchValidator.Validate(records.Span, config.MaxMessageBytes);
+        if (validation.Error != ErrorCode.None)
+        {
+            return (validation.Error, validation.ErrorMessage);
+        }
+
+        if (validation.Compression == CompressionType.Zstd && context.ApiVersion < 7)
+        {
+            return (ErrorCode.UnsupportedCompressionType, "Produce requests with zstd compression need version 7 or later.");
+        }
+
+        // The frame buffer belongs to this request; rewriting offsets in it avoids another copy.
+        var writable = MemoryMarshal.AsMemory(records);
+        var appended = partition.AppendAsLeader(writable, nowMs);
+        result.BaseOffset = appended.FirstOffset;
+        result.LogAppendTimeMs = appended.LogAppendTimeMs;
+        result.LogStartOffset = appended.LogStartOffset;
+        return (ErrorCode.None, null);
+    }
+
+    private static bool IsInternal(string topic) => topic is "__consumer_offsets" or "__transaction_state";
+}

@@ -1,0 +1,322 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Broker.Protocol;
+using Broker.Protocol.Messages;
+using Broker.Server.Dispatch;
+using Broker.Server.Handlers;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Server.Network;
+
+/// <summary>
+/// One client connection: the canonical System.IO.Pipelines loop (ReadAsync, slice whole frames,
+/// AdvanceTo(consumed, examined)). Requests are handled one after another and answered in request order,
+/// as Kafka does; frames that arrive while one is being handled wait in the pipe, and the socket's
+/// receive window provides backpressure. Owned by its own loop; not thread-safe.
+/// </summary>
+internal sealed class KafkaConnection : IAsyncDisposable
+{
+    // Kafka's fixed request prefix: api key, api version, correlation id.
+    private const int FixedHeaderBytes = 8;
+    private const int FlushThresholdBytes = 256 * 1024;
+
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly string _listenerName;
+    private readonly RequestDispatcher _dispatcher;
+    private readonly ConnectionOptions _options;
+    private readonly ILogger _logger;
+    private readonly CancellationToken _serverStopping;
+    private readonly KafkaWriter _writer = new(64 * 1024);
+    private readonly EndPoint? _remote;
+    private int _unflushed;
+
+    public KafkaConnection(
+        Socket socket,
+        long id,
+        string listenerName,
+        RequestDispatcher dispatcher,
+        ConnectionOptions options,
+        ILogger logger,
+        CancellationToken serverStopping)
+    {
+        _socket = socket;
+        Id = id;
+        _remote = socket.RemoteEndPoint;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
+        _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
+        _listenerName = listenerName;
+        _dispatcher = dispatcher;
+        _options = options;
+        _logger = logger;
+        _serverStopping = serverStopping;
+    }
+
+    public long Id { get; }
+
+    public async Task RunAsync()
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(_serverStopping);
+        try
+        {
+            while (true)
+            {
+                if (_options.IdleTimeoutMs > 0)
+                {
+                    idle.CancelAfter(TimeSpan.FromMilliseconds(_options.IdleTimeoutMs));
+                }
+
+                ReadResult result;
+                try
+                {
+                    result = await _input.ReadAsync(idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    if (!_serverStopping.IsCancellationRequested)
+                    {
+                        ServerLog.IdleTimeout(_logger, Id, _options.IdleTimeoutMs);
+                    }
+
+                    return;
+                }
+
+                var buffer = result.Buffer;
+                var keepOpen = true;
+                while (keepOpen)
+                {
+                    var status = Framing.TryReadFrame(ref buffer, _options.MaxRequestBytes, out var frame, out var size);
+                    if (status == FrameStatus.Incomplete)
+                    {
+                        break;
+                    }
+
+                    if (status == FrameStatus.Invalid)
+                    {
+                        ServerLog.ClosingBadRequest(_logger, Id, _remote,
+                            $"request size {size} is outside 0..{_options.MaxRequestBytes} (socket.request.max.bytes)");
+                        keepOpen = false;
+                        break;
+                    }
+
+                    keepOpen = await ProcessFrameAsync(frame, buffer).ConfigureAwait(false);
+                }
+
+                _input.AdvanceTo(buffer.Start, buffer.End);
+                if (!keepOpen)
+                {
+                    await FlushAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                if (_unflushed > 0)
+                {
+                    await FlushAsync().ConfigureAwait(false);
+                }
+
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            ServerLog.SocketError(_logger, Id, e.Message);
+        }
+    }
+
+    private async ValueTask FlushAsync()
+    {
+        _unflushed = 0;
+        await _output.FlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Handles one frame; returns false when the connection must be closed (as Kafka closes it).</summary>
+    private async ValueTask<bool> ProcessFrameAsync(ReadOnlySequence<byte> frame, ReadOnlySequence<byte> rest)
+    {
+        var length = (int)frame.Length;
+        if (length < FixedHeaderBytes)
+        {
+            ServerLog.ClosingBadRequest(_logger, Id, _remote, $"request of {length} bytes is too short for a header");
+            return false;
+        }
+
+        // The frame is copied once into a pooled array: handlers decode from it and produce appends
+        // rewrite batch headers in it, with no further copies.
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            frame.CopyTo(buffer);
+            var memory = buffer.AsMemory(0, length);
+            var apiKey = BinaryPrimitives.ReadInt16BigEndian(buffer);
+            var apiVersion = BinaryPrimitives.ReadInt16BigEndian(buffer.AsSpan(2));
+            var correlationId = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(4));
+
+            var handler = _dispatcher.Find(apiKey);
+            if (handler is null)
+            {
+                ServerLog.ClosingBadRequest(_logger, Id, _remote, $"unknown API key {apiKey}");
+                return false;
+            }
+
+            if (apiVersion < handler.MinVersion || apiVersion > handler.MaxVersion)
+            {
+                if (apiKey == ApiVersionsHandler.Key)
+                {
+                    // KIP-511: answer a too-new ApiVersions with a v0 error body so the client can retry.
+                    WriteResponse(correlationId, 0, 0, ApiVersionsHandler.UnsupportedVersionResponse(handler));
+                    return true;
+                }
+
+                ServerLog.ClosingBadRequest(_logger, Id, _remote, $"unsupported version {apiVersion} of API key {apiKey}");
+                return false;
+            }
+
+            if (!TryReadHeader(memory, apiKey, apiVersion, out var clientId, out var bodyStart, out var headerError))
+            {
+                ServerLog.ClosingBadRequest(_logger, Id, _remote, headerError);
+                return false;
+            }
+
+            var context = new RequestContext(apiKey, apiVersion, correlationId, clientId, _listenerName, _remote, Id);
+            IApiMessage? response;
+            try
+            {
+                var pending = handler.HandleAsync(context, memory[bodyStart..], _serverStopping);
+                if (!pending.IsCompleted && _unflushed > 0)
+                {
+                    // Don't hold earlier responses back while this request waits (fetch long polling).
+                    await FlushAsync().ConfigureAwait(false);
+                }
+
+                response = await pending.ConfigureAwait(false);
+            }
+            catch (KafkaProtocolException e)
+            {
+                context.ReturnResponseBuffers();
+                ServerLog.ClosingBadRequest(_logger, Id, _remote, $"malformed {apiKey} v{apiVersion} request: {e.Message}");
+                return false;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                context.ReturnResponseBuffers();
+                ServerLog.HandlerFailed(_logger, e, apiKey, apiVersion, Id);
+                return false;
+            }
+
+            if (response is null)
+            {
+                context.ReturnResponseBuffers();
+                return !context.CloseConnection;
+            }
+
+            try
+            {
+                WriteResponse(correlationId, ApiMessageTypes.ResponseHeaderVersion((ApiKey)apiKey, apiVersion), apiVersion, response);
+            }
+            catch (Exception e) when (e is UnsupportedVersionException or InvalidOperationException)
+            {
+                // A handler filled a field this version cannot carry: a bug, reported loudly.
+                ServerLog.HandlerFailed(_logger, e, apiKey, apiVersion, Id);
+                return false;
+            }
+            finally
+            {
+                context.ReturnResponseBuffers();
+            }
+
+            if (_unflushed >= FlushThresholdBytes || !HasCompleteFrame(rest))
+            {
+                await FlushAsync().ConfigureAwait(false);
+            }
+
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static bool HasCompleteFrame(ReadOnlySequence<byte> rest)
+    {
+        if (rest.Length < Framing.SizePrefixLength)
+        {
+            return false;
+        }
+
+        Span<byte> prefix = stackalloc byte[Framing.SizePrefixLength];
+        rest.Slice(0, Framing.SizePrefixLength).CopyTo(prefix);
+        return rest.Length - Framing.SizePrefixLength >= BinaryPrimitives.ReadInt32BigEndian(prefix);
+    }
+
+    private static bool TryReadHeader(ReadOnlyMemory<byte> frame, short apiKey, short apiVersion, out string? clientId, out int bodyStart, out string error)
+    {
+        try
+        {
+            var reader = new KafkaReader(frame);
+            var header = new RequestHeader();
+            header.Read(ref reader, ApiMessageTypes.RequestHeaderVersion((ApiKey)apiKey, apiVersion));
+            clientId = header.ClientId;
+            bodyStart = reader.Position;
+            error = string.Empty;
+            return true;
+        }
+        catch (KafkaProtocolException e)
+        {
+            clientId = null;
+            bodyStart = 0;
+            error = $"malformed request header: {e.Message}";
+            return false;
+        }
+    }
+
+    private void WriteResponse(int correlationId, short headerVersion, short apiVersion, IApiMessage response)
+    {
+        var writer = _writer;
+        writer.Reset();
+        var sizeAt = writer.ReserveInt32();
+        writer.WriteInt32(correlationId);
+        if (headerVersion >= 1)
+        {
+            writer.WriteUnsignedVarInt(0);
+        }
+
+        response.Write(writer, apiVersion);
+        writer.PatchInt32(sizeAt, writer.Position - Framing.SizePrefixLength);
+        _output.Write(writer.WrittenSpan);
+        _unflushed += writer.Position;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _input.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            await _output.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            // The peer is gone; nothing left to flush to.
+        }
+
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed by the peer.
+        }
+
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _writer.Dispose();
+    }
+}

@@ -1,0 +1,66 @@
+using System.Net;
+using Broker.Cluster.Metadata;
+using Broker.Server.Network;
+using Broker.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Server;
+
+/// <summary>
+/// Handle to a started broker. <see cref="DisposeAsync"/> performs the graceful shutdown: stop accepting,
+/// finish in-flight requests, flush, checkpoint and write the clean-shutdown marker. Thread-safe.
+/// </summary>
+public sealed partial class RunningBroker : IAsyncDisposable
+{
+    private readonly KafkaSocketServer _server;
+    private readonly LogManager _logs;
+    private readonly LocalMetadataLog _metadata;
+    private readonly LogMaintenance _maintenance;
+    private readonly ILogger _logger;
+    private int _disposed;
+
+    internal RunningBroker(KafkaSocketServer server, LogManager logs, LocalMetadataLog metadata, LogMaintenance maintenance, ILogger logger)
+    {
+        _server = server;
+        _logs = logs;
+        _metadata = metadata;
+        _maintenance = maintenance;
+        _logger = logger;
+    }
+
+    /// <summary>Bound socket per listener name (ephemeral ports resolved).</summary>
+    public IReadOnlyList<(string Listener, IPEndPoint EndPoint)> Endpoints => _server.BoundEndpoints;
+
+    /// <summary>"host:port" of the first listener, for client bootstrap.</summary>
+    public string BootstrapServers
+    {
+        get
+        {
+            var endPoint = Endpoints[0].EndPoint;
+            return $"{endPoint.Address}:{endPoint.Port}";
+        }
+    }
+
+    public MetadataImage Metadata => _metadata.Image;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        LogStopping(_logger);
+        await _server.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        await _maintenance.DisposeAsync().ConfigureAwait(false);
+        _metadata.Dispose();
+        _logs.Dispose();
+        LogStopped(_logger);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broker stopping: closing listeners and finishing in-flight requests")]
+    private static partial void LogStopping(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broker stopped cleanly")]
+    private static partial void LogStopped(ILogger logger);
+}

@@ -1,0 +1,166 @@
+using System.Buffers.Binary;
+
+namespace Broker.Storage.Segments;
+
+/// <summary>
+/// Sparse <c>.index</c>: entries of (int32 offset relative to the segment base, int32 byte position of a batch in
+/// the <c>.log</c>), where the offset is that batch's last offset. Both columns strictly increase, so the file can be
+/// binary searched by either. One writer, lock-free readers (see <see cref="IndexFile"/>).
+/// </summary>
+internal sealed class OffsetIndex : IndexFile
+{
+    public const int EntrySize = 8;
+
+    // The newest entry packed as (relativeOffset << 32) | position, or -1. Tail fetches (the common case) are answered
+    // from it without a file read. A reader may see an entry newer than the count it loaded; any real entry is a
+    // valid lower bound, so that is harmless.
+    private long _lastEntry = -1;
+
+    public OffsetIndex(string path, long baseOffset, FileMode mode) : base(path, baseOffset, EntrySize, mode)
+    {
+    }
+
+    public bool IsFull => Entries >= MaxEntries;
+
+    /// <summary>Position of the newest entry, or 0 when empty.</summary>
+    public int LastPosition
+    {
+        get
+        {
+            var last = Volatile.Read(ref _lastEntry);
+            return last < 0 ? 0 : (int)last;
+        }
+    }
+
+    /// <summary>Adds (offset, position) if there is room; entries past capacity are skipped (the log rolls first).</summary>
+    public void TryAppend(long offset, int position)
+    {
+        if (Entries >= MaxEntries)
+        {
+            return;
+        }
+
+        var relative = (int)(offset - BaseOffset);
+        Span<byte> entry = stackalloc byte[EntrySize];
+        BinaryPrimitives.WriteInt32BigEndian(entry, relative);
+        BinaryPrimitives.WriteInt32BigEndian(entry[4..], position);
+        AppendEntry(entry);
+        Volatile.Write(ref _lastEntry, Pack(relative, position));
+    }
+
+    /// <summary>
+    /// Byte position to start scanning for <paramref name="targetOffset"/>: the position of the largest entry whose
+    /// offset is at most the target, or 0.
+    /// </summary>
+    public int LookupPosition(long targetOffset)
+    {
+        var relative = targetOffset - BaseOffset;
+        if (relative <= 0)
+        {
+            return 0;
+        }
+
+        var last = Volatile.Read(ref _lastEntry);
+        if (last >= 0 && (last >> 32) <= relative)
+        {
+            return (int)last;
+        }
+
+        Span<byte> entry = stackalloc byte[EntrySize];
+        int lo = 0, hi = Entries - 1, position = 0;
+        while (lo <= hi)
+        {
+            var mid = (int)((uint)(lo + hi) >> 1);
+            ReadEntry(mid, entry);
+            if (BinaryPrimitives.ReadInt32BigEndian(entry) <= relative)
+            {
+                position = BinaryPrimitives.ReadInt32BigEndian(entry[4..]);
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return position;
+    }
+
+    /// <summary>
+    /// Position of the largest entry whose batch starts at or before <paramref name="maxPosition"/> and whose offset
+    /// is below <paramref name="offsetLimit"/>, or 0. Every batch before that position satisfies both bounds, so a
+    /// read only has to scan forward from it to find where to stop.
+    /// </summary>
+    public int FloorPosition(long maxPosition, long offsetLimit)
+    {
+        var relativeLimit = offsetLimit - BaseOffset;
+        var last = Volatile.Read(ref _lastEntry);
+        if (last >= 0 && (int)last <= maxPosition && (last >> 32) < relativeLimit)
+        {
+            return (int)last;
+        }
+
+        Span<byte> entry = stackalloc byte[EntrySize];
+        int lo = 0, hi = Entries - 1, position = 0;
+        while (lo <= hi)
+        {
+            var mid = (int)((uint)(lo + hi) >> 1);
+            ReadEntry(mid, entry);
+            var entryPosition = BinaryPrimitives.ReadInt32BigEndian(entry[4..]);
+            if (entryPosition <= maxPosition && BinaryPrimitives.ReadInt32BigEndian(entry) < relativeLimit)
+            {
+                position = entryPosition;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return position;
+    }
+
+    /// <summary>
+    /// Cheap consistency check of a loaded (trusted) index against its log: entries increase and point inside the log.
+    /// A preallocated file that was never trimmed fails it because its tail reads as zero entries.
+    /// </summary>
+    public bool IsConsistent(long logSize)
+    {
+        var count = Entries;
+        if (count == 0)
+        {
+            return true;
+        }
+
+        Span<byte> first = stackalloc byte[EntrySize];
+        Span<byte> last = stackalloc byte[EntrySize];
+        ReadEntry(0, first);
+        ReadEntry(count - 1, last);
+        var firstRelative = BinaryPrimitives.ReadInt32BigEndian(first);
+        var lastRelative = BinaryPrimitives.ReadInt32BigEndian(last);
+        var lastPosition = BinaryPrimitives.ReadInt32BigEndian(last[4..]);
+        return firstRelative > 0
+            && lastRelative >= firstRelative
+            && lastPosition >= BinaryPrimitives.ReadInt32BigEndian(first[4..])
+            && lastPosition < logSize
+            && (count == 1 || lastRelative > firstRelative);
+    }
+
+    protected override void OnLoaded(int entries)
+    {
+        if (entries == 0)
+        {
+            Volatile.Write(ref _lastEntry, -1);
+            return;
+        }
+
+        Span<byte> entry = stackalloc byte[EntrySize];
+        ReadEntry(entries - 1, entry);
+        var relative = BinaryPrimitives.ReadInt32BigEndian(entry);
+        var position = BinaryPrimitives.ReadInt32BigEndian(entry[4..]);
+        Volatile.Write(ref _lastEntry, relative < 0 || position < 0 ? -1 : Pack(relative, position));
+    }
+
+    private static long Pack(int relative, int position) => ((long)relative << 32) | (uint)position;
+}

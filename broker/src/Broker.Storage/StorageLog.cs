@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Storage;
+
+/// <summary>Log messages of the storage layer (source-generated, checked against IsEnabled). Stateless; thread-safe.</summary>
+internal static partial class StorageLog
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information,
+        Message = "Loaded {LogCount} partition logs from {LogDir} in {ElapsedMs} ms (clean shutdown: {CleanShutdown})")]
+    public static partial void LogDirLoaded(ILogger logger, int logCount, string logDir, long elapsedMs, bool cleanShutdown);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information,
+        Message = "Recovering {Log} from segment {BaseOffset} (recovery point {RecoveryPoint})")]
+    public static partial void RecoveringLog(ILogger logger, string log, long baseOffset, long recoveryPoint);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning,
+        Message = "Truncated segment {BaseOffset} of {Log} from {FileLength} to {ValidBytes} bytes ({Reason}); deleted {DeletedSegments} later segments")]
+    public static partial void RecoveryTruncated(ILogger logger, long baseOffset, string log, long fileLength, long validBytes,
+        string reason, int deletedSegments);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning,
+        Message = "Indexes of segment {BaseOffset} of {Log} are missing or inconsistent; rebuilding from the log")]
+    public static partial void IndexRebuild(ILogger logger, long baseOffset, string log);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Debug,
+        Message = "Rolled {Log} to segment {BaseOffset} (previous segment {PreviousSize} bytes)")]
+    public static partial void SegmentRolled(ILogger logger, string log, long baseOffset, int previousSize);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Created log {Log} in {Directory}")]
+    public static partial void LogCreated(ILogger logger, string log, string directory);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Scheduled deletion of log {Log} as {Directory}")]
+    public static partial void LogDeletionScheduled(ILogger logger, string log, string directory);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "Deleted directory {Directory}")]
+    public static partial void DirectoryDeleted(ILogger logger, string directory);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Ignoring {Directory}: {Reason}")]
+    public static partial void DirectoryIgnored(ILogger logger, string directory, string reason);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Ignoring checkpoint {Path}: {Reason}")]
+    public static partial void CheckpointIgnored(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Warning,
+        Message = "Log start offset {LogStartOffset} of {Log} is beyond its end {LogEndOffset}; starting an empty log there")]
+    public static partial void LogStartBeyondEnd(ILogger logger, string log, long logStartOffset, long logEndOffset);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Error, Message = "Flushing {Log} failed")]
+    public static partial void FlushFailed(ILogger logger, string log, Exception exception);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Error, Message = "Closing {Log} failed")]
+    public static partial void CloseFailed(ILogger logger, string log, Exception exception);
+
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Information, Message = "Removed leftover file {Path}")]
+    public static partial void LeftoverRemoved(ILogger logger, string path);
+}
