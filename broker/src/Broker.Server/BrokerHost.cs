@@ -1,11 +1,6 @@
-using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
-using Broker.Cluster.Replication;
 using Broker.Server.Configuration;
-using Broker.Server.Dispatch;
-using Broker.Server.Handlers;
 using Broker.Server.Network;
-using Broker.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server;
@@ -37,36 +32,11 @@ public static partial class BrokerHost
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var logger = loggerFactory.CreateLogger("Broker");
-        var topicDefaults = config.TopicDefaults();
-        var defaultLogConfig = LogConfig.From(topicDefaults);
-        var logs = LogManager.Open(new LogManagerOptions(config.LogDirs, config.NodeId, config.ClusterId, defaultLogConfig), time, loggerFactory);
+        var components = BrokerComponents.Create(config, loggerFactory, time);
         try
         {
-            var metadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>());
-            var replicas = new ReplicaManager(config.NodeId, logs, topic => LogConfig.From(Merge(topicDefaults, topic.Configs)), loggerFactory.CreateLogger<ReplicaManager>());
-            metadata.ImageChanged += replicas.Apply;
-            replicas.Apply(metadata.Image);
-
-            var controller = new TopicController(metadata, new TopicControllerOptions(config.NumPartitions, (short)config.DefaultReplicationFactor, config.DeleteTopicEnable)
-            {
-                ValidateConfigs = configs => LogConfig.Validate(configs),
-            });
-            var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes, config.DeleteTopicEnable);
-            var services = new BrokerServices(options, metadata, controller, replicas, time);
-            RequestDispatcher? dispatcher = null;
-            dispatcher = new RequestDispatcher(
-            [
-                new ProduceHandler(services),
-                new FetchHandler(services),
-                new ListOffsetsHandler(services),
-                new MetadataHandler(services),
-                new ApiVersionsHandler(() => dispatcher!),
-                new CreateTopicsHandler(services),
-                new DeleteTopicsHandler(services),
-            ]);
-
             var server = new KafkaSocketServer(
-                dispatcher,
+                components.Dispatcher,
                 new ConnectionOptions(config.SocketRequestMaxBytes, config.ConnectionsMaxIdleMs),
                 time,
                 loggerFactory.CreateLogger("Broker.Network"));
@@ -78,27 +48,16 @@ public static partial class BrokerHost
 
             server.Start(listeners);
             var endpoints = AdvertisedEndpoints(config, server);
-            await controller.RegisterBrokerAsync(config.NodeId, endpoints, config.Rack, cancellationToken).ConfigureAwait(false);
-            var maintenance = new LogMaintenance(logs, config.LogFlushSchedulerIntervalMs, config.LogFlushOffsetCheckpointIntervalMs, time, logger);
-            LogStarted(logger, config.NodeId, metadata.Image.ClusterId);
-            return new RunningBroker(server, logs, metadata, maintenance, logger);
+            await components.Services.Topics.RegisterBrokerAsync(config.NodeId, endpoints, config.Rack, cancellationToken).ConfigureAwait(false);
+            var maintenance = new LogMaintenance(components.Logs, config.LogFlushSchedulerIntervalMs, config.LogFlushOffsetCheckpointIntervalMs, time, logger);
+            LogStarted(logger, config.NodeId, components.Metadata.Image.ClusterId);
+            return new RunningBroker(server, components, maintenance, logger);
         }
         catch
         {
-            logs.Dispose();
+            components.Dispose();
             throw;
         }
-    }
-
-    private static Dictionary<string, string> Merge(IReadOnlyDictionary<string, string> defaults, IReadOnlyDictionary<string, string> overrides)
-    {
-        var merged = new Dictionary<string, string>(defaults, StringComparer.Ordinal);
-        foreach (var (key, value) in overrides)
-        {
-            merged[key] = value;
-        }
-
-        return merged;
     }
 
     // advertised.listeners may name port 0 (tests bind ephemeral ports): advertise the bound port instead.

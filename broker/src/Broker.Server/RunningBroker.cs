@@ -1,7 +1,6 @@
 using System.Net;
 using Broker.Cluster.Metadata;
 using Broker.Server.Network;
-using Broker.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server;
@@ -13,17 +12,15 @@ namespace Broker.Server;
 public sealed partial class RunningBroker : IAsyncDisposable
 {
     private readonly KafkaSocketServer _server;
-    private readonly LogManager _logs;
-    private readonly LocalMetadataLog _metadata;
+    private readonly BrokerComponents _components;
     private readonly LogMaintenance _maintenance;
     private readonly ILogger _logger;
     private int _disposed;
 
-    internal RunningBroker(KafkaSocketServer server, LogManager logs, LocalMetadataLog metadata, LogMaintenance maintenance, ILogger logger)
+    internal RunningBroker(KafkaSocketServer server, BrokerComponents components, LogMaintenance maintenance, ILogger logger)
     {
         _server = server;
-        _logs = logs;
-        _metadata = metadata;
+        _components = components;
         _maintenance = maintenance;
         _logger = logger;
     }
@@ -41,7 +38,7 @@ public sealed partial class RunningBroker : IAsyncDisposable
         }
     }
 
-    public MetadataImage Metadata => _metadata.Image;
+    public MetadataImage Metadata => _components.Metadata.Image;
 
     public async ValueTask DisposeAsync()
     {
@@ -53,8 +50,7 @@ public sealed partial class RunningBroker : IAsyncDisposable
         LogStopping(_logger);
         await _server.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         await _maintenance.DisposeAsync().ConfigureAwait(false);
-        _metadata.Dispose();
-        _logs.Dispose();
+        _components.Dispose();
         LogStopped(_logger);
     }
 

@@ -88,6 +88,7 @@ public sealed class FetchPositionTests
         var config = KafkaClients.ConsumerConfig(broker.BootstrapServers);
         config.MaxPartitionFetchBytes = 64 * 1024;
         config.FetchMaxBytes = 128 * 1024;
+        config.MessageMaxBytes = 64 * 1024; // librdkafka requires fetch.max.bytes >= message.max.bytes
         using var consumer = KafkaClients.Consumer(config, _output);
         consumer.Assign(new TopicPartitionOffset(topic, 0, Offset.Beginning));
         var records = ReadUpTo(consumer, count);

@@ -59,24 +59,32 @@ public sealed class LongPollTests
             },
             TaskCreationOptions.LongRunning);
 
-        // Let the consumer reach its parked fetch on the empty partition.
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        var sentAt = clock.Elapsed;
-        var delivery = await producer.ProduceAsync(topic, new Message<string, string> { Key = "k", Value = "wake-up" }).WaitAsync(Timeout);
-        Assert.Equal(0, delivery.Offset.Value);
+        try
+        {
+            // Let the consumer reach its parked fetch on the empty partition.
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var sentAt = clock.Elapsed;
+            var delivery = await producer.ProduceAsync(topic, new Message<string, string> { Key = "k", Value = "wake-up" }).WaitAsync(Timeout);
+            Assert.Equal(0, delivery.Offset.Value);
 
-        var (receivedAt, receivedRecord) = await received.Task.WaitAsync(Timeout);
-        var latency = receivedAt - sentAt;
-        _output.WriteLine($"produce -> consume latency {latency.TotalMilliseconds:F0} ms (fetch.wait.max.ms={FetchWaitMaxMs})");
-        Assert.Equal("wake-up", receivedRecord.Message.Value);
-        Assert.True(latency < TimeSpan.FromSeconds(1.5),
-            $"the record produced at {sentAt.TotalMilliseconds:F0} ms reached the consumer only after {latency.TotalMilliseconds:F0} ms: " +
-            $"the parked fetch was answered by its {FetchWaitMaxMs} ms max wait, not by the append");
+            var (receivedAt, receivedRecord) = await received.Task.WaitAsync(Timeout);
+            var latency = receivedAt - sentAt;
+            _output.WriteLine($"produce -> consume latency {latency.TotalMilliseconds:F0} ms (fetch.wait.max.ms={FetchWaitMaxMs})");
+            Assert.Equal("wake-up", receivedRecord.Message.Value);
+            Assert.True(latency < TimeSpan.FromSeconds(1.5),
+                $"the record produced at {sentAt.TotalMilliseconds:F0} ms reached the consumer only after {latency.TotalMilliseconds:F0} ms: " +
+                $"the parked fetch was answered by its {FetchWaitMaxMs} ms max wait, not by the append");
+
+            // Long enough for one more statistics report after the record arrived.
+            await Task.Delay(TimeSpan.FromSeconds(1.2));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await consumerThread.WaitAsync(Timeout);
+        }
 
         // A broker that answers empty fetches at once makes librdkafka spin: hundreds of fetches per second.
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
-        await stop.CancelAsync();
-        await consumerThread.WaitAsync(Timeout);
         var totalFetches = Interlocked.Read(ref fetchRequests);
         _output.WriteLine($"fetch requests: {totalFetches} over {clock.Elapsed.TotalSeconds:F1} s");
         Assert.True(totalFetches is >= 0 and <= 10,

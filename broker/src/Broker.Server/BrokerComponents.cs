@@ -1,0 +1,93 @@
+using Broker.Cluster.Controller;
+using Broker.Cluster.Metadata;
+using Broker.Cluster.Replication;
+using Broker.Server.Configuration;
+using Broker.Server.Dispatch;
+using Broker.Server.Handlers;
+using Broker.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Server;
+
+/// <summary>
+/// Everything a broker is made of except its sockets: logs, metadata log, replicas, controller and the
+/// handler table, wired from one config. The host adds listeners; tests drive the handlers directly.
+/// Disposing closes the logs (flush, checkpoints, clean-shutdown marker). Thread-safe.
+/// </summary>
+internal sealed class BrokerComponents : IDisposable
+{
+    private BrokerComponents(LogManager logs, LocalMetadataLog metadata, BrokerServices services, RequestDispatcher dispatcher)
+    {
+        Logs = logs;
+        Metadata = metadata;
+        Services = services;
+        Dispatcher = dispatcher;
+    }
+
+    public LogManager Logs { get; }
+
+    public LocalMetadataLog Metadata { get; }
+
+    public BrokerServices Services { get; }
+
+    public RequestDispatcher Dispatcher { get; }
+
+    public static BrokerComponents Create(BrokerConfig config, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        var topicDefaults = config.TopicDefaults();
+        var defaultLogConfig = LogConfig.From(topicDefaults);
+        var logs = LogManager.Open(new LogManagerOptions(config.LogDirs, config.NodeId, config.ClusterId, defaultLogConfig), time, loggerFactory);
+        try
+        {
+            var metadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>());
+            var replicas = new ReplicaManager(
+                config.NodeId,
+                logs,
+                topic => LogConfig.From(Merge(topicDefaults, topic.Configs)),
+                loggerFactory.CreateLogger<ReplicaManager>());
+            metadata.ImageChanged += replicas.Apply;
+            replicas.Apply(metadata.Image);
+
+            var controller = new TopicController(metadata, new TopicControllerOptions(config.NumPartitions, (short)config.DefaultReplicationFactor, config.DeleteTopicEnable)
+            {
+                ValidateConfigs = LogConfig.Validate,
+            });
+            var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes, config.DeleteTopicEnable);
+            var services = new BrokerServices(options, metadata, controller, replicas, time);
+            RequestDispatcher? dispatcher = null;
+            dispatcher = new RequestDispatcher(
+            [
+                new ProduceHandler(services),
+                new FetchHandler(services),
+                new ListOffsetsHandler(services),
+                new MetadataHandler(services),
+                new ApiVersionsHandler(() => dispatcher!),
+                new CreateTopicsHandler(services),
+                new DeleteTopicsHandler(services),
+            ]);
+            return new BrokerComponents(logs, metadata, services, dispatcher);
+        }
+        catch
+        {
+            logs.Dispose();
+            throw;
+        }
+    }
+
+    private static Dictionary<string, string> Merge(IReadOnlyDictionary<string, string> defaults, IReadOnlyDictionary<string, string> overrides)
+    {
+        var merged = new Dictionary<string, string>(defaults, StringComparer.Ordinal);
+        foreach (var (key, value) in overrides)
+        {
+            merged[key] = value;
+        }
+
+        return merged;
+    }
+
+    public void Dispose()
+    {
+        Metadata.Dispose();
+        Logs.Dispose();
+    }
+}

@@ -1,0 +1,178 @@
+using Broker.Cluster.Controller;
+using Broker.Protocol;
+using Broker.Protocol.Messages;
+using Broker.Protocol.Records;
+
+namespace Broker.Server.Tests.Handlers;
+
+/// <summary>
+/// Every handler at every version it advertises: a realistic request is handled and its response encodes
+/// and decodes at that version. Catches responses that fill a field their version cannot carry.
+/// </summary>
+public sealed class HandlerVersionTests : IDisposable
+{
+    private readonly HandlerHarness _harness = new();
+    private readonly Guid _topicId;
+
+    public HandlerVersionTests()
+    {
+        var created = _harness.Components.Services.Topics.CreateTopicsAsync(
+            [new NewTopic("t", 2, 1, null, new Dictionary<string, string?>())], false, CancellationToken.None).GetAwaiter().GetResult();
+        Assert.Equal(ErrorCode.None, Assert.Single(created).Error);
+        _topicId = _harness.Image.TopicsByName["t"].TopicId;
+        using var builder = new RecordBatchBuilder();
+        builder.Append(1_700_000_000_000, [1], [2, 3]);
+        Assert.Equal(ErrorCode.None, (ErrorCode)Produce(9, builder.ToArray()).GetAwaiter().GetResult());
+    }
+
+    public void Dispose() => _harness.Dispose();
+
+    public static TheoryData<short, short> AdvertisedVersions()
+    {
+        using var harness = new HandlerHarness();
+        var data = new TheoryData<short, short>();
+        foreach (var handler in harness.Components.Dispatcher.Handlers)
+        {
+            for (var v = handler.MinVersion; v <= handler.MaxVersion; v++)
+            {
+                data.Add(handler.ApiKey, v);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(AdvertisedVersions))]
+    public async Task Handle_EveryAdvertisedVersion_ResponseEncodesAndDecodes(short apiKey, short version)
+    {
+        var request = RequestFor((ApiKey)apiKey, version);
+
+        var body = await _harness.CallAsync(apiKey, version, request);
+
+        Assert.NotNull(body);
+        var response = ApiMessageTypes.CreateResponse((ApiKey)apiKey);
+        var reader = new KafkaReader(body);
+        response.Read(ref reader, version);
+        Assert.Equal(0, reader.Remaining);
+    }
+
+    [Fact]
+    public async Task Produce_AcksZero_NoResponse()
+    {
+        using var builder = new RecordBatchBuilder();
+        builder.Append(1, null, [9]);
+        var request = new ProduceRequest { Acks = 0, TimeoutMs = 1000 };
+        request.TopicData.Add(new ProduceRequest.TopicProduceData
+        {
+            Name = "t",
+            PartitionData = [new ProduceRequest.PartitionProduceData { Index = 0, Records = builder.ToArray() }],
+        });
+
+        Assert.Null(await _harness.CallAsync(0, 9, request));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public async Task Produce_BelowVersion3_UnsupportedVersionPerPartition(short version)
+    {
+        var request = new ProduceRequest { Acks = 1, TimeoutMs = 1000 };
+        request.TopicData.Add(new ProduceRequest.TopicProduceData
+        {
+            Name = "t",
+            PartitionData = [new ProduceRequest.PartitionProduceData { Index = 0, Records = new byte[70] }],
+        });
+
+        var body = await _harness.CallAsync(0, version, request);
+
+        var response = new ProduceResponse();
+        var reader = new KafkaReader(body!);
+        response.Read(ref reader, version);
+        Assert.Equal((short)ErrorCode.UnsupportedVersion, response.Responses[0].PartitionResponses[0].ErrorCode);
+    }
+
+    private async Task<short> Produce(short version, byte[] batch)
+    {
+        var request = new ProduceRequest { Acks = -1, TimeoutMs = 1000 };
+        request.TopicData.Add(new ProduceRequest.TopicProduceData
+        {
+            Name = "t",
+            PartitionData = [new ProduceRequest.PartitionProduceData { Index = 0, Records = batch }],
+        });
+        var body = await _harness.CallAsync(0, version, request);
+        var response = new ProduceResponse();
+        var reader = new KafkaReader(body!);
+        response.Read(ref reader, version);
+        return response.Responses[0].PartitionResponses[0].ErrorCode;
+    }
+
+    private IApiMessage RequestFor(ApiKey key, short version)
+    {
+        switch (key)
+        {
+            case ApiKey.ApiVersions:
+                return new ApiVersionsRequest { ClientSoftwareName = "test", ClientSoftwareVersion = "1.0" };
+            case ApiKey.Metadata:
+                return new MetadataRequest
+                {
+                    Topics = version == 0 ? [] : [new MetadataRequest.MetadataRequestTopic { Name = "t" }, new MetadataRequest.MetadataRequestTopic { Name = "missing" }],
+                    AllowAutoTopicCreation = version < 4, // the field exists from v4; older versions always allow it
+                    IncludeTopicAuthorizedOperations = version >= 8,
+                };
+            case ApiKey.Produce:
+                using (var builder = new RecordBatchBuilder())
+                {
+                    builder.Append(1_700_000_000_001, null, [4]);
+                    var produce = new ProduceRequest { Acks = 1, TimeoutMs = 1000 };
+                    produce.TopicData.Add(new ProduceRequest.TopicProduceData
+                    {
+                        Name = "t",
+                        PartitionData = [new ProduceRequest.PartitionProduceData { Index = 1, Records = builder.ToArray() }],
+                    });
+                    return produce;
+                }
+
+            case ApiKey.Fetch:
+                var fetch = new FetchRequest { MaxWaitMs = 0, MinBytes = 0, MaxBytes = 1 << 20, IsolationLevel = 1 };
+                fetch.Topics.Add(new FetchRequest.FetchTopic
+                {
+                    Topic = version < 13 ? "t" : string.Empty,
+                    TopicId = version >= 13 ? _topicId : Guid.Empty,
+                    Partitions =
+                    [
+                        new FetchRequest.FetchPartition { Partition = 0, FetchOffset = 0, PartitionMaxBytes = 1 << 20 },
+                        new FetchRequest.FetchPartition { Partition = 1, FetchOffset = 99, PartitionMaxBytes = 1 << 20 },
+                    ],
+                });
+                return fetch;
+            case ApiKey.ListOffsets:
+                var list = new ListOffsetsRequest { ReplicaId = -1 };
+                var topic = new ListOffsetsRequest.ListOffsetsTopic { Name = "t" };
+                foreach (var ts in new long[] { -1, -2, version >= 7 ? -3 : -1, 0 })
+                {
+                    topic.Partitions.Add(new ListOffsetsRequest.ListOffsetsPartition { PartitionIndex = 0, Timestamp = ts });
+                }
+
+                list.Topics.Add(topic);
+                return list;
+            case ApiKey.CreateTopics:
+                return new CreateTopicsRequest
+                {
+                    Topics =
+                    [
+                        new CreateTopicsRequest.CreatableTopic { Name = $"new-{version}", NumPartitions = 1, ReplicationFactor = 1 },
+                        new CreateTopicsRequest.CreatableTopic { Name = "t", NumPartitions = 1, ReplicationFactor = 1 },
+                        new CreateTopicsRequest.CreatableTopic { Name = "bad/name", NumPartitions = 1, ReplicationFactor = 1 },
+                    ],
+                    TimeoutMs = 1000,
+                };
+            case ApiKey.DeleteTopics:
+                return version >= 6
+                    ? new DeleteTopicsRequest { Topics = [new DeleteTopicsRequest.DeleteTopicState { Name = "gone" }], TimeoutMs = 1000 }
+                    : new DeleteTopicsRequest { TopicNames = ["gone"], TimeoutMs = 1000 };
+            default:
+                throw new InvalidOperationException($"No sample request for {key}; add one when a handler is added.");
+        }
+    }
+}
