@@ -85,13 +85,12 @@ public sealed class KafkaPythonTests
         }
     }
 
-    // No zstd here: kafka-python 2.0.2 cannot decompress zstd frames that omit the content size, which
-    // librdkafka's do; that is a client limitation, not a broker property.
     [Theory]
     [InlineData(CompressionType.None)]
     [InlineData(CompressionType.Gzip)]
     [InlineData(CompressionType.Lz4)]
     [InlineData(CompressionType.Snappy)]
+    [InlineData(CompressionType.Zstd)]
     public async Task ConfluentProduceThenKafkaPythonConsume_Codec_RecordsIntact(CompressionType compression)
     {
         await ExternalTools.RequirePythonKafkaAsync();
