@@ -25,7 +25,7 @@ generate:
 
 # BenchmarkDotNet micro-benchmarks (codec, append path) with allocation figures.
 bench:
-	$(DOTNET) run --project broker/bench/Broker.Benchmarks -c Release -- --filter '*' --memory
+	$(DOTNET) run --project broker/bench/Broker.Benchmarks -c Release -- --filter "*" --memory
 
 # End-to-end throughput: a broker plus the perf tool (librdkafka client), see docs/performance.md.
 perf:

@@ -8,25 +8,72 @@ namespace Broker.Protocol;
 /// <summary>
 /// Growable big-endian writer over a buffer rented from <see cref="ArrayPool{T}.Shared"/>, used to encode
 /// whole responses (and requests in tests and tools). Reuse one instance with <see cref="Reset"/> and return
-/// the buffer with <see cref="Dispose"/>. Not thread-safe: owned by one connection loop or one caller.
+/// the buffer with <see cref="Dispose"/>. With <see cref="SpliceThreshold"/> set, large byte fields (fetched
+/// records) are not copied: the writer remembers them as splices and <see cref="GetSegments"/> yields the
+/// output as a gather list. Not thread-safe: owned by one connection loop or one caller.
 /// </summary>
 public sealed class KafkaWriter : IBufferWriter<byte>, IDisposable
 {
+    private readonly List<(int At, ReadOnlyMemory<byte> Data)> _splices = [];
     private byte[] _buffer;
     private int _position;
+    private long _splicedBytes;
 
     public KafkaWriter(int initialCapacity = 4096)
     {
         _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 16));
     }
 
-    public int Position => _position;
+    /// <summary>Bytes written so far, spliced ones included.</summary>
+    public int Position => (int)(_position + _splicedBytes);
 
-    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _position);
+    /// <summary>
+    /// Byte fields at least this long are spliced instead of copied (0 = never). The spliced memory must stay
+    /// valid until the output has been sent.
+    /// </summary>
+    public int SpliceThreshold { get; set; }
 
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _position);
+    public bool HasSplices => _splices.Count > 0;
 
-    public void Reset() => _position = 0;
+    public ReadOnlySpan<byte> WrittenSpan => HasSplices ? throw SplicedOutput() : _buffer.AsSpan(0, _position);
+
+    public ReadOnlyMemory<byte> WrittenMemory => HasSplices ? throw SplicedOutput() : _buffer.AsMemory(0, _position);
+
+    public void Reset()
+    {
+        _position = 0;
+        _splicedBytes = 0;
+        _splices.Clear();
+    }
+
+    /// <summary>Appends the output, in order, as array segments for a gather send (spliced memory is array-backed).</summary>
+    public void GetSegments(List<ArraySegment<byte>> segments)
+    {
+        var from = 0;
+        foreach (var (at, data) in _splices)
+        {
+            if (at > from)
+            {
+                segments.Add(new ArraySegment<byte>(_buffer, from, at - from));
+            }
+
+            if (!System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var array))
+            {
+                throw new InvalidOperationException("Spliced memory must be array-backed.");
+            }
+
+            segments.Add(array);
+            from = at;
+        }
+
+        if (_position > from)
+        {
+            segments.Add(new ArraySegment<byte>(_buffer, from, _position - from));
+        }
+    }
+
+    private static InvalidOperationException SplicedOutput() =>
+        new("The output holds spliced segments; read it with GetSegments.");
 
     public void Dispose()
     {
@@ -184,7 +231,7 @@ public sealed class KafkaWriter : IBufferWriter<byte>, IDisposable
         }
 
         WriteInt32(bytes.Length);
-        WriteRaw(bytes.Span);
+        WriteOrSplice(bytes);
     }
 
     public void WriteBytes(ReadOnlyMemory<byte> value) => WriteNullableBytes(value);
@@ -198,6 +245,18 @@ public sealed class KafkaWriter : IBufferWriter<byte>, IDisposable
         }
 
         WriteUnsignedVarInt((uint)bytes.Length + 1);
+        WriteOrSplice(bytes);
+    }
+
+    private void WriteOrSplice(ReadOnlyMemory<byte> bytes)
+    {
+        if (SpliceThreshold > 0 && bytes.Length >= SpliceThreshold)
+        {
+            _splices.Add((_position, bytes));
+            _splicedBytes += bytes.Length;
+            return;
+        }
+
         WriteRaw(bytes.Span);
     }
 
@@ -209,7 +268,10 @@ public sealed class KafkaWriter : IBufferWriter<byte>, IDisposable
     /// <summary>Writes a compact array count (count+1); pass -1 for a null array.</summary>
     public void WriteCompactArrayLength(int count) => WriteUnsignedVarInt((uint)(count + 1));
 
-    /// <summary>Reserves four bytes to be filled later by <see cref="PatchInt32"/> (length prefixes).</summary>
+    /// <summary>
+    /// Reserves four bytes to be filled later by <see cref="PatchInt32"/> (length prefixes). The returned
+    /// handle is a buffer index, not a <see cref="Position"/>: compute lengths from <see cref="Position"/>.
+    /// </summary>
     public int ReserveInt32()
     {
         var at = _position;
@@ -217,7 +279,7 @@ public sealed class KafkaWriter : IBufferWriter<byte>, IDisposable
         return at;
     }
 
-    public void PatchInt32(int at, int value) => BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(at, 4), value);
+    public void PatchInt32(int reserved, int value) => BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(reserved, 4), value);
 
     /// <summary>Direct access to already written bytes, for CRC patching of record batches.</summary>
     public Span<byte> WrittenSpanMutable(int start, int length) => _buffer.AsSpan(start, length);

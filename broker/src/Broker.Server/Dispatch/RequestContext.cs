@@ -48,6 +48,18 @@ internal sealed class RequestContext
         return buffer;
     }
 
+    /// <summary>Hands the response's buffers to the connection, which returns them after sending.</summary>
+    public void MoveResponseBuffersTo(List<byte[]> owner)
+    {
+        if (_rented is null)
+        {
+            return;
+        }
+
+        owner.AddRange(_rented);
+        _rented.Clear();
+    }
+
     public void ReturnResponseBuffers()
     {
         if (_rented is null)

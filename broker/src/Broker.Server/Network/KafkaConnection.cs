@@ -12,10 +12,13 @@ using Microsoft.Extensions.Logging;
 namespace Broker.Server.Network;
 
 /// <summary>
-/// One client connection: the canonical System.IO.Pipelines loop (ReadAsync, slice whole frames,
+/// One client connection: the canonical System.IO.Pipelines loop on input (ReadAsync, slice whole frames,
 /// AdvanceTo(consumed, examined)). Requests are handled one after another and answered in request order,
 /// as Kafka does; frames that arrive while one is being handled wait in the pipe, and the socket's
-/// receive window provides backpressure. Owned by its own loop; not thread-safe.
+/// receive window provides backpressure. Output is not copied into a pipe: responses accumulate in one
+/// pooled writer whose large record fields are spliced, and a flush is one gather send, so fetched
+/// records go from their read buffer to the socket without further copies. Owned by its own loop;
+/// not thread-safe.
 /// </summary>
 internal sealed class KafkaConnection : IAsyncDisposable
 {
@@ -23,18 +26,22 @@ internal sealed class KafkaConnection : IAsyncDisposable
     private const int FixedHeaderBytes = 8;
     private const int FlushThresholdBytes = 256 * 1024;
 
+    // Record fields at least this large (fetch responses) are sent from their own buffers.
+    private const int SpliceThresholdBytes = 8 * 1024;
+
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly PipeReader _input;
-    private readonly PipeWriter _output;
     private readonly string _listenerName;
     private readonly RequestDispatcher _dispatcher;
     private readonly ConnectionOptions _options;
     private readonly ILogger _logger;
     private readonly CancellationToken _serverStopping;
-    private readonly KafkaWriter _writer = new(64 * 1024);
+    private readonly KafkaWriter _writer = new(64 * 1024) { SpliceThreshold = SpliceThresholdBytes };
+    private readonly List<ArraySegment<byte>> _segments = [];
+    private readonly List<byte[]> _sentBuffers = [];
     private readonly EndPoint? _remote;
-    private int _unflushed;
+    private bool _outputBroken;
 
     public KafkaConnection(
         Socket socket,
@@ -50,7 +57,6 @@ internal sealed class KafkaConnection : IAsyncDisposable
         _remote = socket.RemoteEndPoint;
         _stream = new NetworkStream(socket, ownsSocket: true);
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
-        _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
         _listenerName = listenerName;
         _dispatcher = dispatcher;
         _options = options;
@@ -115,10 +121,7 @@ internal sealed class KafkaConnection : IAsyncDisposable
                     return;
                 }
 
-                if (_unflushed > 0)
-                {
-                    await FlushAsync().ConfigureAwait(false);
-                }
+                await FlushAsync().ConfigureAwait(false);
 
                 if (result.IsCompleted)
                 {
@@ -132,10 +135,33 @@ internal sealed class KafkaConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends every buffered response in one gather send, then releases the buffers they referenced.</summary>
     private async ValueTask FlushAsync()
     {
-        _unflushed = 0;
-        await _output.FlushAsync().ConfigureAwait(false);
+        if (_writer.Position == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!_outputBroken)
+            {
+                _segments.Clear();
+                _writer.GetSegments(_segments);
+                await _socket.SendAsync(_segments, SocketFlags.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _writer.Reset();
+            foreach (var buffer in _sentBuffers)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            _sentBuffers.Clear();
+        }
     }
 
     /// <summary>Handles one frame; returns false when the connection must be closed (as Kafka closes it).</summary>
@@ -190,7 +216,7 @@ internal sealed class KafkaConnection : IAsyncDisposable
             try
             {
                 var pending = handler.HandleAsync(context, memory[bodyStart..], _serverStopping);
-                if (!pending.IsCompleted && _unflushed > 0)
+                if (!pending.IsCompleted && _writer.Position > 0)
                 {
                     // Don't hold earlier responses back while this request waits (fetch long polling).
                     await FlushAsync().ConfigureAwait(false);
@@ -223,16 +249,19 @@ internal sealed class KafkaConnection : IAsyncDisposable
             }
             catch (Exception e) when (e is UnsupportedVersionException or InvalidOperationException)
             {
-                // A handler filled a field this version cannot carry: a bug, reported loudly.
+                // A handler filled a field this version cannot carry: a bug, reported loudly. The partial
+                // response must never reach the client, so nothing more is sent on this connection.
+                _outputBroken = true;
                 ServerLog.HandlerFailed(_logger, e, apiKey, apiVersion, Id);
                 return false;
             }
             finally
             {
-                context.ReturnResponseBuffers();
+                // Spliced record buffers live until the flush that sends them.
+                context.MoveResponseBuffersTo(_sentBuffers);
             }
 
-            if (_unflushed >= FlushThresholdBytes || !HasCompleteFrame(rest))
+            if (_writer.Position >= FlushThresholdBytes || !HasCompleteFrame(rest))
             {
                 await FlushAsync().ConfigureAwait(false);
             }
@@ -278,10 +307,11 @@ internal sealed class KafkaConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Appends one framed response to the output; it leaves with the next flush.</summary>
     private void WriteResponse(int correlationId, short headerVersion, short apiVersion, IApiMessage response)
     {
         var writer = _writer;
-        writer.Reset();
+        var start = writer.Position;
         var sizeAt = writer.ReserveInt32();
         writer.WriteInt32(correlationId);
         if (headerVersion >= 1)
@@ -290,22 +320,18 @@ internal sealed class KafkaConnection : IAsyncDisposable
         }
 
         response.Write(writer, apiVersion);
-        writer.PatchInt32(sizeAt, writer.Position - Framing.SizePrefixLength);
-        _output.Write(writer.WrittenSpan);
-        _unflushed += writer.Position;
+        writer.PatchInt32(sizeAt, writer.Position - start - Framing.SizePrefixLength);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _input.CompleteAsync().ConfigureAwait(false);
-        try
+        foreach (var buffer in _sentBuffers)
         {
-            await _output.CompleteAsync().ConfigureAwait(false);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
-        {
-            // The peer is gone; nothing left to flush to.
-        }
+
+        _sentBuffers.Clear();
 
         try
         {
