@@ -35,7 +35,17 @@ internal sealed class BrokerComponents : IDisposable
     public static BrokerComponents Create(BrokerConfig config, ILoggerFactory loggerFactory, TimeProvider time)
     {
         var topicDefaults = config.TopicDefaults();
-        var defaultLogConfig = LogConfig.From(topicDefaults);
+        LogConfig defaultLogConfig;
+        try
+        {
+            defaultLogConfig = LogConfig.From(topicDefaults);
+        }
+        catch (InvalidLogConfigException e)
+        {
+            // A broker log.* default that the topic-level rules refuse is a configuration error, not a crash.
+            throw new ConfigException($"Invalid broker default for topic config {e.Key}: {e.Message}", e);
+        }
+
         var logs = LogManager.Open(new LogManagerOptions(config.LogDirs, config.NodeId, config.ClusterId, defaultLogConfig), time, loggerFactory);
         try
         {

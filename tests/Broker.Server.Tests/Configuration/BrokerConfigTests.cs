@@ -131,6 +131,7 @@ public sealed class BrokerConfigTests
     [InlineData("log.cleanup.policy", "delete,archive", "Invalid value 'delete,archive' for configuration log.cleanup.policy: 'archive' is not one of delete, compact")]
     [InlineData("process.roles", "broker,broker", "Invalid value 'broker,broker' for configuration process.roles: 'broker' is listed twice")]
     [InlineData("log.cleaner.min.cleanable.ratio", "1.5", "Invalid value '1.5' for configuration log.cleaner.min.cleanable.ratio: must be between 0 and 1")]
+    [InlineData("log.segment.bytes", "1000", "Invalid value '1000' for configuration log.segment.bytes: must be at least 1048576")]
     public void Parse_InvalidValue_ThrowsNamingKeyAndValue(string key, string value, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => BrokerConfig.Parse($"{key}={value}"));

@@ -70,7 +70,7 @@ public static class BrokerConfigDef
         // Log directories and segments.
         List(LogDirs, null, null, "Directories holding partition logs; overrides log.dir."),
         Str(LogDir, "/tmp/kraft-combined-logs", null, "Directory holding partition logs when log.dirs is not set."),
-        Int(LogSegmentBytes, "1073741824", AtLeast(14), "Maximum size of one segment file (topic: segment.bytes)."),
+        Int(LogSegmentBytes, "1073741824", AtLeast(1024 * 1024), "Maximum size of one segment file (topic: segment.bytes)."),
         Long(LogRollMs, null, AtLeast(1), "Roll a segment after this long even if not full; overrides log.roll.hours (topic: segment.ms)."),
         Int(LogRollHours, "168", AtLeast(1), "Roll a segment after this many hours (topic: segment.ms)."),
         Long(LogRollJitterMs, null, AtLeast(0), "Random jitter subtracted from the roll time; overrides log.roll.jitter.hours (topic: segment.jitter.ms)."),
