@@ -4,7 +4,7 @@ CONFIG ?= Release
 BROKER_DLL := broker/src/Broker.Cli/bin/$(CONFIG)/net10.0/kafka-broker.dll
 SCHEMAS ?= ../shared/kafka-protocol
 
-.PHONY: build run test generate bench perf clean
+.PHONY: build run test e2e generate bench perf clean
 
 build:
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
@@ -18,6 +18,10 @@ run:
 test:
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
 	$(DOTNET) test Operator.sln -c $(CONFIG) --no-build -nologo
+
+# The broker image, built from Dockerfile.broker and run for real (needs a Docker engine: see .ci/run).
+e2e:
+	bash tests/e2e/broker-image.sh
 
 # Regenerates the committed protocol messages from Kafka's JSON schemas.
 generate:
