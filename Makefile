@@ -14,8 +14,10 @@ run:
 	$(DOTNET) build broker/src/Broker.Cli -c $(CONFIG) -nologo -v quiet
 	exec $(DOTNET) $(BROKER_DLL) start --config broker/config/server.properties
 
-# Every test: codec, storage, server units, and integration against real brokers and real clients.
+# Every test: codec, storage, server units, and integration against real brokers and real clients
+# (kcat, kafka-python and KafkaJS; KafkaJS is installed here from the npm registry).
 test:
+	npm ci --prefix tests/Broker.IntegrationTests/node --no-audit --no-fund --loglevel=error
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
 	$(DOTNET) test Operator.sln -c $(CONFIG) --no-build -nologo
 

@@ -34,15 +34,37 @@ public sealed class TimestampLookupTests : IDisposable
         Assert.Null(log.OffsetForTimestamp(211));
     }
 
-    [Fact]
-    public void OffsetForTimestamp_CompressedAndLogAppendTime_UseBatchPrecision()
+    [Theory]
+    [InlineData(CompressionType.Gzip)]
+    [InlineData(CompressionType.Snappy)]
+    [InlineData(CompressionType.Lz4)]
+    [InlineData(CompressionType.Zstd)]
+    public void OffsetForTimestamp_CompressedBatch_ExactRecordAsKafka(CompressionType compression)
     {
         var log = _manager.GetOrCreateLog("ts", 0, Guid.NewGuid(), TestLogs.Small);
-        log.Append(TestBatches.Create([100, 150, 120], compression: CompressionType.Zstd), 0, 0, false); // 0-2
-        log.Append(TestBatches.Create(2, timestamp: 1), 0, 5_000, logAppendTime: true);                   // 3-4
+        using var builder = new RecordBatchBuilder(compression);
+        foreach (var ts in new long[] { 100, 150, 120, 160 })
+        {
+            builder.Append(ts, null, new byte[64]);
+        }
 
-        var (offset, timestamp) = log.OffsetForTimestamp(140)!.Value;
-        Assert.Equal((0L, 150L), (offset, timestamp));
+        var batch = builder.ToArray();
+        Assert.Equal(compression, RecordBatchHeader.Compression(batch));
+        log.Append(batch, 0, 0, false); // offsets 0-3
+
+        Assert.Equal(new TimestampOffset(1, 150, 0), log.OffsetForTimestamp(140));
+        Assert.Equal(new TimestampOffset(3, 160, 0), log.OffsetForTimestamp(155));
+        Assert.Equal(new TimestampOffset(0, 100, 0), log.OffsetForTimestamp(0));
+        Assert.Null(log.OffsetForTimestamp(161));
+    }
+
+    [Fact]
+    public void OffsetForTimestamp_LogAppendTime_FirstRecordOfBatchWithBrokerTime()
+    {
+        var log = _manager.GetOrCreateLog("ts", 0, Guid.NewGuid(), TestLogs.Small);
+        log.Append(TestBatches.Create([100, 150, 120]), 0, 0, false);                 // 0-2
+        log.Append(TestBatches.Create(2, timestamp: 1), 0, 5_000, logAppendTime: true); // 3-4
+
         Assert.Equal(new TimestampOffset(3, 5_000, 0), log.OffsetForTimestamp(151));
     }
 

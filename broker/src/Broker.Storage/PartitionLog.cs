@@ -206,8 +206,8 @@ public sealed class PartitionLog : IDisposable
 
     /// <summary>
     /// ListOffsets for a timestamp: the first record at or after the log start whose timestamp is at least
-    /// <paramref name="targetTimestamp"/> (record precision for uncompressed batches, batch precision for compressed
-    /// ones), or null if there is none. Lock-free.
+    /// <paramref name="targetTimestamp"/> (record precision; compressed batches are inflated to find it), or null if
+    /// there is none. Lock-free.
     /// </summary>
     public TimestampOffset? OffsetForTimestamp(long targetTimestamp)
     {

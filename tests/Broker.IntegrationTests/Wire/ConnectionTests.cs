@@ -1,11 +1,13 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using Broker.Protocol;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.Protocol.Messages;
 
 namespace Broker.IntegrationTests.Wire;
 
 /// <summary>Connection behaviour: idle timeout, pipelining order, and shutdown with requests in flight.</summary>
+[Collection(SerialCollection.Name)]
 public sealed class ConnectionTests
 {
     private const short Fetch = 1;
@@ -14,13 +16,13 @@ public sealed class ConnectionTests
     [Fact]
     public async Task IdleConnection_ClosedAfterConnectionsMaxIdleMs_ActiveOneKept()
     {
-        await using var broker = await WireBroker.StartAsync(("connections.max.idle.ms", "400"));
+        await using var broker = await WireBroker.StartAsync(("connections.max.idle.ms", "1000"));
         await using var idle = await WireClient.ConnectAsync(broker.Bootstrap);
         await using var active = await WireClient.ConnectAsync(broker.Bootstrap);
 
         var stopwatch = Stopwatch.StartNew();
         var closed = idle.IsClosedByPeerAsync(TimeSpan.FromSeconds(5));
-        while (stopwatch.ElapsedMilliseconds < 1200)
+        while (stopwatch.ElapsedMilliseconds < 2500)
         {
             await active.SendAsync<ApiVersionsResponse>(ApiVersions, 3, new ApiVersionsRequest { ClientSoftwareName = "a", ClientSoftwareVersion = "1" }, 2, 0);
             await Task.Delay(100);

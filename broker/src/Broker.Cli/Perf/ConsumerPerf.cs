@@ -17,6 +17,7 @@ internal sealed class ConsumerPerf(ConsumerPerfOptions options, TextWriter outpu
 
     public static async Task<int> RunCommandAsync(ConsumerPerfOptions options, TextWriter output, TextWriter error, CancellationToken ct)
     {
+        BundledLibrdkafka.Load();
         var perf = new ConsumerPerf(options, output, error, TimeProvider.System);
         try
         {

@@ -34,6 +34,7 @@ internal sealed class ProducerPerf
 
     public static async Task<int> RunCommandAsync(ProducerPerfOptions options, TextWriter output, TextWriter error, CancellationToken ct)
     {
+        BundledLibrdkafka.Load();
         var perf = new ProducerPerf(options, output, error, TimeProvider.System);
         try
         {

@@ -9,8 +9,8 @@ namespace Broker.Storage.Segments;
 /// <remarks>
 /// Uncompressed CreateTime batches are walked record by record (length, attributes, timestampDelta, offsetDelta).
 /// LogAppendTime batches give every record the batch's maxTimestamp, so the first record qualifies. Compressed
-/// batches are not inflated here: the batch is answered with its base offset and maxTimestamp, which is never
-/// later than the exact answer, so a consumer seeking there misses nothing (documented in docs/log-format.md).
+/// batches are inflated into a pooled buffer and walked the same way, so the answer is exact as in Kafka
+/// (ListOffsets is not a hot path).
 /// </remarks>
 internal static class RecordTimestamps
 {
@@ -29,16 +29,40 @@ internal static class RecordTimestamps
             return false;
         }
 
-        if (RecordBatchHeader.IsLogAppendTime(batch) || RecordBatchHeader.Compression(batch) != CompressionType.None)
+        if (RecordBatchHeader.IsLogAppendTime(batch))
         {
             offset = Math.Max(baseOffset, minOffset);
             timestamp = maxTimestamp;
             return true;
         }
 
+        var compression = RecordBatchHeader.Compression(batch);
+        if (compression == CompressionType.None)
+        {
+            return TryFindInRecords(batch, batch[RecordBatchHeader.Size..], targetTimestamp, minOffset, out offset, out timestamp);
+        }
+
+        using var inflated = new KafkaWriter(Math.Max(4096, batch.Length * 4));
+        if (RecordCompression.TryDecompress(compression, batch[RecordBatchHeader.Size..], inflated, RecordCompression.DefaultMaxDecompressedBytes, out _)
+            != DecompressionStatus.Ok)
+        {
+            // Unreadable compressed data (the log only holds validated batches, so this is defensive): batch precision.
+            offset = Math.Max(baseOffset, minOffset);
+            timestamp = maxTimestamp;
+            return true;
+        }
+
+        return TryFindInRecords(batch, inflated.WrittenSpan, targetTimestamp, minOffset, out offset, out timestamp);
+    }
+
+    private static bool TryFindInRecords(ReadOnlySpan<byte> batch, ReadOnlySpan<byte> records, long targetTimestamp, long minOffset, out long offset, out long timestamp)
+    {
+        var baseOffset = RecordBatchHeader.BaseOffset(batch);
+        var maxTimestamp = RecordBatchHeader.MaxTimestamp(batch);
         var baseTimestamp = RecordBatchHeader.BaseTimestamp(batch);
         var count = RecordBatchHeader.RecordsCount(batch);
-        var records = batch[RecordBatchHeader.Size..];
+        offset = -1;
+        timestamp = -1;
         var parsed = true;
         for (var i = 0; i < count; i++)
         {
