@@ -204,18 +204,7 @@ internal sealed class BrokerProcess : IAsyncDisposable
         var baseDirectory = new DirectoryInfo(AppContext.BaseDirectory);
         var tfm = baseDirectory.Name;
         var configuration = baseDirectory.Parent?.Name ?? "Debug";
-        var root = baseDirectory;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Operator.sln")))
-        {
-            root = root.Parent;
-        }
-
-        if (root is null)
-        {
-            Assert.Fail($"Operator.sln not found above {AppContext.BaseDirectory}; cannot locate kafka-broker.dll.");
-        }
-
-        var dll = Path.Combine(root.FullName, "broker", "src", "Broker.Cli", "bin", configuration, tfm, "kafka-broker.dll");
+        var dll = Path.Combine(RepositoryPaths.Root, "broker", "src", "Broker.Cli", "bin", configuration, tfm, "kafka-broker.dll");
         if (!File.Exists(dll))
         {
             Assert.Fail($"{dll} does not exist: build broker/src/Broker.Cli in {configuration} (the test project references it).");

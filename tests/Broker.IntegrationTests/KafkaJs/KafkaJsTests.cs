@@ -103,14 +103,7 @@ public sealed class KafkaJsTests
             Assert.Fail("Node.js is required for the KafkaJS tests but 'node' is not on PATH (apt-get install nodejs npm).");
         }
 
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Operator.sln")))
-        {
-            root = root.Parent;
-        }
-
-        Assert.True(root is not null, $"Operator.sln not found above {AppContext.BaseDirectory}.");
-        var dir = Path.Combine(root!.FullName, "tests", "Broker.IntegrationTests", "node");
+        var dir = Path.Combine(RepositoryPaths.Root, "tests", "Broker.IntegrationTests", "node");
         if (!File.Exists(Path.Combine(dir, "node_modules", "kafkajs", "package.json")))
         {
             Assert.Fail($"kafkajs is not installed in {dir}: run 'npm ci --prefix {dir}' (make test does this).");

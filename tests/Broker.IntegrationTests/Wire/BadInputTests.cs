@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
+using Xunit.Abstractions;
 
 namespace Broker.IntegrationTests.Wire;
 
@@ -11,6 +13,13 @@ namespace Broker.IntegrationTests.Wire;
 /// </summary>
 public sealed class BadInputTests
 {
+    private readonly ITestOutputHelper _output;
+
+    public BadInputTests(ITestOutputHelper output)
+    {
+        _output = output;
+    }
+
     private const short Produce = 0;
     private const short Fetch = 1;
     private const short Metadata = 3;
@@ -20,8 +29,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task SizePrefix_AboveSocketRequestMaxBytes_ClosesConnectionBeforeBuffering()
     {
-        await using var broker = await WireBroker.StartAsync(("socket.request.max.bytes", "1024"));
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output, ("socket.request.max.bytes", "1024"));
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
         var prefix = new byte[4];
         BinaryPrimitives.WriteInt32BigEndian(prefix, 2048);
 
@@ -37,8 +46,8 @@ public sealed class BadInputTests
     [InlineData(3)]
     public async Task MalformedFrame_ClosesConnection_OthersServed(int size)
     {
-        await using var broker = await WireBroker.StartAsync();
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
         var frame = new byte[4 + Math.Max(size, 0)];
         BinaryPrimitives.WriteInt32BigEndian(frame, size);
 
@@ -51,8 +60,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task TruncatedRequestBody_ClosesConnection_OthersServed()
     {
-        await using var broker = await WireBroker.StartAsync();
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
         using var writer = new KafkaWriter();
         var sizeAt = writer.ReserveInt32();
         new RequestHeader { RequestApiKey = Metadata, RequestApiVersion = 12, CorrelationId = 7, ClientId = "t" }.Write(writer, 2);
@@ -68,8 +77,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task UnknownApiKey_ClosesConnection()
     {
-        await using var broker = await WireBroker.StartAsync();
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
         var frame = new byte[4 + 10];
         BinaryPrimitives.WriteInt32BigEndian(frame, 10);
         BinaryPrimitives.WriteInt16BigEndian(frame.AsSpan(4), 999);
@@ -86,8 +95,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task UnsupportedFetchVersion_ClosesConnection()
     {
-        await using var broker = await WireBroker.StartAsync();
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
         using var writer = new KafkaWriter();
         var sizeAt = writer.ReserveInt32();
         new RequestHeader { RequestApiKey = Fetch, RequestApiVersion = 3, CorrelationId = 1, ClientId = "t" }.Write(writer, 1);
@@ -102,8 +111,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task ApiVersions_TooNewVersion_AnsweredWithV0UnsupportedVersion()
     {
-        await using var broker = await WireBroker.StartAsync();
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
         using var writer = new KafkaWriter();
         var sizeAt = writer.ReserveInt32();
         new RequestHeader { RequestApiKey = ApiVersions, RequestApiVersion = 77, CorrelationId = 42, ClientId = "t" }.Write(writer, 2);
@@ -126,8 +135,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task ApiVersions_V3_ListsHandledApisIncludingProduceFromZero()
     {
-        await using var broker = await WireBroker.StartAsync();
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
 
         var response = await client.SendAsync<ApiVersionsResponse>(ApiVersions, 3,
             new ApiVersionsRequest { ClientSoftwareName = "wire-test", ClientSoftwareVersion = "1.0" }, 2, 0);
@@ -141,8 +150,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task ApiVersions_InvalidClientSoftwareName_InvalidRequest()
     {
-        await using var broker = await WireBroker.StartAsync();
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
 
         var response = await client.SendAsync<ApiVersionsResponse>(ApiVersions, 3,
             new ApiVersionsRequest { ClientSoftwareName = "bad name!", ClientSoftwareVersion = "1.0" }, 2, 0);
@@ -154,8 +163,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task Produce_CorruptCrc_CorruptMessage_EarlierDataIntact()
     {
-        await using var broker = await WireBroker.StartAsync();
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
         await CreateTopicAsync(client, "crc", []);
         var good = TestBatches.Build(1000, (Encoding.UTF8.GetBytes("k"), Encoding.UTF8.GetBytes("kept")));
         Assert.Equal(ErrorCode.None, await ProduceAsync(client, "crc", good));
@@ -173,8 +182,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task Produce_BatchAboveMaxMessageBytes_MessageTooLarge()
     {
-        await using var broker = await WireBroker.StartAsync();
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
         await CreateTopicAsync(client, "small", [("max.message.bytes", "200")]);
 
         var big = TestBatches.Build(1000, (null, new byte[500]));
@@ -186,8 +195,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task Produce_MissingTopicWithAutoCreateOff_UnknownTopicOrPartition()
     {
-        await using var broker = await WireBroker.StartAsync(("auto.create.topics.enable", "false"));
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output, ("auto.create.topics.enable", "false"));
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
 
         var batch = TestBatches.Build(1000, (null, new byte[10]));
 
@@ -203,8 +212,8 @@ public sealed class BadInputTests
     [InlineData("")]
     public async Task InvalidTopicName_InvalidTopicException_OnMetadataAndCreate(string name)
     {
-        await using var broker = await WireBroker.StartAsync();
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
 
         var metadata = await client.SendAsync<MetadataResponse>(Metadata, 12,
             new MetadataRequest { Topics = [new MetadataRequest.MetadataRequestTopic { Name = name }], AllowAutoTopicCreation = true }, 2, 1);
@@ -218,9 +227,9 @@ public sealed class BadInputTests
         await AssertStillServingAsync(broker);
     }
 
-    private static async Task AssertStillServingAsync(WireBroker broker)
+    private static async Task AssertStillServingAsync(BrokerFixture broker)
     {
-        await using var other = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var other = await WireClient.ConnectAsync(broker.BootstrapServers);
         var response = await other.SendAsync<ApiVersionsResponse>(ApiVersions, 3,
             new ApiVersionsRequest { ClientSoftwareName = "probe", ClientSoftwareVersion = "1" }, 2, 0);
         Assert.Equal(0, response.ErrorCode);

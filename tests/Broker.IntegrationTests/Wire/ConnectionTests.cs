@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Broker.Protocol;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.Protocol.Messages;
+using Xunit.Abstractions;
 
 namespace Broker.IntegrationTests.Wire;
 
@@ -10,15 +11,22 @@ namespace Broker.IntegrationTests.Wire;
 [Collection(SerialCollection.Name)]
 public sealed class ConnectionTests
 {
+    private readonly ITestOutputHelper _output;
+
+    public ConnectionTests(ITestOutputHelper output)
+    {
+        _output = output;
+    }
+
     private const short Fetch = 1;
     private const short ApiVersions = 18;
 
     [Fact]
     public async Task IdleConnection_ClosedAfterConnectionsMaxIdleMs_ActiveOneKept()
     {
-        await using var broker = await WireBroker.StartAsync(("connections.max.idle.ms", "1000"));
-        await using var idle = await WireClient.ConnectAsync(broker.Bootstrap);
-        await using var active = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output, ("connections.max.idle.ms", "1000"));
+        await using var idle = await WireClient.ConnectAsync(broker.BootstrapServers);
+        await using var active = await WireClient.ConnectAsync(broker.BootstrapServers);
 
         var stopwatch = Stopwatch.StartNew();
         var closed = idle.IsClosedByPeerAsync(TimeSpan.FromSeconds(5));
@@ -36,8 +44,8 @@ public sealed class ConnectionTests
     [Fact]
     public async Task PipelinedRequests_AnsweredInRequestOrder()
     {
-        await using var broker = await WireBroker.StartAsync();
-        await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
         using var writer = new KafkaWriter();
         const int count = 200;
         for (var i = 0; i < count; i++)
@@ -62,10 +70,10 @@ public sealed class ConnectionTests
     [Fact]
     public async Task GracefulShutdown_ParkedFetchIsAnswered()
     {
-        var broker = await WireBroker.StartAsync();
+        var broker = await BrokerFixture.StartAsync(_output);
         await using (broker)
         {
-            await using var client = await WireClient.ConnectAsync(broker.Bootstrap);
+            await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
             await BadInputTests.CreateTopicAsync(client, "parked", []);
             var request = new FetchRequest { MaxWaitMs = 30_000, MinBytes = 1, MaxBytes = 1 << 20, SessionEpoch = -1 };
             request.Topics.Add(new FetchRequest.FetchTopic
@@ -85,7 +93,7 @@ public sealed class ConnectionTests
             Assert.True(stopwatch.ElapsedMilliseconds < 5000, $"shutdown took {stopwatch.ElapsedMilliseconds} ms");
             var partition = Assert.Single(Assert.Single(response.Responses).Partitions);
             Assert.Equal(0, partition.ErrorCode);
-            Assert.True(File.Exists(Path.Combine(broker.DataDir, ".kafka_cleanshutdown")));
+            Assert.True(File.Exists(Path.Combine(broker.LogDir, ".kafka_cleanshutdown")));
         }
     }
 }

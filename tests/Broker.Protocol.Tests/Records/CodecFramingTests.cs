@@ -5,36 +5,13 @@ using K4os.Compression.LZ4.Streams;
 using K4os.Hash.xxHash;
 using Snappier;
 
+using static Broker.Protocol.Tests.Records.CodecCalls;
+
 namespace Broker.Protocol.Tests.Records;
 
 /// <summary>Wire framing of the snappy (xerial and raw) and lz4 (frame format) codecs.</summary>
 public sealed class CodecFramingTests
 {
-    private const int Limit = 16 * 1024 * 1024;
-
-    private static byte[] Compress(CompressionType codec, ReadOnlySpan<byte> raw, int? level = null)
-    {
-        using var writer = new KafkaWriter();
-        var n = RecordCompression.Compress(codec, raw, writer, level);
-        Assert.Equal(writer.Position, n);
-        return writer.WrittenSpan.ToArray();
-    }
-
-    private static (DecompressionStatus Status, byte[] Output) TryDecompress(CompressionType codec, ReadOnlySpan<byte> data, int limit = Limit)
-    {
-        using var writer = new KafkaWriter(16);
-        var status = RecordCompression.TryDecompress(codec, data, writer, limit, out var written);
-        Assert.Equal(writer.Position, written);
-        return (status, writer.WrittenSpan.ToArray());
-    }
-
-    private static byte[] Decompress(CompressionType codec, ReadOnlySpan<byte> data)
-    {
-        var (status, output) = TryDecompress(codec, data);
-        Assert.Equal(DecompressionStatus.Ok, status);
-        return output;
-    }
-
     // ---- snappy ----
 
     [Fact]

@@ -2,38 +2,15 @@ using System.IO.Compression;
 using Broker.Protocol.Records;
 using ZstdSharp;
 
+using static Broker.Protocol.Tests.Records.CodecCalls;
+
 namespace Broker.Protocol.Tests.Records;
 
 public sealed class RecordCompressionTests
 {
-    private const int Limit = 16 * 1024 * 1024;
-
     public static TheoryData<CompressionType> CompressedCodecs() => RecordTestData.CompressedCodecs();
 
     public static TheoryData<CompressionType> Codecs() => RecordTestData.Codecs();
-
-    private static byte[] Compress(CompressionType codec, ReadOnlySpan<byte> raw, int? level = null)
-    {
-        using var writer = new KafkaWriter();
-        var n = RecordCompression.Compress(codec, raw, writer, level);
-        Assert.Equal(writer.Position, n);
-        return writer.WrittenSpan.ToArray();
-    }
-
-    private static (DecompressionStatus Status, byte[] Output) TryDecompress(CompressionType codec, ReadOnlySpan<byte> data, int limit = Limit)
-    {
-        using var writer = new KafkaWriter(16);
-        var status = RecordCompression.TryDecompress(codec, data, writer, limit, out var written);
-        Assert.Equal(writer.Position, written);
-        return (status, writer.WrittenSpan.ToArray());
-    }
-
-    private static byte[] Decompress(CompressionType codec, ReadOnlySpan<byte> data)
-    {
-        var (status, output) = TryDecompress(codec, data);
-        Assert.Equal(DecompressionStatus.Ok, status);
-        return output;
-    }
 
     [Theory]
     [MemberData(nameof(Codecs))]
