@@ -1,3 +1,5 @@
+using Broker.Protocol.Records;
+
 namespace Broker.Storage.Tests;
 
 public sealed class LogConfigTests

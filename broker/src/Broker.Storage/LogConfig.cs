@@ -1,13 +1,7 @@
 using System.Globalization;
+using Broker.Protocol.Records;
 
 namespace Broker.Storage;
-
-/// <summary>How a batch's timestamps are interpreted: the producer's clock or the broker's at append.</summary>
-public enum TimestampType
-{
-    CreateTime,
-    LogAppendTime,
-}
 
 /// <summary>
 /// Per-log settings under Kafka's topic-level names (segment.bytes, segment.ms, ...). Immutable; thread-safe.
@@ -30,6 +24,8 @@ public sealed record LogConfig
     public const string RetentionBytesKey = "retention.bytes";
     public const string MaxMessageBytesKey = "max.message.bytes";
     public const string MessageTimestampTypeKey = "message.timestamp.type";
+    public const string MessageTimestampBeforeMaxMsKey = "message.timestamp.before.max.ms";
+    public const string MessageTimestampAfterMaxMsKey = "message.timestamp.after.max.ms";
     public const string PreallocateKey = "preallocate";
     public const string FileDeleteDelayMsKey = "file.delete.delay.ms";
 
@@ -72,6 +68,12 @@ public sealed record LogConfig
     /// <summary>message.timestamp.type.</summary>
     public TimestampType MessageTimestampType { get; init; } = TimestampType.CreateTime;
 
+    /// <summary>message.timestamp.before.max.ms: how far in the past a CreateTime timestamp may lie.</summary>
+    public long MessageTimestampBeforeMaxMs { get; init; } = long.MaxValue;
+
+    /// <summary>message.timestamp.after.max.ms: how far in the future a CreateTime timestamp may lie (Kafka 4: 1 h).</summary>
+    public long MessageTimestampAfterMaxMs { get; init; } = 3_600_000;
+
     /// <summary>True when message.timestamp.type is LogAppendTime (the value Append's logAppendTime takes).</summary>
     public bool LogAppendTime => MessageTimestampType == TimestampType.LogAppendTime;
 
@@ -103,6 +105,8 @@ public sealed record LogConfig
             RetentionBytes = GetLong(values, RetentionBytesKey, d.RetentionBytes, long.MinValue),
             MaxMessageBytes = GetInt(values, MaxMessageBytesKey, d.MaxMessageBytes, 0),
             MessageTimestampType = GetTimestampType(values, d.MessageTimestampType),
+            MessageTimestampBeforeMaxMs = GetLong(values, MessageTimestampBeforeMaxMsKey, d.MessageTimestampBeforeMaxMs, 0),
+            MessageTimestampAfterMaxMs = GetLong(values, MessageTimestampAfterMaxMsKey, d.MessageTimestampAfterMaxMs, 0),
             Preallocate = GetBool(values, PreallocateKey, d.Preallocate),
             FileDeleteDelayMs = GetLong(values, FileDeleteDelayMsKey, d.FileDeleteDelayMs, 0),
         };

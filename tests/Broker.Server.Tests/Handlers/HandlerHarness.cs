@@ -13,6 +13,11 @@ internal sealed class HandlerHarness : IDisposable
     private readonly string _dir;
 
     public HandlerHarness(params (string Key, string Value)[] overrides)
+        : this(TimeProvider.System, overrides)
+    {
+    }
+
+    public HandlerHarness(TimeProvider time, params (string Key, string Value)[] overrides)
     {
         _dir = Directory.CreateTempSubdirectory("handler-harness-").FullName;
         var settings = new Dictionary<string, string>
@@ -27,7 +32,7 @@ internal sealed class HandlerHarness : IDisposable
         }
 
         var config = BrokerConfig.Load(null, new Dictionary<string, string>(), settings, null);
-        Components = BrokerComponents.Create(config, NullLoggerFactory.Instance, TimeProvider.System);
+        Components = BrokerComponents.Create(config, NullLoggerFactory.Instance, time);
         Components.Services.Topics.RegisterBrokerAsync(1, [new BrokerEndpoint("PLAINTEXT", "127.0.0.1", 9092, 0)], null, CancellationToken.None)
             .GetAwaiter().GetResult();
     }

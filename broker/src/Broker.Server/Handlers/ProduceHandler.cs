@@ -4,6 +4,7 @@ using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Protocol.Records;
 using Broker.Server.Dispatch;
+using Broker.Storage;
 
 namespace Broker.Server.Handlers;
 
@@ -114,13 +115,53 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
             return (ErrorCode.UnsupportedCompressionType, "Produce requests with zstd compression need version 7 or later.");
         }
 
+        if (CheckTimestamps(validation, config, nowMs) is { } timestampError)
+        {
+            return (ErrorCode.InvalidTimestamp, timestampError);
+        }
+
         // The frame buffer belongs to this request; rewriting offsets in it avoids another copy.
         var writable = MemoryMarshal.AsMemory(records);
-        var appended = partition.AppendAsLeader(writable, nowMs);
+        AppendResult appended;
+        try
+        {
+            appended = partition.AppendAsLeader(writable, nowMs);
+        }
+        catch (IOException e)
+        {
+            // The log keeps only whole batches (a failed write is cut back); the client may retry.
+            return (ErrorCode.KafkaStorageError, $"Append to {topic}-{data.Index} failed: {e.Message}");
+        }
+
         result.BaseOffset = appended.FirstOffset;
         result.LogAppendTimeMs = appended.LogAppendTimeMs;
         result.LogStartOffset = appended.LogStartOffset;
         return (ErrorCode.None, null);
+    }
+
+    // Kafka's LogValidator rules: producers may not claim LogAppendTime, and on CreateTime topics every record
+    // timestamp (other than -1, "none") must lie within [now - before.max.ms, now + after.max.ms].
+    private static string? CheckTimestamps(in RecordBatchValidationResult validation, LogConfig config, long nowMs)
+    {
+        if (validation.TimestampType == TimestampType.LogAppendTime)
+        {
+            return "Producers may not set the timestamp type of a record batch to LogAppendTime.";
+        }
+
+        if (config.LogAppendTime || validation.MinTimestamp == long.MaxValue)
+        {
+            return null;
+        }
+
+        var earliest = config.MessageTimestampBeforeMaxMs >= nowMs ? long.MinValue : nowMs - config.MessageTimestampBeforeMaxMs;
+        var latest = config.MessageTimestampAfterMaxMs > long.MaxValue - nowMs ? long.MaxValue : nowMs + config.MessageTimestampAfterMaxMs;
+        if (validation.MinTimestamp < earliest || validation.MaxTimestamp > latest)
+        {
+            var offending = validation.MinTimestamp < earliest ? validation.MinTimestamp : validation.MaxTimestamp;
+            return $"Timestamp {offending} of a record is out of range. The timestamp should be within [{earliest}, {latest}].";
+        }
+
+        return null;
     }
 
     private static bool IsInternal(string topic) => topic is "__consumer_offsets" or "__transaction_state";
