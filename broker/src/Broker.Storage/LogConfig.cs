@@ -24,6 +24,7 @@ public sealed record LogConfig
     public const string RetentionBytesKey = "retention.bytes";
     public const string MaxMessageBytesKey = "max.message.bytes";
     public const string MessageTimestampTypeKey = "message.timestamp.type";
+    public const string CompressionTypeKey = "compression.type";
     public const string MessageTimestampBeforeMaxMsKey = "message.timestamp.before.max.ms";
     public const string MessageTimestampAfterMaxMsKey = "message.timestamp.after.max.ms";
     public const string PreallocateKey = "preallocate";
@@ -68,6 +69,12 @@ public sealed record LogConfig
     /// <summary>message.timestamp.type.</summary>
     public TimestampType MessageTimestampType { get; init; } = TimestampType.CreateTime;
 
+    /// <summary>
+    /// compression.type as the codec the leader stores, or null for "producer" (keep what the producer sent).
+    /// "uncompressed" is <see cref="CompressionType.None"/>.
+    /// </summary>
+    public CompressionType? TargetCompression { get; init; }
+
     /// <summary>message.timestamp.before.max.ms: how far in the past a CreateTime timestamp may lie.</summary>
     public long MessageTimestampBeforeMaxMs { get; init; } = long.MaxValue;
 
@@ -105,6 +112,7 @@ public sealed record LogConfig
             RetentionBytes = GetLong(values, RetentionBytesKey, d.RetentionBytes, long.MinValue),
             MaxMessageBytes = GetInt(values, MaxMessageBytesKey, d.MaxMessageBytes, 0),
             MessageTimestampType = GetTimestampType(values, d.MessageTimestampType),
+            TargetCompression = GetCompression(values, d.TargetCompression),
             MessageTimestampBeforeMaxMs = GetLong(values, MessageTimestampBeforeMaxMsKey, d.MessageTimestampBeforeMaxMs, 0),
             MessageTimestampAfterMaxMs = GetLong(values, MessageTimestampAfterMaxMsKey, d.MessageTimestampAfterMaxMs, 0),
             Preallocate = GetBool(values, PreallocateKey, d.Preallocate),
@@ -193,6 +201,26 @@ public sealed record LogConfig
             "TRUE" => true,
             "FALSE" => false,
             _ => throw new InvalidLogConfigException(key, $"Invalid value '{text}' for configuration {key}: expected true or false."),
+        };
+    }
+
+    private static CompressionType? GetCompression(IReadOnlyDictionary<string, string> values, CompressionType? fallback)
+    {
+        if (!values.TryGetValue(CompressionTypeKey, out var text))
+        {
+            return fallback;
+        }
+
+        return text switch
+        {
+            "producer" => null,
+            "uncompressed" => CompressionType.None,
+            "gzip" => CompressionType.Gzip,
+            "snappy" => CompressionType.Snappy,
+            "lz4" => CompressionType.Lz4,
+            "zstd" => CompressionType.Zstd,
+            _ => throw new InvalidLogConfigException(CompressionTypeKey,
+                $"Invalid value '{text}' for configuration {CompressionTypeKey}: must be one of uncompressed, zstd, lz4, snappy, gzip, producer."),
         };
     }
 

@@ -12,7 +12,8 @@ namespace Broker.Server.Handlers;
 /// Produce (0): validates each partition's batch, appends it as leader with offsets assigned in place
 /// (the request buffer is the write buffer), and answers per partition. acks=0 sends nothing and closes
 /// the connection if anything failed, as Kafka does. With one replica the high watermark moves on
-/// append, so acks=all completes at once. Thread-safe.
+/// append, so acks=all completes at once. A topic compression.type other than "producer" makes the leader
+/// re-encode the batch with that codec. Thread-safe.
 /// </summary>
 internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
 {
@@ -122,15 +123,33 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
 
         // The frame buffer belongs to this request; rewriting offsets in it avoids another copy.
         var writable = MemoryMarshal.AsMemory(records);
+        KafkaWriter? recompressed = null;
         AppendResult appended;
         try
         {
+            if (config.TargetCompression is { } target && target != validation.Compression)
+            {
+                // compression.type names a codec: the leader stores the batch re-encoded with it, as Kafka does.
+                recompressed = new KafkaWriter(records.Length + 1024);
+                var size = RecordBatchRecompressor.Recompress(records.Span, target, recompressed);
+                if (size > config.MaxMessageBytes)
+                {
+                    return (ErrorCode.MessageTooLarge, $"The batch is {size} bytes after recompression with {target}, above max.message.bytes {config.MaxMessageBytes}.");
+                }
+
+                writable = MemoryMarshal.AsMemory(recompressed.WrittenMemory);
+            }
+
             appended = partition.AppendAsLeader(writable, nowMs);
         }
         catch (IOException e)
         {
             // The log keeps only whole batches (a failed write is cut back); the client may retry.
             return (ErrorCode.KafkaStorageError, $"Append to {topic}-{data.Index} failed: {e.Message}");
+        }
+        finally
+        {
+            recompressed?.Dispose();
         }
 
         result.BaseOffset = appended.FirstOffset;
