@@ -34,6 +34,8 @@ echo "== librdkafka (C) produce: $N x 100 B, acks=$ACKS, linger.ms=0, compressio
 phase "$TOOL" produce "127.0.0.1:$PORT" perf-c "$N" 100 "$ACKS" 0 "$CODEC"
 echo "== librdkafka (C) consume"
 phase "$TOOL" consume "127.0.0.1:$PORT" perf-c "$N"
+echo "== broker-side read capacity (kafka-broker perf fetch: raw Fetch v12, 1 MiB per fetch, no record parsing)"
+phase dotnet "$DLL" perf fetch --bootstrap-server "127.0.0.1:$PORT" --topic perf-c
 echo "== Confluent.Kafka (kafka-broker perf) produce"
 phase dotnet "$DLL" perf produce --bootstrap-server "127.0.0.1:$PORT" --topic perf-net --num-records "$N" \
   --record-size 100 --acks "$ACKS" --linger-ms 0 --compression "$CODEC" --report-interval-ms 60000

@@ -4,8 +4,8 @@ using Broker.Cli.Perf;
 namespace Broker.Cli;
 
 /// <summary>
-/// The <c>kafka-broker</c> command tree: <c>start</c> runs a broker, <c>perf produce</c> and
-/// <c>perf consume</c> measure one. Stateless; thread-safe.
+/// The <c>kafka-broker</c> command tree: <c>start</c> runs a broker, <c>perf produce</c>, <c>perf consume</c>
+/// and <c>perf fetch</c> measure one. Stateless; thread-safe.
 /// </summary>
 internal static class CliApplication
 {
@@ -19,6 +19,7 @@ internal static class CliApplication
         var perf = new Command("perf", "Measure a running broker with a librdkafka client, like Kafka's perf-test tools.");
         perf.Subcommands.Add(new ProducePerfCommand().Command);
         perf.Subcommands.Add(new ConsumePerfCommand().Command);
+        perf.Subcommands.Add(new FetchPerfCommand().Command);
         root.Subcommands.Add(perf);
         return root;
     }

@@ -186,3 +186,39 @@ internal sealed class ConsumePerfCommand
         KeyValueArguments.Parse(result.GetValue(ConsumerProperties), ConsumerProperties.Name),
         TimeSpan.FromMilliseconds(result.GetValue(ReportIntervalMs)));
 }
+
+/// <summary><c>perf fetch</c>: broker-side read throughput with our own protocol client. Immutable after construction.</summary>
+internal sealed class FetchPerfCommand
+{
+    public FetchPerfCommand()
+    {
+        Command = new Command("fetch", "Fetch one partition from offset 0 to its high watermark with raw Fetch requests (no client record parsing) and report what the broker serves.")
+        {
+            BootstrapServer, Topic, Partition, MaxBytes,
+        };
+        Command.SetAction((result, ct) => FetchPerf.RunCommandAsync(
+            result.GetValue(BootstrapServer)!,
+            result.GetValue(Topic)!,
+            result.GetValue(Partition),
+            result.GetValue(MaxBytes),
+            result.InvocationConfiguration.Output,
+            result.InvocationConfiguration.Error,
+            ct));
+    }
+
+    public Command Command { get; }
+
+    public Option<string> BootstrapServer { get; } = PerfOptionFactory.BootstrapServer();
+
+    public Option<string> Topic { get; } = PerfOptionFactory.Topic();
+
+    public Option<int> Partition { get; } = new("--partition") { Description = "Partition to read.", DefaultValueFactory = _ => 0 };
+
+    public Option<int> MaxBytes { get; } = new("--max-bytes")
+    {
+        Description = "max_bytes and partition_max_bytes of each fetch (librdkafka's default is 1 MiB).",
+        HelpName = "bytes",
+        DefaultValueFactory = _ => 1 << 20,
+        CustomParser = PerfOptionFactory.Checked<int>("--max-bytes", v => v > 0, "a positive size in bytes"),
+    };
+}
