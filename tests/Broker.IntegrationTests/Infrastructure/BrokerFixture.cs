@@ -30,6 +30,9 @@ internal sealed class BrokerFixture : IAsyncDisposable
 
     public string LogDir => _logDir.Path;
 
+    /// <summary>Entries the broker logged at Error level or above.</summary>
+    public IReadOnlyCollection<string> LoggedErrors => _loggerFactory.Errors;
+
     public static async Task<BrokerFixture> StartAsync(ITestOutputHelper output, params (string Key, string Value)[] overrides)
     {
         var logDir = new TempDirectory("broker-it-");

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
@@ -13,12 +14,16 @@ internal sealed class TestOutputLoggerFactory : ILoggerFactory
     private readonly ITestOutputHelper _output;
     private readonly LogLevel _minimum;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly ConcurrentQueue<string> _errors = new();
 
     public TestOutputLoggerFactory(ITestOutputHelper output, LogLevel minimum = LogLevel.Information)
     {
         _output = output;
         _minimum = minimum;
     }
+
+    /// <summary>Every entry at Error level or above, so tests can assert the broker logged no failure.</summary>
+    public IReadOnlyCollection<string> Errors => _errors;
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
@@ -39,12 +44,18 @@ internal sealed class TestOutputLoggerFactory : ILoggerFactory
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (!IsEnabled(logLevel))
+            var error = logLevel is LogLevel.Error or LogLevel.Critical;
+            if (!IsEnabled(logLevel) && !error)
             {
                 return;
             }
 
             var text = $"{logLevel,-11} {category}: {formatter(state, exception)}";
+            if (error)
+            {
+                factory._errors.Enqueue(exception is null ? text : $"{text} {exception.GetType().Name}: {exception.Message}");
+            }
+
             factory.Write(exception is null ? text : $"{text}{Environment.NewLine}{exception}");
         }
     }

@@ -227,6 +227,34 @@ public sealed class BadInputTests
         await AssertStillServingAsync(broker);
     }
 
+    [Fact]
+    public async Task Metadata_V11TopicWithoutName_InvalidRequest()
+    {
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
+
+        var metadata = await client.SendAsync<MetadataResponse>(Metadata, 11,
+            new MetadataRequest { Topics = [new MetadataRequest.MetadataRequestTopic { Name = null, TopicId = Guid.NewGuid() }] }, 2, 1);
+
+        Assert.Equal((short)ErrorCode.InvalidRequest, Assert.Single(metadata.Topics).ErrorCode);
+        Assert.Empty(broker.LoggedErrors);
+    }
+
+    [Fact]
+    public async Task CreateTopics_ExcessivePartitionCount_InvalidPartitionsAndNothingCreated()
+    {
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
+
+        var created = await client.SendAsync<CreateTopicsResponse>(CreateTopics, 7, new CreateTopicsRequest
+        {
+            Topics = [new CreateTopicsRequest.CreatableTopic { Name = "huge", NumPartitions = 20_000, ReplicationFactor = 1 }],
+        }, 2, 1);
+
+        Assert.Equal((short)ErrorCode.InvalidPartitions, Assert.Single(created.Topics).ErrorCode);
+        Assert.DoesNotContain("huge", broker.Broker.Metadata.TopicsByName.Keys);
+    }
+
     private static async Task AssertStillServingAsync(BrokerFixture broker)
     {
         await using var other = await WireClient.ConnectAsync(broker.BootstrapServers);

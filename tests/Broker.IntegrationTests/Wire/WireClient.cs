@@ -33,6 +33,17 @@ internal sealed class WireClient : IAsyncDisposable
     /// <summary>Sends one request and returns the raw response body (after the response header).</summary>
     public async Task<(int CorrelationId, byte[] Body)> SendAsync(short apiKey, short version, IApiMessage request, short requestHeaderVersion, short responseHeaderVersion)
     {
+        await SendWithoutResponseAsync(apiKey, version, request, requestHeaderVersion);
+        var frame = await ReadFrameAsync() ?? throw new IOException("Connection closed before a response arrived.");
+        var reader = new KafkaReader(frame);
+        var responseHeader = new ResponseHeader();
+        responseHeader.Read(ref reader, responseHeaderVersion);
+        return (responseHeader.CorrelationId, frame[reader.Position..]);
+    }
+
+    /// <summary>Sends one request whose answer is none (Produce with acks=0).</summary>
+    public async Task SendWithoutResponseAsync(short apiKey, short version, IApiMessage request, short requestHeaderVersion)
+    {
         var correlationId = ++_correlationId;
         using var writer = new KafkaWriter();
         var sizeAt = writer.ReserveInt32();
@@ -47,11 +58,6 @@ internal sealed class WireClient : IAsyncDisposable
         request.Write(writer, version);
         writer.PatchInt32(sizeAt, writer.Position - 4);
         await SendRawAsync(writer.WrittenMemory);
-        var frame = await ReadFrameAsync() ?? throw new IOException("Connection closed before a response arrived.");
-        var reader = new KafkaReader(frame);
-        var responseHeader = new ResponseHeader();
-        responseHeader.Read(ref reader, responseHeaderVersion);
-        return (responseHeader.CorrelationId, frame[reader.Position..]);
     }
 
     public async Task<TResponse> SendAsync<TResponse>(short apiKey, short version, IApiMessage request, short requestHeaderVersion, short responseHeaderVersion)

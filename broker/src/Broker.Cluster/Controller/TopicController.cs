@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Broker.Cluster.Metadata;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
@@ -38,6 +37,9 @@ public sealed record TopicControllerOptions(int DefaultPartitions, short Default
 /// </summary>
 public sealed class TopicController
 {
+    /// <summary>Kafka's cap on partitions created by one request (QuorumController's records-per-operation bound).</summary>
+    public const int MaxPartitionsPerRequest = 10_000;
+
     private readonly IMetadataStore _store;
     private readonly TopicControllerOptions _options;
     private readonly SemaphoreSlim _mutex = new(1, 1);
@@ -58,13 +60,23 @@ public sealed class TopicController
             var results = new List<TopicResult>(topics.Count);
             var records = new List<IApiMessage>();
             var pending = new HashSet<string>(StringComparer.Ordinal);
+            var partitionsLeft = MaxPartitionsPerRequest;
             foreach (var topic in topics)
             {
+                var requested = topic.Assignments is { Count: > 0 } manual ? manual.Count : topic.NumPartitions == -1 ? _options.DefaultPartitions : topic.NumPartitions;
+                if (requested > partitionsLeft)
+                {
+                    results.Add(new TopicResult(topic.Name, Guid.Empty, ErrorCode.InvalidPartitions,
+                        $"Excessively large number of partitions per request: at most {MaxPartitionsPerRequest} may be created at once."));
+                    continue;
+                }
+
                 var result = Plan(image, topic, pending, validateOnly ? null : records);
                 results.Add(result);
                 if (result.Error == ErrorCode.None)
                 {
                     pending.Add(topic.Name);
+                    partitionsLeft -= result.NumPartitions;
                 }
             }
 
@@ -343,6 +355,4 @@ public sealed class TopicController
             _mutex.Release();
         }
     }
-
-    internal static ImmutableArray<int> Ids(IEnumerable<int> ids) => [.. ids];
 }

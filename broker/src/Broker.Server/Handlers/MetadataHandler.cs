@@ -65,7 +65,10 @@ internal sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResp
 
         foreach (var requested in request.Topics!)
         {
-            response.Topics.Add(DescribeRequested(image, requested, request.IncludeTopicAuthorizedOperations));
+            // Versions 10 and 11 carry topic ids but Kafka resolves them only from v12; names must be set.
+            response.Topics.Add(context.ApiVersion < 12 && (requested.Name is null || requested.TopicId != Guid.Empty)
+                ? Error(requested.Name ?? string.Empty, Guid.Empty, ErrorCode.InvalidRequest)
+                : DescribeRequested(image, requested, request.IncludeTopicAuthorizedOperations));
         }
 
         return response;
