@@ -99,6 +99,33 @@ public sealed class FuzzTests
         Assert.Equal(0, versions.ErrorCode);
     }
 
+    [Fact]
+    public async Task RandomBytes_ManyConnections_BrokerKeepsServingAndLogsNoFailure()
+    {
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        var random = new Random(7);
+        for (var i = 0; i < 300; i++)
+        {
+            await using var client = await WireClient.ConnectAsync(broker.BootstrapServers);
+            var body = new byte[random.Next(0, 2048)];
+            random.NextBytes(body);
+            if (body.Length >= 8 && random.Next(2) == 0)
+            {
+                // A plausible frame: right size prefix, a served API key and version, garbage after.
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(body, body.Length - 4);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt16BigEndian(body.AsSpan(4), (short)random.Next(0, 21));
+                System.Buffers.Binary.BinaryPrimitives.WriteInt16BigEndian(body.AsSpan(6), (short)random.Next(0, 13));
+            }
+
+            await client.SendRawAsync(body);
+        }
+
+        await using var probe = await WireClient.ConnectAsync(broker.BootstrapServers);
+        var versions = await probe.SendAsync<ApiVersionsResponse>(18, 3, new ApiVersionsRequest { ClientSoftwareName = "probe", ClientSoftwareVersion = "1" }, 2, 0);
+        Assert.Equal(0, versions.ErrorCode);
+        Assert.True(broker.LoggedErrors.Count == 0, string.Join(Environment.NewLine, broker.LoggedErrors.Distinct()));
+    }
+
     private static byte[] BuildBatch()
     {
         using var builder = new RecordBatchBuilder(CompressionType.Lz4);
