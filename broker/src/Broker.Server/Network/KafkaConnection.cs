@@ -115,15 +115,8 @@ internal sealed class KafkaConnection : IAsyncDisposable
                 }
 
                 _input.AdvanceTo(buffer.Start, buffer.End);
-                if (!keepOpen)
-                {
-                    await FlushAsync().ConfigureAwait(false);
-                    return;
-                }
-
                 await FlushAsync().ConfigureAwait(false);
-
-                if (result.IsCompleted)
+                if (!keepOpen || result.IsCompleted)
                 {
                     return;
                 }
