@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging;
 namespace Broker.Server;
 
 /// <summary>
-/// Background timers for the logs: time-based flushes (flush.ms) and recovery-point checkpoints
-/// (log.flush.offset.checkpoint.interval.ms). Thread-safe.
+/// Background timers for the logs: time-based flushes (flush.ms), recovery-point checkpoints
+/// (log.flush.offset.checkpoint.interval.ms) and retention (log.retention.check.interval.ms). Thread-safe.
 /// </summary>
 internal sealed partial class LogMaintenance : IAsyncDisposable
 {
@@ -15,17 +15,19 @@ internal sealed partial class LogMaintenance : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public LogMaintenance(LogManager logs, long flushCheckIntervalMs, long checkpointIntervalMs, TimeProvider time, ILogger logger)
+    public LogMaintenance(LogManager logs, long flushCheckIntervalMs, long checkpointIntervalMs, long retentionCheckIntervalMs, TimeProvider time, ILogger logger)
     {
         _logs = logs;
         _time = time;
         _logger = logger;
-        _loop = RunAsync(Math.Clamp(flushCheckIntervalMs, 10, 1000), Math.Max(checkpointIntervalMs, 100));
+        var tickMs = Math.Clamp(Math.Min(flushCheckIntervalMs, retentionCheckIntervalMs), 10, 1000);
+        _loop = RunAsync(tickMs, Math.Max(checkpointIntervalMs, 100), Math.Max(retentionCheckIntervalMs, 10));
     }
 
-    private async Task RunAsync(long tickMs, long checkpointIntervalMs)
+    private async Task RunAsync(long tickMs, long checkpointIntervalMs, long retentionCheckIntervalMs)
     {
         var lastCheckpoint = _time.GetTimestamp();
+        var lastRetention = _time.GetTimestamp();
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(tickMs), _time);
         try
         {
@@ -33,6 +35,13 @@ internal sealed partial class LogMaintenance : IAsyncDisposable
             {
                 try
                 {
+                    if (_time.GetElapsedTime(lastRetention).TotalMilliseconds >= retentionCheckIntervalMs)
+                    {
+                        // A moved log start offset reaches its checkpoint with the next checkpoint below.
+                        _logs.ApplyRetention(_time.GetUtcNow().ToUnixTimeMilliseconds());
+                        lastRetention = _time.GetTimestamp();
+                    }
+
                     _logs.FlushDue(_time.GetUtcNow().ToUnixTimeMilliseconds());
                     if (_time.GetElapsedTime(lastCheckpoint).TotalMilliseconds >= checkpointIntervalMs)
                     {

@@ -25,6 +25,7 @@ public sealed record LogConfig
     public const string MaxMessageBytesKey = "max.message.bytes";
     public const string MessageTimestampTypeKey = "message.timestamp.type";
     public const string CompressionTypeKey = "compression.type";
+    public const string CleanupPolicyKey = "cleanup.policy";
     public const string MessageTimestampBeforeMaxMsKey = "message.timestamp.before.max.ms";
     public const string MessageTimestampAfterMaxMsKey = "message.timestamp.after.max.ms";
     public const string PreallocateKey = "preallocate";
@@ -68,6 +69,12 @@ public sealed record LogConfig
 
     /// <summary>message.timestamp.type.</summary>
     public TimestampType MessageTimestampType { get; init; } = TimestampType.CreateTime;
+
+    /// <summary>cleanup.policy: "delete" (default), "compact", or both.</summary>
+    public string CleanupPolicy { get; init; } = "delete";
+
+    /// <summary>True when cleanup.policy contains delete, so retention.ms and retention.bytes apply.</summary>
+    public bool DeleteRetentionEnabled => CleanupPolicy.Split(',').Contains("delete");
 
     /// <summary>
     /// compression.type as the codec the leader stores, or null for "producer" (keep what the producer sent).
@@ -113,6 +120,7 @@ public sealed record LogConfig
             MaxMessageBytes = GetInt(values, MaxMessageBytesKey, d.MaxMessageBytes, 0),
             MessageTimestampType = GetTimestampType(values, d.MessageTimestampType),
             TargetCompression = GetCompression(values, d.TargetCompression),
+            CleanupPolicy = GetCleanupPolicy(values, d.CleanupPolicy),
             MessageTimestampBeforeMaxMs = GetLong(values, MessageTimestampBeforeMaxMsKey, d.MessageTimestampBeforeMaxMs, 0),
             MessageTimestampAfterMaxMs = GetLong(values, MessageTimestampAfterMaxMsKey, d.MessageTimestampAfterMaxMs, 0),
             Preallocate = GetBool(values, PreallocateKey, d.Preallocate),
@@ -202,6 +210,26 @@ public sealed record LogConfig
             "FALSE" => false,
             _ => throw new InvalidLogConfigException(key, $"Invalid value '{text}' for configuration {key}: expected true or false."),
         };
+    }
+
+    private static string GetCleanupPolicy(IReadOnlyDictionary<string, string> values, string fallback)
+    {
+        if (!values.TryGetValue(CleanupPolicyKey, out var text))
+        {
+            return fallback;
+        }
+
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        foreach (var part in parts)
+        {
+            if (part is not ("delete" or "compact"))
+            {
+                throw new InvalidLogConfigException(CleanupPolicyKey,
+                    $"Invalid value '{text}' for configuration {CleanupPolicyKey}: '{part}' is not one of delete, compact.");
+            }
+        }
+
+        return string.Join(',', parts);
     }
 
     private static CompressionType? GetCompression(IReadOnlyDictionary<string, string> values, CompressionType? fallback)

@@ -196,6 +196,29 @@ public sealed class LogManager : IDisposable, IAsyncDisposable
     /// Periodic work the owner calls on a timer: flushes logs whose flush.ms elapsed, and finishes log deletions whose
     /// file.delete.delay.ms elapsed. Failures are logged per log and do not stop the others.
     /// </summary>
+    /// <summary>
+    /// Applies retention to every log and removes the files of segments it retired earlier once their
+    /// file.delete.delay.ms has passed. Returns the number of segments removed now. Thread-safe.
+    /// </summary>
+    public int ApplyRetention(long nowMs)
+    {
+        var removed = 0;
+        foreach (var log in _logs.Values)
+        {
+            try
+            {
+                removed += log.ApplyRetention(nowMs);
+                log.DeleteRetiredSegments(nowMs);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
+            {
+                StorageLog.RetentionFailed(_logger, log.Name, ex);
+            }
+        }
+
+        return removed;
+    }
+
     public void FlushDue(long nowMs)
     {
         foreach (var log in _logs.Values)

@@ -17,7 +17,7 @@ namespace Broker.Storage;
 /// append path: the segment a roll seals is flushed on the thread pool, and the recovery point only moves after the
 /// flush finished.
 /// </remarks>
-public sealed class PartitionLog : IDisposable
+public sealed partial class PartitionLog : IDisposable
 {
     private readonly Lock _writeLock = new();
     private readonly Lock _flushLock = new();
@@ -391,6 +391,8 @@ public sealed class PartitionLog : IDisposable
             _closed = true;
         }
 
+        // Segments retention already removed from the log: their delay no longer protects any reader.
+        DeleteRetiredSegments(0, all: true);
         lock (_flushLock)
         {
             if (_disposed)

@@ -164,9 +164,9 @@ internal static class PartitionLogLoader
         {
             var file = Path.GetFileName(path);
 
-            // .deleted/.cleaned/.swap are leftovers of retention and compaction, which finish their work by deleting
-            // or renaming them; nothing in this version creates them, so any present are stale. .tmp files are
-            // unfinished atomic writes whose target is intact.
+            // .deleted files are segments retention had already removed from the log when the broker stopped (their
+            // delete was still delayed); .cleaned/.swap are compaction leftovers (nothing writes them yet). All are
+            // stale. .tmp files are unfinished atomic writes whose target is intact.
             if (file.EndsWith(LogFileNames.DeletedSuffix, StringComparison.Ordinal)
                 || file.EndsWith(LogFileNames.CleanedSuffix, StringComparison.Ordinal)
                 || file.EndsWith(LogFileNames.SwapSuffix, StringComparison.Ordinal)

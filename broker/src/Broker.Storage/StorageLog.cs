@@ -53,4 +53,10 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 1014, Level = LogLevel.Information, Message = "Removed leftover file {Path}")]
     public static partial void LeftoverRemoved(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 1015, Level = LogLevel.Information, Message = "Retention deleted {Count} segment(s) of {Log}; log start offset is now {LogStartOffset}")]
+    public static partial void SegmentsRetained(ILogger logger, int count, string log, long logStartOffset);
+
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Error, Message = "Retention of {Log} failed")]
+    public static partial void RetentionFailed(ILogger logger, string log, Exception exception);
 }

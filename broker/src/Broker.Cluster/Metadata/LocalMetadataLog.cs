@@ -40,7 +40,8 @@ public sealed partial class LocalMetadataLog : IMetadataStore, IDisposable
 
     public static LocalMetadataLog Open(LogManager logs, int nodeId, TimeProvider time, ILogger<LocalMetadataLog> logger)
     {
-        var log = logs.GetOrCreateLog(TopicName, 0, TopicId, LogConfig.Default);
+        // Never trimmed by topic retention: the image is rebuilt from the whole log (snapshots come with Raft).
+        var log = logs.GetOrCreateLog(TopicName, 0, TopicId, LogConfig.Default with { RetentionMs = -1, RetentionBytes = -1 });
         var image = Replay(log, MetadataImage.Empty(logs.ClusterId, nodeId));
         LogReplayed(logger, image.Offset + 1, image.TopicsByName.Count);
         return new LocalMetadataLog(log, image, time, logger);

@@ -396,6 +396,42 @@ internal sealed class LogSegment : IDisposable
     }
 
     /// <summary>Closes the files and deletes them (recovery truncation, log start beyond the end).</summary>
+    /// <summary>
+    /// First step of retention's delete: renames the files to <c>*.deleted</c>. Open handles stay valid, so fetches
+    /// already reading this segment finish; a crash before <see cref="DeleteRenamedFiles"/> leaves only files the
+    /// loader removes.
+    /// </summary>
+    public void RenameForDeletion()
+    {
+        foreach (var path in SegmentFiles())
+        {
+            if (File.Exists(path))
+            {
+                File.Move(path, path + LogFileNames.DeletedSuffix, overwrite: true);
+            }
+        }
+    }
+
+    /// <summary>Second step: closes the files and deletes the renamed ones.</summary>
+    public void DeleteRenamedFiles()
+    {
+        Dispose();
+        foreach (var path in SegmentFiles())
+        {
+            File.Delete(path + LogFileNames.DeletedSuffix);
+        }
+    }
+
+    /// <summary>Modification time of the .log file, retention's clock for segments without record timestamps.</summary>
+    public long LastModifiedMs => new DateTimeOffset(File.GetLastWriteTimeUtc(LogFileNames.LogFile(Directory, BaseOffset))).ToUnixTimeMilliseconds();
+
+    private string[] SegmentFiles() =>
+    [
+        LogFileNames.LogFile(Directory, BaseOffset),
+        LogFileNames.IndexFile(Directory, BaseOffset),
+        LogFileNames.TimeIndexFile(Directory, BaseOffset),
+    ];
+
     public void DeleteFiles()
     {
         Dispose();

@@ -1,0 +1,97 @@
+using Broker.Storage.Retention;
+using Broker.Storage.Segments;
+
+namespace Broker.Storage;
+
+/// <summary>Retention: whole oldest segments leave the log (see <see cref="RetentionPlan"/> and docs/log-format.md).</summary>
+public sealed partial class PartitionLog
+{
+    private readonly List<(LogSegment Segment, long DueMs)> _retiredSegments = [];
+
+    /// <summary>
+    /// Deletes the oldest segments that retention.ms, retention.bytes or the log start offset have made obsolete,
+    /// and moves the log start offset to the first remaining segment. Removed segments are renamed to
+    /// <c>*.deleted</c> at once and their files removed file.delete.delay.ms later, so fetches that already hold
+    /// them finish. When every segment goes, an empty active segment is rolled first so one always remains.
+    /// Returns how many segments were removed. Serialised with appends.
+    /// </summary>
+    public int ApplyRetention(long nowMs)
+    {
+        int count;
+        lock (_writeLock)
+        {
+            if (_closed)
+            {
+                return 0;
+            }
+
+            var segments = _segments;
+            var facts = new SegmentFacts[segments.Length];
+            for (var i = 0; i < segments.Length; i++)
+            {
+                var segment = segments[i];
+                var upperBound = i + 1 < segments.Length ? segments[i + 1].BaseOffset : _logEndOffset;
+                var largest = segment.MaxTimestamp >= 0 ? segment.MaxTimestamp : segment.LastModifiedMs;
+                facts[i] = new SegmentFacts(segment.BaseOffset, upperBound, segment.Size, largest);
+            }
+
+            var config = _config;
+            count = RetentionPlan.CountToDelete(facts, _logStartOffset, HighWatermark, config, nowMs);
+            if (count == 0)
+            {
+                return 0;
+            }
+
+            if (count == segments.Length)
+            {
+                Roll(_logEndOffset, nowMs, config);
+                segments = _segments;
+            }
+
+            var remaining = segments[count..];
+            _segments = remaining;
+            if (remaining[0].BaseOffset > _logStartOffset)
+            {
+                Volatile.Write(ref _logStartOffset, remaining[0].BaseOffset);
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                segments[i].RenameForDeletion();
+                _retiredSegments.Add((segments[i], nowMs + config.FileDeleteDelayMs));
+            }
+
+            Volatile.Write(ref _directoryDirty, 1);
+        }
+
+        StorageLog.SegmentsRetained(_logger, count, Name, LogStartOffset);
+        return count;
+    }
+
+    /// <summary>Removes the files of retired segments whose file.delete.delay.ms has passed (all of them when <paramref name="all"/>).</summary>
+    public void DeleteRetiredSegments(long nowMs, bool all = false)
+    {
+        List<LogSegment>? due = null;
+        lock (_writeLock)
+        {
+            for (var i = _retiredSegments.Count - 1; i >= 0; i--)
+            {
+                if (all || _retiredSegments[i].DueMs <= nowMs)
+                {
+                    (due ??= []).Add(_retiredSegments[i].Segment);
+                    _retiredSegments.RemoveAt(i);
+                }
+            }
+        }
+
+        if (due is null)
+        {
+            return;
+        }
+
+        foreach (var segment in due)
+        {
+            segment.DeleteRenamedFiles();
+        }
+    }
+}
