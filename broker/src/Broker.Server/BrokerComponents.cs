@@ -74,6 +74,8 @@ internal sealed class BrokerComponents : IDisposable
                 new ApiVersionsHandler(() => dispatcher!),
                 new CreateTopicsHandler(services),
                 new DeleteTopicsHandler(services),
+                new CreatePartitionsHandler(services),
+                new DescribeClusterHandler(services),
             ]);
             return new BrokerComponents(logs, metadata, services, dispatcher);
         }

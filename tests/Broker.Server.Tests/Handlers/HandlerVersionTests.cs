@@ -171,6 +171,19 @@ public sealed class HandlerVersionTests : IDisposable
                 return version >= 6
                     ? new DeleteTopicsRequest { Topics = [new DeleteTopicsRequest.DeleteTopicState { Name = "gone" }], TimeoutMs = 1000 }
                     : new DeleteTopicsRequest { TopicNames = ["gone"], TimeoutMs = 1000 };
+            case ApiKey.CreatePartitions:
+                return new CreatePartitionsRequest
+                {
+                    Topics =
+                    [
+                        new CreatePartitionsRequest.CreatePartitionsTopic { Name = "t", Count = 3 + version },
+                        new CreatePartitionsRequest.CreatePartitionsTopic { Name = "missing", Count = 2 },
+                        new CreatePartitionsRequest.CreatePartitionsTopic { Name = "t2", Count = 1, Assignments = [] },
+                    ],
+                    TimeoutMs = 1000,
+                };
+            case ApiKey.DescribeCluster:
+                return new DescribeClusterRequest { IncludeClusterAuthorizedOperations = true };
             default:
                 throw new InvalidOperationException($"No sample request for {key}; add one when a handler is added.");
         }

@@ -13,6 +13,9 @@ public sealed record NewTopic(
     IReadOnlyDictionary<int, IReadOnlyList<int>>? Assignments,
     IReadOnlyDictionary<string, string?> Configs);
 
+/// <summary>Partitions to add to a topic: <paramref name="Count"/> is the new total, as in Kafka.</summary>
+public sealed record NewPartitions(string Name, int Count, IReadOnlyList<IReadOnlyList<int>>? Assignments);
+
 /// <summary>Result for one topic of a create or delete call.</summary>
 public sealed record TopicResult(
     string Name,
@@ -281,6 +284,123 @@ public sealed class TopicController
         }
 
         return hash;
+    }
+
+    /// <summary>CreatePartitions: grows topics to a new partition count, never shrinks them.</summary>
+    public async Task<IReadOnlyList<TopicResult>> CreatePartitionsAsync(
+        IReadOnlyList<NewPartitions> requests, bool validateOnly, CancellationToken cancellationToken)
+    {
+        await _mutex.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var image = _store.Image;
+            var results = new List<TopicResult>(requests.Count);
+            var records = new List<IApiMessage>();
+            var partitionsLeft = MaxPartitionsPerRequest;
+            foreach (var request in requests)
+            {
+                var result = PlanPartitions(image, request, ref partitionsLeft, validateOnly ? null : records);
+                results.Add(result);
+            }
+
+            if (records.Count > 0)
+            {
+                await _store.CommitAsync(records, cancellationToken).ConfigureAwait(false);
+            }
+
+            return results;
+        }
+        finally
+        {
+            _mutex.Release();
+        }
+    }
+
+    private static TopicResult PlanPartitions(MetadataImage image, NewPartitions request, ref int partitionsLeft, List<IApiMessage>? records)
+    {
+        if (!image.TopicsByName.TryGetValue(request.Name, out var topic))
+        {
+            return new TopicResult(request.Name, Guid.Empty, ErrorCode.UnknownTopicOrPartition, "This server does not host this topic-partition.");
+        }
+
+        var current = topic.Partitions.Length;
+        if (request.Count < current)
+        {
+            return new TopicResult(request.Name, topic.TopicId, ErrorCode.InvalidPartitions,
+                $"Topic currently has {current} partitions, which is higher than the requested {request.Count}.");
+        }
+
+        if (request.Count == current)
+        {
+            return new TopicResult(request.Name, topic.TopicId, ErrorCode.InvalidPartitions, $"Topic already has {current} partitions.");
+        }
+
+        var added = request.Count - current;
+        if (added > partitionsLeft)
+        {
+            return new TopicResult(request.Name, topic.TopicId, ErrorCode.InvalidPartitions,
+                $"Excessively large number of partitions per request: at most {MaxPartitionsPerRequest} may be created at once.");
+        }
+
+        var replicationFactor = topic.Partitions.Length > 0 ? topic.Partitions[0].Replicas.Length : 1;
+        var live = LiveBrokers(image);
+        List<int[]> assignment;
+        if (request.Assignments is { } manual)
+        {
+            if (manual.Count != added)
+            {
+                return new TopicResult(request.Name, topic.TopicId, ErrorCode.InvalidReplicaAssignment,
+                    $"Attempted to add {added} additional partition(s), but only {manual.Count} assignment(s) were specified.");
+            }
+
+            var byIndex = new Dictionary<int, IReadOnlyList<int>>(manual.Count);
+            for (var i = 0; i < manual.Count; i++)
+            {
+                if (manual[i].Count != replicationFactor)
+                {
+                    return new TopicResult(request.Name, topic.TopicId, ErrorCode.InvalidReplicaAssignment,
+                        $"The manual partition assignment includes a partition with {manual[i].Count} replica(s), but this topic's replication factor is {replicationFactor}.");
+                }
+
+                byIndex[i] = manual[i];
+            }
+
+            if (ValidateManual(byIndex, live, out assignment) is { } error)
+            {
+                return new TopicResult(request.Name, topic.TopicId, ErrorCode.InvalidReplicaAssignment, error);
+            }
+        }
+        else
+        {
+            if (replicationFactor > live.Length)
+            {
+                return new TopicResult(request.Name, topic.TopicId, ErrorCode.InvalidReplicationFactor,
+                    $"Unable to replicate the partition {replicationFactor} time(s): only {live.Length} broker(s) are registered.");
+            }
+
+            assignment = RoundRobin(request.Count, (short)replicationFactor, live, request.Name).GetRange(current, added);
+        }
+
+        partitionsLeft -= added;
+        if (records is not null)
+        {
+            for (var i = 0; i < added; i++)
+            {
+                var replicas = assignment[i];
+                records.Add(new PartitionRecord
+                {
+                    PartitionId = current + i,
+                    TopicId = topic.TopicId,
+                    Replicas = [.. replicas],
+                    Isr = [.. replicas],
+                    Leader = replicas[0],
+                    LeaderEpoch = 0,
+                    PartitionEpoch = 0,
+                });
+            }
+        }
+
+        return new TopicResult(request.Name, topic.TopicId, ErrorCode.None, null, request.Count, (short)replicationFactor);
     }
 
     public async Task<IReadOnlyList<TopicResult>> DeleteTopicsAsync(

@@ -87,5 +87,7 @@ public enum ErrorCode : short
     InconsistentTopicId = 103,
     InconsistentClusterId = 104,
     FetchSessionTopicIdError = 106,
+    MismatchedEndpointType = 114,
+    UnsupportedEndpointType = 115,
     TransactionAbortable = 120,
 }

@@ -1,0 +1,70 @@
+using Broker.Protocol;
+using Broker.Protocol.Messages;
+using Broker.Server.Dispatch;
+
+namespace Broker.Server.Handlers;
+
+/// <summary>
+/// DescribeCluster (60): cluster id, controller and the brokers' endpoints on the client's listener. A broker
+/// listener serves endpoint type 1 (brokers); type 2 (controllers) is MISMATCHED_ENDPOINT_TYPE, as in Kafka
+/// (KIP-919). Thread-safe.
+/// </summary>
+internal sealed class DescribeClusterHandler : ApiHandler<DescribeClusterRequest, DescribeClusterResponse>
+{
+    private const sbyte BrokerEndpoints = 1;
+    private const sbyte ControllerEndpoints = 2;
+    private const int OperationsNotRequested = int.MinValue;
+
+    // ALTER, ALTER_CONFIGS, CLUSTER_ACTION, CREATE, DESCRIBE, DESCRIBE_CONFIGS, IDEMPOTENT_WRITE: no authorizer yet.
+    private const int AllClusterOperations = (1 << 7) | (1 << 11) | (1 << 9) | (1 << 4) | (1 << 8) | (1 << 10) | (1 << 12);
+
+    private readonly BrokerServices _services;
+
+    public DescribeClusterHandler(BrokerServices services)
+    {
+        _services = services;
+    }
+
+    public override short ApiKey => 60;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 1;
+
+    protected override ValueTask<DescribeClusterResponse?> HandleAsync(RequestContext context, DescribeClusterRequest request, CancellationToken cancellationToken)
+    {
+        var image = _services.Metadata.Image;
+        var response = new DescribeClusterResponse
+        {
+            ClusterId = image.ClusterId,
+            ControllerId = _services.Options.NodeId,
+            EndpointType = context.ApiVersion >= 1 ? request.EndpointType : BrokerEndpoints,
+            ClusterAuthorizedOperations = request.IncludeClusterAuthorizedOperations ? AllClusterOperations : OperationsNotRequested,
+        };
+        if (context.ApiVersion >= 1 && request.EndpointType != BrokerEndpoints)
+        {
+            var error = request.EndpointType == ControllerEndpoints ? ErrorCode.MismatchedEndpointType : ErrorCode.UnsupportedEndpointType;
+            response.ErrorCode = (short)error;
+            response.ErrorMessage = error == ErrorCode.MismatchedEndpointType
+                ? "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER"
+                : $"Unsupported endpoint type {request.EndpointType}";
+            return ValueTask.FromResult<DescribeClusterResponse?>(response);
+        }
+
+        foreach (var broker in image.Brokers.Values)
+        {
+            if (!broker.Fenced && broker.EndpointFor(context.ListenerName) is { } endpoint)
+            {
+                response.Brokers.Add(new DescribeClusterResponse.DescribeClusterBroker
+                {
+                    BrokerId = broker.NodeId,
+                    Host = endpoint.Host,
+                    Port = endpoint.Port,
+                    Rack = broker.Rack,
+                });
+            }
+        }
+
+        return ValueTask.FromResult<DescribeClusterResponse?>(response);
+    }
+}
