@@ -63,7 +63,7 @@ internal sealed class BrokerComponents : IDisposable
                 ValidateConfigs = LogConfig.Validate,
             });
             var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes, config.DeleteTopicEnable);
-            var services = new BrokerServices(options, metadata, controller, replicas, time);
+            var services = new BrokerServices(options, config, metadata, controller, replicas, time);
             RequestDispatcher? dispatcher = null;
             dispatcher = new RequestDispatcher(
             [
@@ -76,6 +76,7 @@ internal sealed class BrokerComponents : IDisposable
                 new DeleteTopicsHandler(services),
                 new CreatePartitionsHandler(services),
                 new DescribeClusterHandler(services),
+                new DescribeConfigsHandler(services),
             ]);
             return new BrokerComponents(logs, metadata, services, dispatcher);
         }

@@ -1,6 +1,7 @@
 using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
+using Broker.Server.Configuration;
 
 namespace Broker.Server;
 
@@ -17,9 +18,10 @@ internal sealed record ServerOptions(
 /// </summary>
 internal sealed class BrokerServices
 {
-    public BrokerServices(ServerOptions options, IMetadataStore metadata, TopicController topics, ReplicaManager replicas, TimeProvider time)
+    public BrokerServices(ServerOptions options, BrokerConfig config, IMetadataStore metadata, TopicController topics, ReplicaManager replicas, TimeProvider time)
     {
         Options = options;
+        Config = config;
         Metadata = metadata;
         Topics = topics;
         Replicas = replicas;
@@ -27,6 +29,9 @@ internal sealed class BrokerServices
     }
 
     public ServerOptions Options { get; }
+
+    /// <summary>The static configuration, for DescribeConfigs.</summary>
+    public BrokerConfig Config { get; }
 
     public IMetadataStore Metadata { get; }
 

@@ -182,6 +182,19 @@ public sealed class HandlerVersionTests : IDisposable
                     ],
                     TimeoutMs = 1000,
                 };
+            case ApiKey.DescribeConfigs:
+                return new DescribeConfigsRequest
+                {
+                    Resources =
+                    [
+                        new DescribeConfigsRequest.DescribeConfigsResource { ResourceType = 2, ResourceName = "t", ConfigurationKeys = null },
+                        new DescribeConfigsRequest.DescribeConfigsResource { ResourceType = 2, ResourceName = "missing", ConfigurationKeys = ["retention.ms"] },
+                        new DescribeConfigsRequest.DescribeConfigsResource { ResourceType = 4, ResourceName = "1", ConfigurationKeys = null },
+                        new DescribeConfigsRequest.DescribeConfigsResource { ResourceType = 4, ResourceName = "9", ConfigurationKeys = null },
+                    ],
+                    IncludeSynonyms = true,
+                    IncludeDocumentation = version >= 3,
+                };
             case ApiKey.DescribeCluster:
                 return new DescribeClusterRequest { IncludeClusterAuthorizedOperations = true };
             default:
