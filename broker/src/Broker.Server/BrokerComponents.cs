@@ -62,7 +62,7 @@ internal sealed class BrokerComponents : IDisposable
             {
                 ValidateConfigs = LogConfig.Validate,
             });
-            var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes, config.DeleteTopicEnable);
+            var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes);
             var services = new BrokerServices(options, config, metadata, controller, replicas, time);
             RequestDispatcher? dispatcher = null;
             dispatcher = new RequestDispatcher(

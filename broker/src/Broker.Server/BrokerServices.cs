@@ -9,8 +9,7 @@ namespace Broker.Server;
 internal sealed record ServerOptions(
     int NodeId,
     bool AutoCreateTopicsEnable,
-    int MaxFetchBytes,
-    bool DeleteTopicEnable);
+    int MaxFetchBytes);
 
 /// <summary>
 /// The domain services handlers call: metadata image, topic controller, local partitions and the clock.

@@ -180,23 +180,29 @@ public sealed class TopicController
                 }
             }
 
-            for (var p = 0; p < assignment.Count; p++)
-            {
-                var replicas = assignment[p];
-                records.Add(new PartitionRecord
-                {
-                    PartitionId = p,
-                    TopicId = topicId,
-                    Replicas = [.. replicas],
-                    Isr = [.. replicas],
-                    Leader = replicas[0],
-                    LeaderEpoch = 0,
-                    PartitionEpoch = 0,
-                });
-            }
+            AddPartitionRecords(records, topicId, 0, assignment);
         }
 
         return new TopicResult(topic.Name, topicId, ErrorCode.None, null, assignment.Count, (short)assignment[0].Length);
+    }
+
+    // New partitions start with every replica in the ISR and the first replica leading, at epoch 0.
+    private static void AddPartitionRecords(List<IApiMessage> records, Guid topicId, int firstPartition, List<int[]> assignment)
+    {
+        for (var i = 0; i < assignment.Count; i++)
+        {
+            var replicas = assignment[i];
+            records.Add(new PartitionRecord
+            {
+                PartitionId = firstPartition + i,
+                TopicId = topicId,
+                Replicas = [.. replicas],
+                Isr = [.. replicas],
+                Leader = replicas[0],
+                LeaderEpoch = 0,
+                PartitionEpoch = 0,
+            });
+        }
     }
 
     private static int[] LiveBrokers(MetadataImage image)
@@ -384,20 +390,7 @@ public sealed class TopicController
         partitionsLeft -= added;
         if (records is not null)
         {
-            for (var i = 0; i < added; i++)
-            {
-                var replicas = assignment[i];
-                records.Add(new PartitionRecord
-                {
-                    PartitionId = current + i,
-                    TopicId = topic.TopicId,
-                    Replicas = [.. replicas],
-                    Isr = [.. replicas],
-                    Leader = replicas[0],
-                    LeaderEpoch = 0,
-                    PartitionEpoch = 0,
-                });
-            }
+            AddPartitionRecords(records, topic.TopicId, current, assignment);
         }
 
         return new TopicResult(request.Name, topic.TopicId, ErrorCode.None, null, request.Count, (short)replicationFactor);

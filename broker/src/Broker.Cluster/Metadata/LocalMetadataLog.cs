@@ -22,16 +22,14 @@ public sealed partial class LocalMetadataLog : IMetadataStore, IDisposable
 
     private readonly PartitionLog _log;
     private readonly TimeProvider _time;
-    private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private MetadataImage _image;
 
-    private LocalMetadataLog(PartitionLog log, MetadataImage image, TimeProvider time, ILogger logger)
+    private LocalMetadataLog(PartitionLog log, MetadataImage image, TimeProvider time)
     {
         _log = log;
         _image = image;
         _time = time;
-        _logger = logger;
     }
 
     public MetadataImage Image => Volatile.Read(ref _image);
@@ -44,7 +42,7 @@ public sealed partial class LocalMetadataLog : IMetadataStore, IDisposable
         var log = logs.GetOrCreateLog(TopicName, 0, TopicId, LogConfig.Default with { RetentionMs = -1, RetentionBytes = -1 });
         var image = Replay(log, MetadataImage.Empty(logs.ClusterId, nodeId));
         LogReplayed(logger, image.Offset + 1, image.TopicsByName.Count);
-        return new LocalMetadataLog(log, image, time, logger);
+        return new LocalMetadataLog(log, image, time);
     }
 
     private static MetadataImage Replay(PartitionLog log, MetadataImage image)

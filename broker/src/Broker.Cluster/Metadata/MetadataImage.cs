@@ -18,7 +18,7 @@ public sealed record TopicInfo(
     ImmutableArray<PartitionInfo> Partitions,
     ImmutableDictionary<string, string> Configs)
 {
-    public bool IsInternal => Name is "__consumer_offsets" or "__transaction_state";
+    public bool IsInternal => TopicNames.IsInternal(Name);
 }
 
 /// <summary>An advertised endpoint of a broker on one listener. Immutable; thread-safe.</summary>

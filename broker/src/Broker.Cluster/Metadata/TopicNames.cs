@@ -35,6 +35,9 @@ public static class TopicNames
         return null;
     }
 
+    /// <summary>Kafka's internal topics: writable only by the broker itself (client id __admin_client).</summary>
+    public static bool IsInternal(string name) => name is "__consumer_offsets" or "__transaction_state";
+
     /// <summary>'.' and '_' collide in metric names, so Kafka refuses topics that differ only by them.</summary>
     public static bool Collides(string a, string b) =>
         a.Length == b.Length && string.Equals(a.Replace('.', '_'), b.Replace('.', '_'), StringComparison.Ordinal);

@@ -38,8 +38,6 @@ public sealed class Partition
 
     public int LeaderEpoch { get; internal set; }
 
-    public int LeaderId { get; internal set; } = -1;
-
     public bool IsLeader { get; internal set; }
 
     /// <summary>

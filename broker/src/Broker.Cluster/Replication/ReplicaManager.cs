@@ -89,7 +89,6 @@ public sealed partial class ReplicaManager
                         ? kept
                         : new Partition(topic.Name, topic.TopicId, info.Partition, _logs.GetOrCreateLog(topic.Name, info.Partition, topic.TopicId, config), config);
                     partition.Config = config;
-                    partition.LeaderId = info.Leader;
                     partition.LeaderEpoch = info.LeaderEpoch;
                     partition.IsLeader = info.Leader == _nodeId;
                     partitions[i] = partition;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Broker.Cluster.Metadata;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Server.Configuration;
@@ -12,9 +13,6 @@ namespace Broker.Server.Handlers;
 /// </summary>
 internal sealed class DescribeConfigsHandler : ApiHandler<DescribeConfigsRequest, DescribeConfigsResponse>
 {
-    private const sbyte TopicResource = 2;
-    private const sbyte BrokerResource = 4;
-
     private readonly BrokerServices _services;
 
     public DescribeConfigsHandler(BrokerServices services)
@@ -60,14 +58,14 @@ internal sealed class DescribeConfigsHandler : ApiHandler<DescribeConfigsRequest
     {
         switch (resource.ResourceType)
         {
-            case TopicResource:
+            case MetadataImageBuilder.TopicResource:
                 if (!_services.Metadata.Image.TopicsByName.TryGetValue(resource.ResourceName, out var topic))
                 {
                     return (null, ErrorCode.UnknownTopicOrPartition, $"Topic {resource.ResourceName} does not exist.");
                 }
 
                 return (ConfigDescriber.DescribeTopic(_services.Config, topic.Configs), ErrorCode.None, null);
-            case BrokerResource:
+            case MetadataImageBuilder.BrokerResource:
                 if (resource.ResourceName.Length == 0)
                 {
                     // Cluster-wide dynamic defaults: none can be set yet.

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
@@ -89,7 +90,7 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
             return (ErrorCode.NotLeaderOrFollower, null);
         }
 
-        if (IsInternal(topic) && context.ClientId != "__admin_client")
+        if (TopicNames.IsInternal(topic) && context.ClientId != "__admin_client")
         {
             return (ErrorCode.InvalidTopicException, $"Cannot append to internal topic {topic}");
         }
@@ -182,6 +183,4 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
 
         return null;
     }
-
-    private static bool IsInternal(string topic) => topic is "__consumer_offsets" or "__transaction_state";
 }
