@@ -71,6 +71,11 @@ public sealed class AdminClusterTests
         var node = Assert.Single(cluster.Nodes);
         Assert.Equal($"{node.Host}:{node.Port}", broker.BootstrapServers);
         Assert.NotNull(cluster.AuthorizedOperations);
-        Assert.Contains(AclOperation.Describe, cluster.AuthorizedOperations);
+        AclOperation[] clusterOperations =
+        [
+            AclOperation.Create, AclOperation.Alter, AclOperation.Describe, AclOperation.ClusterAction,
+            AclOperation.DescribeConfigs, AclOperation.AlterConfigs, AclOperation.IdempotentWrite,
+        ];
+        Assert.Equal(clusterOperations.Order(), cluster.AuthorizedOperations.Order());
     }
 }

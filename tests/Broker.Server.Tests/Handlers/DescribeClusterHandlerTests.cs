@@ -39,4 +39,25 @@ public sealed class DescribeClusterHandlerTests : IDisposable
         Assert.Equal((short)expected, response.ErrorCode);
         Assert.Empty(response.Brokers);
     }
+
+    [Fact]
+    public async Task Metadata_V10WithAuthorizedOperations_KafkaClusterAndTopicOperationSets()
+    {
+        var request = new MetadataRequest
+        {
+            Topics = [],
+            AllowAutoTopicCreation = false,
+            IncludeClusterAuthorizedOperations = true,
+            IncludeTopicAuthorizedOperations = true,
+        };
+
+        var body = await _harness.CallAsync(3, 10, request);
+
+        var response = new MetadataResponse();
+        var reader = new KafkaReader(body!);
+        response.Read(ref reader, 10);
+
+        // CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
+        Assert.Equal(0b1_1111_1010_0000, response.ClusterAuthorizedOperations);
+    }
 }

@@ -13,10 +13,6 @@ internal sealed class DescribeClusterHandler : ApiHandler<DescribeClusterRequest
 {
     private const sbyte BrokerEndpoints = 1;
     private const sbyte ControllerEndpoints = 2;
-    private const int OperationsNotRequested = int.MinValue;
-
-    // ALTER, ALTER_CONFIGS, CLUSTER_ACTION, CREATE, DESCRIBE, DESCRIBE_CONFIGS, IDEMPOTENT_WRITE: no authorizer yet.
-    private const int AllClusterOperations = (1 << 7) | (1 << 11) | (1 << 9) | (1 << 4) | (1 << 8) | (1 << 10) | (1 << 12);
 
     private readonly BrokerServices _services;
 
@@ -39,7 +35,7 @@ internal sealed class DescribeClusterHandler : ApiHandler<DescribeClusterRequest
             ClusterId = image.ClusterId,
             ControllerId = _services.Options.NodeId,
             EndpointType = context.ApiVersion >= 1 ? request.EndpointType : BrokerEndpoints,
-            ClusterAuthorizedOperations = request.IncludeClusterAuthorizedOperations ? AllClusterOperations : OperationsNotRequested,
+            ClusterAuthorizedOperations = request.IncludeClusterAuthorizedOperations ? AuthorizedOperations.AllOnCluster : AuthorizedOperations.NotRequested,
         };
         if (context.ApiVersion >= 1 && request.EndpointType != BrokerEndpoints)
         {

@@ -13,13 +13,6 @@ namespace Broker.Server.Handlers;
 /// </summary>
 internal sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResponse>
 {
-    // Kafka's "authorized operations not requested" sentinel.
-    private const int OperationsNotRequested = int.MinValue;
-
-    // Bit set of every topic operation (READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS): no authorizer yet.
-    private const int AllTopicOperations = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
-    private const int AllClusterOperations = (1 << 4) | (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
-
     private readonly BrokerServices _services;
 
     public MetadataHandler(BrokerServices services)
@@ -48,7 +41,7 @@ internal sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResp
         {
             ClusterId = image.ClusterId,
             ControllerId = _services.Options.NodeId,
-            ClusterAuthorizedOperations = request.IncludeClusterAuthorizedOperations ? AllClusterOperations : OperationsNotRequested,
+            ClusterAuthorizedOperations = request.IncludeClusterAuthorizedOperations ? AuthorizedOperations.AllOnCluster : AuthorizedOperations.NotRequested,
         };
         AddBrokers(response, image, context.ListenerName);
 
@@ -142,7 +135,7 @@ internal sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResp
         Name = name,
         TopicId = topicId,
         ErrorCode = (short)error,
-        TopicAuthorizedOperations = OperationsNotRequested,
+        TopicAuthorizedOperations = AuthorizedOperations.NotRequested,
     };
 
     private static MetadataResponse.MetadataResponseTopic Describe(TopicInfo topic, bool includeOperations)
@@ -152,7 +145,7 @@ internal sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResp
             Name = topic.Name,
             TopicId = topic.TopicId,
             IsInternal = topic.IsInternal,
-            TopicAuthorizedOperations = includeOperations ? AllTopicOperations : OperationsNotRequested,
+            TopicAuthorizedOperations = includeOperations ? AuthorizedOperations.AllOnTopic : AuthorizedOperations.NotRequested,
         };
         foreach (var partition in topic.Partitions)
         {
