@@ -57,6 +57,18 @@ internal static class TestBatches
         return batch;
     }
 
+    /// <summary>An idempotent producer's batch: <paramref name="count"/> records with producer id, epoch and base sequence.</summary>
+    public static byte[] Idempotent(long producerId, short epoch, int baseSequence, int count = 1, long timestamp = 1_000)
+    {
+        var batch = Create(count, timestamp);
+        var span = batch.AsSpan();
+        BinaryPrimitives.WriteInt64BigEndian(span[RecordBatchHeader.ProducerIdOffset..], producerId);
+        BinaryPrimitives.WriteInt16BigEndian(span[RecordBatchHeader.ProducerEpochOffset..], epoch);
+        BinaryPrimitives.WriteInt32BigEndian(span[RecordBatchHeader.BaseSequenceOffset..], baseSequence);
+        RecordBatchHeader.UpdateCrc(span);
+        return batch;
+    }
+
     public static byte[] Concat(params byte[][] batches)
     {
         var result = new byte[batches.Sum(b => b.Length)];

@@ -63,7 +63,10 @@ internal sealed class BrokerComponents : IDisposable
                 ValidateConfigs = LogConfig.Validate,
             });
             var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes);
-            var services = new BrokerServices(options, config, metadata, controller, replicas, time);
+            var services = new BrokerServices(options, config, metadata, controller, replicas, time)
+            {
+                ProducerIds = new ProducerIdManager(metadata, config.NodeId, () => logs.BrokerEpoch),
+            };
             RequestDispatcher? dispatcher = null;
             dispatcher = new RequestDispatcher(
             [
@@ -77,6 +80,8 @@ internal sealed class BrokerComponents : IDisposable
                 new CreatePartitionsHandler(services),
                 new DescribeClusterHandler(services),
                 new DescribeConfigsHandler(services),
+                new InitProducerIdHandler(services),
+                new DescribeProducersHandler(services),
             ]);
             return new BrokerComponents(logs, metadata, services, dispatcher);
         }

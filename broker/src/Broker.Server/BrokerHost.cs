@@ -49,7 +49,10 @@ public static partial class BrokerHost
             server.Start(listeners);
             var endpoints = AdvertisedEndpoints(config, server);
             await components.Services.Topics.RegisterBrokerAsync(config.NodeId, endpoints, config.Rack, cancellationToken).ConfigureAwait(false);
-            var maintenance = new LogMaintenance(components.Logs, config.LogFlushSchedulerIntervalMs, config.LogFlushOffsetCheckpointIntervalMs, config.LogRetentionCheckIntervalMs, time, logger);
+            var maintenance = new LogMaintenance(components.Logs, config.LogFlushSchedulerIntervalMs, config.LogFlushOffsetCheckpointIntervalMs, config.LogRetentionCheckIntervalMs, time, logger)
+            {
+                ProducerExpiration = (config.ProducerIdExpirationMs, config.ProducerIdExpirationCheckIntervalMs),
+            };
             LogStarted(logger, config.NodeId, components.Metadata.Image.ClusterId);
             return new RunningBroker(server, components, maintenance, logger);
         }

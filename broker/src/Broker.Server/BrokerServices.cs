@@ -38,5 +38,8 @@ internal sealed class BrokerServices
 
     public ReplicaManager Replicas { get; }
 
+    /// <summary>Producer ids for InitProducerId.</summary>
+    public required ProducerIdManager ProducerIds { get; init; }
+
     public TimeProvider Time { get; }
 }

@@ -5,7 +5,8 @@ namespace Broker.Server;
 
 /// <summary>
 /// Background timers for the logs: time-based flushes (flush.ms), recovery-point checkpoints
-/// (log.flush.offset.checkpoint.interval.ms) and retention (log.retention.check.interval.ms). Thread-safe.
+/// (log.flush.offset.checkpoint.interval.ms), retention (log.retention.check.interval.ms) and producer-state expiry
+/// (producer.id.expiration.check.interval.ms). Thread-safe.
 /// </summary>
 internal sealed partial class LogMaintenance : IAsyncDisposable
 {
@@ -24,10 +25,14 @@ internal sealed partial class LogMaintenance : IAsyncDisposable
         _loop = RunAsync(tickMs, Math.Max(checkpointIntervalMs, 100), Math.Max(retentionCheckIntervalMs, 10));
     }
 
+    /// <summary>producer.id.expiration.ms and how often it is applied (producer.id.expiration.check.interval.ms).</summary>
+    public (long ExpirationMs, long CheckIntervalMs) ProducerExpiration { get; init; } = (86_400_000, 600_000);
+
     private async Task RunAsync(long tickMs, long checkpointIntervalMs, long retentionCheckIntervalMs)
     {
         var lastCheckpoint = _time.GetTimestamp();
         var lastRetention = _time.GetTimestamp();
+        var lastProducerExpiration = _time.GetTimestamp();
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(tickMs), _time);
         try
         {
@@ -40,6 +45,12 @@ internal sealed partial class LogMaintenance : IAsyncDisposable
                         // A moved log start offset reaches its checkpoint with the next checkpoint below.
                         _logs.ApplyRetention(_time.GetUtcNow().ToUnixTimeMilliseconds());
                         lastRetention = _time.GetTimestamp();
+                    }
+
+                    if (_time.GetElapsedTime(lastProducerExpiration).TotalMilliseconds >= ProducerExpiration.CheckIntervalMs)
+                    {
+                        _logs.RemoveExpiredProducers(_time.GetUtcNow().ToUnixTimeMilliseconds(), ProducerExpiration.ExpirationMs);
+                        lastProducerExpiration = _time.GetTimestamp();
                     }
 
                     _logs.FlushDue(_time.GetUtcNow().ToUnixTimeMilliseconds());

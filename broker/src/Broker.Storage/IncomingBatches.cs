@@ -3,7 +3,7 @@ using Broker.Protocol.Records;
 namespace Broker.Storage;
 
 /// <summary>Counts of one append's batches, from a single pass over their headers.</summary>
-internal readonly record struct BatchSummary(int BatchCount, long OffsetCount, long MaxTimestamp);
+internal readonly record struct BatchSummary(int BatchCount, long OffsetCount, long MaxTimestamp, bool HasProducerIds);
 
 /// <summary>
 /// Header-only work on the bytes handed to <see cref="PartitionLog.Append"/>: a framing check with counts, and
@@ -25,6 +25,7 @@ internal static class IncomingBatches
         var count = 0;
         long offsets = 0;
         long maxTimestamp = -1;
+        var hasProducerIds = false;
         var position = 0;
         while (position < batches.Length)
         {
@@ -53,11 +54,12 @@ internal static class IncomingBatches
 
             offsets += delta + 1L;
             maxTimestamp = Math.Max(maxTimestamp, RecordBatchHeader.MaxTimestamp(batch));
+            hasProducerIds |= RecordBatchHeader.ProducerId(batch) >= 0;
             count++;
             position += length + RecordBatchHeader.LogOverhead;
         }
 
-        return new BatchSummary(count, offsets, maxTimestamp);
+        return new BatchSummary(count, offsets, maxTimestamp, hasProducerIds);
     }
 
     /// <summary>

@@ -192,10 +192,18 @@ public sealed class LogManager : IDisposable, IAsyncDisposable
         return true;
     }
 
-    /// <summary>
-    /// Periodic work the owner calls on a timer: flushes logs whose flush.ms elapsed, and finishes log deletions whose
-    /// file.delete.delay.ms elapsed. Failures are logged per log and do not stop the others.
-    /// </summary>
+    /// <summary>Forgets producers idle for producer.id.expiration.ms in every log. Returns how many. Thread-safe.</summary>
+    public int RemoveExpiredProducers(long nowMs, long expirationMs)
+    {
+        var removed = 0;
+        foreach (var log in _logs.Values)
+        {
+            removed += log.RemoveExpiredProducers(nowMs, expirationMs);
+        }
+
+        return removed;
+    }
+
     /// <summary>
     /// Applies retention to every log and removes the files of segments it retired earlier once their
     /// file.delete.delay.ms has passed. Returns the number of segments removed now. Thread-safe.
@@ -219,6 +227,10 @@ public sealed class LogManager : IDisposable, IAsyncDisposable
         return removed;
     }
 
+    /// <summary>
+    /// Periodic work the owner calls on a timer: flushes logs whose flush.ms elapsed, and finishes log deletions whose
+    /// file.delete.delay.ms elapsed. Failures are logged per log and do not stop the others.
+    /// </summary>
     public void FlushDue(long nowMs)
     {
         foreach (var log in _logs.Values)

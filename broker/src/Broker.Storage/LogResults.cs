@@ -1,4 +1,5 @@
 using System.Buffers;
+using Broker.Protocol;
 using Broker.Storage.Segments;
 using Microsoft.Win32.SafeHandles;
 
@@ -9,7 +10,16 @@ namespace Broker.Storage;
 /// <param name="LastOffset">Offset assigned to the last record.</param>
 /// <param name="LogAppendTimeMs">The broker timestamp stamped on the batches, or -1 for CreateTime.</param>
 /// <param name="LogStartOffset">The log start offset after the append (Produce response field).</param>
-public readonly record struct AppendResult(long FirstOffset, long LastOffset, long LogAppendTimeMs, long LogStartOffset);
+public readonly record struct AppendResult(long FirstOffset, long LastOffset, long LogAppendTimeMs, long LogStartOffset)
+{
+    /// <summary>Why nothing was appended (producer fencing or sequence checks), or None.</summary>
+    public ErrorCode Error { get; init; }
+
+    public string? ErrorMessage { get; init; }
+
+    /// <summary>The batch was a producer's retry of one already in the log; the offsets are the original's.</summary>
+    public bool Duplicate { get; init; }
+}
 
 /// <summary>A ListOffsets answer: the offset found, its record's timestamp and the leader epoch of its batch. Immutable.</summary>
 public readonly record struct TimestampOffset(long Offset, long Timestamp, int LeaderEpoch)

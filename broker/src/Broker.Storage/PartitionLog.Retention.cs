@@ -65,6 +65,7 @@ public sealed partial class PartitionLog
         }
 
         StorageLog.SegmentsRetained(_logger, count, Name, LogStartOffset);
+        DeleteProducerSnapshotsBelow(_segments[0].BaseOffset);
         return count;
     }
 

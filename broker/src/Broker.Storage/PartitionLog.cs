@@ -130,7 +130,16 @@ public sealed partial class PartitionLog : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">The bytes are not a sequence of whole v2 batches.</exception>
     /// <exception cref="ObjectDisposedException">The log was closed or deleted.</exception>
-    public AppendResult Append(Memory<byte> batches, int leaderEpoch, long nowMs, bool logAppendTime)
+    public AppendResult Append(Memory<byte> batches, int leaderEpoch, long nowMs, bool logAppendTime) =>
+        Append(batches, leaderEpoch, nowMs, logAppendTime, AppendOrigin.Replication);
+
+    /// <inheritdoc cref="Append(Memory{byte}, int, long, bool)"/>
+    /// <remarks>
+    /// A <see cref="AppendOrigin.Client"/> batch with a producer id is first checked against the producer state: a retry
+    /// of a remembered batch returns the original offsets with <see cref="AppendResult.Duplicate"/>, a fenced epoch or
+    /// a sequence gap returns <see cref="AppendResult.Error"/>, and in both cases nothing is written.
+    /// </remarks>
+    public AppendResult Append(Memory<byte> batches, int leaderEpoch, long nowMs, bool logAppendTime, AppendOrigin origin)
     {
         var span = batches.Span;
         var summary = IncomingBatches.Summarize(span);
@@ -144,6 +153,12 @@ public sealed partial class PartitionLog : IDisposable
                 ThrowHelper.ThrowLogClosed(Name);
             }
 
+            if (summary.HasProducerIds && origin == AppendOrigin.Client
+                && CheckClientProducer(span, summary.BatchCount, logAppendTime) is { } answer)
+            {
+                return answer;
+            }
+
             var config = _config;
             firstOffset = _logEndOffset;
             lastOffset = firstOffset + summary.OffsetCount - 1;
@@ -155,6 +170,11 @@ public sealed partial class PartitionLog : IDisposable
 
             IncomingBatches.AssignOffsets(span, firstOffset, leaderEpoch, logAppendTime, nowMs);
             _active.Append(span, config.IndexIntervalBytes);
+            if (summary.HasProducerIds)
+            {
+                UpdateProducers(span);
+            }
+
             Volatile.Write(ref _logEndOffset, lastOffset + 1);
             flushNow = lastOffset + 1 - Volatile.Read(ref _recoveryPoint) >= config.FlushMessages;
         }
@@ -348,8 +368,19 @@ public sealed partial class PartitionLog : IDisposable
         var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         var loaded = PartitionLogLoader.Load(directory, name, config, cleanShutdown, recoveryPoint, logStartOffset, nowMs, logger);
         PartitionMetadataFile.TryRead(directory, out var topicId);
-        return new PartitionLog(directory, topic, partition, topicId, config, loaded.Segments, loaded.LogEndOffset,
+        var log = new PartitionLog(directory, topic, partition, topicId, config, loaded.Segments, loaded.LogEndOffset,
             loaded.LogStartOffset, time, logger);
+        try
+        {
+            log.LoadProducerState();
+        }
+        catch
+        {
+            log.Close(flush: false);
+            throw;
+        }
+
+        return log;
     }
 
     /// <summary>Records the topic id for a log created before ids were known. False if a different id is on disk.</summary>
@@ -419,6 +450,9 @@ public sealed partial class PartitionLog : IDisposable
 
                     DurableFile.FlushDirectory(DirectoryPath);
                     Volatile.Write(ref _recoveryPoint, LogEndOffset);
+
+                    // Appends are closed, so the state is final: the next open loads it without replaying anything.
+                    WriteProducerSnapshot(LogEndOffset, _producers.SerializeSnapshot());
                 }
             }
             finally
@@ -500,16 +534,22 @@ public sealed partial class PartitionLog : IDisposable
         Volatile.Write(ref _directoryDirty, 1);
         StorageLog.SegmentRolled(_logger, Name, newBaseOffset, previous.Size);
 
-        // The sealed segment is fsynced off the append path; the recovery point follows once it is durable.
-        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Log.FlushAfterRoll(state.UpTo), (Log: this, UpTo: newBaseOffset),
-            preferLocal: false);
+        // The sealed segment is fsynced off the append path; the recovery point follows once it is durable. The producer
+        // state as of the new base offset is captured now and written after the flush (Kafka snapshots at every roll).
+        var snapshot = _producers.SerializeSnapshot();
+        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Log.FlushAfterRoll(state.UpTo, state.Snapshot),
+            (Log: this, UpTo: newBaseOffset, Snapshot: snapshot), preferLocal: false);
     }
 
-    private void FlushAfterRoll(long upTo)
+    private void FlushAfterRoll(long upTo, byte[] producerSnapshot)
     {
         try
         {
             FlushUpTo(upTo);
+            if (!_closed)
+            {
+                WriteProducerSnapshot(upTo, producerSnapshot);
+            }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException)
         {

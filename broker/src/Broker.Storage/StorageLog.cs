@@ -59,4 +59,11 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 1016, Level = LogLevel.Error, Message = "Retention of {Log} failed")]
     public static partial void RetentionFailed(ILogger logger, string log, Exception exception);
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Ignoring unreadable producer snapshot {Path}")]
+    public static partial void ProducerSnapshotCorrupt(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Information,
+        Message = "Rebuilt producer state of {Log} from offset {From} to {To}: {Batches} batches replayed, {Producers} producers")]
+    public static partial void ProducerStateRebuilt(ILogger logger, string log, long from, long to, int batches, int producers);
 }

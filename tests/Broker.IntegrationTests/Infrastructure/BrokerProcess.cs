@@ -19,13 +19,17 @@ internal sealed class BrokerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _tail = new();
 
-    private BrokerProcess(Process process, int port)
+    private BrokerProcess(Process process, int port, int advertisedPort)
     {
         _process = process;
         Port = port;
+        AdvertisedPort = advertisedPort;
     }
 
     public int Port { get; }
+
+    /// <summary>The port clients are told to use: <see cref="Port"/> unless advertised.listeners points elsewhere (a proxy).</summary>
+    public int AdvertisedPort { get; }
 
     public int Pid => _process.Id;
 
@@ -80,7 +84,8 @@ internal sealed class BrokerProcess : IAsyncDisposable
 
         TestOutput.TryWriteLine(output, $"$ {startInfo.FileName} {string.Join(' ', startInfo.ArgumentList)}");
         var process = new Process { StartInfo = startInfo };
-        var broker = new BrokerProcess(process, port);
+        var advertised = settings["advertised.listeners"];
+        var broker = new BrokerProcess(process, port, int.Parse(advertised[(advertised.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture));
         process.OutputDataReceived += (_, e) => broker.OnLine(output, "out", e.Data);
         process.ErrorDataReceived += (_, e) => broker.OnLine(output, "err", e.Data);
         if (!process.Start())
@@ -110,7 +115,7 @@ internal sealed class BrokerProcess : IAsyncDisposable
             try
             {
                 var metadata = admin.GetMetadata(TimeSpan.FromSeconds(1));
-                if (metadata.Brokers.Any(b => b.BrokerId == 1 && b.Port == Port))
+                if (metadata.Brokers.Any(b => b.BrokerId == 1 && b.Port == AdvertisedPort))
                 {
                     TestOutput.TryWriteLine(output, $"broker process {Pid} ready after {clock.Elapsed.TotalSeconds:F1} s");
                     return;

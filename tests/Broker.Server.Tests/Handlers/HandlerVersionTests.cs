@@ -197,6 +197,17 @@ public sealed class HandlerVersionTests : IDisposable
                 };
             case ApiKey.DescribeCluster:
                 return new DescribeClusterRequest { IncludeClusterAuthorizedOperations = true };
+            case ApiKey.InitProducerId:
+                return new InitProducerIdRequest { TransactionalId = null, TransactionTimeoutMs = 60000 };
+            case ApiKey.DescribeProducers:
+                return new DescribeProducersRequest
+                {
+                    Topics =
+                    [
+                        new DescribeProducersRequest.TopicRequest { Name = "t", PartitionIndexes = [0, 1, 7] },
+                        new DescribeProducersRequest.TopicRequest { Name = "missing", PartitionIndexes = [0] },
+                    ],
+                };
             default:
                 throw new InvalidOperationException($"No sample request for {key}; add one when a handler is added.");
         }

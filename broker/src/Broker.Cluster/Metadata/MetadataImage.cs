@@ -85,10 +85,16 @@ public sealed class MetadataImage
 
     public ImmutableSortedDictionary<int, BrokerInfo> Brokers { get; }
 
+    /// <summary>First producer id of the next block the controller hands out (last ProducerIdsRecord; 0 at first).</summary>
+    public long NextProducerId { get; private init; }
+
     internal MetadataImage With(
         long offset,
         ImmutableDictionary<string, TopicInfo> topicsByName,
         ImmutableDictionary<Guid, TopicInfo> topicsById,
         ImmutableSortedDictionary<int, BrokerInfo> brokers) =>
-        new(ClusterId, offset, ControllerId, topicsByName, topicsById, brokers);
+        new(ClusterId, offset, ControllerId, topicsByName, topicsById, brokers) { NextProducerId = NextProducerId };
+
+    internal MetadataImage WithNextProducerId(long nextProducerId) =>
+        new(ClusterId, Offset, ControllerId, TopicsByName, TopicsById, Brokers) { NextProducerId = nextProducerId };
 }

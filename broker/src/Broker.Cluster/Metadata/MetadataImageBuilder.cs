@@ -6,8 +6,8 @@ namespace Broker.Cluster.Metadata;
 
 /// <summary>
 /// Applies KRaft metadata records (TopicRecord, PartitionRecord, PartitionChangeRecord, ConfigRecord,
-/// RemoveTopicRecord, RegisterBrokerRecord) to an image, producing the next image. Records of other
-/// types are ignored here (features, ACLs, producer ids belong to later subsystems).
+/// RemoveTopicRecord, RegisterBrokerRecord, ProducerIdsRecord) to an image, producing the next image. Records of
+/// other types are ignored here (features and ACLs belong to later subsystems).
 /// Not thread-safe: one builder per batch of records.
 /// </summary>
 public sealed class MetadataImageBuilder
@@ -21,6 +21,7 @@ public sealed class MetadataImageBuilder
     private readonly ImmutableSortedDictionary<int, BrokerInfo>.Builder _brokers;
     private readonly Dictionary<Guid, SortedDictionary<int, PartitionInfo>> _touchedPartitions = [];
     private long _offset;
+    private long _nextProducerId;
 
     public MetadataImageBuilder(MetadataImage image)
     {
@@ -28,6 +29,7 @@ public sealed class MetadataImageBuilder
         _topicsById = image.TopicsById.ToBuilder();
         _brokers = image.Brokers.ToBuilder();
         _offset = image.Offset;
+        _nextProducerId = image.NextProducerId;
     }
 
     public void Apply(IApiMessage record, long offset)
@@ -61,6 +63,9 @@ public sealed class MetadataImageBuilder
                 break;
             case ConfigRecord config when config.ResourceType == TopicResource:
                 ApplyTopicConfig(config);
+                break;
+            case ProducerIdsRecord producerIds:
+                _nextProducerId = Math.Max(_nextProducerId, producerIds.NextProducerId);
                 break;
             case RegisterBrokerRecord broker:
                 var endpoints = ImmutableArray.CreateBuilder<BrokerEndpoint>(broker.EndPoints.Count);
@@ -147,6 +152,7 @@ public sealed class MetadataImageBuilder
             byName[topic.Name] = topic;
         }
 
-        return _base.With(_offset, byName.ToImmutable(), byId, _brokers.ToImmutable());
+        var image = _base.With(_offset, byName.ToImmutable(), byId, _brokers.ToImmutable());
+        return _nextProducerId == image.NextProducerId ? image : image.WithNextProducerId(_nextProducerId);
     }
 }

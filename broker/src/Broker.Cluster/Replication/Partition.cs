@@ -41,13 +41,19 @@ public sealed class Partition
     public bool IsLeader { get; internal set; }
 
     /// <summary>
-    /// Appends client batches (already validated) as leader: assigns offsets in place, writes them, and
-    /// (single replica today) advances the high watermark to the new log end, then wakes parked fetches.
+    /// Appends a client batch (already validated) as leader: checks its producer epoch and sequence, assigns offsets
+    /// in place, writes it, and (single replica today) advances the high watermark to the new log end, then wakes
+    /// parked fetches. A duplicate or rejected batch writes nothing (see <see cref="AppendResult"/>).
     /// </summary>
     public AppendResult AppendAsLeader(Memory<byte> batches, long nowMs)
     {
         var config = _config;
-        var result = Log.Append(batches, LeaderEpoch, nowMs, config.LogAppendTime);
+        var result = Log.Append(batches, LeaderEpoch, nowMs, config.LogAppendTime, AppendOrigin.Client);
+        if (result.Error != Protocol.ErrorCode.None || result.Duplicate)
+        {
+            return result;
+        }
+
         Log.HighWatermark = Log.LogEndOffset;
         Signal();
         return result;

@@ -93,6 +93,8 @@ public sealed partial class BrokerConfig
         OffsetsTopicReplicationFactor = GetShort(ConfigNames.OffsetsTopicReplicationFactor);
         OffsetsTopicNumPartitions = GetInt(ConfigNames.OffsetsTopicNumPartitions);
         TransactionStateLogReplicationFactor = GetShort(ConfigNames.TransactionStateLogReplicationFactor);
+        ProducerIdExpirationMs = GetInt(ConfigNames.ProducerIdExpirationMs);
+        ProducerIdExpirationCheckIntervalMs = GetInt(ConfigNames.ProducerIdExpirationCheckIntervalMs);
         TransactionStateLogNumPartitions = GetInt(ConfigNames.TransactionStateLogNumPartitions);
         GroupInitialRebalanceDelayMs = GetInt(ConfigNames.GroupInitialRebalanceDelayMs);
 
@@ -191,6 +193,10 @@ public sealed partial class BrokerConfig
     public short OffsetsTopicReplicationFactor { get; }
     public int OffsetsTopicNumPartitions { get; }
     public short TransactionStateLogReplicationFactor { get; }
+
+    /// <summary><c>producer.id.expiration.ms</c>: idle producers are forgotten after this long.</summary>
+    public int ProducerIdExpirationMs { get; }
+    public int ProducerIdExpirationCheckIntervalMs { get; }
     public int TransactionStateLogNumPartitions { get; }
     public int GroupInitialRebalanceDelayMs { get; }
 

@@ -124,6 +124,7 @@ public static class BrokerConfigDef
         Int(TransactionMaxTimeoutMs, "900000", AtLeast(1), "Largest transaction timeout a producer may request."),
         Int(TransactionalIdExpirationMs, "604800000", AtLeast(1), "A transactional id without activity for this long expires."),
         Int(ProducerIdExpirationMs, "86400000", AtLeast(1), "Producer state without writes for this long expires."),
+        Int(ProducerIdExpirationCheckIntervalMs, "600000", AtLeast(1), "How often expired producer state is removed."),
         Int(GroupInitialRebalanceDelayMs, "3000", null, "Delay of the first rebalance of a new group, to let more members join."),
         Int(GroupMinSessionTimeoutMs, "6000", null, "Smallest session timeout a member may request."),
         Int(GroupMaxSessionTimeoutMs, "1800000", null, "Largest session timeout a member may request."),

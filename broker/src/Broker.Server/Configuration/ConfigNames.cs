@@ -110,6 +110,7 @@ public static class ConfigNames
     public const string TransactionMaxTimeoutMs = "transaction.max.timeout.ms";
     public const string TransactionalIdExpirationMs = "transactional.id.expiration.ms";
     public const string ProducerIdExpirationMs = "producer.id.expiration.ms";
+    public const string ProducerIdExpirationCheckIntervalMs = "producer.id.expiration.check.interval.ms";
     public const string GroupInitialRebalanceDelayMs = "group.initial.rebalance.delay.ms";
     public const string GroupMinSessionTimeoutMs = "group.min.session.timeout.ms";
     public const string GroupMaxSessionTimeoutMs = "group.max.session.timeout.ms";

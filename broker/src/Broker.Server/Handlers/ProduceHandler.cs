@@ -153,6 +153,11 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
             recompressed?.Dispose();
         }
 
+        if (appended.Error != ErrorCode.None)
+        {
+            return (appended.Error, appended.ErrorMessage);
+        }
+
         result.BaseOffset = appended.FirstOffset;
         result.LogAppendTimeMs = appended.LogAppendTimeMs;
         result.LogStartOffset = appended.LogStartOffset;

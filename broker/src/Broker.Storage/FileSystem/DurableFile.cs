@@ -21,10 +21,12 @@ internal static partial class DurableFile
     /// Replaces <paramref name="path"/> with <paramref name="content"/> so that after a crash the file holds either
     /// the old or the new content: write <c>path.tmp</c>, fsync it, rename over the target, fsync the directory.
     /// </summary>
-    public static void WriteAtomically(string path, string content)
+    public static void WriteAtomically(string path, string content) => WriteAtomically(path, Utf8NoBom.GetBytes(content));
+
+    /// <inheritdoc cref="WriteAtomically(string, string)"/>
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
     {
         var tmp = path + ".tmp";
-        var bytes = Utf8NoBom.GetBytes(content);
         using (var handle = File.OpenHandle(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
             RandomAccess.Write(handle, bytes, 0);

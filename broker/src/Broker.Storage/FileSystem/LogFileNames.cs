@@ -14,6 +14,7 @@ internal static class LogFileNames
     public const string CleanedSuffix = ".cleaned";
     public const string SwapSuffix = ".swap";
     public const string TmpSuffix = ".tmp";
+    public const string ProducerSnapshotSuffix = ".snapshot";
 
     public const string DeleteDirSuffix = "-delete";
     public const string FutureDirSuffix = "-future";
@@ -36,6 +37,8 @@ internal static class LogFileNames
     public static string IndexFile(string dir, long baseOffset) => Path.Combine(dir, SegmentPrefix(baseOffset) + IndexSuffix);
 
     public static string TimeIndexFile(string dir, long baseOffset) => Path.Combine(dir, SegmentPrefix(baseOffset) + TimeIndexSuffix);
+
+    public static string ProducerSnapshotFile(string dir, long offset) => Path.Combine(dir, SegmentPrefix(offset) + ProducerSnapshotSuffix);
 
     /// <summary>Parses "00000000000000001234.log" style names; the stem must be exactly 20 digits.</summary>
     public static bool TryParseSegmentFile(string fileName, string suffix, out long baseOffset)
