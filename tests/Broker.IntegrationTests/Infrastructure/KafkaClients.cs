@@ -27,8 +27,8 @@ internal static class KafkaClients
         BootstrapServers = bootstrap,
         Acks = acks,
         CompressionType = compression,
-        // The broker under test has no InitProducerId yet; plain producers are what these tests exercise.
-        EnableIdempotence = false,
+        // Idempotence is what modern clients do by default (Java 3.0+); librdkafka requires acks=all for it.
+        EnableIdempotence = acks == Acks.All,
         LingerMs = 5,
         MessageTimeoutMs = 30_000,
         SocketTimeoutMs = 10_000,

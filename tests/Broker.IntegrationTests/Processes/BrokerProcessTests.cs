@@ -123,6 +123,7 @@ public sealed class BrokerProcessTests
         var config = KafkaClients.ProducerConfig(broker.BootstrapServers);
         config.LingerMs = 5;
         config.MessageSendMaxRetries = 0;
+        config.EnableIdempotence = false; // librdkafka refuses idempotence without retries; this test wants none
         config.MessageTimeoutMs = 4000;
         config.RequestTimeoutMs = 4000;
         var acknowledged = new SortedDictionary<long, long>();
