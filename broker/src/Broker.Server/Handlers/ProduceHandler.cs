@@ -85,6 +85,9 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
             return (ErrorCode.UnknownTopicOrPartition, null);
         }
 
+        // As Kafka's TotalProduceRequestsPerSec: every partition of a request for a hosted topic, failed or not.
+        var meters = _services.Metrics.Topic(topic);
+        meters.ProduceRequests.Inc();
         if (!partition.IsLeader)
         {
             return (ErrorCode.NotLeaderOrFollower, null);
@@ -153,6 +156,8 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
             recompressed?.Dispose();
         }
 
+        meters.MessagesIn.Inc(validation.RecordCount);
+        meters.BytesIn.Inc(records.Length);
         result.BaseOffset = appended.FirstOffset;
         result.LogAppendTimeMs = appended.LogAppendTimeMs;
         result.LogStartOffset = appended.LogStartOffset;
