@@ -70,7 +70,9 @@ internal sealed class BrokerFixture : IAsyncDisposable
         ["auto.create.topics.enable"] = "false",
         ["num.partitions"] = "1",
         // Ephemeral side ports, so brokers started in parallel (and `make run`) never collide.
+        ["health.host"] = "127.0.0.1",
         ["health.port"] = "0",
+        ["metrics.host"] = "127.0.0.1",
         ["metrics.port"] = "0",
     };
 
