@@ -19,6 +19,8 @@ public sealed class FetchPerfTests : IAsyncLifetime
             ["listeners"] = "PLAINTEXT://127.0.0.1:0",
             ["advertised.listeners"] = "PLAINTEXT://127.0.0.1:0",
             ["log.dirs"] = _dir,
+            ["health.port"] = "-1",
+            ["metrics.port"] = "-1",
         }, null);
         _broker = await BrokerHost.StartAsync(config, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
     }

@@ -4,6 +4,7 @@ using Broker.Cluster.Replication;
 using Broker.Server.Configuration;
 using Broker.Server.Dispatch;
 using Broker.Server.Handlers;
+using Broker.Server.Observability;
 using Broker.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -32,7 +33,9 @@ internal sealed class BrokerComponents : IDisposable
 
     public RequestDispatcher Dispatcher { get; }
 
-    public static BrokerComponents Create(BrokerConfig config, ILoggerFactory loggerFactory, TimeProvider time)
+    /// <param name="metrics">The broker's metrics; null gives the handlers a private, unserved registry (tests).</param>
+    /// <param name="recovery">Updated while the logs load, for the health endpoint.</param>
+    public static BrokerComponents Create(BrokerConfig config, ILoggerFactory loggerFactory, TimeProvider time, BrokerMetrics? metrics = null, LogRecoveryProgress? recovery = null)
     {
         var topicDefaults = config.TopicDefaults();
         LogConfig defaultLogConfig;
@@ -46,7 +49,7 @@ internal sealed class BrokerComponents : IDisposable
             throw new ConfigException($"Invalid broker default for topic config {e.Key}: {e.Message}", e);
         }
 
-        var logs = LogManager.Open(new LogManagerOptions(config.LogDirs, config.NodeId, config.ClusterId, defaultLogConfig), time, loggerFactory);
+        var logs = LogManager.Open(new LogManagerOptions(config.LogDirs, config.NodeId, config.ClusterId, defaultLogConfig) { RecoveryProgress = recovery }, time, loggerFactory);
         try
         {
             var metadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>());
@@ -63,7 +66,7 @@ internal sealed class BrokerComponents : IDisposable
                 ValidateConfigs = LogConfig.Validate,
             });
             var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes);
-            var services = new BrokerServices(options, config, metadata, controller, replicas, time)
+            var services = new BrokerServices(options, config, metadata, controller, replicas, time, metrics ?? new BrokerMetrics(time))
             {
                 ProducerIds = new ProducerIdManager(metadata, config.NodeId, () => logs.BrokerEpoch),
             };

@@ -1,6 +1,8 @@
 using Broker.Cluster.Metadata;
 using Broker.Server.Configuration;
 using Broker.Server.Network;
+using Broker.Server.Observability;
+using Broker.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server;
@@ -32,14 +34,26 @@ public static partial class BrokerHost
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var logger = loggerFactory.CreateLogger("Broker");
-        var components = BrokerComponents.Create(config, loggerFactory, time);
+
+        // The side ports come first, so that log recovery (which can take long after a crash) can be watched.
+        var status = new BrokerStatus(new LogRecoveryProgress());
+        status.Set(BrokerState.Starting);
+        var metrics = new BrokerMetrics(time);
+        var observability = await ObservabilityEndpoints.StartAsync(
+            config.HealthHost, config.HealthPort, config.MetricsHost, config.MetricsPort, status, metrics, loggerFactory.CreateLogger("Broker.Http")).ConfigureAwait(false);
+        BrokerComponents? components = null;
         try
         {
+            status.Set(BrokerState.Recovery);
+            components = BrokerComponents.Create(config, loggerFactory, time, metrics, status.Recovery);
+            status.Set(BrokerState.Starting);
             var server = new KafkaSocketServer(
                 components.Dispatcher,
                 new ConnectionOptions(config.SocketRequestMaxBytes, config.ConnectionsMaxIdleMs),
                 time,
-                loggerFactory.CreateLogger("Broker.Network"));
+                loggerFactory.CreateLogger("Broker.Network"),
+                metrics);
+            metrics.Attach(components.Dispatcher, components.Services.Replicas, () => server.ConnectionCount);
             var listeners = new List<ListenerEndpoint>();
             foreach (var listener in config.Listeners)
             {
@@ -53,12 +67,14 @@ public static partial class BrokerHost
             {
                 ProducerExpiration = (config.ProducerIdExpirationMs, config.ProducerIdExpirationCheckIntervalMs),
             };
+            status.Set(BrokerState.Running);
             LogStarted(logger, config.NodeId, components.Metadata.Image.ClusterId);
-            return new RunningBroker(server, components, maintenance, logger);
+            return new RunningBroker(server, components, maintenance, status, observability, logger);
         }
         catch
         {
-            components.Dispose();
+            components?.Dispose();
+            await observability.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }

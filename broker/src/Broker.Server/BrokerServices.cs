@@ -2,6 +2,7 @@ using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
 using Broker.Server.Configuration;
+using Broker.Server.Observability;
 
 namespace Broker.Server;
 
@@ -12,12 +13,12 @@ internal sealed record ServerOptions(
     int MaxFetchBytes);
 
 /// <summary>
-/// The domain services handlers call: metadata image, topic controller, local partitions and the clock.
+/// The domain services handlers call: metadata image, topic controller, local partitions, the clock and metrics.
 /// Built once by <see cref="BrokerHost"/>. Thread-safe (every member is).
 /// </summary>
 internal sealed class BrokerServices
 {
-    public BrokerServices(ServerOptions options, BrokerConfig config, IMetadataStore metadata, TopicController topics, ReplicaManager replicas, TimeProvider time)
+    public BrokerServices(ServerOptions options, BrokerConfig config, IMetadataStore metadata, TopicController topics, ReplicaManager replicas, TimeProvider time, BrokerMetrics metrics)
     {
         Options = options;
         Config = config;
@@ -25,6 +26,7 @@ internal sealed class BrokerServices
         Topics = topics;
         Replicas = replicas;
         Time = time;
+        Metrics = metrics;
     }
 
     public ServerOptions Options { get; }
@@ -42,4 +44,7 @@ internal sealed class BrokerServices
     public required ProducerIdManager ProducerIds { get; init; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>Per-topic traffic counters the handlers update.</summary>
+    public BrokerMetrics Metrics { get; }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using Broker.Cluster.Metadata;
 using Broker.Server.Network;
+using Broker.Server.Observability;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server;
@@ -14,14 +15,19 @@ public sealed partial class RunningBroker : IAsyncDisposable
     private readonly KafkaSocketServer _server;
     private readonly BrokerComponents _components;
     private readonly LogMaintenance _maintenance;
+    private readonly BrokerStatus _status;
+    private readonly ObservabilityEndpoints _observability;
     private readonly ILogger _logger;
     private int _disposed;
 
-    internal RunningBroker(KafkaSocketServer server, BrokerComponents components, LogMaintenance maintenance, ILogger logger)
+    internal RunningBroker(KafkaSocketServer server, BrokerComponents components, LogMaintenance maintenance, BrokerStatus status,
+        ObservabilityEndpoints observability, ILogger logger)
     {
         _server = server;
         _components = components;
         _maintenance = maintenance;
+        _status = status;
+        _observability = observability;
         _logger = logger;
     }
 
@@ -40,6 +46,15 @@ public sealed partial class RunningBroker : IAsyncDisposable
 
     public MetadataImage Metadata => _components.Metadata.Image;
 
+    /// <summary>Kafka's broker state, as /v1/broker-state reports it.</summary>
+    public BrokerState State => _status.State;
+
+    /// <summary>Bound health endpoint (health.port; ephemeral port resolved), or null when disabled.</summary>
+    public IPEndPoint? HealthEndPoint => _observability.HealthEndPoint;
+
+    /// <summary>Bound Prometheus endpoint (metrics.port; ephemeral port resolved), or null when disabled.</summary>
+    public IPEndPoint? MetricsEndPoint => _observability.MetricsEndPoint;
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -48,9 +63,12 @@ public sealed partial class RunningBroker : IAsyncDisposable
         }
 
         LogStopping(_logger);
+        _status.Set(BrokerState.ShuttingDown);
         await _server.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         await _maintenance.DisposeAsync().ConfigureAwait(false);
         _components.Dispose();
+        _status.Set(BrokerState.NotRunning);
+        await _observability.DisposeAsync().ConfigureAwait(false);
         LogStopped(_logger);
     }
 

@@ -88,10 +88,13 @@ public sealed class LogManager : IDisposable, IAsyncDisposable
         var manager = new LogManager(options, timeProvider, loggerFactory ?? NullLoggerFactory.Instance, clusterId, directories);
         try
         {
+            options.RecoveryProgress?.Begin(paths);
             foreach (var directory in directories)
             {
                 manager.LoadDirectory(directory.Path);
             }
+
+            options.RecoveryProgress?.Complete();
         }
         catch
         {
@@ -465,8 +468,9 @@ public sealed class LogManager : IDisposable, IAsyncDisposable
             var config = _options.TopicConfig?.Invoke(topic) ?? _options.DefaultConfig;
             var recoveryPoint = recoveryPoints.TryGetValue((topic, partition), out var rp) ? rp : 0;
             var logStart = logStarts.TryGetValue((topic, partition), out var ls) ? ls : -1;
-            _logs[(topic, partition)] = PartitionLog.Open(path, topic, partition, config, clean, recoveryPoint, logStart, _time,
-                _partitionLogger);
+            var log = PartitionLog.Open(path, topic, partition, config, clean, recoveryPoint, logStart, _time, _partitionLogger);
+            _logs[(topic, partition)] = log;
+            _options.RecoveryProgress?.LogLoaded(log.SegmentCount);
             loaded++;
         }
 

@@ -36,6 +36,9 @@ public sealed class LogManagerOptions
     /// <summary>Config of a topic for logs found on disk at startup; null means <see cref="DefaultConfig"/> for all.</summary>
     public Func<string, LogConfig>? TopicConfig { get; init; }
 
+    /// <summary>Updated while <see cref="LogManager.Open"/> loads the logs, for a health endpoint; null to not track.</summary>
+    public LogRecoveryProgress? RecoveryProgress { get; init; }
+
     /// <summary>Source of new ids (directory ids, cluster id, deleted-directory suffixes); injectable for tests.</summary>
     public Func<Guid> NewGuid { get; init; } = Guid.NewGuid;
 }

@@ -5,7 +5,8 @@ using Xunit.Abstractions;
 namespace Broker.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// One in-process broker per test: node 1 in combined broker+controller mode on an ephemeral 127.0.0.1 port,
+/// One in-process broker per test: node 1 in combined broker+controller mode on an ephemeral 127.0.0.1 port
+/// (health and metrics side ports ephemeral too),
 /// with its own temp log dir, logging into the test output. Dispose stops it gracefully and deletes the dir.
 /// Topics are not auto-created unless a test overrides <c>auto.create.topics.enable</c>. Not thread-safe.
 /// </summary>
@@ -68,6 +69,11 @@ internal sealed class BrokerFixture : IAsyncDisposable
         ["log.dirs"] = logDir,
         ["auto.create.topics.enable"] = "false",
         ["num.partitions"] = "1",
+        // Ephemeral side ports, so brokers started in parallel (and `make run`) never collide.
+        ["health.host"] = "127.0.0.1",
+        ["health.port"] = "0",
+        ["metrics.host"] = "127.0.0.1",
+        ["metrics.port"] = "0",
     };
 
     public async ValueTask DisposeAsync()

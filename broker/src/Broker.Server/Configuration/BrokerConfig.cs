@@ -62,6 +62,10 @@ public sealed partial class BrokerConfig
         ConnectionsMaxIdleMs = GetLong(ConfigNames.ConnectionsMaxIdleMs);
         MaxConnections = GetInt(ConfigNames.MaxConnections);
         MaxConnectionsPerIp = GetInt(ConfigNames.MaxConnectionsPerIp);
+        HealthHost = GetString(ConfigNames.HealthHost)!;
+        HealthPort = GetInt(ConfigNames.HealthPort);
+        MetricsHost = GetString(ConfigNames.MetricsHost)!;
+        MetricsPort = GetInt(ConfigNames.MetricsPort);
 
         NumPartitions = GetInt(ConfigNames.NumPartitions);
         DefaultReplicationFactor = GetInt(ConfigNames.DefaultReplicationFactor);
@@ -151,6 +155,12 @@ public sealed partial class BrokerConfig
     public long ConnectionsMaxIdleMs { get; }
     public int MaxConnections { get; }
     public int MaxConnectionsPerIp { get; }
+
+    // Health and metrics side ports; -1 disables one, 0 binds an ephemeral port.
+    public string HealthHost { get; }
+    public int HealthPort { get; }
+    public string MetricsHost { get; }
+    public int MetricsPort { get; }
 
     // Topics.
     public int NumPartitions { get; }

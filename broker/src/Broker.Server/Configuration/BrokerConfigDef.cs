@@ -55,6 +55,12 @@ public static class BrokerConfigDef
         Int(MaxConnections, IntMax, AtLeast(0), "Connections accepted across all listeners."),
         Int(MaxConnectionsPerIp, IntMax, AtLeast(0), "Connections accepted from one address."),
 
+        // Health and metrics side ports: this broker's own keys (Kafka exposes JMX; Strimzi adds an agent and an exporter).
+        Str(HealthHost, "0.0.0.0", null, "Address the HTTP health endpoint (/v1/ready, /v1/broker-state) binds."),
+        Int(HealthPort, "8080", Between(-1, 65535), "Port of the HTTP health endpoint; 0 binds an ephemeral port, -1 disables it."),
+        Str(MetricsHost, "0.0.0.0", null, "Address the Prometheus endpoint (/metrics) binds."),
+        Int(MetricsPort, "9404", Between(-1, 65535), "Port of the Prometheus endpoint; 0 binds an ephemeral port, -1 disables it."),
+
         // Topic creation and limits.
         Int(NumPartitions, "1", AtLeast(1), "Partitions of an auto-created or default-partitioned topic."),
         Int(DefaultReplicationFactor, "1", AtLeast(1), "Replication factor of an auto-created or default-replicated topic."),

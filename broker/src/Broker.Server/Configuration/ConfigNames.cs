@@ -41,6 +41,12 @@ public static class ConfigNames
     public const string MaxConnections = "max.connections";
     public const string MaxConnectionsPerIp = "max.connections.per.ip";
 
+    // Health and metrics side ports (this broker's own keys; Kafka has none).
+    public const string HealthHost = "health.host";
+    public const string HealthPort = "health.port";
+    public const string MetricsHost = "metrics.host";
+    public const string MetricsPort = "metrics.port";
+
     // Topic creation and limits.
     public const string NumPartitions = "num.partitions";
     public const string DefaultReplicationFactor = "default.replication.factor";

@@ -52,6 +52,7 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
             var remaining = time.GetElapsedTime(time.GetTimestamp(), deadline);
             if (bytes >= minBytes || hasError || signals is null || signals.Length == 0 || remaining <= TimeSpan.Zero || cancellationToken.IsCancellationRequested)
             {
+                CountTraffic(context, request, response);
                 return response;
             }
 
@@ -60,6 +61,28 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
             var delay = Task.Delay(remaining, time, timeout.Token);
             await Task.WhenAny(Task.WhenAny(signals), delay).ConfigureAwait(false);
             await timeout.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    // Counted once per request, on the response that is sent: a parked fetch reads again after waking.
+    private void CountTraffic(RequestContext context, FetchRequest request, FetchResponse response)
+    {
+        for (var t = 0; t < request.Topics.Count; t++)
+        {
+            var topic = request.Topics[t];
+            var partitions = response.Responses[t].Partitions;
+            for (var p = 0; p < topic.Partitions.Count; p++)
+            {
+                if (Resolve(context, topic, topic.Partitions[p].Partition) is { } partition)
+                {
+                    var meters = _services.Metrics.Topic(partition.Topic);
+                    meters.FetchRequests.Inc();
+                    if (partitions[p].Records is { Length: > 0 } records)
+                    {
+                        meters.BytesOut.Inc(records.Length);
+                    }
+                }
+            }
         }
     }
 

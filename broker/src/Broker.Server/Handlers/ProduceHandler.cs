@@ -85,6 +85,9 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
             return (ErrorCode.UnknownTopicOrPartition, null);
         }
 
+        // As Kafka's TotalProduceRequestsPerSec: every partition of a request for a hosted topic, failed or not.
+        var meters = _services.Metrics.Topic(topic);
+        meters.ProduceRequests.Inc();
         if (!partition.IsLeader)
         {
             return (ErrorCode.NotLeaderOrFollower, null);
@@ -156,6 +159,13 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
         if (appended.Error != ErrorCode.None)
         {
             return (appended.Error, appended.ErrorMessage);
+        }
+
+        // A producer's retry of a stored batch is answered, not stored again, so it is not counted again either.
+        if (!appended.Duplicate)
+        {
+            meters.MessagesIn.Inc(validation.RecordCount);
+            meters.BytesIn.Inc(records.Length);
         }
 
         result.BaseOffset = appended.FirstOffset;

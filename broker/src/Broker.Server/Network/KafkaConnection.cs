@@ -7,6 +7,7 @@ using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Server.Dispatch;
 using Broker.Server.Handlers;
+using Broker.Server.Observability;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server.Network;
@@ -37,6 +38,7 @@ internal sealed class KafkaConnection : IAsyncDisposable
     private readonly ConnectionOptions _options;
     private readonly ILogger _logger;
     private readonly CancellationToken _serverStopping;
+    private readonly BrokerMetrics? _metrics;
     private readonly KafkaWriter _writer = new(64 * 1024) { SpliceThreshold = SpliceThresholdBytes };
     private readonly List<ArraySegment<byte>> _segments = [];
     private readonly List<byte[]> _sentBuffers = [];
@@ -50,7 +52,8 @@ internal sealed class KafkaConnection : IAsyncDisposable
         RequestDispatcher dispatcher,
         ConnectionOptions options,
         ILogger logger,
-        CancellationToken serverStopping)
+        CancellationToken serverStopping,
+        BrokerMetrics? metrics = null)
     {
         _socket = socket;
         Id = id;
@@ -62,6 +65,7 @@ internal sealed class KafkaConnection : IAsyncDisposable
         _options = options;
         _logger = logger;
         _serverStopping = serverStopping;
+        _metrics = metrics;
     }
 
     public long Id { get; }
@@ -205,6 +209,7 @@ internal sealed class KafkaConnection : IAsyncDisposable
             }
 
             var context = new RequestContext(apiKey, apiVersion, correlationId, clientId, _listenerName, _remote, Id);
+            var started = _metrics?.RequestStarted() ?? 0;
             IApiMessage? response;
             try
             {
@@ -216,6 +221,7 @@ internal sealed class KafkaConnection : IAsyncDisposable
                 }
 
                 response = await pending.ConfigureAwait(false);
+                _metrics?.RequestCompleted(apiKey, started);
             }
             catch (KafkaProtocolException e)
             {

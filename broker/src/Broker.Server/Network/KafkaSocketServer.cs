@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Broker.Server.Dispatch;
+using Broker.Server.Observability;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server.Network;
@@ -23,19 +24,24 @@ internal sealed class KafkaSocketServer : IAsyncDisposable
     private readonly ConnectionOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly BrokerMetrics? _metrics;
     private readonly List<(ListenerEndpoint Listener, Socket Socket)> _sockets = [];
     private readonly ConcurrentDictionary<long, Task> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _acceptLoops = [];
     private long _nextConnectionId;
 
-    public KafkaSocketServer(RequestDispatcher dispatcher, ConnectionOptions options, TimeProvider time, ILogger logger)
+    public KafkaSocketServer(RequestDispatcher dispatcher, ConnectionOptions options, TimeProvider time, ILogger logger, BrokerMetrics? metrics = null)
     {
         _dispatcher = dispatcher;
         _options = options;
         _time = time;
         _logger = logger;
+        _metrics = metrics;
     }
+
+    /// <summary>Connections currently open, across all listeners.</summary>
+    public int ConnectionCount => _connections.Count;
 
     /// <summary>Token cancelled when the server starts stopping; long waits (fetch) end early on it.</summary>
     public CancellationToken Stopping => _stopping.Token;
@@ -79,7 +85,7 @@ internal sealed class KafkaSocketServer : IAsyncDisposable
         }
     }
 
-    private static IPAddress ResolveBindAddress(string host)
+    internal static IPAddress ResolveBindAddress(string host)
     {
         if (string.IsNullOrEmpty(host) || host == "0.0.0.0")
         {
@@ -117,7 +123,7 @@ internal sealed class KafkaSocketServer : IAsyncDisposable
             socket.NoDelay = true;
             var id = Interlocked.Increment(ref _nextConnectionId);
             ServerLog.Accepted(_logger, id, socket.RemoteEndPoint, listener.Name);
-            var connection = new KafkaConnection(socket, id, listener.Name, _dispatcher, _options, _logger, _stopping.Token);
+            var connection = new KafkaConnection(socket, id, listener.Name, _dispatcher, _options, _logger, _stopping.Token, _metrics);
             var run = RunConnectionAsync(connection);
             _connections[id] = run;
         }
