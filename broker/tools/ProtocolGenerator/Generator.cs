@@ -11,7 +11,7 @@ namespace ProtocolGenerator;
 public static class Generator
 {
     /// <summary>Output folders below Broker.Protocol owned by the generator (every *.g.cs in them is generated).</summary>
-    public static IReadOnlyList<string> OutputFolders { get; } = ["Messages", "Metadata"];
+    public static IReadOnlyList<string> OutputFolders { get; } = ["Messages", "Metadata", "Coordinator"];
 
     /// <summary>Generates every file in memory: relative path ("Messages/X.g.cs", forward slashes) to content.</summary>
     public static SortedDictionary<string, string> Generate(string schemaRoot)

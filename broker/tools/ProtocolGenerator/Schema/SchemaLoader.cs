@@ -14,6 +14,7 @@ public static class SchemaLoader
         ("clients", "Messages"),
         ("metadata", "Metadata"),
         ("raft", "Metadata"),
+        ("group-coordinator", "Coordinator"),
     ];
 
     private static readonly JsonDocumentOptions JsonOptions = new()
@@ -366,6 +367,7 @@ public static class SchemaLoader
         JsonValueKind.Number => e.GetRawText(),
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",
+        JsonValueKind.Null => "null", // one group-coordinator schema writes a JSON null rather than the string "null"
         _ => throw new InvalidDataException($"Unsupported default {e.GetRawText()}."),
     };
 }
