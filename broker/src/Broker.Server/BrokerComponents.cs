@@ -50,20 +50,27 @@ internal sealed class BrokerComponents : IDisposable
         try
         {
             var metadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>());
+            // Topic overrides over the broker's static and dynamic defaults, recomputed on every image.
+            var effectiveDefaults = new EffectiveTopicDefaults(config);
             var replicas = new ReplicaManager(
                 config.NodeId,
                 logs,
-                topic => LogConfig.From(Merge(topicDefaults, topic.Configs)),
+                effectiveDefaults.LogConfigFor,
                 loggerFactory.CreateLogger<ReplicaManager>());
             metadata.ImageChanged += replicas.Apply;
             replicas.Apply(metadata.Image);
 
             var controller = new TopicController(metadata, new TopicControllerOptions(config.NumPartitions, (short)config.DefaultReplicationFactor, config.DeleteTopicEnable)
             {
-                ValidateConfigs = LogConfig.Validate,
+                ValidateConfigs = static configs => TopicConfigDef.Validate(configs)?.Message,
             });
+            var configs = new ConfigController(metadata, new ConfigSchema(config), config.NodeId);
             var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes);
-            var services = new BrokerServices(options, config, metadata, controller, replicas, time);
+            var services = new BrokerServices(options, config, metadata, controller, replicas, time)
+            {
+                Configs = configs,
+                TopicDefaults = effectiveDefaults,
+            };
             RequestDispatcher? dispatcher = null;
             dispatcher = new RequestDispatcher(
             [
@@ -77,6 +84,8 @@ internal sealed class BrokerComponents : IDisposable
                 new CreatePartitionsHandler(services),
                 new DescribeClusterHandler(services),
                 new DescribeConfigsHandler(services),
+                new AlterConfigsHandler(services),
+                new IncrementalAlterConfigsHandler(services),
             ]);
             return new BrokerComponents(logs, metadata, services, dispatcher);
         }
@@ -85,17 +94,6 @@ internal sealed class BrokerComponents : IDisposable
             logs.Dispose();
             throw;
         }
-    }
-
-    private static Dictionary<string, string> Merge(IReadOnlyDictionary<string, string> defaults, IReadOnlyDictionary<string, string> overrides)
-    {
-        var merged = new Dictionary<string, string>(defaults, StringComparer.Ordinal);
-        foreach (var (key, value) in overrides)
-        {
-            merged[key] = value;
-        }
-
-        return merged;
     }
 
     public void Dispose()

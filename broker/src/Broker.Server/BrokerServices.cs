@@ -39,4 +39,10 @@ internal sealed class BrokerServices
     public ReplicaManager Replicas { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>Alter(Incremental)Configs: commits topic and broker ConfigRecords.</summary>
+    public required ConfigController Configs { get; init; }
+
+    /// <summary>Topic defaults in force (static broker config plus dynamic broker configs of the current image).</summary>
+    public required EffectiveTopicDefaults TopicDefaults { get; init; }
 }
