@@ -197,6 +197,61 @@ public sealed class HandlerVersionTests : IDisposable
                 };
             case ApiKey.DescribeCluster:
                 return new DescribeClusterRequest { IncludeClusterAuthorizedOperations = true };
+            case ApiKey.AlterConfigs:
+                return new AlterConfigsRequest
+                {
+                    Resources =
+                    [
+                        new AlterConfigsRequest.AlterConfigsResource
+                        {
+                            ResourceType = 2,
+                            ResourceName = "t",
+                            Configs = [new AlterConfigsRequest.AlterableConfig { Name = "retention.ms", Value = "86400000" }],
+                        },
+                        new AlterConfigsRequest.AlterConfigsResource
+                        {
+                            ResourceType = 2,
+                            ResourceName = "missing",
+                            Configs = [new AlterConfigsRequest.AlterableConfig { Name = "retention.ms", Value = "1" }],
+                        },
+                        new AlterConfigsRequest.AlterConfigsResource
+                        {
+                            ResourceType = 4,
+                            ResourceName = "1",
+                            Configs = [new AlterConfigsRequest.AlterableConfig { Name = "node.id", Value = "2" }],
+                        },
+                    ],
+                    ValidateOnly = version == 1,
+                };
+            case ApiKey.IncrementalAlterConfigs:
+                return new IncrementalAlterConfigsRequest
+                {
+                    Resources =
+                    [
+                        new IncrementalAlterConfigsRequest.AlterConfigsResource
+                        {
+                            ResourceType = 2,
+                            ResourceName = "t",
+                            Configs =
+                            [
+                                new IncrementalAlterConfigsRequest.AlterableConfig { Name = "cleanup.policy", ConfigOperation = 2, Value = "compact" },
+                                new IncrementalAlterConfigsRequest.AlterableConfig { Name = "retention.ms", ConfigOperation = 1, Value = null },
+                            ],
+                        },
+                        new IncrementalAlterConfigsRequest.AlterConfigsResource
+                        {
+                            ResourceType = 4,
+                            ResourceName = string.Empty,
+                            Configs = [new IncrementalAlterConfigsRequest.AlterableConfig { Name = "log.retention.ms", ConfigOperation = 0, Value = "3600000" }],
+                        },
+                        new IncrementalAlterConfigsRequest.AlterConfigsResource
+                        {
+                            ResourceType = 8,
+                            ResourceName = "1",
+                            Configs = [new IncrementalAlterConfigsRequest.AlterableConfig { Name = "kafka.server", ConfigOperation = 0, Value = "DEBUG" }],
+                        },
+                    ],
+                };
             default:
                 throw new InvalidOperationException($"No sample request for {key}; add one when a handler is added.");
         }
