@@ -69,6 +69,7 @@ internal sealed class BrokerComponents : IDisposable
             var services = new BrokerServices(options, config, metadata, controller, replicas, time)
             {
                 Configs = configs,
+                Logs = logs,
                 TopicDefaults = effectiveDefaults,
             };
             RequestDispatcher? dispatcher = null;
@@ -86,6 +87,8 @@ internal sealed class BrokerComponents : IDisposable
                 new DescribeConfigsHandler(services),
                 new AlterConfigsHandler(services),
                 new IncrementalAlterConfigsHandler(services),
+                new DeleteRecordsHandler(services),
+                new DescribeLogDirsHandler(services),
             ]);
             return new BrokerComponents(logs, metadata, services, dispatcher);
         }

@@ -2,6 +2,7 @@ using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
 using Broker.Server.Configuration;
+using Broker.Storage;
 
 namespace Broker.Server;
 
@@ -39,6 +40,9 @@ internal sealed class BrokerServices
     public ReplicaManager Replicas { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>The partition logs on this broker's log dirs (DescribeLogDirs, checkpoints after DeleteRecords).</summary>
+    public required LogManager Logs { get; init; }
 
     /// <summary>Alter(Incremental)Configs: commits topic and broker ConfigRecords.</summary>
     public required ConfigController Configs { get; init; }

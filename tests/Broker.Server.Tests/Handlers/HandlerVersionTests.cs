@@ -252,6 +252,33 @@ public sealed class HandlerVersionTests : IDisposable
                         },
                     ],
                 };
+            case ApiKey.DeleteRecords:
+                return new DeleteRecordsRequest
+                {
+                    Topics =
+                    [
+                        new DeleteRecordsRequest.DeleteRecordsTopic
+                        {
+                            Name = "t",
+                            Partitions =
+                            [
+                                new DeleteRecordsRequest.DeleteRecordsPartition { PartitionIndex = 0, Offset = 0 },
+                                new DeleteRecordsRequest.DeleteRecordsPartition { PartitionIndex = 1, Offset = 1_000 },
+                            ],
+                        },
+                        new DeleteRecordsRequest.DeleteRecordsTopic
+                        {
+                            Name = "missing",
+                            Partitions = [new DeleteRecordsRequest.DeleteRecordsPartition { PartitionIndex = 0, Offset = -1 }],
+                        },
+                    ],
+                    TimeoutMs = 1000,
+                };
+            case ApiKey.DescribeLogDirs:
+                return new DescribeLogDirsRequest
+                {
+                    Topics = version % 2 == 0 ? null : [new DescribeLogDirsRequest.DescribableLogDirTopic { Topic = "t", Partitions = [0, 1, 7] }],
+                };
             default:
                 throw new InvalidOperationException($"No sample request for {key}; add one when a handler is added.");
         }
