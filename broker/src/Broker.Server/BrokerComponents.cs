@@ -50,6 +50,12 @@ internal sealed class BrokerComponents : IDisposable
         try
         {
             var metadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>());
+            if (MetadataFeatures.BootstrapRecords(metadata.Image) is { Count: > 0 } bootstrap)
+            {
+                // Kafka's controller writes the bootstrap feature levels before anything else; older logs get them now.
+                metadata.CommitAsync(bootstrap, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            }
+
             // Topic overrides over the broker's static and dynamic defaults, recomputed on every image.
             var effectiveDefaults = new EffectiveTopicDefaults(config);
             var replicas = new ReplicaManager(
@@ -79,7 +85,7 @@ internal sealed class BrokerComponents : IDisposable
                 new FetchHandler(services),
                 new ListOffsetsHandler(services),
                 new MetadataHandler(services),
-                new ApiVersionsHandler(() => dispatcher!),
+                new ApiVersionsHandler(() => dispatcher!, () => metadata.Image),
                 new CreateTopicsHandler(services),
                 new DeleteTopicsHandler(services),
                 new CreatePartitionsHandler(services),
@@ -89,6 +95,9 @@ internal sealed class BrokerComponents : IDisposable
                 new IncrementalAlterConfigsHandler(services),
                 new DeleteRecordsHandler(services),
                 new DescribeLogDirsHandler(services),
+                new OffsetForLeaderEpochHandler(services),
+                new ListPartitionReassignmentsHandler(),
+                new DescribeTopicPartitionsHandler(services),
             ]);
             return new BrokerComponents(logs, metadata, services, dispatcher);
         }

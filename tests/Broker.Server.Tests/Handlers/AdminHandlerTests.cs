@@ -139,4 +139,156 @@ public sealed class AdminHandlerTests : IDisposable
         Assert.Equal(("t", 1), (topic.Name, Assert.Single(topic.Partitions).PartitionIndex));
         Assert.Equal(-1, response.Results[0].TotalBytes);
     }
+
+    private Task<DescribeTopicPartitionsResponse> DescribePartitionsAsync(int limit, DescribeTopicPartitionsRequest.CursorData? cursor, params string[] topics) =>
+        CallAsync<DescribeTopicPartitionsResponse>(75, 0, new DescribeTopicPartitionsRequest
+        {
+            Topics = [.. topics.Select(t => new DescribeTopicPartitionsRequest.TopicRequest { Name = t })],
+            ResponsePartitionLimit = limit,
+            Cursor = cursor,
+        });
+
+    [Fact]
+    public async Task DescribeTopicPartitions_LimitAcrossTopics_PagesWithCursorUntilDone()
+    {
+        var seen = new List<(string, int)>();
+        DescribeTopicPartitionsRequest.CursorData? cursor = null;
+        var pages = 0;
+        do
+        {
+            var response = await DescribePartitionsAsync(2, cursor);
+            pages++;
+            foreach (var topic in response.Topics)
+            {
+                Assert.Equal(0, topic.ErrorCode);
+                seen.AddRange(topic.Partitions.Select(p => (topic.Name!, p.PartitionIndex)));
+            }
+
+            cursor = response.NextCursor is { } next ? new DescribeTopicPartitionsRequest.CursorData { TopicName = next.TopicName, PartitionIndex = next.PartitionIndex } : null;
+        }
+        while (cursor is not null && pages < 10);
+
+        // All topics in name order: c-0, t-0, t-1; two partitions per page.
+        Assert.Equal([("c", 0), ("t", 0), ("t", 1)], seen);
+        Assert.Equal(2, pages);
+    }
+
+    [Fact]
+    public async Task DescribeTopicPartitions_NamedTopics_FieldsAndUnknownTopicError()
+    {
+        var response = await DescribePartitionsAsync(100, null, "t", "zz-missing");
+
+        Assert.Null(response.NextCursor);
+        var topic = response.Topics[0];
+        Assert.Equal(("t", (short)0, _harness.Image.TopicsByName["t"].TopicId, false), (topic.Name, topic.ErrorCode, topic.TopicId, topic.IsInternal));
+        var partition = topic.Partitions[1];
+        Assert.Equal((1, 1, 0), (partition.PartitionIndex, partition.LeaderId, partition.LeaderEpoch));
+        Assert.Equal([1], partition.ReplicaNodes);
+        Assert.Equal([1], partition.IsrNodes);
+        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, response.Topics[1].ErrorCode);
+    }
+
+    [Fact]
+    public async Task DescribeTopicPartitions_CursorTopicNotRequested_InvalidRequest()
+    {
+        var response = await DescribePartitionsAsync(100, new DescribeTopicPartitionsRequest.CursorData { TopicName = "c", PartitionIndex = 0 }, "t");
+
+        Assert.Equal((short)ErrorCode.InvalidRequest, Assert.Single(response.Topics).ErrorCode);
+    }
+
+    [Fact]
+    public async Task DescribeTopicPartitions_CursorMidTopic_ResumesThere()
+    {
+        var response = await DescribePartitionsAsync(100, new DescribeTopicPartitionsRequest.CursorData { TopicName = "t", PartitionIndex = 1 }, "c", "t");
+
+        var topic = Assert.Single(response.Topics);
+        Assert.Equal(("t", 1), (topic.Name, Assert.Single(topic.Partitions).PartitionIndex));
+    }
+
+    [Fact]
+    public async Task ListPartitionReassignments_OneNode_Empty()
+    {
+        var response = await CallAsync<ListPartitionReassignmentsResponse>(46, 0, new ListPartitionReassignmentsRequest { Topics = null });
+
+        Assert.Equal(0, response.ErrorCode);
+        Assert.Empty(response.Topics);
+    }
+
+    private Task<OffsetForLeaderEpochResponse> EpochAsync(string topic, int partition, int currentEpoch, int epoch) =>
+        CallAsync<OffsetForLeaderEpochResponse>(23, 4, new OffsetForLeaderEpochRequest
+        {
+            ReplicaId = -1,
+            Topics =
+            [
+                new OffsetForLeaderEpochRequest.OffsetForLeaderTopic
+                {
+                    Topic = topic,
+                    Partitions = [new OffsetForLeaderEpochRequest.OffsetForLeaderPartition { Partition = partition, CurrentLeaderEpoch = currentEpoch, LeaderEpoch = epoch }],
+                },
+            ],
+        });
+
+    [Theory]
+    [InlineData(0, 0, 0, 0, 10L)]
+    [InlineData(-1, 0, 0, 0, 10L)]
+    [InlineData(0, 1, 0, -1, -1L)]
+    [InlineData(1, 0, 75, -1, -1L)]
+    public async Task OffsetForLeaderEpoch_CurrentEpochRules_KafkaAnswers(int currentEpoch, int epoch, short expectedError, int expectedEpoch, long expectedEnd)
+    {
+        var response = await EpochAsync("t", 0, currentEpoch, epoch);
+
+        var result = response.Topics[0].Partitions[0];
+        Assert.Equal((expectedError, expectedEpoch, expectedEnd), (result.ErrorCode, result.LeaderEpoch, result.EndOffset));
+    }
+
+    [Fact]
+    public async Task OffsetForLeaderEpoch_UnknownPartition_UnknownTopicOrPartition()
+    {
+        var response = await EpochAsync("t", 7, 0, 0);
+
+        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, response.Topics[0].Partitions[0].ErrorCode);
+    }
+
+    [Fact]
+    public void LeaderEpochLookup_OlderEpoch_EndsWhereNextEpochBegins()
+    {
+        var log = _harness.Components.Services.Replicas.Get("t", 1)!.Log;
+        foreach (var epoch in new[] { 0, 0, 2, 2, 5 })
+        {
+            using var builder = new RecordBatchBuilder();
+            builder.Append(1_700_000_000_000, null, [1]);
+            log.Append(builder.ToArray(), epoch, 1_700_000_000_000, false);
+        }
+
+        Assert.Equal((0, 2L), Cluster.Replication.LeaderEpochLookup.EndOffsetFor(log, 5, 0));
+        Assert.Equal((0, 2L), Cluster.Replication.LeaderEpochLookup.EndOffsetFor(log, 5, 1));
+        Assert.Equal((2, 4L), Cluster.Replication.LeaderEpochLookup.EndOffsetFor(log, 5, 3));
+        Assert.Equal((5, 5L), Cluster.Replication.LeaderEpochLookup.EndOffsetFor(log, 5, 5));
+        Assert.Equal((-1, -1L), Cluster.Replication.LeaderEpochLookup.EndOffsetFor(log, 5, 6));
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(4)]
+    public async Task ApiVersions_V3Plus_FinalizedMetadataVersion(short version)
+    {
+        var response = await CallAsync<ApiVersionsResponse>(18, version, new ApiVersionsRequest { ClientSoftwareName = "test", ClientSoftwareVersion = "1" });
+
+        var finalized = Assert.Single(response.FinalizedFeatures);
+        Assert.Equal(("metadata.version", (short)25, (short)25), (finalized.Name, finalized.MinVersionLevel, finalized.MaxVersionLevel));
+        Assert.Equal(_harness.Image.Offset, response.FinalizedFeaturesEpoch);
+        Assert.True(response.FinalizedFeaturesEpoch >= 0);
+        var supported = Assert.Single(response.SupportedFeatures);
+        Assert.Equal(("metadata.version", (short)25, (short)25), (supported.Name, supported.MinVersion, supported.MaxVersion));
+        Assert.Equal(25, _harness.Image.FinalizedFeatures["metadata.version"]);
+    }
+
+    [Fact]
+    public async Task ApiVersions_V2_NoFeatures()
+    {
+        var response = await CallAsync<ApiVersionsResponse>(18, 2, new ApiVersionsRequest());
+
+        Assert.Empty(response.FinalizedFeatures);
+        Assert.Equal(-1, response.FinalizedFeaturesEpoch);
+    }
 }

@@ -279,6 +279,37 @@ public sealed class HandlerVersionTests : IDisposable
                 {
                     Topics = version % 2 == 0 ? null : [new DescribeLogDirsRequest.DescribableLogDirTopic { Topic = "t", Partitions = [0, 1, 7] }],
                 };
+            case ApiKey.OffsetForLeaderEpoch:
+                return new OffsetForLeaderEpochRequest
+                {
+                    ReplicaId = -1,
+                    Topics =
+                    [
+                        new OffsetForLeaderEpochRequest.OffsetForLeaderTopic
+                        {
+                            Topic = "t",
+                            Partitions =
+                            [
+                                new OffsetForLeaderEpochRequest.OffsetForLeaderPartition { Partition = 0, CurrentLeaderEpoch = 0, LeaderEpoch = 0 },
+                                new OffsetForLeaderEpochRequest.OffsetForLeaderPartition { Partition = 1, CurrentLeaderEpoch = 3, LeaderEpoch = 0 },
+                                new OffsetForLeaderEpochRequest.OffsetForLeaderPartition { Partition = 8, CurrentLeaderEpoch = -1, LeaderEpoch = 0 },
+                            ],
+                        },
+                    ],
+                };
+            case ApiKey.ListPartitionReassignments:
+                return new ListPartitionReassignmentsRequest
+                {
+                    TimeoutMs = 1000,
+                    Topics = [new ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics { Name = "t", PartitionIndexes = [0, 5] }],
+                };
+            case ApiKey.DescribeTopicPartitions:
+                return new DescribeTopicPartitionsRequest
+                {
+                    Topics = [new DescribeTopicPartitionsRequest.TopicRequest { Name = "t" }, new DescribeTopicPartitionsRequest.TopicRequest { Name = "missing" }],
+                    ResponsePartitionLimit = 1,
+                    Cursor = null,
+                };
             default:
                 throw new InvalidOperationException($"No sample request for {key}; add one when a handler is added.");
         }
