@@ -53,22 +53,34 @@ internal sealed class BrokerComponents : IDisposable
         try
         {
             var metadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>());
+            if (MetadataFeatures.BootstrapRecords(metadata.Image) is { Count: > 0 } bootstrap)
+            {
+                // Kafka's controller writes the bootstrap feature levels before anything else; older logs get them now.
+                metadata.CommitAsync(bootstrap, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            }
+
+            // Topic overrides over the broker's static and dynamic defaults, recomputed on every image.
+            var effectiveDefaults = new EffectiveTopicDefaults(config);
             var replicas = new ReplicaManager(
                 config.NodeId,
                 logs,
-                topic => LogConfig.From(Merge(topicDefaults, topic.Configs)),
+                effectiveDefaults.LogConfigFor,
                 loggerFactory.CreateLogger<ReplicaManager>());
             metadata.ImageChanged += replicas.Apply;
             replicas.Apply(metadata.Image);
 
             var controller = new TopicController(metadata, new TopicControllerOptions(config.NumPartitions, (short)config.DefaultReplicationFactor, config.DeleteTopicEnable)
             {
-                ValidateConfigs = LogConfig.Validate,
+                ValidateConfigs = static configs => TopicConfigDef.Validate(configs)?.Message,
             });
+            var configs = new ConfigController(metadata, new ConfigSchema(config), config.NodeId);
             var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes);
             var services = new BrokerServices(options, config, metadata, controller, replicas, time, metrics ?? new BrokerMetrics(time))
             {
                 ProducerIds = new ProducerIdManager(metadata, config.NodeId, () => logs.BrokerEpoch),
+                Configs = configs,
+                Logs = logs,
+                TopicDefaults = effectiveDefaults,
             };
             RequestDispatcher? dispatcher = null;
             dispatcher = new RequestDispatcher(
@@ -77,7 +89,7 @@ internal sealed class BrokerComponents : IDisposable
                 new FetchHandler(services),
                 new ListOffsetsHandler(services),
                 new MetadataHandler(services),
-                new ApiVersionsHandler(() => dispatcher!),
+                new ApiVersionsHandler(() => dispatcher!, () => metadata.Image),
                 new CreateTopicsHandler(services),
                 new DeleteTopicsHandler(services),
                 new CreatePartitionsHandler(services),
@@ -85,6 +97,13 @@ internal sealed class BrokerComponents : IDisposable
                 new DescribeConfigsHandler(services),
                 new InitProducerIdHandler(services),
                 new DescribeProducersHandler(services),
+                new AlterConfigsHandler(services),
+                new IncrementalAlterConfigsHandler(services),
+                new DeleteRecordsHandler(services),
+                new DescribeLogDirsHandler(services),
+                new OffsetForLeaderEpochHandler(services),
+                new ListPartitionReassignmentsHandler(),
+                new DescribeTopicPartitionsHandler(services),
             ]);
             return new BrokerComponents(logs, metadata, services, dispatcher);
         }
@@ -93,17 +112,6 @@ internal sealed class BrokerComponents : IDisposable
             logs.Dispose();
             throw;
         }
-    }
-
-    private static Dictionary<string, string> Merge(IReadOnlyDictionary<string, string> defaults, IReadOnlyDictionary<string, string> overrides)
-    {
-        var merged = new Dictionary<string, string>(defaults, StringComparer.Ordinal);
-        foreach (var (key, value) in overrides)
-        {
-            merged[key] = value;
-        }
-
-        return merged;
     }
 
     public void Dispose()

@@ -3,6 +3,7 @@ using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
 using Broker.Server.Configuration;
 using Broker.Server.Observability;
+using Broker.Storage;
 
 namespace Broker.Server;
 
@@ -47,4 +48,12 @@ internal sealed class BrokerServices
 
     /// <summary>Per-topic traffic counters the handlers update.</summary>
     public BrokerMetrics Metrics { get; }
+    /// <summary>The partition logs on this broker's log dirs (DescribeLogDirs, checkpoints after DeleteRecords).</summary>
+    public required LogManager Logs { get; init; }
+
+    /// <summary>Alter(Incremental)Configs: commits topic and broker ConfigRecords.</summary>
+    public required ConfigController Configs { get; init; }
+
+    /// <summary>Topic defaults in force (static broker config plus dynamic broker configs of the current image).</summary>
+    public required EffectiveTopicDefaults TopicDefaults { get; init; }
 }

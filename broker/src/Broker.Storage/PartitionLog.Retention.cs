@@ -15,7 +15,23 @@ public sealed partial class PartitionLog
     /// them finish. When every segment goes, an empty active segment is rolled first so one always remains.
     /// Returns how many segments were removed. Serialised with appends.
     /// </summary>
-    public int ApplyRetention(long nowMs)
+    public int ApplyRetention(long nowMs) => DeleteOldSegments(nowMs, onlyBelowLogStart: false);
+
+    /// <summary>
+    /// DeleteRecords: moves the log start offset to <paramref name="offset"/> (never back, never beyond the high
+    /// watermark) and removes the segments that now lie wholly below it, as retention would, but without applying
+    /// retention.ms / retention.bytes. The new start is durable once the owner writes the log-start-offset checkpoint
+    /// (<see cref="LogManager.Checkpoint"/>). Returns the log start offset after the call.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="offset"/> is above the high watermark.</exception>
+    public long DeleteRecordsBefore(long offset, long nowMs)
+    {
+        IncrementLogStartOffset(offset);
+        DeleteOldSegments(nowMs, onlyBelowLogStart: true);
+        return LogStartOffset;
+    }
+
+    private int DeleteOldSegments(long nowMs, bool onlyBelowLogStart)
     {
         int count;
         lock (_writeLock)
@@ -36,7 +52,8 @@ public sealed partial class PartitionLog
             }
 
             var config = _config;
-            count = RetentionPlan.CountToDelete(facts, _logStartOffset, HighWatermark, config, nowMs);
+            var rules = onlyBelowLogStart ? config with { RetentionMs = -1, RetentionBytes = -1 } : config;
+            count = RetentionPlan.CountToDelete(facts, _logStartOffset, HighWatermark, rules, nowMs);
             if (count == 0)
             {
                 return 0;

@@ -18,7 +18,7 @@ public sealed class FuzzTests
 {
     private const int RequestsPerVersion = 6;
     private const int RequestsPerServedVersion = 40;
-    private static readonly HashSet<ApiKey> Served = [ApiKey.Produce, ApiKey.Fetch, ApiKey.ListOffsets, ApiKey.Metadata, ApiKey.ApiVersions, ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.DescribeCluster, ApiKey.DescribeConfigs, ApiKey.InitProducerId, ApiKey.DescribeProducers];
+    private static readonly HashSet<ApiKey> Served = [ApiKey.Produce, ApiKey.Fetch, ApiKey.ListOffsets, ApiKey.Metadata, ApiKey.ApiVersions, ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.DescribeCluster, ApiKey.DescribeConfigs, ApiKey.AlterConfigs, ApiKey.IncrementalAlterConfigs, ApiKey.DeleteRecords, ApiKey.DescribeLogDirs, ApiKey.OffsetForLeaderEpoch, ApiKey.ListPartitionReassignments, ApiKey.DescribeTopicPartitions, ApiKey.InitProducerId, ApiKey.DescribeProducers];
     private static readonly string?[] Strings = [string.Empty, "t", "fuzz", "bad name!", "..", new string('x', 300), null];
     private static readonly long[] Numbers = [0, 1, -1, -2, -3, 2, 7, 100, short.MaxValue, int.MaxValue, int.MinValue, long.MaxValue, long.MinValue];
     private static readonly NullabilityInfoContext Nullability = new();

@@ -11,6 +11,9 @@ namespace Broker.Server.Tests.Handlers;
 internal sealed class HandlerHarness : IDisposable
 {
     private readonly string _dir;
+    private readonly TimeProvider _time;
+    private readonly (string Key, string Value)[] _overrides;
+    private bool _handedOver;
 
     public HandlerHarness(params (string Key, string Value)[] overrides)
         : this(TimeProvider.System, overrides)
@@ -18,8 +21,15 @@ internal sealed class HandlerHarness : IDisposable
     }
 
     public HandlerHarness(TimeProvider time, params (string Key, string Value)[] overrides)
+        : this(Directory.CreateTempSubdirectory("handler-harness-").FullName, time, overrides)
     {
-        _dir = Directory.CreateTempSubdirectory("handler-harness-").FullName;
+    }
+
+    private HandlerHarness(string dir, TimeProvider time, (string Key, string Value)[] overrides)
+    {
+        _dir = dir;
+        _time = time;
+        _overrides = overrides;
         var settings = new Dictionary<string, string>
         {
             ["node.id"] = "1",
@@ -61,8 +71,21 @@ internal sealed class HandlerHarness : IDisposable
         return output.WrittenSpan.ToArray();
     }
 
+    /// <summary>Closes this broker and opens a new one on the same log dirs; the new harness owns the directory.</summary>
+    public HandlerHarness Restart()
+    {
+        Components.Dispose();
+        _handedOver = true;
+        return new HandlerHarness(_dir, _time, _overrides);
+    }
+
     public void Dispose()
     {
+        if (_handedOver)
+        {
+            return;
+        }
+
         Components.Dispose();
         Directory.Delete(_dir, recursive: true);
     }

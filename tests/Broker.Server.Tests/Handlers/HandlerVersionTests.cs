@@ -208,6 +208,119 @@ public sealed class HandlerVersionTests : IDisposable
                         new DescribeProducersRequest.TopicRequest { Name = "missing", PartitionIndexes = [0] },
                     ],
                 };
+            case ApiKey.AlterConfigs:
+                return new AlterConfigsRequest
+                {
+                    Resources =
+                    [
+                        new AlterConfigsRequest.AlterConfigsResource
+                        {
+                            ResourceType = 2,
+                            ResourceName = "t",
+                            Configs = [new AlterConfigsRequest.AlterableConfig { Name = "retention.ms", Value = "86400000" }],
+                        },
+                        new AlterConfigsRequest.AlterConfigsResource
+                        {
+                            ResourceType = 2,
+                            ResourceName = "missing",
+                            Configs = [new AlterConfigsRequest.AlterableConfig { Name = "retention.ms", Value = "1" }],
+                        },
+                        new AlterConfigsRequest.AlterConfigsResource
+                        {
+                            ResourceType = 4,
+                            ResourceName = "1",
+                            Configs = [new AlterConfigsRequest.AlterableConfig { Name = "node.id", Value = "2" }],
+                        },
+                    ],
+                    ValidateOnly = version == 1,
+                };
+            case ApiKey.IncrementalAlterConfigs:
+                return new IncrementalAlterConfigsRequest
+                {
+                    Resources =
+                    [
+                        new IncrementalAlterConfigsRequest.AlterConfigsResource
+                        {
+                            ResourceType = 2,
+                            ResourceName = "t",
+                            Configs =
+                            [
+                                new IncrementalAlterConfigsRequest.AlterableConfig { Name = "cleanup.policy", ConfigOperation = 2, Value = "compact" },
+                                new IncrementalAlterConfigsRequest.AlterableConfig { Name = "retention.ms", ConfigOperation = 1, Value = null },
+                            ],
+                        },
+                        new IncrementalAlterConfigsRequest.AlterConfigsResource
+                        {
+                            ResourceType = 4,
+                            ResourceName = string.Empty,
+                            Configs = [new IncrementalAlterConfigsRequest.AlterableConfig { Name = "log.retention.ms", ConfigOperation = 0, Value = "3600000" }],
+                        },
+                        new IncrementalAlterConfigsRequest.AlterConfigsResource
+                        {
+                            ResourceType = 8,
+                            ResourceName = "1",
+                            Configs = [new IncrementalAlterConfigsRequest.AlterableConfig { Name = "kafka.server", ConfigOperation = 0, Value = "DEBUG" }],
+                        },
+                    ],
+                };
+            case ApiKey.DeleteRecords:
+                return new DeleteRecordsRequest
+                {
+                    Topics =
+                    [
+                        new DeleteRecordsRequest.DeleteRecordsTopic
+                        {
+                            Name = "t",
+                            Partitions =
+                            [
+                                new DeleteRecordsRequest.DeleteRecordsPartition { PartitionIndex = 0, Offset = 0 },
+                                new DeleteRecordsRequest.DeleteRecordsPartition { PartitionIndex = 1, Offset = 1_000 },
+                            ],
+                        },
+                        new DeleteRecordsRequest.DeleteRecordsTopic
+                        {
+                            Name = "missing",
+                            Partitions = [new DeleteRecordsRequest.DeleteRecordsPartition { PartitionIndex = 0, Offset = -1 }],
+                        },
+                    ],
+                    TimeoutMs = 1000,
+                };
+            case ApiKey.DescribeLogDirs:
+                return new DescribeLogDirsRequest
+                {
+                    Topics = version % 2 == 0 ? null : [new DescribeLogDirsRequest.DescribableLogDirTopic { Topic = "t", Partitions = [0, 1, 7] }],
+                };
+            case ApiKey.OffsetForLeaderEpoch:
+                return new OffsetForLeaderEpochRequest
+                {
+                    ReplicaId = -1,
+                    Topics =
+                    [
+                        new OffsetForLeaderEpochRequest.OffsetForLeaderTopic
+                        {
+                            Topic = "t",
+                            Partitions =
+                            [
+                                new OffsetForLeaderEpochRequest.OffsetForLeaderPartition { Partition = 0, CurrentLeaderEpoch = 0, LeaderEpoch = 0 },
+                                new OffsetForLeaderEpochRequest.OffsetForLeaderPartition { Partition = 1, CurrentLeaderEpoch = 3, LeaderEpoch = 0 },
+                                new OffsetForLeaderEpochRequest.OffsetForLeaderPartition { Partition = 8, CurrentLeaderEpoch = -1, LeaderEpoch = 0 },
+                            ],
+                        },
+                    ],
+                };
+            case ApiKey.ListPartitionReassignments:
+                return new ListPartitionReassignmentsRequest
+                {
+                    TimeoutMs = 1000,
+                    Topics = [new ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics { Name = "t", PartitionIndexes = [0, 5] }],
+                };
+            case ApiKey.DescribeTopicPartitions:
+                return new DescribeTopicPartitionsRequest
+                {
+                    Topics = [new DescribeTopicPartitionsRequest.TopicRequest { Name = "t" }, new DescribeTopicPartitionsRequest.TopicRequest { Name = "missing" }],
+                    ResponsePartitionLimit = 1,
+                    Cursor = null,
+                };
             default:
                 throw new InvalidOperationException($"No sample request for {key}; add one when a handler is added.");
         }

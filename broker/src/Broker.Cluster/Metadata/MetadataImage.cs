@@ -54,7 +54,9 @@ public sealed class MetadataImage
         int controllerId,
         ImmutableDictionary<string, TopicInfo> topicsByName,
         ImmutableDictionary<Guid, TopicInfo> topicsById,
-        ImmutableSortedDictionary<int, BrokerInfo> brokers)
+        ImmutableSortedDictionary<int, BrokerInfo> brokers,
+        ImmutableDictionary<string, ImmutableDictionary<string, string>> brokerConfigs,
+        ImmutableSortedDictionary<string, short> finalizedFeatures)
     {
         ClusterId = clusterId;
         Offset = offset;
@@ -62,6 +64,8 @@ public sealed class MetadataImage
         TopicsByName = topicsByName;
         TopicsById = topicsById;
         Brokers = brokers;
+        BrokerConfigs = brokerConfigs;
+        FinalizedFeatures = finalizedFeatures;
     }
 
     public static MetadataImage Empty(string clusterId, int controllerId) => new(
@@ -70,7 +74,9 @@ public sealed class MetadataImage
         controllerId,
         ImmutableDictionary.Create<string, TopicInfo>(StringComparer.Ordinal),
         ImmutableDictionary<Guid, TopicInfo>.Empty,
-        ImmutableSortedDictionary<int, BrokerInfo>.Empty);
+        ImmutableSortedDictionary<int, BrokerInfo>.Empty,
+        ImmutableDictionary.Create<string, ImmutableDictionary<string, string>>(StringComparer.Ordinal),
+        ImmutableSortedDictionary.Create<string, short>(StringComparer.Ordinal));
 
     public string ClusterId { get; }
 
@@ -88,13 +94,28 @@ public sealed class MetadataImage
     /// <summary>First producer id of the next block the controller hands out (last ProducerIdsRecord; 0 at first).</summary>
     public long NextProducerId { get; private init; }
 
+    /// <summary>
+    /// Dynamic broker configs from BROKER ConfigRecords, by resource name: "" holds the cluster-wide defaults,
+    /// a node id (as text) that broker's own settings. Resources without configs are absent.
+    /// </summary>
+    public ImmutableDictionary<string, ImmutableDictionary<string, string>> BrokerConfigs { get; }
+
+    /// <summary>Finalized feature levels from FeatureLevelRecords (e.g. metadata.version); level 0 removes a feature.</summary>
+    public ImmutableSortedDictionary<string, short> FinalizedFeatures { get; }
+
+    /// <summary>The dynamic configs of one BROKER resource ("" = cluster default), empty when none are set.</summary>
+    public ImmutableDictionary<string, string> BrokerConfigsFor(string resourceName) =>
+        BrokerConfigs.TryGetValue(resourceName, out var configs) ? configs : ImmutableDictionary.Create<string, string>(StringComparer.Ordinal);
+
     internal MetadataImage With(
         long offset,
         ImmutableDictionary<string, TopicInfo> topicsByName,
         ImmutableDictionary<Guid, TopicInfo> topicsById,
-        ImmutableSortedDictionary<int, BrokerInfo> brokers) =>
-        new(ClusterId, offset, ControllerId, topicsByName, topicsById, brokers) { NextProducerId = NextProducerId };
+        ImmutableSortedDictionary<int, BrokerInfo> brokers,
+        ImmutableDictionary<string, ImmutableDictionary<string, string>> brokerConfigs,
+        ImmutableSortedDictionary<string, short> finalizedFeatures) =>
+        new(ClusterId, offset, ControllerId, topicsByName, topicsById, brokers, brokerConfigs, finalizedFeatures) { NextProducerId = NextProducerId };
 
     internal MetadataImage WithNextProducerId(long nextProducerId) =>
-        new(ClusterId, Offset, ControllerId, TopicsByName, TopicsById, Brokers) { NextProducerId = nextProducerId };
+        new(ClusterId, Offset, ControllerId, TopicsByName, TopicsById, Brokers, BrokerConfigs, FinalizedFeatures) { NextProducerId = nextProducerId };
 }

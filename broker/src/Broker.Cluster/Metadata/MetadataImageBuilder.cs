@@ -5,9 +5,9 @@ using Broker.Protocol.Metadata;
 namespace Broker.Cluster.Metadata;
 
 /// <summary>
-/// Applies KRaft metadata records (TopicRecord, PartitionRecord, PartitionChangeRecord, ConfigRecord,
-/// RemoveTopicRecord, RegisterBrokerRecord, ProducerIdsRecord) to an image, producing the next image. Records of
-/// other types are ignored here (features and ACLs belong to later subsystems).
+/// Applies KRaft metadata records (TopicRecord, PartitionRecord, PartitionChangeRecord, ConfigRecord for
+/// topics and brokers, RemoveTopicRecord, RegisterBrokerRecord, FeatureLevelRecord, ProducerIdsRecord) to an image,
+/// producing the next image. Records of other types are ignored here (ACLs belong to a later subsystem).
 /// Not thread-safe: one builder per batch of records.
 /// </summary>
 public sealed class MetadataImageBuilder
@@ -19,6 +19,8 @@ public sealed class MetadataImageBuilder
     private readonly MetadataImage _base;
     private readonly ImmutableDictionary<Guid, TopicInfo>.Builder _topicsById;
     private readonly ImmutableSortedDictionary<int, BrokerInfo>.Builder _brokers;
+    private readonly ImmutableDictionary<string, ImmutableDictionary<string, string>>.Builder _brokerConfigs;
+    private readonly ImmutableSortedDictionary<string, short>.Builder _features;
     private readonly Dictionary<Guid, SortedDictionary<int, PartitionInfo>> _touchedPartitions = [];
     private long _offset;
     private long _nextProducerId;
@@ -28,6 +30,8 @@ public sealed class MetadataImageBuilder
         _base = image;
         _topicsById = image.TopicsById.ToBuilder();
         _brokers = image.Brokers.ToBuilder();
+        _brokerConfigs = image.BrokerConfigs.ToBuilder();
+        _features = image.FinalizedFeatures.ToBuilder();
         _offset = image.Offset;
         _nextProducerId = image.NextProducerId;
     }
@@ -66,6 +70,20 @@ public sealed class MetadataImageBuilder
                 break;
             case ProducerIdsRecord producerIds:
                 _nextProducerId = Math.Max(_nextProducerId, producerIds.NextProducerId);
+                break;
+            case ConfigRecord config when config.ResourceType == BrokerResource:
+                ApplyBrokerConfig(config);
+                break;
+            case FeatureLevelRecord feature:
+                if (feature.FeatureLevel == 0)
+                {
+                    _features.Remove(feature.Name);
+                }
+                else
+                {
+                    _features[feature.Name] = feature.FeatureLevel;
+                }
+
                 break;
             case RegisterBrokerRecord broker:
                 var endpoints = ImmutableArray.CreateBuilder<BrokerEndpoint>(broker.EndPoints.Count);
@@ -134,6 +152,22 @@ public sealed class MetadataImageBuilder
         }
     }
 
+    private void ApplyBrokerConfig(ConfigRecord config)
+    {
+        var current = _brokerConfigs.TryGetValue(config.ResourceName, out var existing)
+            ? existing
+            : ImmutableDictionary.Create<string, string>(StringComparer.Ordinal);
+        var next = config.Value is null ? current.Remove(config.Name) : current.SetItem(config.Name, config.Value);
+        if (next.IsEmpty)
+        {
+            _brokerConfigs.Remove(config.ResourceName);
+        }
+        else
+        {
+            _brokerConfigs[config.ResourceName] = next;
+        }
+    }
+
     public MetadataImage Build()
     {
         foreach (var (topicId, partitions) in _touchedPartitions)
@@ -152,7 +186,7 @@ public sealed class MetadataImageBuilder
             byName[topic.Name] = topic;
         }
 
-        var image = _base.With(_offset, byName.ToImmutable(), byId, _brokers.ToImmutable());
+        var image = _base.With(_offset, byName.ToImmutable(), byId, _brokers.ToImmutable(), _brokerConfigs.ToImmutable(), _features.ToImmutable());
         return _nextProducerId == image.NextProducerId ? image : image.WithNextProducerId(_nextProducerId);
     }
 }

@@ -15,12 +15,13 @@ public sealed partial class ReplicaManager
 {
     private readonly int _nodeId;
     private readonly LogManager _logs;
-    private readonly Func<TopicInfo, LogConfig> _configFor;
+    private readonly Func<MetadataImage, TopicInfo, LogConfig> _configFor;
     private readonly ILogger _logger;
     private readonly Lock _updateLock = new();
     private Snapshot _snapshot = Snapshot.Empty;
 
-    public ReplicaManager(int nodeId, LogManager logs, Func<TopicInfo, LogConfig> configFor, ILogger<ReplicaManager> logger)
+    /// <param name="configFor">The effective log config of a topic in an image (its overrides over the broker's static and dynamic defaults).</param>
+    public ReplicaManager(int nodeId, LogManager logs, Func<MetadataImage, TopicInfo, LogConfig> configFor, ILogger<ReplicaManager> logger)
     {
         _nodeId = nodeId;
         _logs = logs;
@@ -74,7 +75,7 @@ public sealed partial class ReplicaManager
             foreach (var topic in image.TopicsById.Values)
             {
                 previous.ById.TryGetValue(topic.TopicId, out var existing);
-                var config = _configFor(topic);
+                var config = _configFor(image, topic);
                 var partitions = new Partition[topic.Partitions.Length];
                 var hostsAny = false;
                 for (var i = 0; i < topic.Partitions.Length; i++)
@@ -88,6 +89,12 @@ public sealed partial class ReplicaManager
                     var partition = existing is not null && i < existing.Length && existing[i] is { } kept
                         ? kept
                         : new Partition(topic.Name, topic.TopicId, info.Partition, _logs.GetOrCreateLog(topic.Name, info.Partition, topic.TopicId, config), config);
+                    if (partition.Config != config)
+                    {
+                        // A dynamic topic or broker config change: the log's own rules (roll, retention, flush) follow it too.
+                        partition.Log.UpdateConfig(config);
+                    }
+
                     partition.Config = config;
                     partition.LeaderEpoch = info.LeaderEpoch;
                     partition.IsLeader = info.Leader == _nodeId;

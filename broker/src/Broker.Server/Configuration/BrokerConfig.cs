@@ -362,7 +362,7 @@ public sealed partial class BrokerConfig
         return result.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
-    private static string Format(object value) => value switch
+    internal static string Format(object value) => value switch
     {
         bool b => b ? "true" : "false",
         double d => d.ToString("R", CultureInfo.InvariantCulture),

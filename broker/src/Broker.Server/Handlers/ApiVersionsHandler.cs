@@ -1,3 +1,4 @@
+using Broker.Cluster.Metadata;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Server.Dispatch;
@@ -6,17 +7,19 @@ namespace Broker.Server.Handlers;
 
 /// <summary>
 /// ApiVersions (18): lists every handler's version range from the dispatch table, so what is
-/// advertised is what is served. Thread-safe.
+/// advertised is what is served; v3+ adds supported and finalized features (metadata.version). Thread-safe.
 /// </summary>
 internal sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVersionsResponse>
 {
     public const short Key = 18;
 
     private readonly Func<RequestDispatcher> _dispatcher;
+    private readonly Func<MetadataImage> _image;
 
-    public ApiVersionsHandler(Func<RequestDispatcher> dispatcher)
+    public ApiVersionsHandler(Func<RequestDispatcher> dispatcher, Func<MetadataImage> image)
     {
         _dispatcher = dispatcher;
+        _image = image;
     }
 
     public override short ApiKey => Key;
@@ -39,7 +42,31 @@ internal sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVer
             response.ApiKeys.Add(Entry(handler));
         }
 
+        if (context.ApiVersion >= 3)
+        {
+            AddFeatures(response, _image(), context.ApiVersion);
+        }
+
         return ValueTask.FromResult<ApiVersionsResponse?>(response);
+    }
+
+    // Tagged fields: features this software supports, and the levels finalized in the metadata log with the image's
+    // offset as their epoch (Kafka's FinalizedFeaturesEpoch). v3 omits features whose minimum is 0 (KAFKA-17011).
+    private static void AddFeatures(ApiVersionsResponse response, MetadataImage image, short version)
+    {
+        foreach (var (name, min, max) in MetadataFeatures.Supported)
+        {
+            if (version >= 4 || min > 0)
+            {
+                response.SupportedFeatures.Add(new ApiVersionsResponse.SupportedFeatureKey { Name = name, MinVersion = min, MaxVersion = max });
+            }
+        }
+
+        response.FinalizedFeaturesEpoch = image.FinalizedFeatures.IsEmpty ? -1 : image.Offset;
+        foreach (var (name, level) in image.FinalizedFeatures)
+        {
+            response.FinalizedFeatures.Add(new ApiVersionsResponse.FinalizedFeatureKey { Name = name, MinVersionLevel = level, MaxVersionLevel = level });
+        }
     }
 
     /// <summary>The v0 body Kafka sends for a too-new ApiVersions request: the error and only its own range.</summary>

@@ -8,8 +8,8 @@ using Broker.Server.Dispatch;
 namespace Broker.Server.Handlers;
 
 /// <summary>
-/// DescribeConfigs (32) for topics (type 2) and this broker (type 4), with sources, synonyms, types and
-/// documentation as the request asks. Thread-safe.
+/// DescribeConfigs (32) for topics (type 2), this broker and the cluster-wide broker defaults (type 4, name ""),
+/// including dynamic configs from the metadata log, with sources, synonyms, types and documentation as asked. Thread-safe.
 /// </summary>
 internal sealed class DescribeConfigsHandler : ApiHandler<DescribeConfigsRequest, DescribeConfigsResponse>
 {
@@ -56,20 +56,21 @@ internal sealed class DescribeConfigsHandler : ApiHandler<DescribeConfigsRequest
 
     private (IReadOnlyList<DescribedConfig>? Configs, ErrorCode Error, string? Message) Describe(DescribeConfigsRequest.DescribeConfigsResource resource)
     {
+        var image = _services.Metadata.Image;
         switch (resource.ResourceType)
         {
             case MetadataImageBuilder.TopicResource:
-                if (!_services.Metadata.Image.TopicsByName.TryGetValue(resource.ResourceName, out var topic))
+                if (!image.TopicsByName.TryGetValue(resource.ResourceName, out var topic))
                 {
                     return (null, ErrorCode.UnknownTopicOrPartition, $"Topic {resource.ResourceName} does not exist.");
                 }
 
-                return (ConfigDescriber.DescribeTopic(_services.Config, topic.Configs), ErrorCode.None, null);
+                return (ConfigDescriber.DescribeTopic(_services.Config, image.BrokerConfigsFor(string.Empty), image.BrokerConfigsFor(NodeName), topic.Configs),
+                    ErrorCode.None, null);
             case MetadataImageBuilder.BrokerResource:
                 if (resource.ResourceName.Length == 0)
                 {
-                    // Cluster-wide dynamic defaults: none can be set yet.
-                    return ([], ErrorCode.None, null);
+                    return (ConfigDescriber.DescribeClusterDefaults(_services.Config, image.BrokerConfigsFor(string.Empty)), ErrorCode.None, null);
                 }
 
                 if (resource.ResourceName != _services.Options.NodeId.ToString(CultureInfo.InvariantCulture))
@@ -78,11 +79,13 @@ internal sealed class DescribeConfigsHandler : ApiHandler<DescribeConfigsRequest
                         $"Unexpected broker id, expected {_services.Options.NodeId} or empty string, but received {resource.ResourceName}");
                 }
 
-                return (ConfigDescriber.DescribeBroker(_services.Config), ErrorCode.None, null);
+                return (ConfigDescriber.DescribeBroker(_services.Config, image.BrokerConfigsFor(string.Empty), image.BrokerConfigsFor(NodeName)), ErrorCode.None, null);
             default:
                 return (null, ErrorCode.InvalidRequest, $"Unsupported resource type {resource.ResourceType} for DescribeConfigs.");
         }
     }
+
+    private string NodeName => _services.Options.NodeId.ToString(CultureInfo.InvariantCulture);
 
     private static DescribeConfigsResponse.DescribeConfigsResourceResult Entry(DescribedConfig config, short version, bool includeSynonyms, bool includeDocumentation)
     {

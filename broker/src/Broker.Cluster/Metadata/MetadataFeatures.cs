@@ -1,0 +1,27 @@
+using Broker.Protocol.Messages;
+using Broker.Protocol.Metadata;
+
+namespace Broker.Cluster.Metadata;
+
+/// <summary>
+/// The features this broker finalizes in the metadata log (Kafka's bootstrap FeatureLevelRecords) and the ranges it
+/// supports. Only metadata.version: the records written (highest version of every metadata record in the 4.x
+/// protocol definitions) are those of Kafka 4.0's default metadata.version, 4.0-IV3 (level 25). transaction.version,
+/// group.version and kraft.version are not finalized, so clients do not use protocols this broker lacks. Immutable.
+/// </summary>
+public static class MetadataFeatures
+{
+    public const string MetadataVersion = "metadata.version";
+
+    /// <summary>MetadataVersion.IBP_4_0_IV3.</summary>
+    public const short MetadataVersionLevel = 25;
+
+    /// <summary>Supported ranges for ApiVersions: exactly the level written (no upgrade or downgrade path exists).</summary>
+    public static IReadOnlyList<(string Name, short Min, short Max)> Supported { get; } = [(MetadataVersion, MetadataVersionLevel, MetadataVersionLevel)];
+
+    /// <summary>Records to commit when the log has not finalized metadata.version yet (a new or pre-feature log).</summary>
+    public static IReadOnlyList<IApiMessage> BootstrapRecords(MetadataImage image) =>
+        image.FinalizedFeatures.ContainsKey(MetadataVersion)
+            ? []
+            : [new FeatureLevelRecord { Name = MetadataVersion, FeatureLevel = MetadataVersionLevel }];
+}
