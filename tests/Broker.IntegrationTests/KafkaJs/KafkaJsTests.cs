@@ -2,6 +2,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Broker.IntegrationTests.Infrastructure;
+using Broker.IntegrationTests.Wire;
+using Broker.Protocol;
+using Broker.Protocol.Messages;
 using Confluent.Kafka;
 using Xunit.Abstractions;
 
@@ -24,14 +27,19 @@ public sealed class KafkaJsTests
     }
 
     [Theory]
-    [InlineData("none")]
-    [InlineData("gzip")]
-    public async Task KafkaJsProduceAndAdmin_Codec_RecordsOffsetsAndMetadataAsKafka(string codec)
+    [InlineData("none", false)]
+    [InlineData("gzip", false)]
+    [InlineData("gzip", true)]
+    public async Task KafkaJsProduceAndAdmin_Codec_RecordsOffsetsAndMetadataAsKafka(string codec, bool idempotent)
     {
         await using var broker = await BrokerFixture.StartAsync(_output);
         var topic = KafkaClients.UniqueTopic($"kjs-{codec}");
 
-        var report = await RunKafkaJsAsync(broker.BootstrapServers, topic, codec, "keep");
+        var report = await RunKafkaJsAsync(broker.BootstrapServers, topic, codec, "keep", idempotent);
+        if (idempotent)
+        {
+            await AssertOneProducerPerPartitionAsync(broker.BootstrapServers, topic);
+        }
 
         Assert.True(report.GetProperty("created").GetBoolean());
         var acks = report.GetProperty("acks").EnumerateArray().ToList();
@@ -83,11 +91,35 @@ public sealed class KafkaJsTests
         Assert.False(report.GetProperty("listedAfterDelete").GetBoolean());
     }
 
-    private async Task<JsonElement> RunKafkaJsAsync(string bootstrap, string topic, string codec, string mode)
+    /// <summary>DescribeProducers over the wire: KafkaJS really wrote as an idempotent producer (epoch 0, sequence 0-4).</summary>
+    private static async Task AssertOneProducerPerPartitionAsync(string bootstrap, string topic)
+    {
+        await using var client = await WireClient.ConnectAsync(bootstrap);
+        var response = await client.SendAsync<DescribeProducersResponse>((short)ApiKey.DescribeProducers, 0, new DescribeProducersRequest
+        {
+            Topics = [new DescribeProducersRequest.TopicRequest { Name = topic, PartitionIndexes = [0, 1] }],
+        }, requestHeaderVersion: 2, responseHeaderVersion: 1);
+        var partitions = Assert.Single(response.Topics).Partitions;
+        Assert.Equal(2, partitions.Count);
+        var producerIds = new HashSet<long>();
+        foreach (var partition in partitions)
+        {
+            Assert.Equal(0, partition.ErrorCode);
+            var producer = Assert.Single(partition.ActiveProducers);
+            Assert.True(producer.ProducerId >= 0);
+            Assert.Equal(0, producer.ProducerEpoch);
+            Assert.Equal(RecordCount / 2 - 1, producer.LastSequence);
+            producerIds.Add(producer.ProducerId);
+        }
+
+        Assert.Single(producerIds);
+    }
+
+    private async Task<JsonElement> RunKafkaJsAsync(string bootstrap, string topic, string codec, string mode, bool idempotent = false)
     {
         var (node, script) = RequireKafkaJs();
         var result = await ProcessRunner.RunAsync(
-            node, [script, bootstrap, topic, RecordCount.ToString(CultureInfo.InvariantCulture), codec, mode], Timeout, _output);
+            node, [script, bootstrap, topic, RecordCount.ToString(CultureInfo.InvariantCulture), codec, mode, idempotent ? "idempotent" : "plain"], Timeout, _output);
         Assert.True(result.ExitCode == 0, $"kafkajs_client.js exited {result.ExitCode}: {result.StandardError}");
         return JsonDocument.Parse(result.StandardOutput.Trim()).RootElement.Clone();
     }

@@ -1,19 +1,21 @@
 // KafkaJS 2.2 driver for the integration tests. Usage:
-//   node kafkajs_client.js <bootstrap> <topic> <count> <compression: none|gzip> <keep|delete>
+//   node kafkajs_client.js <bootstrap> <topic> <count> <compression: none|gzip> <keep|delete> [idempotent]
 // Creates a 2-partition topic with the admin client, produces <count> keyed records with headers and
 // timestamps 1700000000000 + i (record i to partition i % 2, acks=-1), reads metadata and offsets (latest,
 // and by timestamp 1700000000010), optionally deletes the topic, and prints one JSON line. Exit 1 on error.
 const { Kafka, CompressionTypes, logLevel } = require('kafkajs');
 
 async function main() {
-  const [bootstrap, topic, countText, compression, mode] = process.argv.slice(2);
+  const [bootstrap, topic, countText, compression, mode, producerMode] = process.argv.slice(2);
+  const idempotent = producerMode === 'idempotent';
   const count = Number(countText);
   const kafka = new Kafka({ clientId: 'kafkajs-it', brokers: [bootstrap], logLevel: logLevel.ERROR, retry: { retries: 3 } });
   const admin = kafka.admin();
   await admin.connect();
   const created = await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
 
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // KafkaJS's idempotent producer (InitProducerId, sequence numbers) wants one request in flight.
+  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent, maxInFlightRequests: idempotent ? 1 : undefined });
   await producer.connect();
   const messages = [];
   for (let i = 0; i < count; i++) {
