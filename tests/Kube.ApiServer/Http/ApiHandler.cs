@@ -100,6 +100,10 @@ internal sealed class ApiHandler
             await WriteAsync(ctx, 200, doc).ConfigureAwait(false);
             return;
         }
+        if (ctx.Request.ContentType?.StartsWith("application/vnd.kubernetes.protobuf", StringComparison.Ordinal) == true)
+        {
+            throw ApiError.UnsupportedMediaType("the kube-apiserver fixture does not decode protobuf request bodies; send application/json");
+        }
         var rp = RequestPath.Parse(path) ?? throw ApiError.NotFoundPath();
         var type = registry.Find(rp.Group, rp.Version, rp.Resource) ?? throw ApiError.NotFoundPath();
         if (type.Namespaced != (rp.Namespace is not null) && !(type.Namespaced && rp.Name is null && ctx.Request.Method == "GET"))
@@ -415,9 +419,22 @@ internal sealed class ApiHandler
         return node as JsonObject ?? throw ApiError.BadRequest("the object provided is unrecognized");
     }
 
+    /// <summary>DeleteOptions from the body, with query parameters (propagationPolicy, orphanDependents) filling gaps, as the apiserver merges them.</summary>
     private static async Task<JsonObject?> ReadOptionalObjectAsync(HttpContext ctx)
     {
         var text = await ReadTextAsync(ctx).ConfigureAwait(false);
-        return string.IsNullOrWhiteSpace(text) ? null : JsonNode.Parse(text) as JsonObject;
+        var options = string.IsNullOrWhiteSpace(text) ? null : JsonNode.Parse(text) as JsonObject;
+        var q = ctx.Request.Query;
+        if (!string.IsNullOrEmpty(q["propagationPolicy"]) && options?["propagationPolicy"] is null)
+        {
+            options ??= new JsonObject();
+            options["propagationPolicy"] = (string?)q["propagationPolicy"];
+        }
+        if (!string.IsNullOrEmpty(q["orphanDependents"]) && options?["orphanDependents"] is null)
+        {
+            options ??= new JsonObject();
+            options["orphanDependents"] = IsTrue(q["orphanDependents"]);
+        }
+        return options;
     }
 }

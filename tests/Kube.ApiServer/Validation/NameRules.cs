@@ -39,7 +39,7 @@ internal static partial class NameRules
     [GeneratedRegex("^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")]
     private static partial Regex LabelValue();
 
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    [GeneratedRegex("^[-a-z0-9]+$")]
     private static partial Regex IanaSvcNameChars();
 
     [GeneratedRegex("[a-z]")]
@@ -174,13 +174,17 @@ internal static partial class NameRules
         {
             errs.Add("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
         }
+        if (!HasLetter().IsMatch(value))
+        {
+            errs.Add("must contain at least one letter (a-z)");
+        }
         if (value.Contains("--", StringComparison.Ordinal))
         {
             errs.Add("must not contain consecutive hyphens");
         }
-        if (value.Length > 0 && !HasLetter().IsMatch(value))
+        if (value.Length > 0 && (value[0] == '-' || value[^1] == '-'))
         {
-            errs.Add("must contain at least one letter (a-z)");
+            errs.Add("must not begin or end with a hyphen");
         }
         return errs;
     }
