@@ -166,7 +166,8 @@ internal sealed class ApiHandler
         var name = rp.Name;
         if (sub == "scale")
         {
-            await ScaleAsync(ctx, type, ns, name, method).ConfigureAwait(false);
+            var body = method is "PUT" or "PATCH" ? await ReadTextAsync(ctx).ConfigureAwait(false) : "";
+            await WriteAsync(ctx, 200, ScaleSubresource.Handle(_service, type, ns, name, method, body)).ConfigureAwait(false);
             return;
         }
         switch (method)
@@ -238,62 +239,6 @@ internal sealed class ApiHandler
             return _service.UpdateIn(txn, type, ns, name, obj, sub == "status", allowCreate: false, manager);
         });
         await WriteObjectAsync(ctx, 200, type, result).ConfigureAwait(false);
-    }
-
-    private async Task ScaleAsync(HttpContext ctx, ResourceType type, string ns, string name, string method)
-    {
-        var scalePaths = type.Scale!;
-        JsonObject ToScale(JsonObject obj)
-        {
-            var spec = Table.JsonPath.Evaluate(obj, scalePaths.SpecReplicas).FirstOrDefault()?.AsInt64() ?? 0;
-            var status = Table.JsonPath.Evaluate(obj, scalePaths.StatusReplicas).FirstOrDefault()?.AsInt64() ?? 0;
-            var meta = obj["metadata"]!;
-            return new JsonObject
-            {
-                ["kind"] = "Scale",
-                ["apiVersion"] = "autoscaling/v1",
-                ["metadata"] = new JsonObject
-                {
-                    ["name"] = meta["name"]?.DeepClone(), ["namespace"] = meta["namespace"]?.DeepClone(), ["uid"] = meta["uid"]?.DeepClone(),
-                    ["resourceVersion"] = meta["resourceVersion"]?.DeepClone(), ["creationTimestamp"] = meta["creationTimestamp"]?.DeepClone(),
-                },
-                ["spec"] = new JsonObject { ["replicas"] = spec },
-                ["status"] = new JsonObject { ["replicas"] = status },
-            };
-        }
-        if (method == "GET")
-        {
-            await WriteAsync(ctx, 200, ToScale(_service.Get(type, ns, name))).ConfigureAwait(false);
-            return;
-        }
-        if (method is not ("PUT" or "PATCH"))
-        {
-            throw ApiError.MethodNotAllowed("the server does not allow this method on the requested resource");
-        }
-        var text = await ReadTextAsync(ctx).ConfigureAwait(false);
-        var result = _service.Store.Transact(txn =>
-        {
-            var current = txn.Get(type.StorageKey, ResourceService.NsKey(type, ns), name) ?? throw ApiError.NotFound(type, name);
-            var scale = ToScale(current);
-            var incoming = JsonNode.Parse(text) as JsonObject ?? new JsonObject();
-            var newScale = method == "PUT" ? incoming : (JsonObject)MergePatch.Apply(scale, incoming)!;
-            var rv = newScale["metadata"]?["resourceVersion"]?.GetValue<string>();
-            if (!string.IsNullOrEmpty(rv) && rv != current["metadata"]!["resourceVersion"]!.GetValue<string>())
-            {
-                throw ApiError.StaleObject(type, name);
-            }
-            var replicas = newScale["spec"]?["replicas"]?.AsInt64() ?? 0;
-            var target = current;
-            var parts = scalePaths.SpecReplicas.Trim('.').Split('.');
-            JsonObject node = target;
-            foreach (var p in parts[..^1])
-            {
-                node = node[p] as JsonObject ?? (JsonObject)(node[p] = new JsonObject());
-            }
-            node[parts[^1]] = replicas;
-            return ToScale(_service.UpdateIn(txn, type, ns, name, target, status: false, allowCreate: false));
-        });
-        await WriteAsync(ctx, 200, result).ConfigureAwait(false);
     }
 
     private async Task ListAsync(HttpContext ctx, ResourceType type, string? ns, LabelSelector labels, FieldSelector fields, IQueryCollection q)

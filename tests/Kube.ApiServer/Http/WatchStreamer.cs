@@ -86,14 +86,14 @@ internal sealed class WatchStreamer
                         {
                             continue;
                         }
-                        var obj = e.ParseObject();
-                        if (!labels.Matches(obj["metadata"]?["labels"] as JsonObject) || !fields.Matches(obj))
+                        var (eventType, obj) = Filter(e, labels, fields);
+                        if (obj is null)
                         {
                             continue;
                         }
                         obj["apiVersion"] = type.GroupVersion;
                         JsonNode payload = asTable ? _table.Convert(type, [obj], e.ResourceVersion.ToString(CultureInfo.InvariantCulture), q["includeObject"] == "Object") : obj;
-                        await WriteEventAsync(ctx, e.Type, payload, token).ConfigureAwait(false);
+                        await WriteEventAsync(ctx, eventType, payload, token).ConfigureAwait(false);
                     }
                 }
                 else
@@ -118,6 +118,35 @@ internal sealed class WatchStreamer
         catch (OperationCanceledException)
         {
             // Client went away or timeoutSeconds elapsed: the stream simply ends, as the apiserver's does.
+        }
+    }
+
+    /// <summary>
+    /// The event a selector-filtered watcher sees, as the apiserver's watch cache computes it: an object
+    /// that starts matching is ADDED, one that stops matching is DELETED (its previous state at the
+    /// event's resourceVersion); null when neither state matches.
+    /// </summary>
+    internal static (string Type, JsonObject? Object) Filter(Storage.WatchEvent e, LabelSelector labels, FieldSelector fields)
+    {
+        static bool Passes(JsonObject o, LabelSelector l, FieldSelector f) => l.Matches(o["metadata"]?["labels"] as JsonObject) && f.Matches(o);
+        var current = e.ParseObject();
+        var now = Passes(current, labels, fields);
+        if (e.Type != "MODIFIED" || e.ParsePrevious() is not { } previous)
+        {
+            return now ? (e.Type, current) : ("", null);
+        }
+        var before = Passes(previous, labels, fields);
+        switch (now, before)
+        {
+            case (true, true):
+                return ("MODIFIED", current);
+            case (true, false):
+                return ("ADDED", current);
+            case (false, true):
+                previous["metadata"]!["resourceVersion"] = e.ResourceVersion.ToString(CultureInfo.InvariantCulture);
+                return ("DELETED", previous);
+            default:
+                return ("", null);
         }
     }
 

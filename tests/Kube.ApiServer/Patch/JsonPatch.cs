@@ -24,8 +24,7 @@ internal static class JsonPatch
                     Remove(root, path);
                     break;
                 case "replace":
-                    Remove(root, path);
-                    Add(root, path, op["value"]?.DeepClone());
+                    Replace(root, path, op["value"]?.DeepClone());
                     break;
                 case "move":
                     var moved = Remove(root, op["from"]!.GetValue<string>());
@@ -87,6 +86,22 @@ internal static class JsonPatch
                 break;
             default:
                 throw new FormatException($"add operation does not apply: doc is missing path: \"{pointer}\"");
+        }
+    }
+
+    private static void Replace(JsonObject root, string pointer, JsonNode? value)
+    {
+        var (parent, last) = Resolve(root, pointer);
+        switch (parent)
+        {
+            case JsonObject o when o.ContainsKey(last):
+                o[last] = value;
+                break;
+            case JsonArray a when int.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < a.Count:
+                a[i] = value;
+                break;
+            default:
+                throw new FormatException($"replace operation does not apply: doc is missing key: {pointer}");
         }
     }
 

@@ -20,9 +20,7 @@ internal static class MergePatch
             }
             else
             {
-                var current = result[key];
-                result.Remove(key);
-                result[key] = Apply(current?.DeepClone(), value);
+                result[key] = Apply(result[key]?.DeepClone(), value);
             }
         }
         return result;

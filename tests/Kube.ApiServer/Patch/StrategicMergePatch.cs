@@ -67,8 +67,12 @@ internal static class StrategicMergePatch
                 (_, JsonArray pa) => MergeList(key, new JsonArray(), pa),
                 _ => value.DeepClone(),
             };
-            target.Remove(key);
-            if (merged is not null)
+            // Assigning in place keeps the key where it was, as a typed object's field order would.
+            if (merged is null)
+            {
+                target.Remove(key);
+            }
+            else
             {
                 target[key] = merged;
             }

@@ -192,10 +192,10 @@ internal sealed class ObjectStore
                 _store._data[storageKey] = map;
             }
             var key = Key(ns, name);
-            var type = map.ContainsKey(key) ? "MODIFIED" : "ADDED";
+            var previous = map.TryGetValue(key, out var prev) ? prev.ToJsonString(JsonOptions.Compact) : null;
             var stored = (JsonObject)obj.DeepClone();
             map[key] = stored;
-            Events.Add(new WatchEvent(type, storageKey, ns, name, rv, stored.ToJsonString(JsonOptions.Compact)));
+            Events.Add(new WatchEvent(previous is null ? "ADDED" : "MODIFIED", storageKey, ns, name, rv, stored.ToJsonString(JsonOptions.Compact), previous));
             return (JsonObject)stored.DeepClone();
         }
 
