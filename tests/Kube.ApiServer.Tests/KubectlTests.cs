@@ -72,12 +72,14 @@ public sealed class KubectlTests
         var held = JsonNode.Parse(await kubectl.OkAsync("get", "configmap", "held", "-o", "json"))!;
         Assert.NotNull(held["metadata"]!["deletionTimestamp"]);
 
-        // A waiting delete returns once the finalizer is removed.
+        // A waiting delete returns once the finalizer is removed. It prints "deleted" when its DELETE
+        // was answered and then waits: only then is the finalizer removed (else the DELETE could see 404).
         using var waiting = kubectl.Start("delete", "configmap", "held", "--timeout=20s");
-        await kubectl.OkAsync("patch", "configmap", "held", "--type=json", "-p", """[{"op":"remove","path":"/metadata/finalizers"}]""");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        Assert.Equal("configmap \"held\" deleted", await waiting.StandardOutput.ReadLineAsync(timeout.Token));
+        await kubectl.OkAsync("patch", "configmap", "held", "--type=json", "-p", """[{"op":"remove","path":"/metadata/finalizers"}]""");
         await waiting.WaitForExitAsync(timeout.Token);
-        Assert.Equal(0, waiting.ExitCode);
+        Assert.True(waiting.ExitCode == 0, await waiting.StandardError.ReadToEndAsync(timeout.Token));
 
         var (code, _, err) = await kubectl.RunAsync("get", "configmap", "held");
         Assert.NotEqual(0, code);

@@ -76,7 +76,9 @@ internal sealed class ResourceService
             }
             if (nsObj["metadata"]?["deletionTimestamp"] is not null)
             {
-                throw new ApiErrorForbidden(type, meta["name"]?.GetValue<string>() ?? "", ns).Error;
+                var denied = meta["name"]?.GetValue<string>() ?? "";
+                throw ApiError.Forbidden(
+                    $"{type.QualifiedResource} \"{denied}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated", type, denied);
             }
         }
         else
@@ -331,11 +333,9 @@ internal sealed class ResourceService
         {
             if (custom.Schema is { } schema)
             {
-                var status = obj["status"]?.DeepClone();
                 StructuralSchema.Prune(obj, schema, isRoot: true);
                 StructuralSchema.Default(obj, schema);
                 StructuralSchema.Validate(obj, schema, "", errors);
-                _ = status;
             }
         }
         else if (IsCrd(type))
@@ -402,12 +402,5 @@ internal sealed class ResourceService
             }
         }
         return new string(chars);
-    }
-
-    /// <summary>The 403 for creating in a terminating namespace.</summary>
-    private sealed class ApiErrorForbidden(ResourceType type, string name, string ns)
-    {
-        public ApiError Error => ApiError.Forbidden(
-            $"{type.QualifiedResource} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated", type, name);
     }
 }

@@ -42,6 +42,10 @@ internal sealed class ApiHandler
         {
             await WriteAsync(ctx, e.Code, e.ToStatus()).ConfigureAwait(false);
         }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            await WriteAsync(ctx, 400, ApiError.BadRequest("error converting YAML to JSON: " + e.Message).ToStatus()).ConfigureAwait(false);
+        }
         catch (JsonException e)
         {
             await WriteAsync(ctx, 400, ApiError.BadRequest("the object provided is unrecognized: " + e.Message).ToStatus()).ConfigureAwait(false);
