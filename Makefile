@@ -4,7 +4,7 @@ CONFIG ?= Release
 BROKER_DLL := broker/src/Broker.Cli/bin/$(CONFIG)/net10.0/kafka-broker.dll
 SCHEMAS ?= ../shared/kafka-protocol
 
-.PHONY: build run test e2e generate bench perf clean
+.PHONY: build run test e2e generate bench perf apiserver clean
 
 build:
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
@@ -37,6 +37,12 @@ bench:
 # End-to-end throughput: a broker plus the perf tool (librdkafka client), see docs/performance.md.
 perf:
 	bash broker/bench/perf.sh
+
+# In-process Kubernetes API server fixture on 127.0.0.1:$(APISERVER_PORT) (0 = any free port); kubeconfig in .kube/config.
+APISERVER_PORT ?= 0
+apiserver:
+	$(DOTNET) build tests/Kube.ApiServer.Host -c $(CONFIG) -nologo -v quiet
+	exec $(DOTNET) tests/Kube.ApiServer.Host/bin/$(CONFIG)/net10.0/kube-apiserver-fixture.dll $(APISERVER_PORT) .kube/config
 
 clean:
 	$(DOTNET) clean Operator.sln -nologo -v quiet

@@ -1,0 +1,127 @@
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace Kube.ApiServer.Tests;
+
+/// <summary>The fixture's garbage collector, namespace cleanup and StatefulSet controller.</summary>
+public sealed class ControllerTests
+{
+    private static async Task<(V1ConfigMap Owner, V1ConfigMap Dependent)> OwnerAndDependentAsync(Kubernetes client, IList<string>? dependentFinalizers = null)
+    {
+        var owner = await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "owner" } }, "default");
+        var dependent = await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = "dependent",
+                Finalizers = dependentFinalizers,
+                OwnerReferences = [new V1OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = "owner", Uid = owner.Metadata.Uid, BlockOwnerDeletion = true }],
+            },
+        }, "default");
+        return (owner, dependent);
+    }
+
+    private static async Task<V1ConfigMap?> TryReadAsync(Kubernetes client, string name)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNamespacedConfigMapAsync(name, "default");
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    [Fact]
+    public async Task Delete_Background_CollectsDependents()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var client = server.CreateClient();
+        await OwnerAndDependentAsync(client);
+
+        await client.CoreV1.DeleteNamespacedConfigMapAsync("owner", "default", propagationPolicy: "Background");
+
+        await Eventually.GetAsync(() => TryReadAsync(client, "dependent"), d => d is null, "dependent to be collected");
+    }
+
+    [Fact]
+    public async Task Delete_Foreground_OwnerWaitsForDependents()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var client = server.CreateClient();
+        await OwnerAndDependentAsync(client, ["example.io/slow"]);
+
+        await client.CoreV1.DeleteNamespacedConfigMapAsync("owner", "default", propagationPolicy: "Foreground");
+
+        var dependent = await Eventually.GetAsync(() => TryReadAsync(client, "dependent"), d => d?.Metadata.DeletionTimestamp is not null, "dependent deletion to start");
+        var owner = await TryReadAsync(client, "owner");
+        Assert.NotNull(owner);
+        Assert.Contains("foregroundDeletion", owner.Metadata.Finalizers);
+        Assert.NotNull(owner.Metadata.DeletionTimestamp);
+
+        dependent!.Metadata.Finalizers = null;
+        await client.CoreV1.ReplaceNamespacedConfigMapAsync(dependent, "dependent", "default");
+        await Eventually.GetAsync(() => TryReadAsync(client, "owner"), o => o is null, "owner to go once dependents are gone");
+    }
+
+    [Fact]
+    public async Task Delete_Orphan_KeepsDependentsAndStripsOwnerReference()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var client = server.CreateClient();
+        await OwnerAndDependentAsync(client);
+
+        await client.CoreV1.DeleteNamespacedConfigMapAsync("owner", "default", propagationPolicy: "Orphan");
+
+        await Eventually.GetAsync(() => TryReadAsync(client, "owner"), o => o is null, "owner to be deleted");
+        var dependent = await TryReadAsync(client, "dependent");
+        Assert.NotNull(dependent);
+        Assert.True(dependent.Metadata.OwnerReferences is null || dependent.Metadata.OwnerReferences.Count == 0);
+    }
+
+    [Fact]
+    public async Task Delete_Namespace_RemovesItsObjectsThenItself()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var client = server.CreateClient();
+        await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "team" } });
+        await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c" } }, "team");
+
+        await client.CoreV1.DeleteNamespaceAsync("team");
+
+        await Eventually.GetAsync(async () => (await client.CoreV1.ListNamespaceAsync()).Items.Select(n => n.Metadata.Name).ToList(), n => !n.Contains("team"), "namespace to go");
+        Assert.Empty((await client.CoreV1.ListConfigMapForAllNamespacesAsync(fieldSelector: "metadata.namespace=team")).Items);
+    }
+
+    [Fact]
+    public async Task StatefulSet_OrderedReady_CreatesPodsOneByOneAsTheyBecomeReadyAndScalesDown()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var client = server.CreateClient();
+        await client.AppsV1.CreateNamespacedStatefulSetAsync(Workloads.StatefulSet("kafka", 3, policy: "OrderedReady"), "default");
+
+        async Task<List<string>> PodNames() => (await client.CoreV1.ListNamespacedPodAsync("default", labelSelector: "app=kafka")).Items.Select(p => p.Metadata.Name).Order().ToList();
+        for (var i = 0; i < 3; i++)
+        {
+            var expected = Enumerable.Range(0, i + 1).Select(o => $"kafka-{o}").ToList();
+            var names = await Eventually.GetAsync(PodNames, n => n.Count == i + 1, $"{i + 1} pods");
+            Assert.Equal(expected, names);
+            await server.SetPodReadyAsync("default", $"kafka-{i}");
+        }
+        var sts = await Eventually.GetAsync(() => client.AppsV1.ReadNamespacedStatefulSetAsync("kafka", "default"), s => s.Status.ReadyReplicas == 3, "3 ready replicas");
+        Assert.Equal(3, sts.Status.Replicas);
+        Assert.Equal(1, sts.Status.ObservedGeneration);
+        var pod = await client.CoreV1.ReadNamespacedPodAsync("kafka-1", "default");
+        Assert.Equal("kafka-1", pod.Metadata.Labels["statefulset.kubernetes.io/pod-name"]);
+        Assert.Equal("Running", pod.Status.Phase);
+        Assert.True(pod.Metadata.OwnerReferences.Single().Controller);
+
+        await client.AppsV1.PatchNamespacedStatefulSetScaleAsync(new V1Patch("""{"spec":{"replicas":1}}""", V1Patch.PatchType.MergePatch), "kafka", "default");
+        Assert.Equal(["kafka-0"], await Eventually.GetAsync(PodNames, n => n.Count == 1, "scale down to 1"));
+
+        await client.AppsV1.DeleteNamespacedStatefulSetAsync("kafka", "default");
+        await Eventually.GetAsync(PodNames, n => n.Count == 0, "pods collected with their StatefulSet");
+    }
+}
