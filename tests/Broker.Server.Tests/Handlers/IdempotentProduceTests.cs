@@ -96,6 +96,20 @@ public sealed class IdempotentProduceTests : IDisposable
         Assert.Equal(ErrorCode.UnknownTopicOrPartition, (ErrorCode)partitions[1].ErrorCode);
     }
 
+    [Fact]
+    public async Task Produce_TransactionalBatch_InvalidTxnStateAndNothingWritten()
+    {
+        var batch = Batch(42, 0, 0, 2);
+        var attributes = BinaryPrimitives.ReadInt16BigEndian(batch.AsSpan(RecordBatchHeader.AttributesOffset));
+        BinaryPrimitives.WriteInt16BigEndian(batch.AsSpan(RecordBatchHeader.AttributesOffset), (short)(attributes | 0x10));
+        RecordBatchHeader.UpdateCrc(batch);
+
+        var result = await ProduceAsync(batch);
+
+        Assert.Equal(ErrorCode.InvalidTxnState, result.Error);
+        Assert.Equal(0, _harness.Components.Services.Replicas.Get("idem", 0)!.Log.LogEndOffset);
+    }
+
     private async Task<InitProducerIdResponse> InitAsync(InitProducerIdRequest request, short version)
     {
         var body = await _harness.CallAsync(22, version, request);

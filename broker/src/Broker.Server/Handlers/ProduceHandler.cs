@@ -120,6 +120,14 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
             return (ErrorCode.UnsupportedCompressionType, "Produce requests with zstd compression need version 7 or later.");
         }
 
+        if (RecordBatchHeader.IsTransactional(records.Span))
+        {
+            // Kafka verifies that a transactional batch's partition was added to the producer's transaction
+            // (KIP-890); with no transaction coordinator here no partition ever is.
+            return (ErrorCode.InvalidTxnState,
+                $"Producer {RecordBatchHeader.ProducerId(records.Span)} has no ongoing transaction with {topic}-{data.Index}: this broker runs no transaction coordinator yet.");
+        }
+
         if (CheckTimestamps(validation, config, nowMs) is { } timestampError)
         {
             return (ErrorCode.InvalidTimestamp, timestampError);
