@@ -88,6 +88,16 @@ internal static class Manifests
           name: orders
         spec:
           partitions: 3
+        """;
+
+    /// <summary>A topic with a field its CRD does not declare: pruned, and an error or a warning per fieldValidation.</summary>
+    public const string TopicWithUnknownField = """
+        apiVersion: kafka.example.io/v1
+        kind: KafkaTopic
+        metadata:
+          name: orders
+        spec:
+          partitions: 3
           notInSchema: dropped
         """;
 }

@@ -16,6 +16,17 @@ internal sealed class Raw : IDisposable
     public Task<(int Code, JsonObject Body)> PostAsync(string path, string body, string contentType = "application/json") =>
         SendAsync(HttpMethod.Post, path, body, contentType, null);
 
+    /// <summary>POST returning the Warning headers too (fieldValidation=Warn).</summary>
+    public async Task<(int Code, JsonObject Body, string[] Warnings)> PostWithWarningsAsync(string path, string body, string contentType = "application/json")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8) };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        using var response = await _http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        var warnings = response.Headers.TryGetValues("Warning", out var values) ? values.ToArray() : [];
+        return ((int)response.StatusCode, (JsonObject)JsonNode.Parse(text)!, warnings);
+    }
+
     public Task<(int Code, JsonObject Body)> PutAsync(string path, string body) => SendAsync(HttpMethod.Put, path, body, "application/json", null);
 
     public Task<(int Code, JsonObject Body)> PatchAsync(string path, string body, string contentType) => SendAsync(HttpMethod.Patch, path, body, contentType, null);

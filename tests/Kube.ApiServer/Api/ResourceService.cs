@@ -22,6 +22,7 @@ internal sealed class ResourceService
     private readonly TimeProvider _time;
     private readonly Random _random;
     private readonly ObjectDefaults _defaults = new();
+    private readonly UnknownFieldDetector _unknownFields = new();
 
     public ResourceService(ObjectStore store, ResourceRegistry registry, TimeProvider time, Random random)
     {
@@ -54,10 +55,11 @@ internal sealed class ResourceService
             return (items, txn.CurrentResourceVersion);
         });
 
-    public JsonObject Create(ResourceType type, string ns, JsonObject body, bool dryRun = false, string? manager = null) =>
-        _store.Transact(txn => CreateIn(txn, type, ns, body, dryRun, manager));
+    public JsonObject Create(ResourceType type, string ns, JsonObject body, bool dryRun = false, string? manager = null, FieldCheck? fields = null) =>
+        _store.Transact(txn => CreateIn(txn, type, ns, body, dryRun, manager, fields));
 
-    internal JsonObject CreateIn(ObjectStore.Transaction txn, ResourceType type, string ns, JsonObject body, bool dryRun, string? manager = null)
+    internal JsonObject CreateIn(ObjectStore.Transaction txn, ResourceType type, string ns, JsonObject body, bool dryRun, string? manager = null,
+        FieldCheck? fields = null)
     {
         CheckTypeMeta(type, body);
         var meta = Meta(body);
@@ -96,7 +98,7 @@ internal sealed class ResourceService
         }
         _defaults.OnCreate(type, body);
         var errors = new List<FieldError>();
-        PrepareAndValidate(type, body, null, errors);
+        PrepareAndValidate(type, body, null, errors, fields);
         if (errors.Count > 0)
         {
             throw ApiError.Invalid(type, name, errors);
@@ -132,10 +134,11 @@ internal sealed class ResourceService
     }
 
     /// <summary>PUT of the main resource or of its status subresource.</summary>
-    public JsonObject Update(ResourceType type, string ns, string name, JsonObject body, bool status, string? manager = null) =>
-        _store.Transact(txn => UpdateIn(txn, type, ns, name, body, status, allowCreate: false, manager));
+    public JsonObject Update(ResourceType type, string ns, string name, JsonObject body, bool status, string? manager = null, FieldCheck? fields = null) =>
+        _store.Transact(txn => UpdateIn(txn, type, ns, name, body, status, allowCreate: false, manager, fields));
 
-    internal JsonObject UpdateIn(ObjectStore.Transaction txn, ResourceType type, string ns, string name, JsonObject body, bool status, bool allowCreate, string? manager = null)
+    internal JsonObject UpdateIn(ObjectStore.Transaction txn, ResourceType type, string ns, string name, JsonObject body, bool status, bool allowCreate,
+        string? manager = null, FieldCheck? fields = null)
     {
         CheckTypeMeta(type, body);
         var bodyName = Meta(body)["name"]?.GetValue<string>();
@@ -204,7 +207,7 @@ internal sealed class ResourceService
             }
         }
         var errors = new List<FieldError>();
-        PrepareAndValidate(type, updated, old, errors);
+        PrepareAndValidate(type, updated, old, errors, fields);
         if (errors.Count > 0)
         {
             throw ApiError.Invalid(type, name, errors);
@@ -326,14 +329,31 @@ internal sealed class ResourceService
         }
     }
 
-    private void PrepareAndValidate(ResourceType type, JsonObject obj, JsonObject? old, List<FieldError> errors)
+    private void PrepareAndValidate(ResourceType type, JsonObject obj, JsonObject? old, List<FieldError> errors, FieldCheck? fields)
     {
+        // Unknown fields never reach storage (decoding drops them); fieldValidation decides whether that is silent,
+        // a warning or an error. Custom resources: metadata is typed, the rest follows the CRD's schema.
+        var unknown = new List<string>();
+        if (type.Custom is null && UnknownFieldDetector.ModelFor(type) is { } model)
+        {
+            _unknownFields.Prune(obj, model, "", unknown);
+        }
+        else if (obj["metadata"] is JsonObject metadata)
+        {
+            _unknownFields.Prune(metadata, typeof(k8s.Models.V1ObjectMeta), "metadata", unknown);
+        }
+
+        if (type.Custom is { Schema: { } customSchema })
+        {
+            StructuralSchema.Prune(obj, customSchema, isRoot: true, unknown);
+        }
+
+        fields?.Report(type, unknown);
         ObjectMetaValidator.Validate(type, obj, errors);
         if (type.Custom is { } custom)
         {
             if (custom.Schema is { } schema)
             {
-                StructuralSchema.Prune(obj, schema, isRoot: true);
                 StructuralSchema.Default(obj, schema);
                 StructuralSchema.Validate(obj, schema, "", errors);
             }

@@ -7,6 +7,7 @@ using Kube.ApiServer.Discovery;
 using Kube.ApiServer.Patch;
 using Kube.ApiServer.Selectors;
 using Kube.ApiServer.Table;
+using Kube.ApiServer.Validation;
 using Microsoft.AspNetCore.Http;
 
 namespace Kube.ApiServer.Http;
@@ -144,7 +145,9 @@ internal sealed class ApiHandler
                     return;
                 case "POST":
                     var body = await ReadObjectAsync(ctx).ConfigureAwait(false);
-                    var created = _service.Create(type, ns, body, dryRun, Manager(ctx));
+                    var createFields = FieldCheck.FromQuery(q["fieldValidation"]);
+                    var created = _service.Create(type, ns, body, dryRun, Manager(ctx), createFields);
+                    AddWarnings(ctx, createFields);
                     await WriteObjectAsync(ctx, 201, type, created).ConfigureAwait(false);
                     return;
                 case "DELETE":
@@ -181,7 +184,9 @@ internal sealed class ApiHandler
                 return;
             case "PUT":
                 var body = await ReadObjectAsync(ctx).ConfigureAwait(false);
-                var updated = _service.Update(type, ns, name, body, sub == "status", Manager(ctx));
+                var updateFields = FieldCheck.FromQuery(q["fieldValidation"]);
+                var updated = _service.Update(type, ns, name, body, sub == "status", Manager(ctx), updateFields);
+                AddWarnings(ctx, updateFields);
                 await WriteObjectAsync(ctx, 200, type, updated).ConfigureAwait(false);
                 return;
             case "PATCH":
@@ -201,6 +206,7 @@ internal sealed class ApiHandler
         var contentType = (ctx.Request.ContentType ?? "").Split(';')[0].Trim();
         var text = await ReadTextAsync(ctx).ConfigureAwait(false);
         var manager = Manager(ctx);
+        var fields = FieldCheck.FromQuery(ctx.Request.Query["fieldValidation"]);
         if (contentType == "application/apply-patch+yaml")
         {
             var force = IsTrue(ctx.Request.Query["force"]);
@@ -208,7 +214,8 @@ internal sealed class ApiHandler
             {
                 throw ApiError.BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
             }
-            var applied = _apply.Apply(type, ns, name, ApplyYaml.Parse(text), manager, force, sub);
+            var applied = _apply.Apply(type, ns, name, ApplyYaml.Parse(text), manager, force, sub, fields);
+            AddWarnings(ctx, fields);
             await WriteObjectAsync(ctx, 200, type, applied).ConfigureAwait(false);
             return;
         }
@@ -240,8 +247,9 @@ internal sealed class ApiHandler
             {
                 obj["metadata"]!["resourceVersion"] = rv;
             }
-            return _service.UpdateIn(txn, type, ns, name, obj, sub == "status", allowCreate: false, manager);
+            return _service.UpdateIn(txn, type, ns, name, obj, sub == "status", allowCreate: false, manager, fields);
         });
+        AddWarnings(ctx, fields);
         await WriteObjectAsync(ctx, 200, type, result).ConfigureAwait(false);
     }
 
@@ -295,6 +303,15 @@ internal sealed class ApiHandler
             ["metadata"] = new JsonObject { ["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture) },
             ["items"] = items,
         };
+    }
+
+    /// <summary>fieldValidation=Warn: one RFC 7234 warning per dropped field, as the apiserver sends them.</summary>
+    private static void AddWarnings(HttpContext ctx, FieldCheck fields)
+    {
+        foreach (var warning in fields.Warnings)
+        {
+            ctx.Response.Headers.Append("Warning", $"299 - \"{warning.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
+        }
     }
 
     private async Task WriteObjectAsync(HttpContext ctx, int code, ResourceType type, JsonObject obj)

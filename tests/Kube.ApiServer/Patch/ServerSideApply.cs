@@ -3,6 +3,7 @@ using Kube.ApiServer.Api;
 using Kube.ApiServer.Discovery;
 using Kube.ApiServer.Http;
 using Kube.ApiServer.Storage;
+using Kube.ApiServer.Validation;
 
 namespace Kube.ApiServer.Patch;
 
@@ -50,10 +51,11 @@ internal sealed class ServerSideApply
         Store(updated, entries, old);
     }
 
-    public JsonObject Apply(ResourceType type, string ns, string name, JsonObject config, string manager, bool force, string? sub) =>
-        _service.Store.Transact(txn => ApplyIn(txn, type, ns, name, config, manager, force, sub));
+    public JsonObject Apply(ResourceType type, string ns, string name, JsonObject config, string manager, bool force, string? sub, FieldCheck? fields = null) =>
+        _service.Store.Transact(txn => ApplyIn(txn, type, ns, name, config, manager, force, sub, fields));
 
-    private JsonObject ApplyIn(ObjectStore.Transaction txn, ResourceType type, string ns, string name, JsonObject config, string manager, bool force, string? sub)
+    private JsonObject ApplyIn(ObjectStore.Transaction txn, ResourceType type, string ns, string name, JsonObject config, string manager, bool force, string? sub,
+        FieldCheck? fields)
     {
         var status = sub == "status";
         var schema = type.Custom?.Schema;
@@ -76,7 +78,7 @@ internal sealed class ServerSideApply
             }
             var entry = new Entry(manager, "Apply", "", type.GroupVersion, newSet, _service.Now());
             Store(config, [entry], null);
-            return _service.CreateIn(txn, type, ns, config, dryRun: false);
+            return _service.CreateIn(txn, type, ns, config, dryRun: false, fields: fields);
         }
         var entries = Entries(live);
         var conflicts = new List<(string Manager, string Field)>();
@@ -129,7 +131,7 @@ internal sealed class ServerSideApply
         {
             merged["metadata"]!["resourceVersion"] = rv.DeepClone();
         }
-        return _service.UpdateIn(txn, type, ns, name, merged, status, allowCreate: false, manager: null);
+        return _service.UpdateIn(txn, type, ns, name, merged, status, allowCreate: false, manager: null, fields);
     }
 
     private static JsonObject Merge(JsonObject live, JsonObject config, JsonObject? schema, bool custom, bool status)

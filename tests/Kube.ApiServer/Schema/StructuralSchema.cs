@@ -12,8 +12,11 @@ namespace Kube.ApiServer.Schema;
 /// </summary>
 internal static class StructuralSchema
 {
-    /// <summary>Drops fields the schema does not declare (unless preserved), as the apiserver does before validation.</summary>
-    public static void Prune(JsonNode? node, JsonObject? schema, bool isRoot)
+    /// <summary>
+    /// Drops fields the schema does not declare (unless preserved), as the apiserver does before validation; the
+    /// dropped paths (<c>spec.items[0].foo</c>) go to <paramref name="removed"/> for fieldValidation.
+    /// </summary>
+    public static void Prune(JsonNode? node, JsonObject? schema, bool isRoot, List<string>? removed = null, string path = "")
     {
         if (schema is null || node is null || schema["x-kubernetes-preserve-unknown-fields"]?.GetValue<bool>() == true && schema["properties"] is null)
         {
@@ -31,24 +34,26 @@ internal static class StructuralSchema
                     {
                         continue;
                     }
+                    var childPath = path.Length == 0 ? key : path + "." + key;
                     if (props?[key] is JsonObject child)
                     {
-                        Prune(obj[key], child, false);
+                        Prune(obj[key], child, false, removed, childPath);
                     }
                     else if (additional is not null)
                     {
-                        Prune(obj[key], additional, false);
+                        Prune(obj[key], additional, false, removed, childPath);
                     }
                     else if (!preserve)
                     {
                         obj.Remove(key);
+                        removed?.Add(childPath);
                     }
                 }
                 break;
             case JsonArray arr when schema["items"] is JsonObject items:
-                foreach (var item in arr)
+                for (var i = 0; i < arr.Count; i++)
                 {
-                    Prune(item, items, false);
+                    Prune(arr[i], items, false, removed, $"{path}[{i}]");
                 }
                 break;
         }
