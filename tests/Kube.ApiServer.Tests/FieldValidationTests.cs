@@ -135,6 +135,56 @@ public sealed class FieldValidationTests
     }
 
     [Fact]
+    public async Task KubectlApply_BoolWhereStringExpected_GoUnmarshalErrorWhateverTheDirective()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var kubectl = new Kubectl(server);
+        var manifest = kubectl.WriteFile("deploy.yaml", """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: api
+            spec:
+              selector:
+                matchLabels: {app: api}
+              template:
+                metadata:
+                  labels: {app: api}
+                spec:
+                  containers:
+                  - name: api
+                    image: api:1
+                    env:
+                    - name: DEBUG
+                      value: true
+            """);
+
+        var (code, _, err) = await kubectl.RunAsync("apply", "--validate=false", "-f", manifest);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(
+            "Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot unmarshal bool into Go struct field EnvVar.spec.template.spec.containers.env.value of type string",
+            err);
+    }
+
+    [Fact]
+    public async Task Post_StringWhereIntegerExpected_BadRequestNamingGoFieldAndType()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var raw = new Raw(server);
+
+        var (code, body) = await raw.PostAsync("/apis/apps/v1/namespaces/default/statefulsets?fieldValidation=Ignore", """
+            {"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"s"},"spec":{"replicas":"two","serviceName":"s",
+             "selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}
+            """);
+
+        Assert.Equal(400, code);
+        Assert.Equal(
+            "StatefulSet in version \"v1\" cannot be handled as a StatefulSet: json: cannot unmarshal string into Go struct field StatefulSetSpec.spec.replicas of type int32",
+            body["message"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void ModelFor_EveryBuiltInResource_HasAKubernetesClientModel()
     {
         var missing = Discovery.BuiltInResources.All.Where(t => t.Custom is null && Validation.UnknownFieldDetector.ModelFor(t) is null).Select(t => t.QualifiedKind).ToList();

@@ -334,13 +334,19 @@ internal sealed class ResourceService
         // Unknown fields never reach storage (decoding drops them); fieldValidation decides whether that is silent,
         // a warning or an error. Custom resources: metadata is typed, the rest follows the CRD's schema.
         var unknown = new List<string>();
+        string? typeError = null;
         if (type.Custom is null && UnknownFieldDetector.ModelFor(type) is { } model)
         {
-            _unknownFields.Prune(obj, model, "", unknown);
+            _unknownFields.Prune(obj, model, "", unknown, ref typeError);
         }
         else if (obj["metadata"] is JsonObject metadata)
         {
-            _unknownFields.Prune(metadata, typeof(k8s.Models.V1ObjectMeta), "metadata", unknown);
+            _unknownFields.Prune(metadata, typeof(k8s.Models.V1ObjectMeta), "metadata", unknown, ref typeError);
+        }
+
+        if (typeError is not null)
+        {
+            throw ApiError.BadRequest($"{type.Kind} in version \"{type.Version}\" cannot be handled as a {type.Kind}: {typeError}");
         }
 
         if (type.Custom is { Schema: { } customSchema })

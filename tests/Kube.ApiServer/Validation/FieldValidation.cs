@@ -87,15 +87,28 @@ internal sealed class UnknownFieldDetector
             ?? Models.GetType($"k8s.Models.Core{type.Version}{type.Kind}");
     }
 
-    /// <summary>Removes from <paramref name="node"/> what <paramref name="model"/> does not declare; returns the removed paths.</summary>
+    /// <summary>
+    /// Removes from <paramref name="node"/> what <paramref name="model"/> does not declare; returns the removed paths.
+    /// Also reports the first scalar of the wrong JSON type, worded as Go's decoder does (<paramref name="typeError"/>),
+    /// which a real apiserver always rejects whatever the fieldValidation directive.
+    /// </summary>
     public void Prune(JsonNode? node, Type model, string path, List<string> unknown)
+    {
+        string? ignored = null;
+        Walk(node, model, path, path, unknown, ref ignored);
+    }
+
+    public void Prune(JsonNode? node, Type model, string path, List<string> unknown, ref string? typeError) =>
+        Walk(node, model, path, path, unknown, ref typeError);
+
+    private void Walk(JsonNode? node, Type model, string path, string goPath, List<string> unknown, ref string? typeError)
     {
         switch (node)
         {
             case JsonObject obj when DictionaryValueType(model) is { } valueType:
                 foreach (var (key, value) in obj.ToList())
                 {
-                    Prune(value, valueType, Join(path, key), unknown);
+                    Walk(value, valueType, Join(path, key), Join(goPath, key), unknown, ref typeError);
                 }
 
                 break;
@@ -104,7 +117,8 @@ internal sealed class UnknownFieldDetector
                 {
                     if (properties.TryGetValue(key, out var propertyType))
                     {
-                        Prune(obj[key], propertyType, Join(path, key), unknown);
+                        typeError ??= ScalarMismatch(obj[key], propertyType, model, Join(goPath, key));
+                        Walk(obj[key], propertyType, Join(path, key), Join(goPath, key), unknown, ref typeError);
                     }
                     else
                     {
@@ -117,7 +131,7 @@ internal sealed class UnknownFieldDetector
             case JsonArray array when ElementType(model) is { } elementType:
                 for (var i = 0; i < array.Count; i++)
                 {
-                    Prune(array[i], elementType, $"{path}[{i}]", unknown);
+                    Walk(array[i], elementType, $"{path}[{i}]", goPath, unknown, ref typeError);
                 }
 
                 break;
@@ -125,6 +139,55 @@ internal sealed class UnknownFieldDetector
     }
 
     private static string Join(string path, string key) => path.Length == 0 ? key : path + "." + key;
+
+    /// <summary>
+    /// Go's "json: cannot unmarshal number into Go struct field StatefulSetSpec.spec.serviceName of type string" for a
+    /// JSON scalar, object or array where the model has a string, integer or boolean. Null decodes to the zero value.
+    /// </summary>
+    private static string? ScalarMismatch(JsonNode? value, Type propertyType, Type owner, string goPath)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        var type = Nullable.GetUnderlyingType(propertyType) ?? propertyType;
+        var (goType, accepts) = type == typeof(string) ? ("string", JsonValueKind.String)
+            : type == typeof(int) ? ("int32", JsonValueKind.Number)
+            : type == typeof(long) ? ("int64", JsonValueKind.Number)
+            : type == typeof(double) ? ("float64", JsonValueKind.Number)
+            : type == typeof(bool) ? ("bool", JsonValueKind.True)
+            : (null, JsonValueKind.Undefined);
+        if (goType is null)
+        {
+            return null;
+        }
+
+        var kind = value.GetValueKind();
+        var matches = kind == accepts || (accepts == JsonValueKind.True && kind == JsonValueKind.False);
+        if (matches)
+        {
+            return null;
+        }
+
+        var jsonKind = kind switch
+        {
+            JsonValueKind.String => "string",
+            JsonValueKind.Number => "number",
+            JsonValueKind.True or JsonValueKind.False => "bool",
+            JsonValueKind.Array => "array",
+            _ => "object",
+        };
+        return $"json: cannot unmarshal {jsonKind} into Go struct field {GoName(owner)}.{goPath} of type {goType}";
+    }
+
+    /// <summary>The Go type name behind a KubernetesClient model: V1StatefulSetSpec is StatefulSetSpec.</summary>
+    private static string GoName(Type model)
+    {
+        var name = model.Name;
+        var match = System.Text.RegularExpressions.Regex.Match(name, "^(Core)?[Vv]?[0-9]+((alpha|beta)[0-9]+)?(?=[A-Z])");
+        return match.Success ? name[match.Length..] : name;
+    }
 
     private static Type? DictionaryValueType(Type type)
     {
