@@ -154,4 +154,45 @@ public sealed class KubectlTests
         var managers = await kubectl.OkAsync("get", "svc", "kafka", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}");
         Assert.Equal("kubectl", managers);
     }
+
+    [Fact]
+    public async Task Create_ImperativeCommandsSendingProtobuf_ObjectsStoredAsSent()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var kubectl = new Kubectl(server);
+
+        await kubectl.OkAsync("create", "namespace", "demo");
+        await kubectl.OkAsync("create", "configmap", "settings", "--from-literal=mode=fast", "-n", "demo");
+        await kubectl.OkAsync("create", "secret", "generic", "creds", "--from-literal=password=hunter2", "-n", "demo");
+        await kubectl.OkAsync("create", "serviceaccount", "operator", "-n", "demo");
+        await kubectl.OkAsync("create", "role", "reader", "--verb=get,list", "--resource=pods", "-n", "demo");
+        await kubectl.OkAsync("create", "rolebinding", "reader", "--role=reader", "--serviceaccount=demo:operator", "-n", "demo");
+        await kubectl.OkAsync("create", "clusterrole", "ns-reader", "--verb=list", "--resource=namespaces");
+        await kubectl.OkAsync("create", "clusterrolebinding", "ns-reader", "--clusterrole=ns-reader", "--user=alice");
+
+        Assert.Equal("fast", await kubectl.OkAsync("get", "configmap", "settings", "-n", "demo", "-o", "jsonpath={.data.mode}"));
+        Assert.Equal(Convert.ToBase64String("hunter2"u8), await kubectl.OkAsync("get", "secret", "creds", "-n", "demo", "-o", "jsonpath={.data.password}"));
+        Assert.Equal("Opaque", await kubectl.OkAsync("get", "secret", "creds", "-n", "demo", "-o", "jsonpath={.type}"));
+        var binding = JsonNode.Parse(await kubectl.OkAsync("get", "rolebinding", "reader", "-n", "demo", "-o", "json"))!;
+        Assert.Equal("ServiceAccount", binding["subjects"]![0]!["kind"]!.GetValue<string>());
+        Assert.Equal("operator", binding["subjects"]![0]!["name"]!.GetValue<string>());
+        Assert.Null(binding["subjects"]![0]!["apiGroup"]);
+        Assert.Equal("reader", binding["roleRef"]!["name"]!.GetValue<string>());
+        var role = JsonNode.Parse(await kubectl.OkAsync("get", "role", "reader", "-n", "demo", "-o", "json"))!;
+        Assert.Equal("""[{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]}]""", role["rules"]!.ToJsonString());
+        Assert.Equal("alice", await kubectl.OkAsync("get", "clusterrolebinding", "ns-reader", "-o", "jsonpath={.subjects[0].name}"));
+    }
+
+    [Fact]
+    public async Task Create_ProtobufKindTheFixtureCannotDecode_UnsupportedMediaTypeNamingIt()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var kubectl = new Kubectl(server);
+
+        var (code, _, err) = await kubectl.RunAsync("create", "service", "clusterip", "web", "--tcp=80:8080");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("decodes protobuf bodies only for Namespace, ConfigMap, Secret, ServiceAccount", err);
+        Assert.Contains("send v1/Service as application/json", err);
+    }
 }

@@ -105,9 +105,9 @@ internal sealed class ApiHandler
             await WriteAsync(ctx, 200, doc).ConfigureAwait(false);
             return;
         }
-        if (ctx.Request.ContentType?.StartsWith("application/vnd.kubernetes.protobuf", StringComparison.Ordinal) == true)
+        if (ProtobufBodies.IsProtobuf(ctx.Request.ContentType) && ctx.Request.Method is not ("POST" or "PUT"))
         {
-            throw ApiError.UnsupportedMediaType("the kube-apiserver fixture does not decode protobuf request bodies; send application/json");
+            throw ApiError.UnsupportedMediaType("the kube-apiserver fixture decodes protobuf only in POST and PUT bodies; send application/json");
         }
         var rp = RequestPath.Parse(path) ?? throw ApiError.NotFoundPath();
         var type = registry.Find(rp.Group, rp.Version, rp.Resource) ?? throw ApiError.NotFoundPath();
@@ -379,8 +379,15 @@ internal sealed class ApiHandler
 
     private static async Task<JsonObject> ReadObjectAsync(HttpContext ctx)
     {
-        var text = await ReadTextAsync(ctx).ConfigureAwait(false);
         var contentType = ctx.Request.ContentType ?? "";
+        if (ProtobufBodies.IsProtobuf(contentType))
+        {
+            using var buffer = new MemoryStream();
+            await ctx.Request.Body.CopyToAsync(buffer, ctx.RequestAborted).ConfigureAwait(false);
+            return ProtobufBodies.Decode(buffer.ToArray());
+        }
+
+        var text = await ReadTextAsync(ctx).ConfigureAwait(false);
         var node = contentType.Contains("yaml", StringComparison.Ordinal) ? ApplyYaml.Parse(text) : JsonNode.Parse(text);
         return node as JsonObject ?? throw ApiError.BadRequest("the object provided is unrecognized");
     }
