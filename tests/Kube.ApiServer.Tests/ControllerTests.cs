@@ -124,4 +124,68 @@ public sealed class ControllerTests
         await client.AppsV1.DeleteNamespacedStatefulSetAsync("kafka", "default");
         await Eventually.GetAsync(PodNames, n => n.Count == 0, "pods collected with their StatefulSet");
     }
+
+    [Fact]
+    public async Task StatefulSet_PodTemplateInvalidForPods_AcceptedButPodsFailWithFailedCreateEvent()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var client = server.CreateClient();
+        var sts = Workloads.StatefulSet("kafka", 2);
+        sts.Spec.Template.Spec.Containers[0].Ports = [new V1ContainerPort { Name = "replication-port", ContainerPort = 9091 }];
+
+        // The apiserver validates a StatefulSet's selector and labels, not its pod spec.
+        await client.AppsV1.CreateNamespacedStatefulSetAsync(sts, "default");
+
+        var events = await Eventually.GetAsync(
+            () => client.CoreV1.ListNamespacedEventAsync("default"),
+            list => list.Items.Any(e => e.Reason == "FailedCreate"),
+            "a FailedCreate event");
+        var failed = events.Items.Single(e => e.Reason == "FailedCreate");
+        Assert.Equal("Warning", failed.Type);
+        Assert.Equal("StatefulSet", failed.InvolvedObject.Kind);
+        Assert.Equal("kafka", failed.InvolvedObject.Name);
+        Assert.Equal(
+            "create Pod kafka-0 in StatefulSet kafka failed error: Pod \"kafka-0\" is invalid: spec.containers[0].ports[0].name: Invalid value: \"replication-port\": must be no more than 15 characters",
+            failed.Message);
+        Assert.Empty((await client.CoreV1.ListNamespacedPodAsync("default")).Items);
+    }
+
+    [Fact]
+    public async Task StatefulSet_VolumeMountOfClaimTemplate_PodsGetTheClaimVolume()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var client = server.CreateClient();
+        var sts = Workloads.StatefulSet("kafka", 1);
+        sts.Spec.Template.Spec.Containers[0].VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = "/var/lib/kafka" }];
+        sts.Spec.VolumeClaimTemplates =
+        [
+            new V1PersistentVolumeClaim
+            {
+                Metadata = new V1ObjectMeta { Name = "data" },
+                Spec = new V1PersistentVolumeClaimSpec
+                {
+                    AccessModes = ["ReadWriteOnce"],
+                    Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
+                },
+            },
+        ];
+
+        await client.AppsV1.CreateNamespacedStatefulSetAsync(sts, "default");
+
+        var pod = await Eventually.GetAsync(() => TryReadPodAsync(client, "kafka-0"), p => p is not null, "pod kafka-0");
+        var volume = Assert.Single(pod!.Spec.Volumes);
+        Assert.Equal("data-kafka-0", volume.PersistentVolumeClaim.ClaimName);
+    }
+
+    private static async Task<V1Pod?> TryReadPodAsync(Kubernetes client, string name)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNamespacedPodAsync(name, "default");
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
 }

@@ -75,6 +75,16 @@ public sealed class ValidationTests(ValidationServer fixture) : IClassFixture<Va
             "StatefulSet.apps \"s\" is invalid: spec.selector: Required value"
         },
         {
+            "/apis/apps/v1/namespaces/default/statefulsets",
+            """{"metadata":{"name":"s"},"spec":{"serviceName":"s","selector":{"matchLabels":{"app":"s"}},"template":{"metadata":{"labels":{"app":"s"}},"spec":{"activeDeadlineSeconds":5,"containers":[{"name":"c","image":"i"}]}}}}""",
+            "StatefulSet.apps \"s\" is invalid: spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in StatefulSet is not Supported"
+        },
+        {
+            "/apis/apps/v1/namespaces/default/statefulsets",
+            """{"metadata":{"name":"kafka.brokers"},"spec":{"serviceName":"s","selector":{"matchLabels":{"app":"s"}},"template":{"metadata":{"labels":{"app":"s"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}""",
+            "StatefulSet.apps \"kafka.brokers\" is invalid: metadata.name: Invalid value: \"kafka.brokers\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+        },
+        {
             Topics,
             """{"apiVersion":"kafka.example.io/v1","kind":"KafkaTopic","metadata":{"name":"t"},"spec":{"partitions":"three"}}""",
             "KafkaTopic.kafka.example.io \"t\" is invalid: spec.partitions: Invalid value: \"string\": spec.partitions in body must be of type integer: \"string\""

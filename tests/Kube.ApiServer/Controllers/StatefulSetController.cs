@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Kube.ApiServer.Api;
 using Kube.ApiServer.Discovery;
+using Kube.ApiServer.Http;
 using Kube.ApiServer.Storage;
 
 namespace Kube.ApiServer.Controllers;
@@ -66,7 +67,17 @@ internal sealed class StatefulSetController
                     continue;
                 }
                 CreateClaims(txn, pvcType, sts, i);
-                pods[podName] = _service.CreateIn(txn, podType, ns, BuildPod(sts, i), dryRun: false);
+                try
+                {
+                    pods[podName] = _service.CreateIn(txn, podType, ns, BuildPod(sts, i), dryRun: false);
+                }
+                catch (ApiError e)
+                {
+                    // As the real controller: the StatefulSet stays, its pods do not appear, and a Warning event says why.
+                    RecordEvent(txn, sts, "FailedCreate", $"create Pod {podName} in StatefulSet {name} failed error: {e.Message}");
+                    break;
+                }
+
                 if (ordered)
                 {
                     break;
@@ -95,6 +106,54 @@ internal sealed class StatefulSetController
             _service.UpdateIn(txn, stsType, ns, name, sts, status: true, allowCreate: false);
             return 0;
         });
+    }
+
+    /// <summary>A Warning event on the StatefulSet; a repeat of the same reason and message bumps its count instead.</summary>
+    private void RecordEvent(ObjectStore.Transaction txn, JsonObject sts, string reason, string message)
+    {
+        var eventType = Type("", "events");
+        var ns = sts["metadata"]!["namespace"]!.GetValue<string>();
+        var uid = sts["metadata"]!["uid"]!.GetValue<string>();
+        var now = _service.Now();
+        var existing = txn.List(eventType.StorageKey, ns).FirstOrDefault(e =>
+            e["involvedObject"]?["uid"]?.GetValue<string>() == uid && e["reason"]?.GetValue<string>() == reason && e["message"]?.GetValue<string>() == message);
+        if (existing is not null)
+        {
+            existing["count"] = (existing["count"]?.AsInt64() ?? 1) + 1;
+            existing["lastTimestamp"] = now;
+            _service.UpdateIn(txn, eventType, ns, existing["metadata"]!["name"]!.GetValue<string>(), existing, status: false, allowCreate: false);
+            return;
+        }
+
+        var name = sts["metadata"]!["name"]!.GetValue<string>();
+        _service.CreateIn(txn, eventType, ns, new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Event",
+            // Like the real recorder's <object>.<hex timestamp>; the global resourceVersion is as unique and deterministic.
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = string.Create(CultureInfo.InvariantCulture, $"{name}.{txn.CurrentResourceVersion + 1:x}"),
+                ["namespace"] = ns,
+            },
+            ["involvedObject"] = new JsonObject
+            {
+                ["apiVersion"] = "apps/v1",
+                ["kind"] = "StatefulSet",
+                ["name"] = name,
+                ["namespace"] = ns,
+                ["uid"] = uid,
+                ["resourceVersion"] = sts["metadata"]!["resourceVersion"]?.DeepClone(),
+            },
+            ["reason"] = reason,
+            ["message"] = message,
+            ["type"] = "Warning",
+            ["count"] = 1,
+            ["firstTimestamp"] = now,
+            ["lastTimestamp"] = now,
+            ["source"] = new JsonObject { ["component"] = "statefulset-controller" },
+            ["reportingComponent"] = "statefulset-controller",
+        }, dryRun: false);
     }
 
     private void CreateClaims(ObjectStore.Transaction txn, ResourceType pvcType, JsonObject sts, int ordinal)

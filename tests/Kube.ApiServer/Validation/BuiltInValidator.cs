@@ -191,7 +191,14 @@ internal static partial class BuiltInValidator
         }
         NameRules.ValidateLabels(template["metadata"]?["labels"] as JsonObject, "spec.template.metadata.labels", errors);
         var podSpec = template["spec"] as JsonObject;
-        PodSpecValidator.ValidatePodSpec(podSpec, "spec.template.spec", errors);
+
+        // The apiserver does not validate a StatefulSet's pod spec (its volumeMounts may name volumeClaimTemplates):
+        // a bad template surfaces when the controller creates the pods (a FailedCreate event). Deployments validate it.
+        if (!statefulSet)
+        {
+            PodSpecValidator.ValidatePodSpec(podSpec, "spec.template.spec", errors);
+        }
+
         var restart = podSpec?["restartPolicy"]?.GetValue<string>() ?? "Always";
         if (restart != "Always")
         {
@@ -199,11 +206,39 @@ internal static partial class BuiltInValidator
         }
         if (statefulSet)
         {
-            var policy = spec["podManagementPolicy"]?.GetValue<string>() ?? "OrderedReady";
-            if (policy is not ("OrderedReady" or "Parallel"))
+            ValidateStatefulSetSpec(spec, podSpec, errors);
+        }
+    }
+
+    private static void ValidateStatefulSetSpec(JsonObject spec, JsonObject? podSpec, List<FieldError> errors)
+    {
+        var policy = spec["podManagementPolicy"]?.GetValue<string>() ?? "OrderedReady";
+        if (policy is not ("OrderedReady" or "Parallel"))
+        {
+            errors.Add(FieldError.Invalid("spec.podManagementPolicy", policy, "must be 'OrderedReady' or 'Parallel'"));
+        }
+
+        if (spec["updateStrategy"] is JsonObject strategy)
+        {
+            var type = strategy["type"]?.GetValue<string>() ?? "RollingUpdate";
+            if (type == "OnDelete" && strategy["rollingUpdate"] is JsonObject rolling)
             {
-                errors.Add(FieldError.Invalid("spec.podManagementPolicy", policy, "must be 'OrderedReady' or 'Parallel'"));
+                errors.Add(FieldError.Invalid("spec.updateStrategy.rollingUpdate", rolling.DeepClone(), "only allowed for updateStrategy 'RollingUpdate'"));
             }
+            else if (type is not ("OnDelete" or "RollingUpdate"))
+            {
+                errors.Add(FieldError.Invalid("spec.updateStrategy", strategy.DeepClone(), "must be 'RollingUpdate' or 'OnDelete'"));
+            }
+        }
+
+        if (spec["minReadySeconds"]?.AsInt64() is < 0 and var minReady)
+        {
+            errors.Add(FieldError.Invalid("spec.minReadySeconds", JsonValue.Create(minReady), "must be greater than or equal to 0"));
+        }
+
+        if (podSpec?["activeDeadlineSeconds"] is not null)
+        {
+            errors.Add(FieldError.Forbidden("spec.template.spec.activeDeadlineSeconds", "activeDeadlineSeconds in StatefulSet is not Supported"));
         }
     }
 

@@ -11,6 +11,7 @@ internal static class ObjectMetaValidator
     {
         ("", "namespaces") => NameRules.CheckDns1123Label,
         ("", "services") => NameRules.CheckDns1035Label,
+        ("apps", "statefulsets") => NameRules.CheckDns1123Label, // pods are named <statefulset>-<ordinal>
         ("rbac.authorization.k8s.io", _) => NameRules.CheckPathSegment,
         _ => NameRules.CheckDns1123Subdomain,
     };
