@@ -55,6 +55,26 @@ public sealed class ValidationTests(ValidationServer fixture) : IClassFixture<Va
             "Pod \"p\" is invalid: spec.containers[0].image: Required value"
         },
         {
+            "/api/v1/namespaces/default/pods",
+            """{"metadata":{"name":"p"},"spec":{"containers":[{"name":"broker","image":"b:1","volumeMounts":[{"name":"data","mountPath":"/var/lib/kafka"}]}]}}""",
+            "Pod \"p\" is invalid: spec.containers[0].volumeMounts[0].name: Not found: \"data\""
+        },
+        {
+            "/api/v1/namespaces/default/pods",
+            """{"metadata":{"name":"p"},"spec":{"containers":[{"name":"broker","image":"b:1","resources":{"requests":{"cpu":"2","memory":"1Gi"},"limits":{"cpu":"1","memory":"2Gi"}}}]}}""",
+            "Pod \"p\" is invalid: spec.containers[0].resources.requests: Invalid value: \"2\": must be less than or equal to cpu limit of 1"
+        },
+        {
+            "/api/v1/namespaces/default/pods",
+            """{"metadata":{"name":"p"},"spec":{"containers":[{"name":"broker","image":"b:1","readinessProbe":{"exec":{"command":["true"]},"tcpSocket":{"port":9092}},"livenessProbe":{"periodSeconds":5}}]}}""",
+            "Pod \"p\" is invalid: [spec.containers[0].livenessProbe: Required value: must specify a handler type, spec.containers[0].readinessProbe.tcpSocket: Forbidden: may not specify more than 1 handler type]"
+        },
+        {
+            "/api/v1/namespaces/default/pods",
+            """{"metadata":{"name":"p"},"spec":{"containers":[{"name":"broker","image":"b:1","readinessProbe":{"httpGet":{"path":"/v1/ready","port":0}}}]}}""",
+            "Pod \"p\" is invalid: spec.containers[0].readinessProbe.httpGet.port: Invalid value: 0: must be between 1 and 65535, inclusive"
+        },
+        {
             "/api/v1/namespaces/default/services",
             """{"metadata":{"name":"svc"},"spec":{"ports":[{"name":"plain","port":9092},{"name":"plain","port":9093}]}}""",
             "Service \"svc\" is invalid: spec.ports[1].name: Duplicate value: \"plain\""

@@ -13,6 +13,7 @@ internal enum FieldErrorType
     NotSupported,
     Forbidden,
     TooLong,
+    NotFound,
 }
 
 /// <summary>
@@ -25,6 +26,7 @@ internal sealed record FieldError(FieldErrorType Type, string Field, JsonNode? V
     public static FieldError Required(string field, string detail = "") => new(FieldErrorType.Required, field, null, detail, HasValue: false);
     public static FieldError Forbidden(string field, string detail) => new(FieldErrorType.Forbidden, field, null, detail, HasValue: false);
     public static FieldError Duplicate(string field, JsonNode? value) => new(FieldErrorType.Duplicate, field, value, "");
+    public static FieldError NotFound(string field, JsonNode? value) => new(FieldErrorType.NotFound, field, value, "");
 
     public static FieldError NotSupported(string field, JsonNode? value, IEnumerable<string> supported) =>
         new(FieldErrorType.NotSupported, field, value, "supported values: " + string.Join(", ", supported.Select(s => "\"" + s + "\"")));
@@ -39,6 +41,7 @@ internal sealed record FieldError(FieldErrorType Type, string Field, JsonNode? V
         FieldErrorType.NotSupported => "FieldValueNotSupported",
         FieldErrorType.Forbidden => "FieldValueForbidden",
         FieldErrorType.TooLong => "FieldValueTooLong",
+        FieldErrorType.NotFound => "FieldValueNotFound",
         _ => "FieldValueInvalid",
     };
 
@@ -49,6 +52,7 @@ internal sealed record FieldError(FieldErrorType Type, string Field, JsonNode? V
         FieldErrorType.NotSupported => "Unsupported value",
         FieldErrorType.Forbidden => "Forbidden",
         FieldErrorType.TooLong => "Too long",
+        FieldErrorType.NotFound => "Not found",
         _ => "Invalid value",
     };
 

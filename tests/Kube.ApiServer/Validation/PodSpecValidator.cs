@@ -35,11 +35,12 @@ internal static class PodSpecValidator
             }
         }
         var containerNames = new HashSet<string>(StringComparer.Ordinal);
-        ValidateContainers(spec["initContainers"] as JsonArray, path + ".initContainers", containerNames, required: false, errors);
-        ValidateContainers(spec["containers"] as JsonArray, path + ".containers", containerNames, required: true, errors);
+        ValidateContainers(spec["initContainers"] as JsonArray, path + ".initContainers", containerNames, volumeNames, required: false, errors);
+        ValidateContainers(spec["containers"] as JsonArray, path + ".containers", containerNames, volumeNames, required: true, errors);
     }
 
-    private static void ValidateContainers(JsonArray? containers, string path, HashSet<string> names, bool required, List<FieldError> errors)
+    private static void ValidateContainers(JsonArray? containers, string path, HashSet<string> names, HashSet<string> volumeNames, bool required,
+        List<FieldError> errors)
     {
         if (containers is null || containers.Count == 0)
         {
@@ -74,6 +75,15 @@ internal static class PodSpecValidator
                 errors.Add(FieldError.Required(cp + ".image", ""));
             }
             ValidateContainerPorts(c["ports"] as JsonArray, cp + ".ports", errors);
+            ValidateVolumeMounts(c["volumeMounts"] as JsonArray, cp + ".volumeMounts", volumeNames, errors);
+            ValidateResources(c["resources"] as JsonObject, cp + ".resources", errors);
+            foreach (var probe in new[] { "livenessProbe", "readinessProbe", "startupProbe" })
+            {
+                if (c[probe] is JsonObject p)
+                {
+                    ValidateProbeHandler(p, $"{cp}.{probe}", errors);
+                }
+            }
             if (c["env"] is JsonArray env)
             {
                 for (var j = 0; j < env.Count; j++)
@@ -119,6 +129,134 @@ internal static class PodSpecValidator
             {
                 errors.Add(FieldError.Invalid(pp + ".containerPort", JsonValue.Create(port), "must be between 1 and 65535, inclusive"));
             }
+        }
+    }
+
+    /// <summary>Each mount names a volume of the pod and has a mountPath unique within the container.</summary>
+    private static void ValidateVolumeMounts(JsonArray? mounts, string path, HashSet<string> volumeNames, List<FieldError> errors)
+    {
+        if (mounts is null)
+        {
+            return;
+        }
+
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < mounts.Count; i++)
+        {
+            var mount = mounts[i] as JsonObject ?? new JsonObject();
+            var mp = $"{path}[{i}]";
+            var name = mount["name"]?.GetValue<string>() ?? "";
+            if (name.Length == 0)
+            {
+                errors.Add(FieldError.Required(mp + ".name", ""));
+            }
+            else if (!volumeNames.Contains(name))
+            {
+                errors.Add(FieldError.NotFound(mp + ".name", JsonValue.Create(name)));
+            }
+
+            var mountPath = mount["mountPath"]?.GetValue<string>() ?? "";
+            if (mountPath.Length == 0)
+            {
+                errors.Add(FieldError.Required(mp + ".mountPath", ""));
+            }
+            else if (!paths.Add(mountPath))
+            {
+                errors.Add(FieldError.Invalid(mp + ".mountPath", mountPath, "must be unique"));
+            }
+        }
+    }
+
+    /// <summary>Quantities are compared as the apiserver does: a request may not exceed its limit.</summary>
+    private static void ValidateResources(JsonObject? resources, string path, List<FieldError> errors)
+    {
+        if (resources?["requests"] is not JsonObject requests || resources["limits"] is not JsonObject limits)
+        {
+            return;
+        }
+
+        foreach (var (resource, requestNode) in requests)
+        {
+            if (limits[resource] is not { } limitNode || requestNode is null
+                || !TryQuantity(requestNode, out var request, out var requestText) || !TryQuantity(limitNode, out var limit, out var limitText))
+            {
+                continue;
+            }
+
+            if (request > limit)
+            {
+                errors.Add(FieldError.Invalid(path + ".requests", requestText, $"must be less than or equal to {resource} limit of {limitText}"));
+            }
+        }
+    }
+
+    private static bool TryQuantity(JsonNode node, out decimal value, out string text)
+    {
+        text = node.GetValueKind() == System.Text.Json.JsonValueKind.String ? node.GetValue<string>() : node.ToJsonString();
+        try
+        {
+            value = new k8s.Models.ResourceQuantity(text).ToDecimal();
+            return true;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
+        {
+            value = 0;
+            return false;
+        }
+    }
+
+    /// <summary>A probe has exactly one handler (exec, httpGet, tcpSocket, grpc, checked in that order) with a valid port.</summary>
+    private static void ValidateProbeHandler(JsonObject probe, string path, List<FieldError> errors)
+    {
+        var found = 0;
+        foreach (var handler in new[] { "exec", "httpGet", "tcpSocket", "grpc" })
+        {
+            if (probe[handler] is not JsonObject action)
+            {
+                continue;
+            }
+
+            if (found++ > 0)
+            {
+                errors.Add(FieldError.Forbidden($"{path}.{handler}", "may not specify more than 1 handler type"));
+                continue;
+            }
+
+            if (handler is "httpGet" or "tcpSocket")
+            {
+                ValidateProbePort(action["port"], $"{path}.{handler}.port", errors);
+            }
+        }
+
+        if (found == 0)
+        {
+            errors.Add(FieldError.Required(path, "must specify a handler type"));
+        }
+    }
+
+    private static void ValidateProbePort(JsonNode? port, string path, List<FieldError> errors)
+    {
+        if (port is null)
+        {
+            errors.Add(FieldError.Required(path, ""));
+            return;
+        }
+
+        if (port.GetValueKind() == System.Text.Json.JsonValueKind.Number)
+        {
+            var number = port.AsInt64();
+            if (number is < 1 or > 65535)
+            {
+                errors.Add(FieldError.Invalid(path, JsonValue.Create(number), "must be between 1 and 65535, inclusive"));
+            }
+
+            return;
+        }
+
+        var name = port.GetValue<string>();
+        foreach (var m in NameRules.CheckPortName(name))
+        {
+            errors.Add(FieldError.Invalid(path, name, m));
         }
     }
 }
