@@ -195,4 +195,51 @@ public sealed class KubectlTests
         Assert.Contains("decodes protobuf bodies only for Namespace, ConfigMap, Secret, ServiceAccount", err);
         Assert.Contains("send v1/Service as application/json", err);
     }
+
+    [Fact]
+    public async Task Get_BuiltInKinds_ShowsTheApiserverPrinterColumns()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var kubectl = new Kubectl(server);
+        await kubectl.OkAsync("apply", "-f", kubectl.WriteFile("objects.yaml", """
+            apiVersion: apps/v1
+            kind: StatefulSet
+            metadata: {name: kafka}
+            spec:
+              replicas: 1
+              serviceName: kafka
+              selector: {matchLabels: {app: kafka}}
+              template:
+                metadata: {labels: {app: kafka}}
+                spec: {containers: [{name: broker, image: broker:1}]}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: kafka-bootstrap}
+            spec:
+              selector: {app: kafka}
+              ports: [{name: tcp-clients, port: 9092}, {name: tcp-replication, port: 9091}]
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: kafka-0}
+            data: {server.config: "node.id=0", log4j.properties: ""}
+            """));
+        await Eventually.GetAsync(() => kubectl.OkAsync("get", "pods", "-o", "name"), o => o.Contains("pod/kafka-0"), "pod kafka-0");
+
+        var pods = Lines(await kubectl.OkAsync("get", "pods"));
+        var sts = Lines(await kubectl.OkAsync("get", "statefulsets"));
+        var services = Lines(await kubectl.OkAsync("get", "services", "kafka-bootstrap"));
+        var configMaps = Lines(await kubectl.OkAsync("get", "configmaps", "kafka-0"));
+
+        Assert.Matches(@"^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$", pods[0]);
+        Assert.Matches(@"^kafka-0\s+0/1\s+Pending\s+0\s+\d+s$", pods[1]);
+        Assert.Matches(@"^NAME\s+READY\s+AGE$", sts[0]);
+        Assert.Matches(@"^kafka\s+0/1\s+\d+s$", sts[1]);
+        Assert.Matches(@"^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE$", services[0]);
+        Assert.Matches(@"^kafka-bootstrap\s+ClusterIP\s+10\.96\.\d+\.\d+\s+<none>\s+9092/TCP,9091/TCP\s+\d+s$", services[1]);
+        Assert.Matches(@"^kafka-0\s+2\s+\d+s$", configMaps[1]);
+    }
+
+    private static string[] Lines(string output) => [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd())];
 }

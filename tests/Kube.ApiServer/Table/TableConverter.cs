@@ -30,7 +30,7 @@ internal sealed class TableConverter
         });
         foreach (var c in columns)
         {
-            var def = new JsonObject { ["name"] = c.Name, ["type"] = c.Type, ["format"] = c.Format ?? "", ["description"] = c.Description, ["priority"] = c.Priority };
+            var def = new JsonObject { ["name"] = c.Name, ["type"] = c.Printer.Type, ["format"] = c.Printer.Format ?? "", ["description"] = c.Printer.Description, ["priority"] = c.Printer.Priority };
             defs.Add(def);
         }
         var rows = new JsonArray();
@@ -39,7 +39,9 @@ internal sealed class TableConverter
             var cells = new JsonArray(obj["metadata"]?["name"]?.DeepClone());
             foreach (var c in columns)
             {
-                cells.Add(Cell(c, JsonPath.Evaluate(obj, c.JsonPath)));
+                cells.Add(c.Computed is { } computed
+                    ? computed(obj)
+                    : Cell(c.Printer, JsonPath.Evaluate(obj, c.Printer.JsonPath)));
             }
             JsonObject rowObject = includeObject
                 ? (JsonObject)obj.DeepClone()
@@ -61,13 +63,27 @@ internal sealed class TableConverter
         };
     }
 
-    private static IReadOnlyList<PrinterColumn> Columns(ResourceType type)
+    /// <summary>A column: a JSONPath printer column, or a computed built-in one (whose Age reads creationTimestamp).</summary>
+    private sealed record Column(string Name, PrinterColumn Printer, Func<JsonObject, JsonNode?>? Computed);
+
+    private static readonly PrinterColumn AgeColumn =
+        new("Age", "date", null, "CreationTimestamp is a timestamp representing the server time when this object was created.", 0, ".metadata.creationTimestamp");
+
+    private static IReadOnlyList<Column> Columns(ResourceType type)
     {
         if (type.Custom is { PrinterColumns.Count: > 0 } custom)
         {
-            return custom.PrinterColumns;
+            return [.. custom.PrinterColumns.Select(c => new Column(c.Name, c, null))];
         }
-        return [new PrinterColumn("Age", "date", null, "CreationTimestamp is a timestamp representing the server time when this object was created.", 0, ".metadata.creationTimestamp")];
+
+        if (type.Custom is null && BuiltInColumns.For(type.Group, type.Plural) is { } builtIn)
+        {
+            return [.. builtIn.Select(c => c.DatePath is { } datePath
+                ? new Column(c.Name, new PrinterColumn(c.Name, "date", null, c.Description, c.Priority, datePath), null)
+                : new Column(c.Name, new PrinterColumn(c.Name, c.Type, null, c.Description, c.Priority, ""), c.Cell))];
+        }
+
+        return [new Column("Age", AgeColumn, null)];
     }
 
     private JsonNode? Cell(PrinterColumn column, IReadOnlyList<JsonNode?> values)
