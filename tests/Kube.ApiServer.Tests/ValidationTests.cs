@@ -190,7 +190,7 @@ public sealed class ValidationTests(ValidationServer fixture) : IClassFixture<Va
         var (code, status) = await raw.PatchAsync("/api/v1/namespaces/default/services/fixed", """{"spec":{"clusterIP":"10.96.200.200"}}""", "application/merge-patch+json");
 
         Assert.Equal(422, code);
-        Assert.Contains("spec.clusterIP: Invalid value: \"10.96.200.200\": field is immutable", status["message"]!.GetValue<string>());
+        Assert.Equal("Service \"fixed\" is invalid: spec.clusterIPs[0]: Invalid value: []string{\"10.96.200.200\"}: may not change once set", status["message"]!.GetValue<string>());
     }
 
     [Fact]

@@ -146,14 +146,23 @@ internal static partial class BuiltInValidator
         }
     }
 
+    /// <summary>
+    /// The primary cluster IP may not change once set. As in the apiserver, a change of clusterIP alone is first
+    /// carried into clusterIPs[0], and the error names clusterIPs[0] with the new list.
+    /// </summary>
     private static void ValidateServiceUpdate(JsonObject obj, JsonObject old, List<FieldError> errors)
     {
         var oldIp = old["spec"]?["clusterIP"]?.GetValue<string>() ?? "";
         var newIp = obj["spec"]?["clusterIP"]?.GetValue<string>() ?? "";
-        if (oldIp.Length > 0 && old["spec"]?["type"]?.GetValue<string>() != "ExternalName" && newIp != oldIp)
+        if (oldIp.Length == 0 || old["spec"]?["type"]?.GetValue<string>() == "ExternalName" || newIp == oldIp)
         {
-            errors.Add(FieldError.Invalid("spec.clusterIP", newIp, "field is immutable"));
+            return;
         }
+
+        var newIps = obj["spec"]?["clusterIPs"] as JsonArray;
+        var oldIps = old["spec"]?["clusterIPs"] as JsonArray;
+        var ips = newIps is not null && !JsonNode.DeepEquals(newIps, oldIps) ? (JsonArray)newIps.DeepClone() : new JsonArray(newIp);
+        errors.Add(FieldError.Invalid("spec.clusterIPs[0]", ips, "may not change once set"));
     }
 
     private static void ValidateWorkload(JsonObject obj, List<FieldError> errors, bool statefulSet)
