@@ -32,8 +32,10 @@ phase() { local before after; before=$(cpu); "$@"; after=$(cpu); echo "  broker 
 echo "broker idle RSS: $(rss)"
 echo "== librdkafka (C) produce: $N x 100 B, acks=$ACKS, linger.ms=0, compression=$CODEC"
 phase "$TOOL" produce "127.0.0.1:$PORT" perf-c "$N" 100 "$ACKS" 0 "$CODEC"
-echo "== librdkafka (C) consume"
+echo "== librdkafka (C) consume (rd_kafka_consume_callback)"
 phase "$TOOL" consume "127.0.0.1:$PORT" perf-c "$N"
+echo "== librdkafka (C) consume (rd_kafka_consume_batch)"
+RDKAFKA_PERF_API=batch phase "$TOOL" consume "127.0.0.1:$PORT" perf-c "$N"
 echo "== broker-side read capacity (kafka-broker perf fetch: raw Fetch v12, 1 MiB per fetch, no record parsing)"
 phase dotnet "$DLL" perf fetch --bootstrap-server "127.0.0.1:$PORT" --topic perf-c
 echo "== Confluent.Kafka (kafka-broker perf) produce"
