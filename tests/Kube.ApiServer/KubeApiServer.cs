@@ -26,12 +26,14 @@ public sealed class KubeApiServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ResourceService _service;
     private readonly ControllerLoop? _controllers;
+    private readonly WatchStreamer _watch;
 
-    private KubeApiServer(WebApplication app, ResourceService service, ControllerLoop? controllers, Uri baseUri)
+    private KubeApiServer(WebApplication app, ResourceService service, ControllerLoop? controllers, WatchStreamer watch, Uri baseUri)
     {
         _app = app;
         _service = service;
         _controllers = controllers;
+        _watch = watch;
         BaseUri = baseUri;
     }
 
@@ -70,7 +72,7 @@ public sealed class KubeApiServer : IAsyncDisposable
         var baseUri = new Uri(url.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/");
         address = baseUri.Authority;
         var controllers = options.RunControllers ? new ControllerLoop(service) : null;
-        return new KubeApiServer(app, service, controllers, baseUri);
+        return new KubeApiServer(app, service, controllers, watch, baseUri);
     }
 
     /// <summary>A kubeconfig (YAML) whose current context points at this server without credentials.</summary>
@@ -151,6 +153,9 @@ public sealed class KubeApiServer : IAsyncDisposable
         conditions.Add(condition);
         status["conditions"] = conditions;
     });
+
+    /// <summary>Ends every open watch stream (clients see the stream close and must resume), like an apiserver restart.</summary>
+    public void DisconnectWatches() => _watch.DisconnectAll();
 
     /// <summary>Forgets all watch history up to now, so resuming from any earlier resourceVersion yields 410 Gone.</summary>
     public void CompactHistory() => _service.Store.CompactThrough(_service.Store.CurrentResourceVersion);

@@ -19,6 +19,7 @@ internal sealed class WatchStreamer
     private readonly TableConverter _table;
     private readonly TimeProvider _time;
     private readonly TimeSpan _bookmarkInterval;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<CancellationTokenSource, byte> _open = new();
 
     public WatchStreamer(ResourceService service, TableConverter table, TimeProvider time, TimeSpan bookmarkInterval)
     {
@@ -52,6 +53,8 @@ internal sealed class WatchStreamer
         }
         await ctx.Response.Body.FlushAsync(ct).ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        _open.TryAdd(timeout, 0);
+        using var forget = new Unregister(_open, timeout);
         if (q.TryGetValue("timeoutSeconds", out var ts) && int.TryParse(ts, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
         {
             timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
@@ -155,5 +158,26 @@ internal sealed class WatchStreamer
         var line = new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString(JsonOptions.Compact) + "\n";
         await ctx.Response.WriteAsync(line, ct).ConfigureAwait(false);
         await ctx.Response.Body.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Ends every open watch stream, as an apiserver restart or its own watch timeout would.</summary>
+    public void DisconnectAll()
+    {
+        foreach (var stream in _open.Keys)
+        {
+            try
+            {
+                stream.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The stream ended on its own meanwhile.
+            }
+        }
+    }
+
+    private sealed class Unregister(System.Collections.Concurrent.ConcurrentDictionary<CancellationTokenSource, byte> open, CancellationTokenSource stream) : IDisposable
+    {
+        public void Dispose() => open.TryRemove(stream, out _);
     }
 }
