@@ -122,6 +122,16 @@ public sealed partial class KafkaClusterModel
             return false;
         }
 
+        foreach (var listener in listeners.Where(l => l.Type is ListenerModel.NodePort or ListenerModel.LoadBalancer or ListenerModel.Route))
+        {
+            var pending = poolModels.Where(p => p.IsBroker).SelectMany(p => p.NodeIds)
+                .Where(id => listener.BrokerOverride(id)?.AdvertisedHost is null && !options.ExternalAddresses.ContainsKey((listener.Name, id))).ToList();
+            if (pending.Count > 0)
+            {
+                warnings.Add(new("ExternalAddressPending", $"listener {listener.Name}: nodes {string.Join(", ", pending)} advertise their internal DNS name until the {listener.Type} address is known"));
+            }
+        }
+
         model = new KafkaClusterModel(kafka, options, poolModels, listeners, userConfig, warnings);
         return true;
     }

@@ -29,4 +29,12 @@ public sealed record ModelOptions
     /// a pool missing here is new. Used to refuse shrinking a volume or changing its type.
     /// </summary>
     public ImmutableDictionary<string, Storage> CurrentStorage { get; init; } = ImmutableDictionary<string, Storage>.Empty;
+
+    /// <summary>
+    /// Addresses of external listeners that exist only once Kubernetes provisioned them (node addresses of
+    /// nodeport listeners, load balancer ingress, route hosts), by listener name and node id. The reconciler
+    /// reads them from the Services; until then a node advertises its internal DNS name (with a warning).
+    /// </summary>
+    public ImmutableDictionary<(string Listener, int NodeId), (string Host, int Port)> ExternalAddresses { get; init; } =
+        ImmutableDictionary<(string Listener, int NodeId), (string Host, int Port)>.Empty;
 }

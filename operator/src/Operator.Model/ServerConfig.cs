@@ -102,8 +102,8 @@ public sealed partial class KafkaClusterModel
         return text.ToString();
     }
 
-    /// <summary>Where clients reach a node through a listener. External addresses that only exist once the
-    /// Service or load balancer is provisioned fall back to the node's internal DNS name (see docs/operator-model.md).</summary>
+    /// <summary>Where clients reach a node through a listener. External addresses come from the CR's
+    /// brokers[] overrides, then <see cref="ModelOptions.ExternalAddresses"/>; unknown ones fall back to the node's internal DNS name.</summary>
     private (string Host, int Port) AdvertisedAddress(ListenerModel listener, NodePoolModel pool, int nodeId)
     {
         var over = listener.BrokerOverride(nodeId);
@@ -111,6 +111,11 @@ public sealed partial class KafkaClusterModel
         if (over?.AdvertisedHost is { } advertised)
         {
             return (advertised, port);
+        }
+
+        if (Options.ExternalAddresses.TryGetValue((listener.Name, nodeId), out var known))
+        {
+            return (known.Host, over?.AdvertisedPort ?? known.Port);
         }
 
         return listener.Type switch
