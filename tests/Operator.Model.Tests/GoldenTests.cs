@@ -49,9 +49,10 @@ public sealed class GoldenTests
     }
 
     /// <summary>The model's outcome for one example file, as YAML (JSON documents for statuses and entity models).</summary>
-    internal static string Render(string example)
+    internal static string Render(string example) => Render(example, Repo.ReadExample(example));
+
+    internal static string Render(string example, IReadOnlyList<object> resources)
     {
-        var resources = Repo.ReadExample(example);
         var text = new StringBuilder();
         text.Append("# Operator.Model output for examples/").Append(example)
             .Append(" (namespace ").Append(Repo.Namespace).Append("). Regenerate: UPDATE_GOLDEN=1, see GoldenTests.cs.\n");
