@@ -199,3 +199,31 @@ public sealed class BadInputTests
         Assert.Equal("spec.storage.volumes[1].id", SingleError(kafka, pools).Field);
     }
 }
+
+/// <summary>A node pool checked on its own, as the reconciler will when a pool changes.</summary>
+public sealed class NodePoolCheckTests
+{
+    [Fact]
+    public void PoolPointingAtMissingCluster_NamesItsLabel()
+    {
+        var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
+        var pool = pools[0];
+        pool.Metadata.NamespaceProperty = Repo.Namespace;
+        pool.Metadata.Labels[StrimziLabels.Cluster] = "other";
+        Assert.False(KafkaNodePoolChecks.TryFindCluster(pool, [kafka], out var found, out var error));
+        Assert.Null(found);
+        Assert.Equal(("KafkaNodePool/controller", "metadata.labels[strimzi.io/cluster]"), (error!.Resource, error.Field));
+        Assert.Equal("Kafka cluster 'other' does not exist in namespace myproject", error.Message);
+    }
+
+    [Fact]
+    public void PoolWithoutLabel_NamesItsLabel_AndMatchingPool_FindsItsKafka()
+    {
+        var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
+        Assert.True(KafkaNodePoolChecks.TryFindCluster(pools[1], [kafka], out var found, out _));
+        Assert.Same(kafka, found);
+        pools[0].Metadata.Labels.Remove(StrimziLabels.Cluster);
+        Assert.False(KafkaNodePoolChecks.TryFindCluster(pools[0], [kafka], out _, out var error));
+        Assert.Equal("metadata.labels[strimzi.io/cluster]", error!.Field);
+    }
+}

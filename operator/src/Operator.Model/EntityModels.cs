@@ -110,3 +110,34 @@ public sealed record KafkaUserModel(string Cluster, string UserName, string? Aut
         return true;
     }
 }
+
+/// <summary>Checks a KafkaNodePool on its own, before any Kafka is modelled. Stateless; thread-safe.</summary>
+public static class KafkaNodePoolChecks
+{
+    /// <summary>
+    /// The Kafka the pool belongs to (its <c>strimzi.io/cluster</c> label), among the Kafkas of its namespace;
+    /// an error naming the label when it is missing or names no existing Kafka.
+    /// </summary>
+    public static bool TryFindCluster(KafkaNodePool pool, IEnumerable<Kafka> kafkasInNamespace, out Kafka? kafka, out ValidationError? error)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(kafkasInNamespace);
+        var resource = "KafkaNodePool/" + pool.Metadata.Name;
+        kafka = null;
+        error = null;
+        if (pool.ClusterLabel is not { } name)
+        {
+            error = new(resource, "metadata.labels[strimzi.io/cluster]", "is required: it names the Kafka cluster of the pool");
+            return false;
+        }
+
+        kafka = kafkasInNamespace.FirstOrDefault(k => k.Metadata.Name == name);
+        if (kafka is null)
+        {
+            error = new(resource, "metadata.labels[strimzi.io/cluster]", $"Kafka cluster '{name}' does not exist in namespace {pool.Metadata.NamespaceProperty}");
+            return false;
+        }
+
+        return true;
+    }
+}

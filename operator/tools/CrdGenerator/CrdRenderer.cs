@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
 using Operator.Api;
@@ -15,7 +16,7 @@ namespace Operator.CrdGenerator;
 /// v1beta2 and v1beta1 with conversion None. Output is deterministic (properties sorted by name). Stateless;
 /// thread-safe.
 /// </summary>
-public static class CrdRenderer
+public static partial class CrdRenderer
 {
     /// <summary>Where the files go, relative to the repository root: the install set and the chart's copy.</summary>
     public static readonly IReadOnlyList<string> OutputDirectories = ["crds", "charts/strimzi-kafka-operator/crds"];
@@ -26,7 +27,11 @@ public static class CrdRenderer
 
     /// <summary>File name to YAML text, for every CRD.</summary>
     public static IReadOnlyList<(string FileName, string Yaml)> RenderAll() =>
-        [.. StrimziCrds.All.Select(d => (d.FileName, Header + KubernetesYaml.Serialize(Build(d))))];
+        [.. StrimziCrds.All.Select(d => (d.FileName, Header + WholeBounds().Replace(KubernetesYaml.Serialize(Build(d)), "$1$2") + "\n"))];
+
+    // V1JSONSchemaProps holds bounds as doubles; the schema's bounds are all integers, written as such.
+    [GeneratedRegex(@"^(\s*(?:minimum|maximum): -?[0-9]+)\.0(\r?)$", RegexOptions.Multiline)]
+    private static partial Regex WholeBounds();
 
     public static V1CustomResourceDefinition Build(CrdDescriptor descriptor)
     {
