@@ -227,3 +227,17 @@ public sealed class NodePoolCheckTests
         Assert.Equal("metadata.labels[strimzi.io/cluster]", error!.Field);
     }
 }
+
+public sealed class NameLengthTests
+{
+    [Fact]
+    public void TooLongGeneratedPodName_NamesThePoolName()
+    {
+        var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
+        pools.Single(p => p.Metadata.Name == "broker").Metadata.Name = new string('b', 55);
+        Assert.False(KafkaClusterModel.TryFrom(kafka, pools, Repo.Options(), out _, out var errors));
+        var error = Assert.Single(errors);
+        Assert.Equal(("KafkaNodePool/" + new string('b', 55), "metadata.name"), (error.Resource, error.Field));
+        Assert.Contains("more than 63", error.Message, StringComparison.Ordinal);
+    }
+}

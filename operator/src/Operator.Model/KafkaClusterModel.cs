@@ -122,6 +122,12 @@ public sealed partial class KafkaClusterModel
             return false;
         }
 
+        NameLengths(kafka.Metadata.Name, resource, poolModels, listeners, list);
+        if (list.Count > 0)
+        {
+            return false;
+        }
+
         foreach (var listener in listeners.Where(l => l.Type is ListenerModel.NodePort or ListenerModel.LoadBalancer or ListenerModel.Route))
         {
             var pending = poolModels.Where(p => p.IsBroker).SelectMany(p => p.NodeIds)
@@ -201,6 +207,34 @@ public sealed partial class KafkaClusterModel
             [.. candidates.Select(c => (c.Name, c.Replicas, c.FieldPrefix + "replicas", c.Resource))], options.NodeIds, errors);
         return [.. candidates.OrderBy(c => c.Name, StringComparer.Ordinal).Select(c => new NodePoolModel(
             c.Name, c.Broker, c.Controller, ids.GetValueOrDefault(c.Name, []), c.Storage, c.Resources, c.Labels, c.Source))];
+    }
+
+    /// <summary>Pod names (hostnames) and Service names are DNS labels: at most 63 characters.</summary>
+    private static void NameLengths(string cluster, string resource, List<NodePoolModel> pools, IReadOnlyList<ListenerModel> listeners, List<ValidationError> errors)
+    {
+        const int MaxLabel = 63;
+        foreach (var pool in pools.Where(p => !p.NodeIds.IsEmpty))
+        {
+            var poolResource = pool.Source is null ? resource : "KafkaNodePool/" + pool.Name;
+            var names = new List<string> { pool.PodName(cluster, pool.NodeIds[^1]) };
+            if (pool.IsBroker)
+            {
+                names.AddRange(listeners.Where(l => l.IsExternal).Select(l => l.PerNodeServiceName(cluster, pool.Name, pool.NodeIds[^1])));
+            }
+
+            foreach (var name in names.Where(n => n.Length > MaxLabel))
+            {
+                errors.Add(new(poolResource, "metadata.name", string.Create(CultureInfo.InvariantCulture,
+                    $"generated name {name} has {name.Length} characters, more than {MaxLabel}; shorten the Kafka or pool name")));
+            }
+        }
+
+        foreach (var name in listeners.Where(l => l.IsExternal).Select(l => l.ExternalBootstrapServiceName(cluster)).Append(cluster + "-kafka-bootstrap")
+            .Where(n => n.Length > MaxLabel))
+        {
+            errors.Add(new(resource, "metadata.name", string.Create(CultureInfo.InvariantCulture,
+                $"generated Service name {name} has {name.Length} characters, more than {MaxLabel}")));
+        }
     }
 
     /// <summary>The owner reference every generated object carries (Strimzi: not a controller reference).</summary>
