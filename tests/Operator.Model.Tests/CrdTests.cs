@@ -82,3 +82,18 @@ public sealed class CrdTests
         Assert.Equal(["controller", "broker"], ((V1JSONSchemaProps)v1.Schema.OpenAPIV3Schema.Properties["spec"].Properties["roles"].Items).EnumProperty);
     }
 }
+
+public sealed class CrdCelTests
+{
+    [Fact]
+    public void RackAndUserAuthentication_CarryStrimzisCelRules()
+    {
+        var kafka = CrdRenderer.Build(StrimziCrds.Kafka).Spec.Versions[0].Schema.OpenAPIV3Schema;
+        var rack = kafka.Properties["spec"].Properties["kafka"].Properties["rack"];
+        Assert.Equal(["topologyKey property is required", "envVarName property is required"], rack.XKubernetesValidations.Select(v => v.Message));
+        var user = CrdRenderer.Build(StrimziCrds.KafkaUser).Spec.Versions[0].Schema.OpenAPIV3Schema;
+        var auth = user.Properties["spec"].Properties["authentication"];
+        Assert.Equal(2, auth.XKubernetesValidations.Count);
+        Assert.Contains(auth.XKubernetesValidations, v => v.Rule == "self.type != 'tls' || (has(self.renewalDays) == has(self.validityDays))");
+    }
+}

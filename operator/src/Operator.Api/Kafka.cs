@@ -157,6 +157,8 @@ public sealed class KafkaAuthorization
 }
 
 /// <summary>spec.kafka.rack. Not thread-safe.</summary>
+[CelRule("(has(self.type) && self.type != \"topology-label\") || self.topologyKey != \"\"", "topologyKey property is required")]
+[CelRule("has(self.type) == false || self.type != \"environment-variable\" || self.envVarName != \"\"", "envVarName property is required")]
 public sealed class Rack
 {
     [EnumValues("topology-label", "environment-variable"), JsonPropertyName("type")] public string? Type { get; set; }

@@ -20,6 +20,8 @@ public sealed class KafkaUserSpec
 }
 
 /// <summary>KafkaUser.spec.authentication. Not thread-safe.</summary>
+[CelRule("self.type == 'tls' || (!has(self.validityDays) && !has(self.renewalDays))", "validityDays and renewalDays apply only to tls authentication")]
+[CelRule("self.type != 'tls' || (has(self.renewalDays) == has(self.validityDays))", "validityDays and renewalDays must be set together")]
 public sealed class KafkaUserAuthentication
 {
     [RequiredField, EnumValues("tls", "tls-external", "scram-sha-512"), JsonPropertyName("type")] public string? Type { get; set; }

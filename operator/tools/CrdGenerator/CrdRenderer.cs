@@ -139,6 +139,9 @@ public static partial class CrdRenderer
             Description = type.GetCustomAttribute<DocAttribute>()?.Text,
             Properties = properties,
             Required = required.Count > 0 ? [.. required] : null,
+            XKubernetesValidations = type.GetCustomAttributes<CelRuleAttribute>() is { } rules && rules.Any()
+                ? [.. rules.Select(r => new V1ValidationRule { Rule = r.Rule, Message = r.Message })]
+                : null,
         };
     }
 

@@ -49,3 +49,16 @@ public sealed class DocAttribute(string text) : Attribute
 {
     public string Text { get; } = text;
 }
+
+/// <summary>
+/// A CEL rule on an object (schema <c>x-kubernetes-validations</c>), as Strimzi ships them. Enforced by real
+/// API servers (1.25+); the test fixture does not evaluate CEL, so the model checks the same things where it
+/// relies on them. Immutable; thread-safe.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true)]
+public sealed class CelRuleAttribute(string rule, string message) : Attribute
+{
+    public string Rule { get; } = rule;
+
+    public string Message { get; } = message;
+}
