@@ -4,7 +4,7 @@ CONFIG ?= Release
 BROKER_DLL := broker/src/Broker.Cli/bin/$(CONFIG)/net10.0/kafka-broker.dll
 SCHEMAS ?= ../shared/kafka-protocol
 
-.PHONY: build run test e2e generate bench perf apiserver clean
+.PHONY: build run test e2e generate crds bench perf apiserver clean
 
 build:
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
@@ -29,6 +29,10 @@ e2e:
 # Regenerates the committed protocol messages from Kafka's JSON schemas.
 generate:
 	$(DOTNET) run --project broker/tools/ProtocolGenerator -c $(CONFIG) -- $(SCHEMAS) broker/src/Broker.Protocol
+
+# Regenerates crds/*.yaml and the chart's copy (charts/strimzi-kafka-operator/crds) from operator/src/Operator.Api.
+crds:
+	$(DOTNET) run --project operator/tools/CrdGenerator -c $(CONFIG) -- .
 
 # BenchmarkDotNet micro-benchmarks (codec, append path) with allocation figures.
 bench:
