@@ -177,6 +177,25 @@ public sealed class ControllerTests
         Assert.Equal("data-kafka-0", volume.PersistentVolumeClaim.ClaimName);
     }
 
+    [Fact]
+    public async Task StatefulSet_OrdinalsStart_PodsNumberedFromStartAndScaleDownFromTheTop()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var client = server.CreateClient();
+        var sts = Workloads.StatefulSet("kafka-broker", 2);
+        sts.Spec.Ordinals = new V1StatefulSetOrdinals { Start = 3 };
+        await client.AppsV1.CreateNamespacedStatefulSetAsync(sts, "default");
+
+        var pods = await Eventually.GetAsync(() => client.CoreV1.ListNamespacedPodAsync("default"), l => l.Items.Count == 2, "two pods");
+        Assert.Equal(["kafka-broker-3", "kafka-broker-4"], pods.Items.Select(p => p.Metadata.Name).Order());
+        Assert.Equal("4", pods.Items.Single(p => p.Metadata.Name == "kafka-broker-4").Metadata.Labels["apps.kubernetes.io/pod-index"]);
+
+        await client.AppsV1.PatchNamespacedStatefulSetScaleAsync(new V1Patch("""{"spec":{"replicas":1}}""", V1Patch.PatchType.MergePatch), "kafka-broker", "default");
+
+        pods = await Eventually.GetAsync(() => client.CoreV1.ListNamespacedPodAsync("default"), l => l.Items.Count == 1, "one pod");
+        Assert.Equal("kafka-broker-3", pods.Items.Single().Metadata.Name);
+    }
+
     private static async Task<V1Pod?> TryReadPodAsync(Kubernetes client, string name)
     {
         try

@@ -55,7 +55,9 @@ internal sealed class StatefulSetController
             var pods = txn.List(podType.StorageKey, ns)
                 .Where(p => (p["metadata"]?["ownerReferences"] as JsonArray)?.Any(o => o?["uid"]?.GetValue<string>() == uid) == true)
                 .ToDictionary(p => p["metadata"]!["name"]!.GetValue<string>());
-            for (var i = 0; i < replicas; i++)
+            // spec.ordinals.start (GA in 1.31): pods are <name>-<start> .. <name>-<start + replicas - 1>.
+            var start = (int)(spec["ordinals"]?["start"]?.AsInt64() ?? 0);
+            for (var i = start; i < start + replicas; i++)
             {
                 var podName = $"{name}-{i}";
                 if (pods.TryGetValue(podName, out var existing))
@@ -85,7 +87,8 @@ internal sealed class StatefulSetController
             }
             foreach (var (podName, pod) in pods.OrderByDescending(p => Ordinal(p.Key)))
             {
-                if (Ordinal(podName) >= replicas && pod["metadata"]?["deletionTimestamp"] is null)
+                var ordinal = Ordinal(podName);
+                if ((ordinal < start || ordinal >= start + replicas) && pod["metadata"]?["deletionTimestamp"] is null)
                 {
                     _service.DeleteIn(txn, podType, ns, podName, null);
                     pods.Remove(podName);
