@@ -81,6 +81,9 @@ public sealed class GenericKafkaListener
     [JsonPropertyName("authentication")] public ListenerAuthentication? Authentication { get; set; }
     [JsonPropertyName("configuration")] public ListenerConfiguration? Configuration { get; set; }
     [PreserveUnknownFields, JsonPropertyName("networkPolicyPeers")] public List<JsonObject>? NetworkPolicyPeers { get; set; }
+
+    [Doc("Legacy (the seed's manifests put it on the listener): configuration.useServiceDnsDomain is where it belongs.")]
+    [JsonPropertyName("useServiceDnsDomain")] public bool? UseServiceDnsDomain { get; set; }
 }
 
 /// <summary>spec.kafka.listeners[].authentication. OAuth fields (v1beta2) are kept as sent. Not thread-safe.</summary>

@@ -17,6 +17,12 @@ public sealed class KafkaUserSpec
     [JsonPropertyName("authorization")] public KafkaUserAuthorization? Authorization { get; set; }
     [JsonPropertyName("quotas")] public KafkaUserQuotas? Quotas { get; set; }
     [PreserveUnknownFields, JsonPropertyName("template")] public JsonObject? Template { get; set; }
+
+    [Doc("Legacy (the seed's manifest puts them beside authorization): the user's ACL rules when authorization.acls is absent.")]
+    [JsonPropertyName("acls")] public List<AclRule>? Acls { get; set; }
+
+    /// <summary>The ACL rules in force: authorization.acls, else the legacy spec.acls.</summary>
+    [JsonIgnore] public IReadOnlyList<AclRule> EffectiveAcls => Authorization?.Acls ?? Acls ?? [];
 }
 
 /// <summary>KafkaUser.spec.authentication. Not thread-safe.</summary>
