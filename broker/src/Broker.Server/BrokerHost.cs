@@ -67,9 +67,10 @@ public static partial class BrokerHost
             {
                 ProducerExpiration = (config.ProducerIdExpirationMs, config.ProducerIdExpirationCheckIntervalMs),
             };
+            var groupTicker = new GroupCoordinatorTicker(components.Services.Groups, time, logger);
             status.Set(BrokerState.Running);
             LogStarted(logger, config.NodeId, components.Metadata.Image.ClusterId);
-            return new RunningBroker(server, components, maintenance, status, observability, logger);
+            return new RunningBroker(server, components, maintenance, groupTicker, status, observability, logger);
         }
         catch
         {

@@ -41,6 +41,22 @@ public sealed partial class GroupCoordinator
 
     // ---- partition ownership ----
 
+    /// <summary>As <see cref="OnLeadership(IReadOnlySet{int}, Action{int})"/>, loading new partitions on the thread pool.</summary>
+    public void OnLeadership(IReadOnlySet<int> ledHere) => OnLeadership(ledHere, p => _ = Task.Run(() => LoadLogged(p)));
+
+    private void LoadLogged(int partition)
+    {
+        try
+        {
+            Load(partition);
+        }
+        catch (Exception e) when (e is IOException or KafkaProtocolException or InvalidOperationException)
+        {
+            // The partition stays in COORDINATOR_LOAD_IN_PROGRESS; clients keep retrying and the operator sees the log.
+            LogLoadFailed(_logger, partition, e);
+        }
+    }
+
     /// <summary>Brings the served partitions in line with the ones led here: new ones are loaded (in the background via <paramref name="scheduleLoad"/>), lost ones unloaded.</summary>
     public void OnLeadership(IReadOnlySet<int> ledHere, Action<int> scheduleLoad)
     {
@@ -340,6 +356,9 @@ public sealed partial class GroupCoordinator
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded __consumer_offsets partition {Partition}: {Groups} groups")]
     private static partial void LogLoaded(ILogger logger, int partition, int groups);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Loading __consumer_offsets partition {Partition} failed")]
+    private static partial void LogLoadFailed(ILogger logger, int partition, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not persist metadata of group {GroupId}: {Error}")]
     private static partial void LogPersistFailed(ILogger logger, string groupId, ErrorCode error);
