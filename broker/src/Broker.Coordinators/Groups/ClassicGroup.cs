@@ -215,14 +215,16 @@ internal sealed class ClassicGroup
             _pendingSync.Add(newId);
         }
 
-        if (State == GroupState.Stable && old.SameProtocols(call.Protocols))
+        // Kafka's rule: the new protocols replace the old, and only a change of the group's selected protocol forces a
+        // rebalance (subscription bytes may differ harmlessly, e.g. owned partitions are empty after a restart). The
+        // generation and assignment stay; a leader is told to skip assigning.
+        old.Protocols = call.Protocols;
+        if (State == GroupState.Stable && SelectProtocol() == ProtocolName)
         {
-            // Same subscription: keep the generation and the assignment, no rebalance. The leader is told to skip assigning.
             MetadataDirty = true;
             return Done(CurrentJoinResult(old, skipAssignment: LeaderId == newId));
         }
 
-        old.Protocols = call.Protocols;
         var waiter = NewJoinWaiter(old);
         MaybePrepareRebalance(nowMs);
         TryCompleteJoin(nowMs);
