@@ -54,6 +54,7 @@ public static partial class BrokerHost
                 loggerFactory.CreateLogger("Broker.Network"),
                 metrics);
             metrics.Attach(components.Dispatcher, components.Services.Replicas, () => server.ConnectionCount);
+            metrics.AttachGroups(components.Services.Groups);
             var listeners = new List<ListenerEndpoint>();
             foreach (var listener in config.Listeners)
             {
