@@ -284,4 +284,20 @@ public sealed class ClassicGroupTests
         Assert.Empty(value.Members);
         Assert.Equal(result.GenerationId + 1, value.Generation);
     }
+
+    [Fact]
+    public async Task JoinGroup_WaitCancelledAsBrokerStops_NotCoordinator()
+    {
+        var bed = new GroupTestBed(new GroupCoordinatorOptions { InitialRebalanceDelayMs = 3000 });
+        var first = await bed.Join("");
+        using var stopping = new CancellationTokenSource();
+        var join = bed.Coordinator.JoinGroupAsync(
+            new JoinGroupCall("g", first.MemberId, null, "client", "/127.0.0.1", 10_000, 30_000, GroupTestBed.ConsumerType, GroupTestBed.Protocols("range"), true),
+            stopping.Token);
+        Assert.False(join.IsCompleted);
+
+        await stopping.CancelAsync();
+
+        Assert.Equal(ErrorCode.NotCoordinator, (await join).Error);
+    }
 }

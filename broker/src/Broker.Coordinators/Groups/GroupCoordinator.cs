@@ -237,7 +237,15 @@ public sealed partial class GroupCoordinator
             PersistIfDirty(group, now);
         }
 
-        return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The broker is stopping: the member goes looking for the coordinator again, as after Kafka's unload.
+            return JoinGroupResult.Failed(ErrorCode.NotCoordinator, call.MemberId);
+        }
     }
 
     public async Task<SyncGroupResult> SyncGroupAsync(SyncGroupCall call, CancellationToken cancellationToken)
@@ -260,7 +268,14 @@ public sealed partial class GroupCoordinator
             PersistIfDirty(group, now);
         }
 
-        return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return SyncGroupResult.Failed(ErrorCode.NotCoordinator);
+        }
     }
 
     public ErrorCode Heartbeat(string groupId, string memberId, string? groupInstanceId, int generationId)
