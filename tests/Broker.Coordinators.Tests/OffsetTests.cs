@@ -176,4 +176,25 @@ public sealed class OffsetTests
         coordinator.Load(49);
         Assert.Equal(ErrorCode.None, coordinator.CoordinatorError("group-1"));
     }
+
+    [Fact]
+    public async Task ExpireOffsets_StableConsumerGroup_OnlyUnsubscribedTopicsExpire()
+    {
+        var bed = new GroupTestBed(new GroupCoordinatorOptions { InitialRebalanceDelayMs = 0, OffsetsRetentionMs = 60_000, OffsetsRetentionCheckIntervalMs = 1000 });
+        // ConsumerProtocolSubscription v0 for topic "u" only: offsets of "t" are no longer consumed.
+        byte[] subscription = [0, 0, 0, 0, 0, 1, 0, 1, (byte)'u', 0xff, 0xff, 0xff, 0xff];
+        var first = await bed.Join("", protocols: [new GroupProtocol("range", subscription)]);
+        var joined = await bed.Join(first.MemberId, protocols: [new GroupProtocol("range", subscription)]);
+        await bed.Sync(first.MemberId, joined.GenerationId, new() { [first.MemberId] = [1] });
+        bed.Coordinator.CommitOffsets(Commit("g", joined.GenerationId, first.MemberId, (0, 3)));
+
+        for (var i = 0; i < 61; i++)
+        {
+            bed.Advance(1000);
+            bed.Coordinator.Heartbeat("g", first.MemberId, null, joined.GenerationId);
+        }
+
+        Assert.Equal(GroupState.Stable, bed.Coordinator.DescribeGroup("g").State);
+        Assert.Equal([-1L], Fetch(bed, "g", [("t", [0])]).Select(f => f.Offset));
+    }
 }

@@ -175,6 +175,10 @@ public sealed partial class GroupCoordinator
                 }
 
                 subscribed = SubscribedTopics(group);
+                if (subscribed is null)
+                {
+                    return ErrorCode.NonEmptyGroup;
+                }
             }
 
             var now = NowMs;
@@ -204,15 +208,18 @@ public sealed partial class GroupCoordinator
         return ErrorCode.None;
     }
 
-    private static HashSet<string> SubscribedTopics(ClassicGroup group)
+    // Null when a member's subscription cannot be read: callers then keep every offset rather than guess.
+    private static HashSet<string>? SubscribedTopics(ClassicGroup group)
     {
         var topics = new HashSet<string>(StringComparer.Ordinal);
         foreach (var m in group.Members)
         {
-            foreach (var topic in ConsumerSubscription.TryReadTopics(m.MetadataFor(group.ProtocolName)) ?? [])
+            if (ConsumerSubscription.TryReadTopics(m.MetadataFor(group.ProtocolName)) is not { } subscribed)
             {
-                topics.Add(topic);
+                return null;
             }
+
+            topics.UnionWith(subscribed);
         }
 
         return topics;
@@ -337,7 +344,7 @@ public sealed partial class GroupCoordinator
                     continue;
                 }
 
-                HashSet<string>? subscribed = group.State == GroupState.Stable && group.ProtocolType == "consumer" ? SubscribedTopics(group) : null;
+                var subscribed = group.State == GroupState.Stable && group.ProtocolType == "consumer" ? SubscribedTopics(group) : null;
                 var expired = new List<(string, int)>();
                 foreach (var (key, offset) in group.Offsets)
                 {
