@@ -1,6 +1,7 @@
 using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
+using Broker.Coordinators.Groups;
 using Broker.Server.Configuration;
 using Broker.Server.Dispatch;
 using Broker.Server.Handlers;
@@ -74,6 +75,12 @@ internal sealed class BrokerComponents : IDisposable
                 ValidateConfigs = static configs => TopicConfigDef.Validate(configs)?.Message,
             });
             var configs = new ConfigController(metadata, new ConfigSchema(config), config.NodeId);
+            var groupLog = new OffsetsTopicLog(config.NodeId, metadata, controller, replicas, new OffsetsTopicOptions(
+                config.OffsetsTopicNumPartitions, config.OffsetsTopicReplicationFactor, config.GetInt(ConfigNames.OffsetsTopicSegmentBytes)));
+            var groups = new GroupCoordinator(GroupOptions(config), groupLog, (topic, partition) => PartitionExists(metadata.Image, topic, partition),
+                time, loggerFactory.CreateLogger<GroupCoordinator>());
+            metadata.ImageChanged += image => groups.OnLeadership(groupLog.LedHere(image));
+            groups.OnLeadership(groupLog.LedHere(metadata.Image));
             var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes);
             var services = new BrokerServices(options, config, metadata, controller, replicas, time, metrics ?? new BrokerMetrics(time))
             {
@@ -81,6 +88,7 @@ internal sealed class BrokerComponents : IDisposable
                 Configs = configs,
                 Logs = logs,
                 TopicDefaults = effectiveDefaults,
+                Groups = groups,
             };
             RequestDispatcher? dispatcher = null;
             dispatcher = new RequestDispatcher(
@@ -104,6 +112,17 @@ internal sealed class BrokerComponents : IDisposable
                 new OffsetForLeaderEpochHandler(services),
                 new ListPartitionReassignmentsHandler(),
                 new DescribeTopicPartitionsHandler(services),
+                new FindCoordinatorHandler(services),
+                new JoinGroupHandler(services),
+                new SyncGroupHandler(services),
+                new HeartbeatHandler(services),
+                new LeaveGroupHandler(services),
+                new OffsetCommitHandler(services),
+                new OffsetFetchHandler(services),
+                new ListGroupsHandler(services),
+                new DescribeGroupsHandler(services),
+                new DeleteGroupsHandler(services),
+                new OffsetDeleteHandler(services),
             ]);
             return new BrokerComponents(logs, metadata, services, dispatcher);
         }
@@ -113,6 +132,20 @@ internal sealed class BrokerComponents : IDisposable
             throw;
         }
     }
+
+    private static GroupCoordinatorOptions GroupOptions(BrokerConfig config) => new()
+    {
+        MinSessionTimeoutMs = config.GetInt(ConfigNames.GroupMinSessionTimeoutMs),
+        MaxSessionTimeoutMs = config.GetInt(ConfigNames.GroupMaxSessionTimeoutMs),
+        InitialRebalanceDelayMs = config.GroupInitialRebalanceDelayMs,
+        MaxGroupSize = config.GetInt(ConfigNames.GroupMaxSize),
+        OffsetMetadataMaxBytes = config.GetInt(ConfigNames.OffsetMetadataMaxBytes),
+        OffsetsRetentionMs = config.GetInt(ConfigNames.OffsetsRetentionMinutes) * 60_000L,
+        OffsetsRetentionCheckIntervalMs = config.GetLong(ConfigNames.OffsetsRetentionCheckIntervalMs),
+    };
+
+    private static bool PartitionExists(MetadataImage image, string topic, int partition) =>
+        image.TopicsByName.TryGetValue(topic, out var info) && (uint)partition < (uint)info.Partitions.Length;
 
     public void Dispose()
     {

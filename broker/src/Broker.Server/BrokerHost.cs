@@ -54,6 +54,7 @@ public static partial class BrokerHost
                 loggerFactory.CreateLogger("Broker.Network"),
                 metrics);
             metrics.Attach(components.Dispatcher, components.Services.Replicas, () => server.ConnectionCount);
+            metrics.AttachGroups(components.Services.Groups);
             var listeners = new List<ListenerEndpoint>();
             foreach (var listener in config.Listeners)
             {
@@ -67,9 +68,10 @@ public static partial class BrokerHost
             {
                 ProducerExpiration = (config.ProducerIdExpirationMs, config.ProducerIdExpirationCheckIntervalMs),
             };
+            var groupTicker = new GroupCoordinatorTicker(components.Services.Groups, time, logger);
             status.Set(BrokerState.Running);
             LogStarted(logger, config.NodeId, components.Metadata.Image.ClusterId);
-            return new RunningBroker(server, components, maintenance, status, observability, logger);
+            return new RunningBroker(server, components, maintenance, groupTicker, status, observability, logger);
         }
         catch
         {

@@ -1,6 +1,7 @@
 using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
+using Broker.Coordinators.Groups;
 using Broker.Server.Configuration;
 using Broker.Server.Observability;
 using Broker.Storage;
@@ -56,4 +57,7 @@ internal sealed class BrokerServices
 
     /// <summary>Topic defaults in force (static broker config plus dynamic broker configs of the current image).</summary>
     public required EffectiveTopicDefaults TopicDefaults { get; init; }
+
+    /// <summary>Consumer groups and committed offsets (classic protocol).</summary>
+    public required GroupCoordinator Groups { get; init; }
 }

@@ -69,6 +69,11 @@ internal sealed class BrokerFixture : IAsyncDisposable
         ["log.dirs"] = logDir,
         ["auto.create.topics.enable"] = "false",
         ["num.partitions"] = "1",
+        // Single node, as in Kafka's quickstart; groups start rebalancing at once and may use short sessions.
+        ["offsets.topic.replication.factor"] = "1",
+        ["offsets.topic.num.partitions"] = "5", // every consumer with a group id creates it: keep it small
+        ["group.initial.rebalance.delay.ms"] = "0",
+        ["group.min.session.timeout.ms"] = "1000",
         // Ephemeral side ports, so brokers started in parallel (and `make run`) never collide.
         ["health.host"] = "127.0.0.1",
         ["health.port"] = "0",

@@ -6,7 +6,7 @@ namespace Broker.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// Confluent.Kafka (librdkafka) clients configured for tests: short timeouts, client logs and errors routed
-/// to the test output. Consumers are assign-only: they never subscribe, join a group or commit. Thread-safe.
+/// to the test output. Consumers from ConsumerConfig are assign-only; GroupConsumerConfig ones subscribe through a group and commit. Thread-safe.
 /// </summary>
 internal static class KafkaClients
 {
@@ -53,6 +53,28 @@ internal static class KafkaClients
         AutoOffsetReset = AutoOffsetReset.Error,
         FetchWaitMaxMs = 100,
         SocketTimeoutMs = 10_000,
+    };
+
+    /// <summary>
+    /// A consumer that subscribes through a consumer group: short session and heartbeat intervals so rebalances take
+    /// about a second, auto-commit of consumed records every 200 ms, earliest reset for new groups.
+    /// </summary>
+    public static ConsumerConfig GroupConsumerConfig(string bootstrap, string groupId, string? groupInstanceId = null,
+        PartitionAssignmentStrategy strategy = PartitionAssignmentStrategy.Range) => new()
+    {
+        BootstrapServers = bootstrap,
+        GroupId = groupId,
+        GroupInstanceId = groupInstanceId,
+        PartitionAssignmentStrategy = strategy,
+        SessionTimeoutMs = 6000,
+        HeartbeatIntervalMs = 300,
+        MaxPollIntervalMs = 10_000,
+        EnableAutoCommit = true,
+        AutoCommitIntervalMs = 200,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        FetchWaitMaxMs = 100,
+        SocketTimeoutMs = 10_000,
+        TopicMetadataRefreshIntervalMs = 1000,
     };
 
     public static IConsumer<string, string> Consumer(ConsumerConfig config, ITestOutputHelper output, List<Error>? errors = null) =>

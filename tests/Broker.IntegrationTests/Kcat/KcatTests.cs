@@ -59,6 +59,36 @@ public sealed class KcatTests
     }
 
     [Fact]
+    public async Task BalancedConsumer_GroupMode_ConsumesEveryPartitionAndCommits()
+    {
+        var kcat = ExternalTools.RequireKcat();
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        var topic = KafkaClients.UniqueTopic("kcat-group");
+        await KafkaClients.CreateTopicAsync(broker.BootstrapServers, _output, topic, partitions: 3);
+        var produce = await ProcessRunner.RunAsync(
+            kcat,
+            ["-b", broker.BootstrapServers, "-t", topic, "-P", "-K:", "-X", "acks=all"],
+            Timeout,
+            _output,
+            standardInput: string.Concat(Enumerable.Range(0, 60).Select(i => $"k{i}:v{i}\n")));
+        Assert.True(produce.ExitCode == 0, $"kcat -P failed: {produce.Describe()}");
+
+        var group = KafkaClients.UniqueTopic("kcat-g");
+        var consume = await ProcessRunner.RunAsync(
+            kcat,
+            ["-b", broker.BootstrapServers, "-G", group, "-X", "auto.offset.reset=earliest", "-X", "session.timeout.ms=6000", "-e", "-q", "-f", "%s\n", topic],
+            Timeout,
+            _output);
+        Assert.True(consume.ExitCode == 0, $"kcat -G failed: {consume.Describe()}");
+
+        var values = consume.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        Assert.Equal(Enumerable.Range(0, 60).Select(i => $"v{i}").ToHashSet(), values);
+        using var admin = KafkaClients.Admin(broker.BootstrapServers, _output);
+        var committed = await admin.ListConsumerGroupOffsetsAsync([new global::Confluent.Kafka.ConsumerGroupTopicPartitions(group, null)]);
+        Assert.Equal(60, Assert.Single(committed).Partitions.Sum(p => p.Offset.Value));
+    }
+
+    [Fact]
     public async Task ListMetadataJson_TopicWithThreePartitions_ShowsBrokerAndTopic()
     {
         var kcat = ExternalTools.RequireKcat();

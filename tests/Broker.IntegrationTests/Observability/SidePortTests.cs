@@ -76,8 +76,10 @@ public sealed class SidePortTests
         Assert.True(scrape.Value("kafka_network_requestmetrics_totaltimems_count", ("request", "Fetch")) >= 1);
         Assert.True(scrape.Value("kafka_network_requestmetrics_totaltimems_count", ("request", "Metadata")) >= 1);
 
-        Assert.Equal(1, scrape.Value("kafka_server_replicamanager_partitioncount"));
-        Assert.Equal(1, scrape.Value("kafka_server_replicamanager_leadercount"));
+        // The consumer's group id made it look up its coordinator, which creates __consumer_offsets.
+        var hosted = broker.Broker.Metadata.TopicsByName.Values.Sum(t => t.Partitions.Length);
+        Assert.Equal(hosted, scrape.Value("kafka_server_replicamanager_partitioncount"));
+        Assert.Equal(hosted, scrape.Value("kafka_server_replicamanager_leadercount"));
         Assert.Equal(0, scrape.Value("kafka_server_replicamanager_underreplicatedpartitions"));
         Assert.Equal(0, scrape.Value("kafka_controller_kafkacontroller_offlinepartitionscount"));
         Assert.True(scrape.Value("kafka_server_socketservermetrics_connection_count") >= 1);
@@ -128,6 +130,34 @@ public sealed class SidePortTests
     }
 
     private static Uri Url(IPEndPoint endPoint, string path) => new($"http://127.0.0.1:{endPoint.Port}{path}");
+
+    [Fact]
+    public async Task Metrics_GroupCommittedBehindHighWatermark_ConsumerLagGauge()
+    {
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        var topic = KafkaClients.UniqueTopic("lag");
+        await KafkaClients.CreateTopicAsync(broker.BootstrapServers, _output, topic);
+        using (var producer = KafkaClients.Producer(KafkaClients.ProducerConfig(broker.BootstrapServers), _output))
+        {
+            var baseTimestamp = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            for (var i = 0; i < 10; i++)
+            {
+                producer.Produce(topic, TestRecords.Message(i, baseTimestamp));
+            }
+
+            Assert.Equal(0, producer.Flush(Timeout));
+        }
+
+        var group = KafkaClients.UniqueTopic("lag-g");
+        using (var consumer = KafkaClients.Consumer(KafkaClients.GroupConsumerConfig(broker.BootstrapServers, group), _output))
+        {
+            consumer.Commit([new global::Confluent.Kafka.TopicPartitionOffset(topic, 0, 4)]);
+        }
+
+        var scrape = PrometheusText.Parse(await GetStringAsync(broker.Broker.MetricsEndPoint!, "/metrics"));
+
+        Assert.Equal(6, scrape.Value("kafka_consumergroup_lag", ("group", group), ("topic", topic), ("partition", "0")));
+    }
 
     private static async Task<string> GetStringAsync(IPEndPoint endPoint, string path)
     {

@@ -155,6 +155,39 @@ public sealed class KafkaPythonTests
         }
     }
 
+    [Fact]
+    public async Task KafkaPythonGroupConsumer_ThreePartitions_ConsumesAllAndCommits()
+    {
+        await using var broker = await BrokerFixture.StartAsync(_output);
+        var topic = KafkaClients.UniqueTopic("py-group");
+        await KafkaClients.CreateTopicAsync(broker.BootstrapServers, _output, topic, partitions: 3);
+        using (var producer = KafkaClients.Producer(KafkaClients.ProducerConfig(broker.BootstrapServers), _output))
+        {
+            for (var i = 0; i < 90; i++)
+            {
+                producer.Produce(new TopicPartition(topic, i % 3), new Message<string, string> { Key = "k", Value = i.ToString(CultureInfo.InvariantCulture) });
+            }
+
+            Assert.Equal(0, producer.Flush(Timeout));
+        }
+
+        var group = KafkaClients.UniqueTopic("py-g");
+        var python = await ExternalTools.RequirePythonKafkaAsync();
+        var result = await ProcessRunner.RunAsync(
+            python,
+            [Script, "consume", "--bootstrap", broker.BootstrapServers, "--topic", topic, "--expected", "90", "--group", group, "--timeout-s", "40"],
+            Timeout,
+            _output,
+            environment: ExternalTools.PythonEnvironment);
+        Assert.True(result.ExitCode == 0, $"kafka-python group consumer failed: {result.Describe()}");
+
+        var values = JsonLines(result.StandardOutput).Select(e => e.GetProperty("value").GetString()).ToHashSet();
+        Assert.Equal(90, values.Count);
+        using var admin = KafkaClients.Admin(broker.BootstrapServers, _output);
+        var committed = await admin.ListConsumerGroupOffsetsAsync([new global::Confluent.Kafka.ConsumerGroupTopicPartitions(group, null)]);
+        Assert.Equal([30L, 30L, 30L], Assert.Single(committed).Partitions.OrderBy(p => p.Partition.Value).Select(p => p.Offset.Value));
+    }
+
     private async Task<List<PythonRecord>> ConsumeWithPythonAsync(string bootstrap, string topic, int expected)
     {
         var python = await ExternalTools.RequirePythonKafkaAsync();

@@ -18,7 +18,9 @@ public sealed class FuzzTests
 {
     private const int RequestsPerVersion = 6;
     private const int RequestsPerServedVersion = 40;
-    private static readonly HashSet<ApiKey> Served = [ApiKey.Produce, ApiKey.Fetch, ApiKey.ListOffsets, ApiKey.Metadata, ApiKey.ApiVersions, ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.DescribeCluster, ApiKey.DescribeConfigs, ApiKey.AlterConfigs, ApiKey.IncrementalAlterConfigs, ApiKey.DeleteRecords, ApiKey.DescribeLogDirs, ApiKey.OffsetForLeaderEpoch, ApiKey.ListPartitionReassignments, ApiKey.DescribeTopicPartitions, ApiKey.InitProducerId, ApiKey.DescribeProducers];
+    private static readonly HashSet<ApiKey> Served = [ApiKey.Produce, ApiKey.Fetch, ApiKey.ListOffsets, ApiKey.Metadata, ApiKey.ApiVersions, ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.DescribeCluster, ApiKey.DescribeConfigs, ApiKey.AlterConfigs, ApiKey.IncrementalAlterConfigs, ApiKey.DeleteRecords, ApiKey.DescribeLogDirs, ApiKey.OffsetForLeaderEpoch, ApiKey.ListPartitionReassignments, ApiKey.DescribeTopicPartitions, ApiKey.InitProducerId, ApiKey.DescribeProducers,
+        ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Heartbeat, ApiKey.LeaveGroup, ApiKey.OffsetCommit, ApiKey.OffsetFetch,
+        ApiKey.ListGroups, ApiKey.DescribeGroups, ApiKey.DeleteGroups, ApiKey.OffsetDelete];
     private static readonly string?[] Strings = [string.Empty, "t", "fuzz", "bad name!", "..", new string('x', 300), null];
     private static readonly long[] Numbers = [0, 1, -1, -2, -3, 2, 7, 100, short.MaxValue, int.MaxValue, int.MinValue, long.MaxValue, long.MinValue];
     private static readonly NullabilityInfoContext Nullability = new();
@@ -52,6 +54,13 @@ public sealed class FuzzTests
                         if (request is FetchRequest fetch)
                         {
                             fetch.MaxWaitMs = random.Next(0, 20); // bounded so the test cannot park for minutes
+                        }
+
+                        if (request is JoinGroupRequest join)
+                        {
+                            // A join waits for the join phase, which ends at the rebalance timeout at the latest: keep it short.
+                            join.RebalanceTimeoutMs = random.Next(0, 20);
+                            join.SessionTimeoutMs = random.Next(0, 2000); // v0 uses it as the rebalance timeout
                         }
 
                         if (!TryEncode(request, version))

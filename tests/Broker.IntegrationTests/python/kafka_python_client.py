@@ -81,6 +81,9 @@ def produce(args):
 
 
 def consume(args):
+    if args.group:
+        consume_group(args)
+        return
     consumer = KafkaConsumer(
         bootstrap_servers=args.bootstrap,
         group_id=None,
@@ -115,6 +118,35 @@ def consume(args):
         sys.exit(2)
 
 
+def consume_group(args):
+    """Subscribes through a consumer group, reads until the expected count, commits and leaves the group."""
+    consumer = KafkaConsumer(
+        args.topic,
+        bootstrap_servers=args.bootstrap,
+        group_id=args.group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=500,
+        fetch_max_wait_ms=200,
+        request_timeout_ms=30000,
+        api_version_auto_timeout_ms=15000,
+    )
+    count = 0
+    deadline = time.monotonic() + args.timeout_s
+    while count < args.expected and time.monotonic() < deadline:
+        batches = consumer.poll(timeout_ms=200)
+        for records in batches.values():
+            for record in records:
+                print(json.dumps({"partition": record.partition, "offset": record.offset, "value": text(record.value)}))
+                count += 1
+    consumer.commit()
+    consumer.close(autocommit=False)
+    if count < args.expected:
+        print("read %d of %d records before the %d s timeout" % (count, args.expected, args.timeout_s), file=sys.stderr)
+        sys.exit(2)
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +162,7 @@ def main():
     c.add_argument("--expected", type=int, required=True)
     c.add_argument("--partition", type=int, default=0)
     c.add_argument("--timeout-s", type=int, default=30)
+    c.add_argument("--group", default=None, help="subscribe through this consumer group instead of assigning")
     args = parser.parse_args()
     produce(args) if args.command == "produce" else consume(args)
 

@@ -35,6 +35,7 @@ internal sealed class HandlerHarness : IDisposable
             ["node.id"] = "1",
             ["listeners"] = "PLAINTEXT://127.0.0.1:9092",
             ["log.dirs"] = _dir,
+            ["offsets.topic.replication.factor"] = "1",
         };
         foreach (var (key, value) in overrides)
         {

@@ -321,6 +321,68 @@ public sealed class HandlerVersionTests : IDisposable
                     ResponsePartitionLimit = 1,
                     Cursor = null,
                 };
+            case ApiKey.FindCoordinator:
+                return version < 4
+                    ? new FindCoordinatorRequest { Key = "g", KeyType = 0 }
+                    : new FindCoordinatorRequest { KeyType = 0, CoordinatorKeys = ["g", "other"] };
+            case ApiKey.JoinGroup:
+                // v4+ without a member id answers MEMBER_ID_REQUIRED at once; older versions use an unknown id so nothing waits.
+                return new JoinGroupRequest
+                {
+                    GroupId = "g",
+                    SessionTimeoutMs = 10_000,
+                    RebalanceTimeoutMs = version >= 1 ? 10_000 : -1,
+                    MemberId = version >= 4 ? string.Empty : "unknown-member",
+                    ProtocolType = "consumer",
+                    Protocols = [new JoinGroupRequest.JoinGroupRequestProtocol { Name = "range", Metadata = new byte[] { 0, 0, 0, 0, 0, 1, 0, 1, (byte)'t', 0xff, 0xff, 0xff, 0xff } }],
+                };
+            case ApiKey.SyncGroup:
+                return new SyncGroupRequest
+                {
+                    GroupId = "g",
+                    GenerationId = 1,
+                    MemberId = "unknown-member",
+                    ProtocolType = version >= 5 ? "consumer" : null,
+                    ProtocolName = version >= 5 ? "range" : null,
+                    Assignments = [new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = "unknown-member", Assignment = new byte[] { 0, 0 } }],
+                };
+            case ApiKey.Heartbeat:
+                return new HeartbeatRequest { GroupId = "g", GenerationId = 1, MemberId = "unknown-member" };
+            case ApiKey.LeaveGroup:
+                return version < 3
+                    ? new LeaveGroupRequest { GroupId = "g", MemberId = "unknown-member" }
+                    : new LeaveGroupRequest { GroupId = "g", Members = [new LeaveGroupRequest.MemberIdentity { MemberId = "unknown-member" }] };
+            case ApiKey.OffsetCommit:
+                return new OffsetCommitRequest
+                {
+                    GroupId = "g",
+                    GenerationIdOrMemberEpoch = -1,
+                    Topics = [new OffsetCommitRequest.OffsetCommitRequestTopic
+                    {
+                        Name = "t",
+                        Partitions = [new OffsetCommitRequest.OffsetCommitRequestPartition { PartitionIndex = 0, CommittedOffset = 1, CommittedMetadata = "m" }],
+                    }],
+                };
+            case ApiKey.OffsetFetch:
+                return version < 8
+                    ? new OffsetFetchRequest { GroupId = "g", Topics = [new OffsetFetchRequest.OffsetFetchRequestTopic { Name = "t", PartitionIndexes = [0, 1] }] }
+                    : new OffsetFetchRequest
+                    {
+                        Groups = [new OffsetFetchRequest.OffsetFetchRequestGroup { GroupId = "g", Topics = [new OffsetFetchRequest.OffsetFetchRequestTopics { Name = "t", PartitionIndexes = [0] }] },
+                            new OffsetFetchRequest.OffsetFetchRequestGroup { GroupId = "h", Topics = null }],
+                    };
+            case ApiKey.ListGroups:
+                return new ListGroupsRequest { StatesFilter = version >= 4 ? ["Stable"] : [], TypesFilter = version >= 5 ? ["classic"] : [] };
+            case ApiKey.DescribeGroups:
+                return new DescribeGroupsRequest { Groups = ["g", "missing"], IncludeAuthorizedOperations = false };
+            case ApiKey.DeleteGroups:
+                return new DeleteGroupsRequest { GroupsNames = ["g"] };
+            case ApiKey.OffsetDelete:
+                return new OffsetDeleteRequest
+                {
+                    GroupId = "g",
+                    Topics = [new OffsetDeleteRequest.OffsetDeleteRequestTopic { Name = "t", Partitions = [new OffsetDeleteRequest.OffsetDeleteRequestPartition { PartitionIndex = 0 }] }],
+                };
             default:
                 throw new InvalidOperationException($"No sample request for {key}; add one when a handler is added.");
         }

@@ -135,6 +135,7 @@ public static class BrokerConfigDef
         Int(GroupMinSessionTimeoutMs, "6000", null, "Smallest session timeout a member may request."),
         Int(GroupMaxSessionTimeoutMs, "1800000", null, "Largest session timeout a member may request."),
         Int(GroupMaxSize, IntMax, AtLeast(1), "Members allowed in one group."),
+        Int(OffsetMetadataMaxBytes, "4096", null, "Longest metadata string an offset commit may carry."),
 
         // Replication.
         Int(ReplicaFetchMaxBytes, "1048576", AtLeast(0), "Bytes a follower fetches per partition."),

@@ -121,6 +121,7 @@ public static class ConfigNames
     public const string GroupMinSessionTimeoutMs = "group.min.session.timeout.ms";
     public const string GroupMaxSessionTimeoutMs = "group.max.session.timeout.ms";
     public const string GroupMaxSize = "group.max.size";
+    public const string OffsetMetadataMaxBytes = "offset.metadata.max.bytes";
 
     // Replication.
     public const string ReplicaFetchMaxBytes = "replica.fetch.max.bytes";

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Broker.Cluster.Replication;
+using Broker.Coordinators.Groups;
 using Broker.Protocol.Messages;
 using Broker.Server.Dispatch;
 using Prometheus;
@@ -31,6 +32,10 @@ internal sealed class BrokerMetrics
     private readonly Gauge _offline;
     private readonly Gauge _logSize;
     private readonly Gauge _connections;
+    private readonly Gauge _consumerLag;
+    private HashSet<(string Group, string Topic, int Partition)> _publishedLags = [];
+    private HashSet<(string Group, string Topic, int Partition)> _currentLags = [];
+    private volatile GroupCoordinator? _groups;
     private readonly ConcurrentDictionary<string, TopicMeters> _topics = new(StringComparer.Ordinal);
 
     // Scrape-time state, guarded by _collectLock (two scrapes may overlap).
@@ -63,6 +68,7 @@ internal sealed class BrokerMetrics
         _offline = factory.CreateGauge("kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a live leader (0 until replication exists).");
         _logSize = factory.CreateGauge("kafka_log_log_size", "Bytes of all segments of the partition's log.", ["topic", "partition"]);
         _connections = factory.CreateGauge("kafka_server_socketservermetrics_connection_count", "Open client connections across all listeners.");
+        _consumerLag = factory.CreateGauge("kafka_consumergroup_lag", "High watermark minus the group's committed offset, per partition led here.", ["group", "topic", "partition"]);
         Registry.AddBeforeCollectCallback(UpdateGauges);
     }
 
@@ -85,6 +91,9 @@ internal sealed class BrokerMetrics
         _replicas = replicas;
         _connectionCount = connectionCount;
     }
+
+    /// <summary>Connects the consumer lag gauge to the group coordinator.</summary>
+    public void AttachGroups(GroupCoordinator groups) => _groups = groups;
 
     /// <summary>The per-topic counters, created on first use. Lock-free and allocation-free once created.</summary>
     public TopicMeters Topic(string topic) =>
@@ -143,7 +152,35 @@ internal sealed class BrokerMetrics
             _partitionCount.Set(partitions);
             _leaderCount.Set(leaders);
             RemoveDeletedTopics(replicas);
+            UpdateLag(replicas);
         }
+    }
+
+    // Lag is computed at scrape time from committed offsets and the high watermark; stale series are removed.
+    private void UpdateLag(ReplicaManager replicas)
+    {
+        _currentLags.Clear();
+        if (_groups is { } groups)
+        {
+            foreach (var (group, topic, index, offset) in groups.CommittedOffsets())
+            {
+                if (replicas.Get(topic, index) is { IsLeader: true } partition)
+                {
+                    _currentLags.Add((group, topic, index));
+                    _consumerLag.WithLabels(group, topic, index.ToString(CultureInfo.InvariantCulture)).Set(Math.Max(0, partition.Log.HighWatermark - offset));
+                }
+            }
+        }
+
+        foreach (var (group, topic, index) in _publishedLags)
+        {
+            if (!_currentLags.Contains((group, topic, index)))
+            {
+                _consumerLag.RemoveLabelled(group, topic, index.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+
+        (_publishedLags, _currentLags) = (_currentLags, _publishedLags);
     }
 
     // Kafka drops a topic's metrics when the topic is deleted. Hosted topics are read again after the meter keys, so
