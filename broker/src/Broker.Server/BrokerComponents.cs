@@ -2,6 +2,7 @@ using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
 using Broker.Coordinators.Groups;
+using Broker.Coordinators.Transactions;
 using Broker.Server.Configuration;
 using Broker.Server.Dispatch;
 using Broker.Server.Handlers;
@@ -89,6 +90,9 @@ internal sealed class BrokerComponents : IDisposable
                 Logs = logs,
                 TopicDefaults = effectiveDefaults,
                 Groups = groups,
+                Transactions = new TransactionCoordinatorLocator(metadata, controller, new TransactionStateTopicOptions(
+                    config.TransactionStateLogNumPartitions, config.TransactionStateLogReplicationFactor,
+                    config.GetInt(ConfigNames.TransactionStateLogSegmentBytes), config.GetInt(ConfigNames.TransactionStateLogMinIsr))),
             };
             RequestDispatcher? dispatcher = null;
             dispatcher = new RequestDispatcher(

@@ -2,6 +2,7 @@ using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
 using Broker.Coordinators.Groups;
+using Broker.Coordinators.Transactions;
 using Broker.Server.Configuration;
 using Broker.Server.Observability;
 using Broker.Storage;
@@ -60,4 +61,7 @@ internal sealed class BrokerServices
 
     /// <summary>Consumer groups and committed offsets (classic protocol).</summary>
     public required GroupCoordinator Groups { get; init; }
+
+    /// <summary>FindCoordinator for transactional ids.</summary>
+    public required TransactionCoordinatorLocator Transactions { get; init; }
 }

@@ -72,6 +72,9 @@ internal sealed class BrokerFixture : IAsyncDisposable
         // Single node, as in Kafka's quickstart; groups start rebalancing at once and may use short sessions.
         ["offsets.topic.replication.factor"] = "1",
         ["offsets.topic.num.partitions"] = "5", // every consumer with a group id creates it: keep it small
+        ["transaction.state.log.replication.factor"] = "1",
+        ["transaction.state.log.min.isr"] = "1",
+        ["transaction.state.log.num.partitions"] = "5",
         ["group.initial.rebalance.delay.ms"] = "0",
         ["group.min.session.timeout.ms"] = "1000",
         // Ephemeral side ports, so brokers started in parallel (and `make run`) never collide.

@@ -78,11 +78,31 @@ public sealed class GroupHandlerTests : IDisposable
     }
 
     [Fact]
-    public async Task FindCoordinator_TransactionKey_CoordinatorNotAvailable()
+    public async Task FindCoordinator_TransactionKey_CreatesTransactionStateTopicThenAnswersThisBroker()
     {
-        var response = await Call<FindCoordinatorResponse>(10, 4, new FindCoordinatorRequest { KeyType = 1, CoordinatorKeys = ["tx"] });
+        var first = await Call<FindCoordinatorResponse>(10, 4, new FindCoordinatorRequest { KeyType = 1, CoordinatorKeys = ["tx"] });
 
-        Assert.Equal((short)ErrorCode.CoordinatorNotAvailable, Assert.Single(response.Coordinators).ErrorCode);
+        Assert.Equal((short)ErrorCode.CoordinatorNotAvailable, Assert.Single(first.Coordinators).ErrorCode);
+        var topic = _harness.Image.TopicsByName["__transaction_state"];
+        Assert.Equal(50, topic.Partitions.Length);
+        Assert.Equal("compact", topic.Configs["cleanup.policy"]);
+        Assert.Equal("1", topic.Configs["min.insync.replicas"]);
+
+        var second = await Call<FindCoordinatorResponse>(10, 4, new FindCoordinatorRequest { KeyType = 1, CoordinatorKeys = ["tx", ""] });
+        Assert.Equal((short)ErrorCode.None, second.Coordinators[0].ErrorCode);
+        Assert.Equal(1, second.Coordinators[0].NodeId);
+        Assert.Equal((short)ErrorCode.InvalidRequest, second.Coordinators[1].ErrorCode);
+
+        // Java "tx".hashCode() = 116 * 31 + 120 = 3716; 3716 % 50 = 16.
+        Assert.Equal(16, _harness.Components.Services.Transactions.PartitionFor("tx"));
+    }
+
+    [Fact]
+    public async Task FindCoordinator_UnknownKeyType_InvalidRequest()
+    {
+        var response = await Call<FindCoordinatorResponse>(10, 4, new FindCoordinatorRequest { KeyType = 7, CoordinatorKeys = ["x"] });
+
+        Assert.Equal((short)ErrorCode.InvalidRequest, Assert.Single(response.Coordinators).ErrorCode);
     }
 
     [Fact]

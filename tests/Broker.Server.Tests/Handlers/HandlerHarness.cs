@@ -36,6 +36,8 @@ internal sealed class HandlerHarness : IDisposable
             ["listeners"] = "PLAINTEXT://127.0.0.1:9092",
             ["log.dirs"] = _dir,
             ["offsets.topic.replication.factor"] = "1",
+            ["transaction.state.log.replication.factor"] = "1",
+            ["transaction.state.log.min.isr"] = "1",
         };
         foreach (var (key, value) in overrides)
         {

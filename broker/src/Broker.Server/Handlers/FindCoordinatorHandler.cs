@@ -5,12 +5,15 @@ using Broker.Server.Dispatch;
 namespace Broker.Server.Handlers;
 
 /// <summary>
-/// FindCoordinator (10): key type 0 (group) answers the leader of the group's __consumer_offsets partition, creating the
-/// topic first if needed (COORDINATOR_NOT_AVAILABLE meanwhile); key type 1 (transaction) gets COORDINATOR_NOT_AVAILABLE,
-/// as this broker runs no transaction coordinator. v4+ batches keys. Thread-safe.
+/// FindCoordinator (10): key type 0 (group) answers the leader of the group's __consumer_offsets partition, key type 1
+/// (transaction) the leader of the transactional id's __transaction_state partition, each topic created on first use
+/// (COORDINATOR_NOT_AVAILABLE meanwhile), as Kafka does. v4+ batches keys. Thread-safe.
 /// </summary>
 internal sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse>
 {
+    private const sbyte GroupKey = 0;
+    private const sbyte TransactionKey = 1;
+
     private readonly BrokerServices _services;
 
     public FindCoordinatorHandler(BrokerServices services)
@@ -49,10 +52,10 @@ internal sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest
     private async Task<FindCoordinatorResponse.Coordinator> FindAsync(RequestContext context, string key, sbyte keyType, CancellationToken cancellationToken)
     {
         var result = new FindCoordinatorResponse.Coordinator { Key = key, NodeId = -1, Host = "", Port = -1 };
-        if (keyType != 0)
+        if (keyType is not (GroupKey or TransactionKey))
         {
-            result.ErrorCode = (short)(keyType == 1 ? ErrorCode.CoordinatorNotAvailable : ErrorCode.InvalidRequest);
-            result.ErrorMessage = keyType == 1 ? "This broker runs no transaction coordinator." : $"Unknown coordinator key type {keyType}.";
+            result.ErrorCode = (short)ErrorCode.InvalidRequest;
+            result.ErrorMessage = $"Unknown coordinator key type {keyType}.";
             return result;
         }
 
@@ -62,7 +65,9 @@ internal sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest
             return result;
         }
 
-        var (error, nodeId) = await _services.Groups.FindCoordinatorAsync(key, cancellationToken).ConfigureAwait(false);
+        var (error, nodeId) = keyType == GroupKey
+            ? await _services.Groups.FindCoordinatorAsync(key, cancellationToken).ConfigureAwait(false)
+            : await _services.Transactions.FindCoordinatorAsync(key, cancellationToken).ConfigureAwait(false);
         if (error == ErrorCode.None && _services.Metadata.Image.Brokers.TryGetValue(nodeId, out var broker)
             && broker.EndpointFor(context.ListenerName) is { } endpoint)
         {
