@@ -30,6 +30,9 @@ public sealed record TopicControllerOptions(int DefaultPartitions, short Default
 {
     /// <summary>Validates topic-level configs; returns null when valid, else a message naming the key.</summary>
     public Func<IReadOnlyDictionary<string, string?>, string?> ValidateConfigs { get; init; } = static _ => null;
+
+    /// <summary>Source of topic ids and broker incarnation ids (injected so tests and simulations are deterministic).</summary>
+    public Func<Guid> NewGuid { get; init; } = Guid.NewGuid;
 }
 
 /// <summary>
@@ -162,7 +165,7 @@ public sealed class TopicController
             assignment = RoundRobin(partitions, replicationFactor, liveBrokers, topic.Name);
         }
 
-        var topicId = Guid.NewGuid();
+        var topicId = _options.NewGuid();
         if (records is not null)
         {
             records.Add(new TopicRecord { Name = topic.Name, TopicId = topicId });
@@ -446,7 +449,7 @@ public sealed class TopicController
     /// <summary>Registers (or re-registers) this broker's endpoints, as a KRaft broker does at start-up.</summary>
     public async Task RegisterBrokerAsync(int nodeId, IReadOnlyList<BrokerEndpoint> endpoints, string? rack, CancellationToken cancellationToken)
     {
-        var record = new RegisterBrokerRecord { BrokerId = nodeId, IncarnationId = Guid.NewGuid(), Rack = rack, Fenced = false };
+        var record = new RegisterBrokerRecord { BrokerId = nodeId, IncarnationId = _options.NewGuid(), Rack = rack, Fenced = false };
         foreach (var endpoint in endpoints)
         {
             record.EndPoints.Add(new RegisterBrokerRecord.BrokerEndpoint

@@ -233,7 +233,7 @@ public sealed partial class GroupCoordinator
         Task<JoinGroupResult> pending;
         lock (group.Lock)
         {
-            pending = group.Join(call, static () => Guid.NewGuid().ToString(), now);
+            pending = group.Join(call, () => _options.NewGuid().ToString(), now);
             PersistIfDirty(group, now);
         }
 

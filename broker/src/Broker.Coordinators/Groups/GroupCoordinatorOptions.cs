@@ -23,4 +23,7 @@ public sealed record GroupCoordinatorOptions
 
     /// <summary>offsets.retention.check.interval.ms</summary>
     public long OffsetsRetentionCheckIntervalMs { get; init; } = 600_000;
+
+    /// <summary>Source of the UUID in new member ids (<c>clientId-uuid</c>); injected so tests are deterministic.</summary>
+    public Func<Guid> NewGuid { get; init; } = Guid.NewGuid;
 }
