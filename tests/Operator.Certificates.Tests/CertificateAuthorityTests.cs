@@ -32,6 +32,15 @@ public sealed class CertificateAuthorityTests(CaFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void Create_Subject_EncodesOrganizationBeforeCommonNameAsStrimzi()
+    {
+        var rdns = fixture.ClusterCa.Certificate.SubjectName.EnumerateRelativeDistinguishedNames(reversed: false)
+            .Select(r => (r.GetSingleElementType().Value, r.GetSingleElementValue()));
+
+        Assert.Equal([("2.5.4.10", "io.strimzi"), ("2.5.4.3", "cluster-ca v0")], rdns);
+    }
+
+    [Fact]
     public void Create_ClusterCa_IsCriticalCaWithCertSignKeyUsage()
     {
         var extensions = fixture.ClusterCa.Certificate.Extensions;

@@ -175,9 +175,10 @@ public sealed class CertificateAuthority : IDisposable
 
     internal static X500DistinguishedName Subject(string commonName)
     {
+        // The builder encodes the last-added RDN first; Strimzi's (openssl's) encoding order is O then CN.
         var builder = new X500DistinguishedNameBuilder();
-        builder.AddOrganizationName(Organization);
         builder.AddCommonName(commonName);
+        builder.AddOrganizationName(Organization);
         return builder.Build();
     }
 
