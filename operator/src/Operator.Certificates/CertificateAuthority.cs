@@ -15,7 +15,7 @@ public enum CaKind
 /// <summary>
 /// A self-signed CA: certificate, private key and generations (Strimzi's <c>InternalCa</c>), plus the
 /// certificates of replaced keys that stay trusted until every pod uses the new key. Immutable;
-/// thread-safe. Disposing releases the key.
+/// thread-safe. Disposing releases the key; derived instances own their own keyed certificate.
 /// </summary>
 public sealed class CertificateAuthority : IDisposable
 {
@@ -104,6 +104,21 @@ public sealed class CertificateAuthority : IDisposable
     }
 
     /// <summary>
+    /// A new certificate for a stored key whose certificate is missing (Strimzi's RENEW_CERT on a missing
+    /// <c>ca.crt</c>): generations as given, cert generation bumped by the caller.
+    /// </summary>
+    public static CertificateAuthority FromKey(CaKind kind, IDictionary<string, byte[]> keyData, int certGeneration, int keyGeneration,
+        int validityDays, TimeProvider time, CertificateOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(keyData);
+        ArgumentNullException.ThrowIfNull(options);
+        using var key = RSA.Create();
+        key.ImportFromPem(Pem.Text(keyData, CaSecrets.KeyKey));
+        var certificate = SelfSign(key, CommonName(kind, keyGeneration), validityDays, time, options);
+        return new(kind, certificate, certGeneration, keyGeneration, []);
+    }
+
+    /// <summary>
     /// Issues a leaf certificate signed by this CA, valid from now for <paramref name="validityDays"/> but never
     /// beyond the CA. Subject <c>CN=&lt;commonName&gt;, O=io.strimzi</c>; key usage digitalSignature and
     /// keyEncipherment (critical); extended key usage serverAuth and clientAuth; SANs as given.
@@ -164,14 +179,11 @@ public sealed class CertificateAuthority : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        Certificate.Dispose();
-        foreach (var previous in PreviousCertificates)
-        {
-            previous.Dispose();
-        }
-    }
+    /// <summary>
+    /// Releases the key. Previous certificates carry no key and are shared between the instances that renewal,
+    /// replacement and pruning derive from each other, so they are left to the garbage collector.
+    /// </summary>
+    public void Dispose() => Certificate.Dispose();
 
     internal static X500DistinguishedName Subject(string commonName)
     {
