@@ -88,6 +88,21 @@ public sealed class CertificateAuthorityTests(CaFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void CertSecret_Pkcs12_MarksCertificatesAsJavaTrustedEntries()
+    {
+        var secret = CaSecrets.CertSecret(Context, fixture.ClusterCa, "pw");
+
+        var info = System.Security.Cryptography.Pkcs.Pkcs12Info.Decode(secret.Data[CaSecrets.P12Key], out _, skipCopy: true);
+        var contents = Assert.Single(info.AuthenticatedSafe);
+        contents.Decrypt("pw");
+        var bag = Assert.IsType<System.Security.Cryptography.Pkcs.Pkcs12CertBag>(Assert.Single(contents.GetBags()));
+        var trusted = Assert.Single(bag.Attributes.Cast<CryptographicAttributeObject>(), a => a.Oid.Value == "2.16.840.1.113894.746875.1.1");
+        var value = new System.Formats.Asn1.AsnReader(trusted.Values[0].RawData, System.Formats.Asn1.AsnEncodingRules.DER);
+        Assert.Equal("2.5.29.37.0", value.ReadObjectIdentifier());
+        Assert.True(info.VerifyMac("pw"));
+    }
+
+    [Fact]
     public void CertAndKeySecrets_Metadata_HaveStrimziNamesKeysLabelsAnnotationsAndOwner()
     {
         var clusterCert = CaSecrets.CertSecret(Context, fixture.ClusterCa, "pw");
@@ -145,6 +160,18 @@ public sealed class CertificateAuthorityTests(CaFixture fixture) : IClassFixture
         // Serials come from the injected source; keys always come from the OS CSPRNG, so they still differ.
         Assert.Equal(first.Certificate.SerialNumber, second.Certificate.SerialNumber);
         Assert.NotEqual(first.Certificate.GetPublicKey(), second.Certificate.GetPublicKey());
+    }
+
+    [Fact]
+    public void CertificateOptions_Defaults_Rsa4096KeysClusterLocalAndThirtyTwoCharPasswords()
+    {
+        var options = new CertificateOptions { Random = new SeededRandom(5) };
+
+        Assert.Equal(4096, options.CaKeySize);
+        Assert.Equal(4096, options.LeafKeySize);
+        Assert.Equal("cluster.local", options.ClusterDomain);
+        Assert.Equal(32, options.NewPassword().Length);
+        Assert.Equal("fixed", (options with { Passwords = () => "fixed" }).NewPassword());
     }
 
     [Fact]
