@@ -30,8 +30,13 @@ internal sealed class OperatorFixture : IAsyncDisposable
         {
             Informers = new InformerOptions { ResyncPeriod = TimeSpan.Zero, InitialBackoff = TimeSpan.FromMilliseconds(20) },
             Kafka = new KafkaReconcilerOptions { PodWaitInterval = TimeSpan.FromMilliseconds(200) },
-        }, TimeProvider.System, new Random(42), Environment.GetEnvironmentVariable("OPERATOR_TEST_LOG") is null ? NullLoggerFactory.Instance : Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddConsole().SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug)));
+        }, TimeProvider.System, new Random(42), Loggers);
     }
+
+    /// <summary>Silent, unless OPERATOR_TEST_LOG is set (then debug logs go to the console).</summary>
+    public static ILoggerFactory Loggers { get; } = Environment.GetEnvironmentVariable("OPERATOR_TEST_LOG") is null
+        ? NullLoggerFactory.Instance
+        : LoggerFactory.Create(b => b.AddConsole().SetMinimumLevel(LogLevel.Debug));
 
     public KubeApiServer Server { get; }
 
@@ -41,7 +46,8 @@ internal sealed class OperatorFixture : IAsyncDisposable
 
     public static string Root { get; } = FindRoot();
 
-    public static async Task<OperatorFixture> StartAsync()
+    /// <param name="runOperator">Start the cluster operator's wiring in process (false: the test runs its own).</param>
+    public static async Task<OperatorFixture> StartAsync(bool runOperator = true)
     {
         var server = await KubeApiServer.StartAsync();
         var client = server.CreateClient();
@@ -55,7 +61,11 @@ internal sealed class OperatorFixture : IAsyncDisposable
 
         await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
         var fixture = new OperatorFixture(server, client);
-        fixture._run = fixture.Operator.RunAsync(fixture._stop.Token);
+        if (runOperator)
+        {
+            fixture._run = fixture.Operator.RunAsync(fixture._stop.Token);
+        }
+
         return fixture;
     }
 
