@@ -126,4 +126,42 @@ public sealed class KafkaReconcilerTests
         Assert.Empty((await fixture.Client.AppsV1.ListNamespacedStatefulSetAsync(OperatorFixture.Namespace)).Items);
         Assert.Equal(0, fixture.Operator.Applier.Writes);
     }
+
+    [Fact]
+    public async Task Reconcile_PoolScaledDownKafkaEditedStatefulSetDeleted_FollowsAndKeepsTheClusterId()
+    {
+        await using var fixture = await OperatorFixture.StartAsync();
+        var client = fixture.Client;
+        await fixture.CreateAsync(OperatorFixture.Example("kafka/kafka-ephemeral.yaml"));
+        var kafka = await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(Cluster),
+            k => k.Status?.Conditions?.Any(c => c.Reason == KafkaReconciler.WaitingForPodsReason) == true, "the first reconcile");
+        var clusterId = kafka.Status!.ClusterId;
+        await OperatorFixture.EventuallyAsync(async () => (await client.CoreV1.ListNamespacedConfigMapAsync(OperatorFixture.Namespace)).Items.Any(c => c.Metadata.Name == "my-cluster-broker-2"),
+            found => found, "ConfigMap my-cluster-broker-2");
+
+        // A KafkaNodePool change reaches its Kafka (strimzi.io/cluster label): the top id goes, with its ConfigMap.
+        await client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"apiVersion":"kafka.strimzi.io/v1","spec":{"replicas":2}}""", V1Patch.PatchType.MergePatch),
+            StrimziGroup.Name, StrimziGroup.StorageVersion, OperatorFixture.Namespace, "kafkanodepools", "broker");
+        var broker = await OperatorFixture.EventuallyAsync(() => fixture.GetPoolAsync("broker"), p => p.Status?.NodeIds is { Count: 2 }, "broker scaled down");
+        Assert.Equal([0, 1], broker.Status!.NodeIds!);
+        await OperatorFixture.EventuallyAsync(async () => (await client.CoreV1.ListNamespacedConfigMapAsync(OperatorFixture.Namespace)).Items.Select(c => c.Metadata.Name).ToList(),
+            names => !names.Contains("my-cluster-broker-2") && names.Contains("my-cluster-broker-1"), "ConfigMap my-cluster-broker-2 deleted");
+        var sts = await client.AppsV1.ReadNamespacedStatefulSetAsync("my-cluster-broker", OperatorFixture.Namespace);
+        Assert.Equal(2, sts.Spec.Replicas);
+
+        // A spec change: observed, same cluster id. (The fixture wants a patch of an object created as v1beta2 through
+        // the v1 endpoint to name v1, where a real API server converts; hence apiVersion in these bodies.)
+        await client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"apiVersion":"kafka.strimzi.io/v1","spec":{"kafka":{"config":{"min.insync.replicas":1}}}}""", V1Patch.PatchType.MergePatch),
+            StrimziGroup.Name, StrimziGroup.StorageVersion, OperatorFixture.Namespace, "kafkas", Cluster);
+        kafka = await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(Cluster), k => k.Status?.ObservedGeneration == 2, "generation 2 observed");
+        Assert.Equal(clusterId, kafka.Status!.ClusterId);
+        var config = await client.CoreV1.ReadNamespacedConfigMapAsync("my-cluster-broker-0", OperatorFixture.Namespace);
+        Assert.Contains("min.insync.replicas=1", config.Data["server.config"], StringComparison.Ordinal);
+
+        // An owned object deleted behind the operator's back comes back.
+        await client.AppsV1.DeleteNamespacedStatefulSetAsync("my-cluster-controller", OperatorFixture.Namespace);
+        await OperatorFixture.EventuallyAsync(async () => (await client.AppsV1.ListNamespacedStatefulSetAsync(OperatorFixture.Namespace)).Items.Select(x => x.Metadata.Name).ToList(),
+            names => names.Contains("my-cluster-controller"), "StatefulSet my-cluster-controller recreated");
+        Assert.Equal(0, fixture.Operator.Counts.Failures);
+    }
 }
