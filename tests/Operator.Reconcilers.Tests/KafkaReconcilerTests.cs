@@ -79,11 +79,13 @@ public sealed class KafkaReconcilerTests
         await fixture.Operator.Reconciler.ReconcileAsync(KafkaKey, CancellationToken.None);
         var writes = fixture.Operator.Applier.Writes;
         var resourceVersion = (await fixture.GetKafkaAsync(Cluster)).Metadata.ResourceVersion;
+        var poolResourceVersion = (await fixture.GetPoolAsync("broker")).Metadata.ResourceVersion;
         Assert.Equal(ReconcileResult.Done, await fixture.Operator.Reconciler.ReconcileAsync(KafkaKey, CancellationToken.None));
         Assert.Equal(ReconcileResult.Done, await fixture.Operator.Reconciler.ReconcileAsync(KafkaKey, CancellationToken.None));
         Assert.Equal(writes, fixture.Operator.Applier.Writes);
         var after = await fixture.GetKafkaAsync(Cluster);
         Assert.Equal(resourceVersion, after.Metadata.ResourceVersion);
+        Assert.Equal(poolResourceVersion, (await fixture.GetPoolAsync("broker")).Metadata.ResourceVersion);
         Assert.Equal(clusterId, after.Status!.ClusterId);
         Assert.Equal(0, fixture.Operator.Counts.Failures);
     }

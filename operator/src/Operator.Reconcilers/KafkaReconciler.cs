@@ -1,11 +1,9 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Globalization;
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Operator.Api;
@@ -211,41 +209,24 @@ public sealed partial class KafkaReconciler : IReconciler
         }
     }
 
-    private Task<ApplyOutcome> ApplyAsync(IKubernetesObject<V1ObjectMeta> desired, CancellationToken cancellationToken)
+    private Task<ApplyOutcome> ApplyAsync(IKubernetesObject<V1ObjectMeta> desired, CancellationToken cancellationToken) => desired switch
     {
-        var key = ObjectKey.Of(desired);
-        var client = _caches.Client;
-        return desired switch
-        {
-            V1StatefulSet o => _applier.ApplyAsync(o, _caches.StatefulSets.TryGet(key, out var c) ? c : null, cancellationToken),
-            V1ConfigMap o => _applier.ApplyAsync(o, _caches.ConfigMaps.TryGet(key, out var c) ? c : null, cancellationToken),
-            V1Service o => _applier.ApplyAsync(o, _caches.Services.TryGet(key, out var c) ? c : null, cancellationToken),
-            V1ServiceAccount o => ReadThenApplyAsync(o, ct => client.CoreV1.ReadNamespacedServiceAccountAsync(key.Name, key.Namespace, cancellationToken: ct), cancellationToken),
-            V1Role o => ReadThenApplyAsync(o, ct => client.RbacAuthorizationV1.ReadNamespacedRoleAsync(key.Name, key.Namespace, cancellationToken: ct), cancellationToken),
-            V1RoleBinding o => ReadThenApplyAsync(o, ct => client.RbacAuthorizationV1.ReadNamespacedRoleBindingAsync(key.Name, key.Namespace, cancellationToken: ct), cancellationToken),
-            V1PodDisruptionBudget o => ReadThenApplyAsync(o, ct => client.PolicyV1.ReadNamespacedPodDisruptionBudgetAsync(key.Name, key.Namespace, cancellationToken: ct), cancellationToken),
-            V1NetworkPolicy o => ReadThenApplyAsync(o, ct => client.NetworkingV1.ReadNamespacedNetworkPolicyAsync(key.Name, key.Namespace, cancellationToken: ct), cancellationToken),
-            V1Ingress o => ReadThenApplyAsync(o, ct => client.NetworkingV1.ReadNamespacedIngressAsync(key.Name, key.Namespace, cancellationToken: ct), cancellationToken),
-            _ => throw new NotSupportedException($"The Kafka reconciler cannot apply {desired.GetType().Name}."),
-        };
-    }
+        V1StatefulSet o => ApplyAsync(o, cancellationToken),
+        V1ConfigMap o => ApplyAsync(o, cancellationToken),
+        V1Service o => ApplyAsync(o, cancellationToken),
+        V1ServiceAccount o => ApplyAsync(o, cancellationToken),
+        V1Role o => ApplyAsync(o, cancellationToken),
+        V1RoleBinding o => ApplyAsync(o, cancellationToken),
+        V1PodDisruptionBudget o => ApplyAsync(o, cancellationToken),
+        V1NetworkPolicy o => ApplyAsync(o, cancellationToken),
+        V1Ingress o => ApplyAsync(o, cancellationToken),
+        _ => throw new NotSupportedException($"The Kafka reconciler cannot apply {desired.GetType().Name}."),
+    };
 
-    /// <summary>Kinds no informer caches: the current object is read (a GET, not a write), then applied if it differs.</summary>
-    private async Task<ApplyOutcome> ReadThenApplyAsync<T>(T desired, Func<CancellationToken, Task<T>> read, CancellationToken cancellationToken)
-        where T : class, IKubernetesObject<V1ObjectMeta>
-    {
-        T? current;
-        try
-        {
-            current = await read(cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            current = null;
-        }
-
-        return await _applier.ApplyAsync(desired, current, cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>Applies one object against its cached current state (the applier sends nothing when that already holds).</summary>
+    private Task<ApplyOutcome> ApplyAsync<T>(T desired, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta> =>
+        _applier.ApplyAsync(desired, _caches.Owned<T>().TryGet(ObjectKey.Of(desired), out var current) ? current : null, cancellationToken);
 
     private async Task DeleteUnwantedObjectsAsync(Kafka kafka, KafkaClusterModel model, CancellationToken cancellationToken)
     {
@@ -256,19 +237,18 @@ public sealed partial class KafkaReconciler : IReconciler
             && o.Metadata.OwnerReferences?.Any(r => r.Uid == kafka.Metadata.Uid) == true
             && !wanted.Contains((o.GetType(), ObjectKey.Of(o)));
 
-        foreach (var o in _caches.StatefulSets.Items().Where(Unwanted))
-        {
-            await _applier.DeleteAsync<V1StatefulSet>(o.Metadata.NamespaceProperty, o.Metadata.Name, cancellationToken).ConfigureAwait(false);
-        }
+        await DeleteAsync<V1StatefulSet>(Unwanted, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync<V1ConfigMap>(Unwanted, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync<V1Service>(Unwanted, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync<V1Ingress>(Unwanted, cancellationToken).ConfigureAwait(false);
+    }
 
-        foreach (var o in _caches.ConfigMaps.Items().Where(Unwanted))
+    private async Task DeleteAsync<T>(Func<IKubernetesObject<V1ObjectMeta>, bool> unwanted, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        foreach (var o in _caches.Owned<T>().Items().Where(unwanted))
         {
-            await _applier.DeleteAsync<V1ConfigMap>(o.Metadata.NamespaceProperty, o.Metadata.Name, cancellationToken).ConfigureAwait(false);
-        }
-
-        foreach (var o in _caches.Services.Items().Where(Unwanted))
-        {
-            await _applier.DeleteAsync<V1Service>(o.Metadata.NamespaceProperty, o.Metadata.Name, cancellationToken).ConfigureAwait(false);
+            await _applier.DeleteAsync<T>(o.Metadata.NamespaceProperty, o.Metadata.Name, cancellationToken).ConfigureAwait(false);
         }
     }
 
