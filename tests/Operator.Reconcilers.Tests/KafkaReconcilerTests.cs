@@ -166,4 +166,28 @@ public sealed class KafkaReconcilerTests
             names => names.Contains("my-cluster-controller"), "StatefulSet my-cluster-controller recreated");
         Assert.Equal(0, fixture.Operator.Counts.Failures);
     }
+
+    // The examples with a Kafka not covered above (node pools or legacy replicas, v1 to the seed's v1beta1) is valid, and every object
+    // the reconciler applies for it is accepted by the API server: the cluster then waits for its pods.
+    [Theory]
+    [InlineData("kafka/kafka-external-listeners.yaml")]
+    [InlineData("kafka/kafka-jbod.yaml")]
+    [InlineData("security/scram-sha-512-auth/kafka.yaml")]
+    [InlineData("security/tls-auth/kafka.yaml")]
+    [InlineData("seed/kafka-persistent.yaml")]
+    [InlineData("seed/kafka-sample.yaml")]
+    public async Task Reconcile_Example_AppliesEverythingAndWaitsForPods(string example)
+    {
+        await using var fixture = await OperatorFixture.StartAsync();
+        var docs = OperatorFixture.Example(example);
+        await fixture.CreateAsync(docs);
+        var name = (string)docs.Single(d => (string?)d["kind"] == "Kafka")["metadata"]!["name"]!;
+
+        var kafka = await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(name),
+            k => k.Status?.Conditions?.Any(c => c.Type == ConditionTypes.NotReady) == true, "NotReady");
+        var notReady = kafka.Status!.Conditions!.Single(c => c.Type == ConditionTypes.NotReady);
+        Assert.True(notReady.Reason == KafkaReconciler.WaitingForPodsReason, notReady.Message);
+        Assert.NotEmpty((await fixture.Client.AppsV1.ListNamespacedStatefulSetAsync(OperatorFixture.Namespace)).Items);
+        Assert.Equal(0, fixture.Operator.Counts.Failures);
+    }
 }

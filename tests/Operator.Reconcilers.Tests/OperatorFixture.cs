@@ -72,13 +72,21 @@ internal sealed class OperatorFixture : IAsyncDisposable
     /// <summary>Creates every document of an example (or of <paramref name="yaml"/>), as kubectl apply would.</summary>
     public async Task CreateAsync(IEnumerable<JsonObject> documents)
     {
-        foreach (var doc in documents)
+        foreach (var doc in documents.Select(d => (JsonObject)WithoutNulls(d)!))
         {
             var apiVersion = (string)doc["apiVersion"]!;
             var plural = StrimziCrds.All.Single(c => c.Kind == (string?)doc["kind"]).Plural;
             await Client.CustomObjects.CreateNamespacedCustomObjectAsync(doc, StrimziGroup.Name, apiVersion.Split('/')[1], Namespace, plural);
         }
     }
+
+    /// <summary>kubectl drops null fields (the seed's <c>kafkaExporter:</c>) before sending; so does this fixture.</summary>
+    private static JsonNode? WithoutNulls(JsonNode? node) => node switch
+    {
+        JsonObject o => new JsonObject(o.Where(p => p.Value is not null).Select(p => KeyValuePair.Create(p.Key, WithoutNulls(p.Value)))),
+        JsonArray a => new JsonArray([.. a.Select(WithoutNulls)]),
+        _ => node?.DeepClone(),
+    };
 
     public static IReadOnlyList<JsonObject> Example(string path) => Manifests.ReadYaml(File.ReadAllText(Path.Combine(Root, "examples", path)));
 
