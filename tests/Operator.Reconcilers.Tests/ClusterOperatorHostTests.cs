@@ -23,7 +23,7 @@ public sealed class ClusterOperatorHostTests
                 ["KUBECONFIG"] = kubeconfig,
                 ["STRIMZI_NAMESPACE"] = OperatorFixture.Namespace,
                 ["STRIMZI_LEADER_ELECTION_IDENTITY"] = "test-operator",
-                ["STRIMZI_HEALTH_PORT"] = "0",
+                ["STRIMZI_HEALTH_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             };
             using var stop = new CancellationTokenSource();
             var run = ClusterOperatorHost.RunAsync(env.GetValueOrDefault, OperatorFixture.Loggers, stop.Token);
@@ -41,6 +41,13 @@ public sealed class ClusterOperatorHostTests
             var lease = await fixture.Client.CoordinationV1.ReadNamespacedLeaseAsync("strimzi-cluster-operator", OperatorFixture.Namespace);
             Assert.Equal("test-operator", lease.Spec.HolderIdentity);
 
+            using (var http = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:" + env["STRIMZI_HEALTH_PORT"]) })
+            {
+                Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthy", UriKind.Relative))).StatusCode);
+                Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/ready", UriKind.Relative))).StatusCode);
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync(new Uri("/other", UriKind.Relative))).StatusCode);
+            }
+
             await stop.CancelAsync();
             Assert.Equal(0, await run.WaitAsync(OperatorFixture.Timeout));
         }
@@ -53,4 +60,11 @@ public sealed class ClusterOperatorHostTests
     [Fact]
     public async Task Run_WithoutNamespace_ExitsWithUsageError() =>
         Assert.Equal(2, await ClusterOperatorHost.RunAsync(_ => null, NullLoggerFactory.Instance, CancellationToken.None));
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
 }

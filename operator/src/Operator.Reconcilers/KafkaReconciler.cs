@@ -117,6 +117,7 @@ public sealed partial class KafkaReconciler : IReconciler
     {
         if (kafka.Status?.ClusterId is { Length: > 0 } existing)
         {
+            _writtenClusterIds.TryRemove(kafka.Metadata.Uid ?? kafka.Metadata.Name, out _);
             return existing;
         }
 
