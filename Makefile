@@ -4,7 +4,7 @@ CONFIG ?= Release
 BROKER_DLL := broker/src/Broker.Cli/bin/$(CONFIG)/net10.0/kafka-broker.dll
 SCHEMAS ?= ../shared/kafka-protocol
 
-.PHONY: build run test e2e generate crds bench perf apiserver clean
+.PHONY: build run test e2e generate crds bench perf apiserver operator clean
 
 build:
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
@@ -47,6 +47,15 @@ APISERVER_PORT ?= 0
 apiserver:
 	$(DOTNET) build tests/Kube.ApiServer.Host -c $(CONFIG) -nologo -v quiet
 	exec $(DOTNET) tests/Kube.ApiServer.Host/bin/$(CONFIG)/net10.0/kube-apiserver-fixture.dll $(APISERVER_PORT) .kube/config
+
+# The cluster operator against $(KUBECONFIG) (or in-cluster config), watching $(STRIMZI_NAMESPACE); install the CRDs
+# first (kubectl apply -f crds/). Leader election uses the Lease strimzi-cluster-operator in that namespace.
+OPERATOR_DLL := operator/src/Operator.Host/bin/$(CONFIG)/net10.0/cluster-operator.dll
+STRIMZI_NAMESPACE ?= default
+STRIMZI_HEALTH_PORT ?= 8080
+operator:
+	$(DOTNET) build operator/src/Operator.Host -c $(CONFIG) -nologo -v quiet
+	STRIMZI_NAMESPACE=$(STRIMZI_NAMESPACE) STRIMZI_HEALTH_PORT=$(STRIMZI_HEALTH_PORT) exec $(DOTNET) $(OPERATOR_DLL)
 
 clean:
 	$(DOTNET) clean Operator.sln -nologo -v quiet

@@ -1,0 +1,336 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Operator.Api;
+using Operator.Kube;
+using Operator.Model;
+
+namespace Operator.Reconcilers;
+
+/// <summary>Settings of the Kafka reconciler. Immutable.</summary>
+public sealed record KafkaReconcilerOptions
+{
+    /// <summary>Broker image unless spec.kafka.image overrides it.</summary>
+    public string Image { get; init; } = "kafka-broker:latest";
+
+    /// <summary>How soon a cluster whose pods are not all Ready is looked at again.</summary>
+    public TimeSpan PodWaitInterval { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>
+/// Reconciles one Kafka cluster (Strimzi's KafkaReconciler, KRaft with node pools) as an ordered list of named steps:
+/// read the Kafka, keep its cluster id, read its pools, build the model, persist node ids, apply the objects, delete
+/// what the model no longer wants, write the status. Reads only caches; every object write goes through the
+/// <see cref="Applier"/>, CR status through the status subresource, and only when it changed, so a converged cluster
+/// reconciles without a single write. Thread-safe: the controller never runs one key on two workers.
+/// </summary>
+public sealed partial class KafkaReconciler : IReconciler
+{
+    public const string PauseAnnotation = "strimzi.io/pause-reconciliation";
+    public const string InvalidResourceReason = "InvalidResourceException";
+    public const string WaitingForPodsReason = "WaitingForPods";
+
+    private readonly ClusterCaches _caches;
+    private readonly Applier _applier;
+    private readonly KafkaReconcilerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Random _random;
+    private readonly ILogger _logger;
+
+    // Cluster ids written but possibly not yet seen by the Kafka informer, by Kafka uid: a reconcile that reads a
+    // stale cache must not generate a second id.
+    private readonly ConcurrentDictionary<string, string> _writtenClusterIds = new(StringComparer.Ordinal);
+
+    /// <param name="random">Source of cluster ids, injected so tests are deterministic.</param>
+    public KafkaReconciler(ClusterCaches caches, Applier applier, KafkaReconcilerOptions options, TimeProvider time, Random random, ILogger logger)
+    {
+        _caches = caches;
+        _applier = applier;
+        _options = options;
+        _time = time;
+        _random = random;
+        _logger = logger;
+    }
+
+    public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
+    {
+        // 1. The Kafka, from the cache; gone means its objects go with it (owner references).
+        if (!_caches.Kafkas.TryGet(key, out var kafka))
+        {
+            return ReconcileResult.Done;
+        }
+
+        if (IsPaused(kafka))
+        {
+            await WritePausedStatusAsync(kafka, cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.Done;
+        }
+
+        // 2. The cluster id, persisted before anything uses it.
+        var clusterId = await EnsureClusterIdAsync(kafka, cancellationToken).ConfigureAwait(false);
+
+        // 3. The node pools labelled for this cluster.
+        var pools = ReadNodePools(kafka);
+
+        // 4. The model; invalid resources stop here with a NotReady status naming the field.
+        if (!TryBuildModel(kafka, pools, clusterId, out var model, out var errors))
+        {
+            await WriteInvalidStatusAsync(kafka, clusterId, errors, cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.Done;
+        }
+
+        // 5. Node ids, persisted in the pools' status before any pod carries them.
+        await PersistNodePoolStatusAsync(model, cancellationToken).ConfigureAwait(false);
+
+        // 6. Every object of the cluster.
+        await ApplyObjectsAsync(model, cancellationToken).ConfigureAwait(false);
+
+        // 7. Objects of this cluster the model no longer wants (a removed pool, node or listener).
+        await DeleteUnwantedObjectsAsync(kafka, model, cancellationToken).ConfigureAwait(false);
+
+        // 8. Readiness and status.
+        var waiting = PodsNotReady(model);
+        var condition = waiting.Count == 0
+            ? NewCondition(ConditionTypes.Ready, null, null)
+            : NewCondition(ConditionTypes.NotReady, WaitingForPodsReason, "pods not ready: " + string.Join(", ", waiting));
+        await WriteKafkaStatusAsync(kafka, model, condition, cancellationToken).ConfigureAwait(false);
+        return waiting.Count == 0 ? ReconcileResult.Done : ReconcileResult.After(_options.PodWaitInterval);
+    }
+
+    private static bool IsPaused(Kafka kafka) =>
+        kafka.Metadata.Annotations is { } annotations && annotations.TryGetValue(PauseAnnotation, out var value)
+        && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
+
+    private Task WritePausedStatusAsync(Kafka kafka, CancellationToken cancellationToken)
+    {
+        var status = Clone(kafka.Status) ?? new KafkaStatus();
+        status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions, [NewCondition(ConditionTypes.ReconciliationPaused, null, null)]);
+        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken);
+    }
+
+    private async Task<string> EnsureClusterIdAsync(Kafka kafka, CancellationToken cancellationToken)
+    {
+        if (kafka.Status?.ClusterId is { Length: > 0 } existing)
+        {
+            _writtenClusterIds.TryRemove(kafka.Metadata.Uid ?? kafka.Metadata.Name, out _);
+            return existing;
+        }
+
+        var uid = kafka.Metadata.Uid ?? kafka.Metadata.Name;
+        if (_writtenClusterIds.TryGetValue(uid, out var written))
+        {
+            return written;
+        }
+
+        var bytes = new byte[16];
+        lock (_random)
+        {
+            _random.NextBytes(bytes);
+        }
+
+        var clusterId = System.Buffers.Text.Base64Url.EncodeToString(bytes);
+        var status = Clone(kafka.Status) ?? new KafkaStatus();
+        status.ClusterId = clusterId;
+        await _caches.KafkaResources.PatchStatusAsync(kafka.Metadata.Name, status, cancellationToken).ConfigureAwait(false);
+        _writtenClusterIds[uid] = clusterId;
+        LogClusterId(_logger, ObjectKey.Of(kafka).ToString(), clusterId);
+        return clusterId;
+    }
+
+    private List<KafkaNodePool> ReadNodePools(Kafka kafka) =>
+        [.. _caches.NodePools.Items().Where(p => p.Metadata.NamespaceProperty == kafka.Metadata.NamespaceProperty && p.ClusterLabel == kafka.Metadata.Name)];
+
+    private bool TryBuildModel(Kafka kafka, List<KafkaNodePool> pools, string clusterId, out KafkaClusterModel model, out IReadOnlyList<ValidationError> errors)
+    {
+        var ns = kafka.Metadata.NamespaceProperty ?? _caches.Namespace;
+        var nodeIds = ImmutableDictionary.CreateBuilder<string, ImmutableArray<int>>(StringComparer.Ordinal);
+        foreach (var pool in pools.Where(p => p.Status?.NodeIds is { Count: > 0 }))
+        {
+            nodeIds[pool.Metadata.Name] = [.. pool.Status!.NodeIds!];
+        }
+
+        // The storage deployed now, from each pool's StatefulSet annotation (the implicit legacy pool too).
+        var storage = ImmutableDictionary.CreateBuilder<string, Storage>(StringComparer.Ordinal);
+        foreach (var poolName in pools.Select(p => p.Metadata.Name).Append(NodePoolModel.ImplicitName))
+        {
+            if (_caches.StatefulSets.TryGet(new ObjectKey(ns, kafka.Metadata.Name + "-" + poolName), out var sts)
+                && sts.Metadata.Annotations?.TryGetValue(KafkaClusterModel.StorageAnnotation, out var json) == true
+                && JsonSerializer.Deserialize<Storage>(json, Manifests.JsonOptions) is { } deployed)
+            {
+                storage[poolName] = deployed;
+            }
+        }
+
+        var options = new ModelOptions
+        {
+            Namespace = ns,
+            ClusterId = clusterId,
+            Image = _options.Image,
+            NodeIds = nodeIds.ToImmutable(),
+            CurrentStorage = storage.ToImmutable(),
+        };
+        var valid = KafkaClusterModel.TryFrom(kafka, pools, options, out var built, out errors);
+        model = built!;
+        return valid;
+    }
+
+    private Task WriteInvalidStatusAsync(Kafka kafka, string clusterId, IReadOnlyList<ValidationError> errors, CancellationToken cancellationToken)
+    {
+        LogInvalid(_logger, ObjectKey.Of(kafka).ToString(), string.Join("; ", errors));
+        var status = Clone(kafka.Status) ?? new KafkaStatus();
+        status.ClusterId = clusterId;
+        status.ObservedGeneration = kafka.Metadata.Generation;
+        status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions,
+            [NewCondition(ConditionTypes.NotReady, InvalidResourceReason, string.Join("; ", errors))]);
+        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken);
+    }
+
+    private async Task PersistNodePoolStatusAsync(KafkaClusterModel model, CancellationToken cancellationToken)
+    {
+        foreach (var pool in model.Pools.Where(p => p.Source is not null))
+        {
+            var source = pool.Source!;
+            var status = model.BuildNodePoolStatus(pool);
+            status.ObservedGeneration = source.Metadata.Generation;
+            status.Conditions = source.Status?.Conditions;
+            await WriteStatusIfChangedAsync(_caches.NodePoolResources, source.Metadata.Name, source.Status, status, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ApplyObjectsAsync(KafkaClusterModel model, CancellationToken cancellationToken)
+    {
+        foreach (var desired in model.BuildAll())
+        {
+            await ApplyAsync(desired, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private Task<ApplyOutcome> ApplyAsync(IKubernetesObject<V1ObjectMeta> desired, CancellationToken cancellationToken) => desired switch
+    {
+        V1StatefulSet o => ApplyAsync(o, cancellationToken),
+        V1ConfigMap o => ApplyAsync(o, cancellationToken),
+        V1Service o => ApplyAsync(o, cancellationToken),
+        V1ServiceAccount o => ApplyAsync(o, cancellationToken),
+        V1Role o => ApplyAsync(o, cancellationToken),
+        V1RoleBinding o => ApplyAsync(o, cancellationToken),
+        V1PodDisruptionBudget o => ApplyAsync(o, cancellationToken),
+        V1NetworkPolicy o => ApplyAsync(o, cancellationToken),
+        V1Ingress o => ApplyAsync(o, cancellationToken),
+        _ => throw new NotSupportedException($"The Kafka reconciler cannot apply {desired.GetType().Name}."),
+    };
+
+    /// <summary>Applies one object against its cached current state (the applier sends nothing when that already holds).</summary>
+    private Task<ApplyOutcome> ApplyAsync<T>(T desired, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta> =>
+        _applier.ApplyAsync(desired, _caches.Owned<T>().TryGet(ObjectKey.Of(desired), out var current) ? current : null, cancellationToken);
+
+    private async Task DeleteUnwantedObjectsAsync(Kafka kafka, KafkaClusterModel model, CancellationToken cancellationToken)
+    {
+        var wanted = model.BuildAll().Select(o => (o.GetType(), ObjectKey.Of(o))).ToHashSet();
+        bool Unwanted(IKubernetesObject<V1ObjectMeta> o) =>
+            o.Metadata.NamespaceProperty == kafka.Metadata.NamespaceProperty
+            && o.Metadata.Labels is { } labels && labels.TryGetValue(StrimziLabels.Name, out var owner) && owner == kafka.Metadata.Name + "-kafka"
+            && o.Metadata.OwnerReferences?.Any(r => r.Uid == kafka.Metadata.Uid) == true
+            && !wanted.Contains((o.GetType(), ObjectKey.Of(o)));
+
+        await DeleteAsync<V1StatefulSet>(Unwanted, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync<V1ConfigMap>(Unwanted, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync<V1Service>(Unwanted, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync<V1Ingress>(Unwanted, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task DeleteAsync<T>(Func<IKubernetesObject<V1ObjectMeta>, bool> unwanted, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        foreach (var o in _caches.Owned<T>().Items().Where(unwanted))
+        {
+            await _applier.DeleteAsync<T>(o.Metadata.NamespaceProperty, o.Metadata.Name, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Names of the cluster's pods that do not exist yet or are not Ready.</summary>
+    private List<string> PodsNotReady(KafkaClusterModel model)
+    {
+        var waiting = new List<string>();
+        foreach (var (pool, nodeId) in model.Nodes)
+        {
+            var name = pool.PodName(model.Name, nodeId);
+            var ready = _caches.Pods.TryGet(new ObjectKey(model.Namespace, name), out var pod)
+                && pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+            if (!ready)
+            {
+                waiting.Add(name);
+            }
+        }
+
+        return waiting;
+    }
+
+    private Task WriteKafkaStatusAsync(Kafka kafka, KafkaClusterModel model, Condition condition, CancellationToken cancellationToken)
+    {
+        var fromModel = model.BuildStatus();
+        var status = Clone(kafka.Status) ?? new KafkaStatus();
+        status.ClusterId = fromModel.ClusterId;
+        status.KafkaVersion = fromModel.KafkaVersion;
+        status.KafkaMetadataVersion = fromModel.KafkaMetadataVersion;
+        status.KafkaNodePools = fromModel.KafkaNodePools;
+        status.Listeners = fromModel.Listeners;
+        status.ObservedGeneration = kafka.Metadata.Generation;
+        status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions,
+            [condition, .. model.Warnings.Select(w => NewCondition(ConditionTypes.Warning, w.Reason, w.Message))]);
+        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken);
+    }
+
+    private static async Task WriteStatusIfChangedAsync<TResource, TStatus>(
+        CustomResources<TResource> resources, string name, TStatus? current, TStatus desired, CancellationToken cancellationToken)
+        where TResource : class, IKubernetesObject<V1ObjectMeta>
+        where TStatus : StatusBase
+    {
+        if (JsonNode.DeepEquals(JsonSerializer.SerializeToNode(current, Manifests.JsonOptions), JsonSerializer.SerializeToNode(desired, Manifests.JsonOptions)))
+        {
+            return;
+        }
+
+        await resources.PatchStatusAsync(name, desired, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Condition NewCondition(string type, string? reason, string? message) => new()
+    {
+        Type = type,
+        Status = "True",
+        LastTransitionTime = _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+        Reason = reason,
+        Message = message,
+    };
+
+    /// <summary>A condition that held before (same type, status, reason and message) keeps its lastTransitionTime.</summary>
+    private static List<Condition> KeepTransitionTimes(List<Condition>? current, List<Condition> desired)
+    {
+        foreach (var condition in desired)
+        {
+            var same = current?.FirstOrDefault(c => c.Type == condition.Type && c.Status == condition.Status && c.Reason == condition.Reason
+                && c.Message == condition.Message);
+            if (same?.LastTransitionTime is { } time)
+            {
+                condition.LastTransitionTime = time;
+            }
+        }
+
+        return desired;
+    }
+
+    private static T? Clone<T>(T? value)
+        where T : class =>
+        value is null ? null : JsonSerializer.Deserialize<T>(JsonSerializer.Serialize(value, Manifests.JsonOptions), Manifests.JsonOptions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Kafka {Key}: generated cluster id {ClusterId}")]
+    private static partial void LogClusterId(ILogger logger, string key, string clusterId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Key} is invalid: {Errors}")]
+    private static partial void LogInvalid(ILogger logger, string key, string errors);
+}

@@ -1,0 +1,70 @@
+using k8s;
+using Microsoft.Extensions.Logging.Abstractions;
+using Operator.Api;
+using Operator.Host;
+
+namespace Operator.Reconcilers.Tests;
+
+/// <summary>The cluster-operator process's entry point against the in-process API server, through a kubeconfig.</summary>
+public sealed class ClusterOperatorHostTests
+{
+    [Fact]
+    public async Task Run_WithKubeconfigAndNamespace_TakesTheLeaseReconcilesAndStopsOnCancel()
+    {
+        await using var fixture = await OperatorFixture.StartAsync(runOperator: false);
+        var dir = Directory.CreateTempSubdirectory("cluster-operator-");
+        try
+        {
+            var kubeconfig = Path.Combine(dir.FullName, "config");
+            // KubernetesClient refuses a user without credentials (kubectl accepts it); the fixture ignores the token.
+            await File.WriteAllTextAsync(kubeconfig, fixture.Server.KubeconfigYaml().Replace("user: {}", "user: {token: fixture}", StringComparison.Ordinal));
+            var env = new Dictionary<string, string>
+            {
+                ["KUBECONFIG"] = kubeconfig,
+                ["STRIMZI_NAMESPACE"] = OperatorFixture.Namespace,
+                ["STRIMZI_LEADER_ELECTION_IDENTITY"] = "test-operator",
+                ["STRIMZI_HEALTH_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            using var stop = new CancellationTokenSource();
+            var run = ClusterOperatorHost.RunAsync(env.GetValueOrDefault, OperatorFixture.Loggers, stop.Token);
+            await fixture.CreateAsync(OperatorFixture.Example("kafka/kafka-single-node.yaml"));
+
+            var kafka = await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync("my-cluster"),
+                k => run.IsCompleted || k.Status?.Conditions?.Any(c => c.Type == ConditionTypes.NotReady) == true, "the host to reconcile");
+            if (run.IsCompleted)
+            {
+                Assert.Fail("the host stopped early with exit code " + await run);
+            }
+
+            Assert.NotNull(kafka.Status!.ClusterId);
+            await fixture.Client.AppsV1.ReadNamespacedStatefulSetAsync("my-cluster-dual-role", OperatorFixture.Namespace);
+            var lease = await fixture.Client.CoordinationV1.ReadNamespacedLeaseAsync("strimzi-cluster-operator", OperatorFixture.Namespace);
+            Assert.Equal("test-operator", lease.Spec.HolderIdentity);
+
+            using (var http = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:" + env["STRIMZI_HEALTH_PORT"]) })
+            {
+                Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthy", UriKind.Relative))).StatusCode);
+                Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/ready", UriKind.Relative))).StatusCode);
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync(new Uri("/other", UriKind.Relative))).StatusCode);
+            }
+
+            await stop.CancelAsync();
+            Assert.Equal(0, await run.WaitAsync(OperatorFixture.Timeout));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Run_WithoutNamespace_ExitsWithUsageError() =>
+        Assert.Equal(2, await ClusterOperatorHost.RunAsync(_ => null, NullLoggerFactory.Instance, CancellationToken.None));
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
