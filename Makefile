@@ -22,9 +22,11 @@ test:
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
 	$(DOTNET) test Operator.sln -c $(CONFIG) --no-build -nologo
 
-# The broker image, built from Dockerfile.broker and run for real (needs a Docker engine: see .ci/run).
+# The broker and operator images, built from Dockerfile.broker and Dockerfile.operator and run for real
+# (needs a Docker engine: see .ci/run).
 e2e:
 	bash tests/e2e/broker-image.sh
+	bash tests/e2e/operator-image.sh
 
 # Regenerates the committed protocol messages from Kafka's JSON schemas.
 generate:

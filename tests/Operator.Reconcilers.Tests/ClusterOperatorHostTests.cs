@@ -61,6 +61,14 @@ public sealed class ClusterOperatorHostTests
     public async Task Run_WithoutNamespace_ExitsWithUsageError() =>
         Assert.Equal(2, await ClusterOperatorHost.RunAsync(_ => null, NullLoggerFactory.Instance, CancellationToken.None));
 
+    [Fact]
+    public async Task Run_KubeconfigMissing_ExitsOneInsteadOfCrashing()
+    {
+        var env = new Dictionary<string, string> { ["STRIMZI_NAMESPACE"] = "myproject", ["KUBECONFIG"] = "/nonexistent/kubeconfig" };
+
+        Assert.Equal(1, await ClusterOperatorHost.RunAsync(env.GetValueOrDefault, NullLoggerFactory.Instance, CancellationToken.None));
+    }
+
     private static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

@@ -30,9 +30,28 @@ public static partial class ClusterOperatorHost
         }
 
         var kubeconfig = env("KUBECONFIG");
-        var config = string.IsNullOrEmpty(kubeconfig)
-            ? KubernetesClientConfiguration.BuildDefaultConfig()
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
+        if (string.IsNullOrEmpty(kubeconfig) && !KubernetesClientConfiguration.IsInCluster()
+            && !File.Exists(KubernetesClientConfiguration.KubeConfigDefaultLocation))
+        {
+            // KubernetesClient would fall back to http://localhost:8080 and retry forever; refuse clearly instead.
+            LogNoCluster(logger, "in-cluster configuration or kubeconfig", "no service account and no " + KubernetesClientConfiguration.KubeConfigDefaultLocation);
+            return 1;
+        }
+
+        KubernetesClientConfiguration config;
+        try
+        {
+            config = string.IsNullOrEmpty(kubeconfig)
+                ? KubernetesClientConfiguration.BuildDefaultConfig()
+                : KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
+        }
+        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException)
+        {
+            // Neither a usable kubeconfig nor an in-cluster service account: say so instead of crashing.
+            LogNoCluster(logger, string.IsNullOrEmpty(kubeconfig) ? "in-cluster configuration" : "KUBECONFIG " + kubeconfig, e.Message);
+            return 1;
+        }
+
         using var client = new Kubernetes(config);
 
         var operatorNamespace = env("STRIMZI_LEADER_ELECTION_LEASE_NAMESPACE") ?? env("STRIMZI_OPERATOR_NAMESPACE")
@@ -106,4 +125,7 @@ public static partial class ClusterOperatorHost
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cluster operator stopped")]
     private static partial void LogStopped(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Cannot reach the Kubernetes API: no usable {Source} ({Reason})")]
+    private static partial void LogNoCluster(ILogger logger, string source, string reason);
 }
