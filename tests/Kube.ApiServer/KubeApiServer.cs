@@ -75,7 +75,10 @@ public sealed class KubeApiServer : IAsyncDisposable
         return new KubeApiServer(app, service, controllers, watch, baseUri);
     }
 
-    /// <summary>A kubeconfig (YAML) whose current context points at this server without credentials.</summary>
+    /// <summary>
+    /// A kubeconfig (YAML) whose current context points at this server. The server checks no credentials, but the
+    /// user carries a placeholder token: KubernetesClient refuses a kubeconfig user without any.
+    /// </summary>
     public string KubeconfigYaml(string contextName = "kube-fixture") =>
         $"""
         apiVersion: v1
@@ -86,7 +89,8 @@ public sealed class KubeApiServer : IAsyncDisposable
             server: {BaseUri.ToString().TrimEnd('/')}
         users:
         - name: {contextName}
-          user: {"{}"}
+          user:
+            token: kube-fixture-accepts-anything
         contexts:
         - name: {contextName}
           context:
