@@ -255,10 +255,10 @@ public sealed class ProducerStateTests : IDisposable
         Assert.Equal(-1, BinaryPrimitives.ReadInt64BigEndian(entry[38..]));
 
         var loaded = new ProducerStateManager();
-        Assert.True(loaded.TryLoadSnapshot(snapshot, 0, long.MaxValue));
+        Assert.True(loaded.TryLoadSnapshot(snapshot));
         Assert.Equal(ProducerCheck.Duplicate, loaded.Check(batch, out var duplicate, out _, out _));
         Assert.Equal(new BatchMetadata(10, 13, 103, 3, 77), duplicate);
-        Assert.False(loaded.TryLoadSnapshot(snapshot.AsSpan(0, snapshot.Length - 1), 0, long.MaxValue));
+        Assert.False(loaded.TryLoadSnapshot(snapshot.AsSpan(0, snapshot.Length - 1)));
     }
 
     private static List<long> WaitForSnapshots(PartitionLog log, long[] expected)

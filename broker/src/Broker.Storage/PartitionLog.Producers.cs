@@ -122,7 +122,7 @@ public sealed partial class PartitionLog
                 continue;
             }
 
-            if (_producers.TryLoadSnapshot(File.ReadAllBytes(path), _time.GetUtcNow().ToUnixTimeMilliseconds(), long.MaxValue))
+            if (_producers.TryLoadSnapshot(File.ReadAllBytes(path)))
             {
                 replayFrom = Math.Max(replayFrom, offsets[i]);
                 break;

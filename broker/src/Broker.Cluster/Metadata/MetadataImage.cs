@@ -113,9 +113,7 @@ public sealed class MetadataImage
         ImmutableDictionary<Guid, TopicInfo> topicsById,
         ImmutableSortedDictionary<int, BrokerInfo> brokers,
         ImmutableDictionary<string, ImmutableDictionary<string, string>> brokerConfigs,
-        ImmutableSortedDictionary<string, short> finalizedFeatures) =>
-        new(ClusterId, offset, ControllerId, topicsByName, topicsById, brokers, brokerConfigs, finalizedFeatures) { NextProducerId = NextProducerId };
-
-    internal MetadataImage WithNextProducerId(long nextProducerId) =>
-        new(ClusterId, Offset, ControllerId, TopicsByName, TopicsById, Brokers, BrokerConfigs, FinalizedFeatures) { NextProducerId = nextProducerId };
+        ImmutableSortedDictionary<string, short> finalizedFeatures,
+        long nextProducerId) =>
+        new(ClusterId, offset, ControllerId, topicsByName, topicsById, brokers, brokerConfigs, finalizedFeatures) { NextProducerId = nextProducerId };
 }

@@ -186,7 +186,6 @@ public sealed class MetadataImageBuilder
             byName[topic.Name] = topic;
         }
 
-        var image = _base.With(_offset, byName.ToImmutable(), byId, _brokers.ToImmutable(), _brokerConfigs.ToImmutable(), _features.ToImmutable());
-        return _nextProducerId == image.NextProducerId ? image : image.WithNextProducerId(_nextProducerId);
+        return _base.With(_offset, byName.ToImmutable(), byId, _brokers.ToImmutable(), _brokerConfigs.ToImmutable(), _features.ToImmutable(), _nextProducerId);
     }
 }

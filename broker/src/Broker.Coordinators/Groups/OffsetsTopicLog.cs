@@ -58,23 +58,14 @@ public sealed class OffsetsTopicLog : IGroupLog
         return led;
     }
 
-    public async Task<bool> EnsureTopicAsync(CancellationToken cancellationToken)
-    {
-        if (_metadata.Image.TopicsByName.ContainsKey(TopicName))
-        {
-            return true;
-        }
-
-        var configs = new Dictionary<string, string?>(StringComparer.Ordinal)
-        {
-            ["cleanup.policy"] = "compact",
-            ["segment.bytes"] = _options.SegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["compression.type"] = "producer",
-        };
-        await _topics.CreateTopicsAsync([new NewTopic(TopicName, _options.NumPartitions, _options.ReplicationFactor, null, configs)], false, cancellationToken)
-            .ConfigureAwait(false);
-        return false;
-    }
+    public Task<bool> EnsureTopicAsync(CancellationToken cancellationToken) =>
+        InternalTopics.EnsureAsync(_metadata, _topics, TopicName, () => new NewTopic(TopicName, _options.NumPartitions, _options.ReplicationFactor, null,
+            new Dictionary<string, string?>(StringComparer.Ordinal)
+            {
+                ["cleanup.policy"] = "compact",
+                ["segment.bytes"] = _options.SegmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["compression.type"] = "producer",
+            }), cancellationToken);
 
     public ErrorCode Append(int partition, IReadOnlyList<GroupLogRecord> records, long nowMs)
     {

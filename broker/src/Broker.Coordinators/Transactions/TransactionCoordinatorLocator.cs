@@ -37,21 +37,21 @@ public sealed class TransactionCoordinatorLocator
 
     public async Task<(ErrorCode Error, int NodeId)> FindCoordinatorAsync(string transactionalId, CancellationToken cancellationToken)
     {
-        if (!_metadata.Image.TopicsByName.TryGetValue(TopicName, out var topic))
+        if (!await InternalTopics.EnsureAsync(_metadata, _topics, TopicName, Definition, cancellationToken).ConfigureAwait(false)
+            || !_metadata.Image.TopicsByName.TryGetValue(TopicName, out var created))
         {
-            var configs = new Dictionary<string, string?>(StringComparer.Ordinal)
-            {
-                ["cleanup.policy"] = "compact",
-                ["compression.type"] = "uncompressed",
-                ["segment.bytes"] = _options.SegmentBytes.ToString(CultureInfo.InvariantCulture),
-                ["min.insync.replicas"] = _options.MinInSyncReplicas.ToString(CultureInfo.InvariantCulture),
-            };
-            await _topics.CreateTopicsAsync([new NewTopic(TopicName, _options.NumPartitions, _options.ReplicationFactor, null, configs)], false, cancellationToken)
-                .ConfigureAwait(false);
             return (ErrorCode.CoordinatorNotAvailable, -1);
         }
 
-        var leader = topic.Partitions[PartitionFor(transactionalId)].Leader;
+        var leader = created.Partitions[PartitionFor(transactionalId)].Leader;
         return leader < 0 ? (ErrorCode.CoordinatorNotAvailable, -1) : (ErrorCode.None, leader);
     }
+
+    private NewTopic Definition() => new(TopicName, _options.NumPartitions, _options.ReplicationFactor, null, new Dictionary<string, string?>(StringComparer.Ordinal)
+    {
+        ["cleanup.policy"] = "compact",
+        ["compression.type"] = "uncompressed",
+        ["segment.bytes"] = _options.SegmentBytes.ToString(CultureInfo.InvariantCulture),
+        ["min.insync.replicas"] = _options.MinInSyncReplicas.ToString(CultureInfo.InvariantCulture),
+    });
 }

@@ -201,7 +201,7 @@ internal sealed class ProducerStateManager
     }
 
     /// <summary>Replaces the state with a snapshot's. False (state cleared) if the bytes are not a valid snapshot.</summary>
-    public bool TryLoadSnapshot(ReadOnlySpan<byte> snapshot, long nowMs, long expirationMs)
+    public bool TryLoadSnapshot(ReadOnlySpan<byte> snapshot)
     {
         Clear();
         if (snapshot.Length < HeaderSize
@@ -246,7 +246,6 @@ internal sealed class ProducerStateManager
         }
 
         _count = _producers.Count;
-        RemoveExpired(nowMs, expirationMs);
         return true;
     }
 
