@@ -11,8 +11,9 @@ public sealed class LeaderElectionTests
 
     private static LeaderElection Instance(Kubernetes client, string identity) => new(client, new LeaderElectionOptions("default", "strimzi-cluster-operator", identity)
     {
-        LeaseDuration = TimeSpan.FromMilliseconds(1000),
-        RenewDeadline = TimeSpan.FromMilliseconds(600),
+        // Short enough for a quick takeover, long enough that a leader on a loaded 2-core CI machine renews in time.
+        LeaseDuration = TimeSpan.FromSeconds(3),
+        RenewDeadline = TimeSpan.FromSeconds(2),
         RetryPeriod = TimeSpan.FromMilliseconds(100),
     }, NullLogger.Instance);
 
