@@ -15,8 +15,9 @@ public sealed class LeaderElectionTests
         using var clientB = server.CreateClient();
         LeaderElector Elector(k8s.Kubernetes client, string id) => new(new LeaderElectionConfig(new LeaseLock(client, "default", "operator-lock", id))
         {
-            LeaseDuration = TimeSpan.FromMilliseconds(1000),
-            RenewDeadline = TimeSpan.FromMilliseconds(600),
+            // Long enough that the leader renews in time on a loaded 2-core CI machine.
+            LeaseDuration = TimeSpan.FromSeconds(3),
+            RenewDeadline = TimeSpan.FromSeconds(2),
             RetryPeriod = TimeSpan.FromMilliseconds(100),
         });
         var a = Elector(clientA, "a");
@@ -39,7 +40,7 @@ public sealed class LeaderElectionTests
         Assert.Equal("a", lease.Spec.HolderIdentity);
 
         await stopA.CancelAsync();
-        await bLeads.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        await bLeads.Task.WaitAsync(TimeSpan.FromSeconds(10));
         lease = await clientB.CoordinationV1.ReadNamespacedLeaseAsync("operator-lock", "default");
         Assert.Equal("b", lease.Spec.HolderIdentity);
         Assert.True(lease.Spec.LeaseTransitions >= 1);
