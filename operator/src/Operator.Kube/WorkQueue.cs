@@ -42,8 +42,6 @@ public sealed class WorkQueue<TKey> : IDisposable
         }
     }
 
-    public bool IsShutDown => _shutDown.IsCancellationRequested;
-
     public void Add(TKey key)
     {
         lock (_lock)

@@ -92,12 +92,6 @@ internal sealed class UnknownFieldDetector
     /// Also reports the first scalar of the wrong JSON type, worded as Go's decoder does (<paramref name="typeError"/>),
     /// which a real apiserver always rejects whatever the fieldValidation directive.
     /// </summary>
-    public void Prune(JsonNode? node, Type model, string path, List<string> unknown)
-    {
-        string? ignored = null;
-        Walk(node, model, path, path, unknown, ref ignored);
-    }
-
     public void Prune(JsonNode? node, Type model, string path, List<string> unknown, ref string? typeError) =>
         Walk(node, model, path, path, unknown, ref typeError);
 
