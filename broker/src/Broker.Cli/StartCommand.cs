@@ -75,7 +75,7 @@ internal static class StartCommand
         }
     }
 
-    private static Dictionary<string, string> ReadEnvironment()
+    internal static Dictionary<string, string> ReadEnvironment()
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())

@@ -3,6 +3,8 @@ using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
 using Broker.Coordinators.Groups;
 using Broker.Coordinators.Transactions;
+using Broker.Protocol.Messages;
+using Broker.Protocol.Metadata;
 using Broker.Server.Configuration;
 using Broker.Server.Dispatch;
 using Broker.Server.Handlers;
@@ -55,8 +57,10 @@ internal sealed class BrokerComponents : IDisposable
         try
         {
             var metadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>());
-            if (MetadataFeatures.BootstrapRecords(metadata.Image) is { Count: > 0 } bootstrap)
+            if (MetadataFeatures.BootstrapRecords(metadata.Image) is { Count: > 0 } defaults)
             {
+                var bootstrap = ReadBootstrapCheckpoint(config.MetadataLogDir) ?? defaults;
+
                 // Kafka's controller writes the bootstrap feature levels before anything else; older logs get them now.
                 metadata.CommitAsync(bootstrap, CancellationToken.None).AsTask().GetAwaiter().GetResult();
             }
@@ -155,5 +159,33 @@ internal sealed class BrokerComponents : IDisposable
     {
         Metadata.Dispose();
         Logs.Dispose();
+    }
+
+    /// <summary>The records of a formatted metadata log dir's bootstrap.checkpoint (kafka-broker storage format), checked
+    /// against what this broker supports; null when the directory was not formatted by the storage tool.</summary>
+    private static IReadOnlyList<IApiMessage>? ReadBootstrapCheckpoint(string metadataLogDir)
+    {
+        IReadOnlyList<IApiMessage>? records;
+        try
+        {
+            records = BootstrapCheckpoint.TryRead(metadataLogDir);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ConfigException($"Cannot read the bootstrap metadata: {e.Message}", e);
+        }
+
+        foreach (var record in records ?? [])
+        {
+            if (record is FeatureLevelRecord { Name: MetadataFeatures.MetadataVersion } feature
+                && feature.FeatureLevel != MetadataFeatures.MetadataVersionLevel)
+            {
+                throw new ConfigException(
+                    $"{Path.Combine(metadataLogDir, BootstrapCheckpoint.FileName)} bootstraps metadata.version level {feature.FeatureLevel}, " +
+                    $"but this broker supports only level {MetadataFeatures.MetadataVersionLevel} (4.0-IV3).");
+            }
+        }
+
+        return records;
     }
 }
