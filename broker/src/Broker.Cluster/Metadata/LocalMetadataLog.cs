@@ -68,6 +68,13 @@ public sealed partial class LocalMetadataLog : IMetadataStore, IDisposable
             using var reader = new RecordBatchReader(buffer.AsMemory(0, length));
             while (reader.TryReadBatch(out var batch))
             {
+                if (batch.IsControl)
+                {
+                    // Raft's LEADER_CHANGE and snapshot markers carry no metadata record.
+                    offset = batch.NextOffset;
+                    continue;
+                }
+
                 foreach (var record in reader.ReadRecords(batch))
                 {
                     if (MetadataRecordSerde.Read(record.Value) is { } message)
