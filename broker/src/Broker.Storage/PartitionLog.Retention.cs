@@ -70,6 +70,7 @@ public sealed partial class PartitionLog
             if (remaining[0].BaseOffset > _logStartOffset)
             {
                 Volatile.Write(ref _logStartOffset, remaining[0].BaseOffset);
+                _epochs.TruncateFromStart(remaining[0].BaseOffset);
             }
 
             for (var i = 0; i < count; i++)

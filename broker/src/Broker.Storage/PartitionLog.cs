@@ -56,6 +56,7 @@ public sealed partial class PartitionLog : IDisposable
         _time = time;
         _logger = logger;
         _lastFlushMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        _epochs = new LeaderEpochCache(() => DirectoryPath, []);
     }
 
     public string Topic { get; }
@@ -170,6 +171,11 @@ public sealed partial class PartitionLog : IDisposable
 
             IncomingBatches.AssignOffsets(span, firstOffset, leaderEpoch, logAppendTime, nowMs);
             _active.Append(span, config.IndexIntervalBytes);
+            if (leaderEpoch > _epochs.LatestEpoch)
+            {
+                _epochs.Assign(leaderEpoch, firstOffset);
+            }
+
             if (summary.HasProducerIds)
             {
                 UpdateProducers(span);
@@ -324,6 +330,7 @@ public sealed partial class PartitionLog : IDisposable
             if (newLogStartOffset > _logStartOffset)
             {
                 Volatile.Write(ref _logStartOffset, newLogStartOffset);
+                _epochs.TruncateFromStart(newLogStartOffset);
             }
         }
     }
@@ -373,6 +380,7 @@ public sealed partial class PartitionLog : IDisposable
         try
         {
             log.LoadProducerState();
+            log.LoadLeaderEpochs();
         }
         catch
         {
@@ -565,6 +573,8 @@ public sealed partial class PartitionLog : IDisposable
     {
         lock (_flushLock)
         {
+            // A truncation may have cut the log below an offset a roll asked to flush up to.
+            offset = Math.Min(offset, LogEndOffset);
             if (_closed || _disposed || offset <= _recoveryPoint)
             {
                 return;

@@ -57,6 +57,9 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 1015, Level = LogLevel.Information, Message = "Retention deleted {Count} segment(s) of {Log}; log start offset is now {LogStartOffset}")]
     public static partial void SegmentsRetained(ILogger logger, int count, string log, long logStartOffset);
 
+    [LoggerMessage(EventId = 1030, Level = LogLevel.Information, Message = "Truncated {Log} from log end offset {PreviousEnd} to {NewEnd}; {RemovedSegments} later segment(s) removed")]
+    public static partial void LogTruncated(ILogger logger, string log, long previousEnd, long newEnd, int removedSegments);
+
     [LoggerMessage(EventId = 1016, Level = LogLevel.Error, Message = "Retention of {Log} failed")]
     public static partial void RetentionFailed(ILogger logger, string log, Exception exception);
 

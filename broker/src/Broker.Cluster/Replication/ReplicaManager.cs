@@ -96,8 +96,14 @@ public sealed partial class ReplicaManager
                     }
 
                     partition.Config = config;
+                    var becomesLeader = info.Leader == _nodeId && (!partition.IsLeader || partition.LeaderEpoch != info.LeaderEpoch || partition.Log.LeaderEpochs.LatestEpoch < info.LeaderEpoch);
                     partition.LeaderEpoch = info.LeaderEpoch;
                     partition.IsLeader = info.Leader == _nodeId;
+                    if (becomesLeader)
+                    {
+                        // Kafka's maybeAssignEpochStartOffset: the new epoch starts at the current log end.
+                        partition.Log.AssignEpochStartOffset(info.LeaderEpoch);
+                    }
                     partitions[i] = partition;
                     hostsAny = true;
                 }

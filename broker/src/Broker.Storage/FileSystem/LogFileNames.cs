@@ -25,6 +25,7 @@ internal static class LogFileNames
     public const string RecoveryPointCheckpoint = "recovery-point-offset-checkpoint";
     public const string LogStartOffsetCheckpoint = "log-start-offset-checkpoint";
     public const string PartitionMetadata = "partition.metadata";
+    public const string LeaderEpochCheckpoint = "leader-epoch-checkpoint";
 
     /// <summary>Kafka's limit on topic names (so that "name-partition.uuid-delete" fits in 255 characters).</summary>
     public const int MaxTopicLength = 249;

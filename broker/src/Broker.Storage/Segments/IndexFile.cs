@@ -107,6 +107,20 @@ internal abstract class IndexFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Keeps only the first <paramref name="count"/> entries (log truncation). The count is published first, so readers
+    /// stop using the dropped entries at once; their bytes stay in the preallocated file until appends overwrite them.
+    /// Writer only.
+    /// </summary>
+    protected void TruncateEntries(int count)
+    {
+        if (count < _entries)
+        {
+            Volatile.Write(ref _entries, count);
+            OnLoaded(count);
+        }
+    }
+
     /// <summary>Restores writer-side state (last entry) after the entry count changed by loading or reset.</summary>
     protected abstract void OnLoaded(int entries);
 

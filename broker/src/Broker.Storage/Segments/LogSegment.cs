@@ -284,6 +284,69 @@ internal sealed class LogSegment : IDisposable
         return position;
     }
 
+    /// <summary>
+    /// Log truncation (a follower whose log diverged from its leader's): removes the first batch whose last offset is
+    /// at least <paramref name="targetOffset"/> and everything after it, from the indexes, the writer state and the
+    /// file, and returns the new next offset (below the target when the target falls inside a batch, as in Kafka). The
+    /// smaller size is published before the file shrinks, so new reads stop at it; the caller fsyncs. Writer only.
+    /// </summary>
+    public long TruncateTo(long targetOffset)
+    {
+        Span<byte> buffer = stackalloc byte[BatchScanner.DefaultBufferSize];
+        var size = _size;
+        var scanner = new BatchScanner(_log, buffer, size);
+        long position = OffsetIndex.LookupPosition(targetOffset);
+        while (scanner.TryReadHeader(position, out var header) && RecordBatchHeader.LastOffset(header) < targetOffset)
+        {
+            position += RecordBatchHeader.TotalSize(header);
+        }
+
+        if (position >= size)
+        {
+            return NextOffset;
+        }
+
+        var cut = (int)position;
+        Volatile.Write(ref _size, cut);
+        OffsetIndex.TruncateToPosition(cut);
+
+        // The writer state of the batches that remain, from their headers.
+        var lastOffset = BaseOffset - 1;
+        long maxTimestamp = -1;
+        long offsetOfMaxTimestamp = -1;
+        long firstBatchTimestamp = -1;
+        var remaining = new BatchScanner(_log, buffer, cut);
+        long at = 0;
+        while (remaining.TryReadHeader(at, out var header))
+        {
+            lastOffset = RecordBatchHeader.LastOffset(header);
+            var batchMaxTimestamp = RecordBatchHeader.MaxTimestamp(header);
+            if (at == 0)
+            {
+                firstBatchTimestamp = batchMaxTimestamp;
+            }
+
+            if (batchMaxTimestamp > maxTimestamp)
+            {
+                maxTimestamp = batchMaxTimestamp;
+                offsetOfMaxTimestamp = lastOffset;
+            }
+
+            at += RecordBatchHeader.TotalSize(header);
+        }
+
+        _lastOffset = lastOffset;
+        _firstBatchTimestamp = firstBatchTimestamp;
+        _offsetOfMaxTimestamp = offsetOfMaxTimestamp;
+        Volatile.Write(ref _maxTimestamp, maxTimestamp);
+        TimeIndex.TruncateToOffset(lastOffset + 1);
+        _bytesSinceLastIndexEntry = cut - (OffsetIndex.Entries == 0 ? 0 : OffsetIndex.LastPosition);
+
+        // The cut bytes must leave the file: recovery after a crash would otherwise find them valid and keep them.
+        RandomAccess.SetLength(_log, cut);
+        return NextOffset;
+    }
+
     /// <summary>Cuts the log file to <paramref name="validBytes"/> after <see cref="Recover"/> found a bad tail.</summary>
     public void TruncateLogTo(long validBytes) => RandomAccess.SetLength(_log, validBytes);
 

@@ -121,6 +121,29 @@ internal sealed class OffsetIndex : IndexFile
         return position;
     }
 
+    /// <summary>Drops the entries of batches at or after byte <paramref name="position"/> (log truncation). Writer only.</summary>
+    public void TruncateToPosition(int position)
+    {
+        Span<byte> entry = stackalloc byte[EntrySize];
+        int lo = 0, hi = Entries - 1, keep = 0;
+        while (lo <= hi)
+        {
+            var mid = (int)((uint)(lo + hi) >> 1);
+            ReadEntry(mid, entry);
+            if (BinaryPrimitives.ReadInt32BigEndian(entry[4..]) < position)
+            {
+                keep = mid + 1;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        TruncateEntries(keep);
+    }
+
     /// <summary>
     /// Cheap consistency check of a loaded (trusted) index against its log: entries increase and point inside the log.
     /// A preallocated file that was never trimmed fails it because its tail reads as zero entries.

@@ -70,6 +70,29 @@ internal sealed class TimeIndex : IndexFile
         return offset;
     }
 
+    /// <summary>Drops the entries pointing at <paramref name="endOffset"/> or later (log truncation). Writer only.</summary>
+    public void TruncateToOffset(long endOffset)
+    {
+        Span<byte> entry = stackalloc byte[EntrySize];
+        int lo = 0, hi = Entries - 1, keep = 0;
+        while (lo <= hi)
+        {
+            var mid = (int)((uint)(lo + hi) >> 1);
+            ReadEntry(mid, entry);
+            if (BaseOffset + BinaryPrimitives.ReadInt32BigEndian(entry[8..]) < endOffset)
+            {
+                keep = mid + 1;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        TruncateEntries(keep);
+    }
+
     /// <summary>Consistency check of a loaded index: increasing timestamps, offsets inside [base, offsetLimit).</summary>
     public bool IsConsistent(long offsetLimit)
     {
