@@ -32,6 +32,9 @@ public sealed class LeaderEpochCache
         _entries = [.. entries];
     }
 
+    /// <summary>A cache that is never persisted (simulations and tests).</summary>
+    public static LeaderEpochCache InMemory(IEnumerable<EpochEntry> entries) => new(null, entries);
+
     public IReadOnlyList<EpochEntry> Entries => _entries;
 
     /// <summary>The highest epoch that wrote to the log, or <see cref="UndefinedEpoch"/>.</summary>

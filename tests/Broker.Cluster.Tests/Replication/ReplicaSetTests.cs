@@ -1,0 +1,112 @@
+using Broker.Cluster.Replication;
+
+namespace Broker.Cluster.Tests.Replication;
+
+/// <summary>The leader's replica tracking: Kafka's high-watermark, ISR shrink / expand and acks=all rules.</summary>
+public sealed class ReplicaSetTests
+{
+    private const long Lag = 30_000;
+
+    private static ReplicaSet ThreeReplicas(int minIsr = 2, int[]? isr = null, long epochStart = 0, long nowMs = 0) =>
+        new(1, [1, 2, 3], isr ?? [1, 2, 3], leaderEpoch: 5, partitionEpoch: 9, epochStart, new ReplicaSetOptions(Lag, minIsr), nowMs);
+
+    [Fact]
+    public void HighWatermark_IsTheSmallestLogEndInTheIsr_OnceEveryMemberFetched()
+    {
+        var set = ThreeReplicas();
+
+        Assert.Null(set.HighWatermark(100)); // followers have not fetched yet
+        set.OnFollowerFetch(2, 80, 0, 1, 100, 0, 10);
+        Assert.Null(set.HighWatermark(100));
+        set.OnFollowerFetch(3, 60, 0, 1, 100, 0, 10);
+
+        Assert.Equal(60, set.HighWatermark(100));
+        set.OnFollowerFetch(3, 100, 0, 1, 100, 60, 20);
+        Assert.Equal(80, set.HighWatermark(100));
+    }
+
+    [Fact]
+    public void HighWatermark_StopsWhileTheIsrIsBelowMinInsyncReplicas()
+    {
+        var set = ThreeReplicas(minIsr: 2, isr: [1]);
+
+        Assert.Null(set.HighWatermark(100));
+        Assert.False(set.HasEnoughReplicasForAcksAll());
+
+        var single = new ReplicaSet(1, [1], [1], 0, 0, 0, new ReplicaSetOptions(Lag, 2), 0);
+        Assert.Equal(1, single.EffectiveMinIsr); // min(min.insync.replicas, replica count)
+        Assert.Equal(100, single.HighWatermark(100));
+        Assert.True(single.HasEnoughReplicasForAcksAll());
+    }
+
+    [Fact]
+    public void CheckShrink_FollowerNotCaughtUpForTheLagTime_Removed_LeaderNever()
+    {
+        var set = ThreeReplicas(nowMs: 0);
+        set.OnFollowerFetch(2, 100, 0, 1, 100, 0, 1_000); // caught up at 1 s
+        set.OnFollowerFetch(3, 50, 0, 1, 100, 0, 1_000); // behind; caught up only at leadership start (0)
+
+        Assert.Null(set.CheckShrink(100, Lag)); // exactly the lag: still in sync
+        var shrink = set.CheckShrink(120, Lag + 1);
+
+        Assert.NotNull(shrink);
+        Assert.Equal([1, 2], shrink.NewIsr);
+        Assert.Equal(5, shrink.LeaderEpoch);
+        Assert.Equal(9, shrink.PartitionEpoch);
+
+        // Only one proposal in flight; meanwhile the current ISR still counts for the high watermark.
+        Assert.Null(set.CheckShrink(120, Lag + 2));
+        Assert.Equal([1, 2, 3], set.MaximalIsr);
+        Assert.Equal(50, set.HighWatermark(120));
+
+        set.OnIsrCommitted([1, 2], 10);
+        Assert.Equal([1, 2], set.Isr);
+        Assert.Equal(100, set.HighWatermark(120));
+    }
+
+    [Fact]
+    public void LastCaughtUp_FetchAtThePreviousLeaderEnd_CountsThePreviousFetchTime()
+    {
+        var set = ThreeReplicas();
+        set.OnFollowerFetch(2, 90, 0, 1, 100, 0, 1_000); // behind
+        set.OnFollowerFetch(2, 100, 0, 1, 150, 0, 2_000); // reached the leader end seen at the previous fetch
+
+        Assert.Equal(1_000, set.Follower(2).LastCaughtUpTimeMs);
+        set.OnFollowerFetch(2, 150, 0, 1, 150, 0, 3_000);
+        Assert.Equal(3_000, set.Follower(2).LastCaughtUpTimeMs);
+    }
+
+    [Fact]
+    public void OnFollowerFetch_OutOfIsrFollowerAtTheHighWatermarkAndEpochStart_ProposesExpansion()
+    {
+        var set = ThreeReplicas(isr: [1, 2], epochStart: 40);
+        set.OnFollowerFetch(2, 100, 0, 1, 100, 0, 10);
+
+        Assert.Null(set.OnFollowerFetch(3, 30, 0, 1, 100, 30, 20)); // below the epoch start
+        Assert.Null(set.OnFollowerFetch(3, 90, 0, 1, 100, 95, 30)); // below the high watermark
+        var expand = set.OnFollowerFetch(3, 95, 0, 1, 100, 95, 40);
+
+        Assert.NotNull(expand);
+        Assert.Equal([1, 2, 3], expand.NewIsr);
+
+        // The pending addition already counts (maximal ISR), so the high watermark waits for the new member.
+        Assert.Equal([1, 2, 3], set.MaximalIsr);
+        Assert.Equal(95, set.HighWatermark(100));
+
+        set.OnIsrChangeFailed();
+        Assert.Equal([1, 2], set.MaximalIsr);
+        Assert.Equal(100, set.HighWatermark(100));
+    }
+
+    [Fact]
+    public void OnIsrCommitted_OlderPartitionEpoch_Ignored()
+    {
+        var set = ThreeReplicas();
+
+        set.OnIsrCommitted([1], 8);
+
+        Assert.Equal([1, 2, 3], set.Isr);
+        Assert.Equal(9, set.PartitionEpoch);
+        Assert.False(set.IsReplica(4));
+    }
+}
