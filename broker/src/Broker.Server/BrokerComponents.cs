@@ -67,15 +67,19 @@ internal sealed class BrokerComponents : IDisposable
 
             // Topic overrides over the broker's static and dynamic defaults, recomputed on every image.
             var effectiveDefaults = new EffectiveTopicDefaults(config);
+            // ISR changes go to the controller, created just below (this node is the single-node quorum's controller).
+            TopicController? isrController = null;
             var replicas = new ReplicaManager(
                 config.NodeId,
                 logs,
                 effectiveDefaults.LogConfigFor,
+                new ReplicaManagerOptions(config.ReplicaLagTimeMaxMs, time, (request, ct) =>
+                    isrController?.AlterPartitionAsync(request, ct) ?? Task.FromResult(new AlterIsrResult(Protocol.ErrorCode.NotController, null))),
                 loggerFactory.CreateLogger<ReplicaManager>());
             metadata.ImageChanged += replicas.Apply;
             replicas.Apply(metadata.Image);
 
-            var controller = new TopicController(metadata, new TopicControllerOptions(config.NumPartitions, (short)config.DefaultReplicationFactor, config.DeleteTopicEnable)
+            var controller = isrController = new TopicController(metadata, new TopicControllerOptions(config.NumPartitions, (short)config.DefaultReplicationFactor, config.DeleteTopicEnable)
             {
                 ValidateConfigs = static configs => TopicConfigDef.Validate(configs)?.Message,
             });

@@ -68,10 +68,16 @@ public static partial class BrokerHost
             {
                 ProducerExpiration = (config.ProducerIdExpirationMs, config.ProducerIdExpirationCheckIntervalMs),
             };
-            var groupTicker = new GroupCoordinatorTicker(components.Services.Groups, time, logger);
+            var groups = components.Services.Groups;
+            var replicas = components.Services.Replicas;
+            PeriodicTicker[] tickers =
+            [
+                new("group-coordinator", TimeSpan.FromMilliseconds(100), () => groups.Tick(), time, logger),
+                new("isr-expiration", TimeSpan.FromMilliseconds(Math.Max(1, config.ReplicaLagTimeMaxMs / 2)), () => replicas.CheckIsrShrink(), time, logger),
+            ];
             status.Set(BrokerState.Running);
             LogStarted(logger, config.NodeId, components.Metadata.Image.ClusterId);
-            return new RunningBroker(server, components, maintenance, groupTicker, status, observability, logger);
+            return new RunningBroker(server, components, maintenance, tickers, status, observability, logger);
         }
         catch
         {

@@ -15,19 +15,19 @@ public sealed partial class RunningBroker : IAsyncDisposable
     private readonly KafkaSocketServer _server;
     private readonly BrokerComponents _components;
     private readonly LogMaintenance _maintenance;
-    private readonly GroupCoordinatorTicker _groupTicker;
+    private readonly PeriodicTicker[] _tickers;
     private readonly BrokerStatus _status;
     private readonly ObservabilityEndpoints _observability;
     private readonly ILogger _logger;
     private int _disposed;
 
-    internal RunningBroker(KafkaSocketServer server, BrokerComponents components, LogMaintenance maintenance, GroupCoordinatorTicker groupTicker, BrokerStatus status,
+    internal RunningBroker(KafkaSocketServer server, BrokerComponents components, LogMaintenance maintenance, PeriodicTicker[] tickers, BrokerStatus status,
         ObservabilityEndpoints observability, ILogger logger)
     {
         _server = server;
         _components = components;
         _maintenance = maintenance;
-        _groupTicker = groupTicker;
+        _tickers = tickers;
         _status = status;
         _observability = observability;
         _logger = logger;
@@ -67,7 +67,10 @@ public sealed partial class RunningBroker : IAsyncDisposable
         LogStopping(_logger);
         _status.Set(BrokerState.ShuttingDown);
         await _server.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-        await _groupTicker.DisposeAsync().ConfigureAwait(false);
+        foreach (var ticker in _tickers)
+        {
+            await ticker.DisposeAsync().ConfigureAwait(false);
+        }
         await _maintenance.DisposeAsync().ConfigureAwait(false);
         _components.Dispose();
         _status.Set(BrokerState.NotRunning);

@@ -30,6 +30,7 @@ public sealed record LogConfig
     public const string MessageTimestampAfterMaxMsKey = "message.timestamp.after.max.ms";
     public const string PreallocateKey = "preallocate";
     public const string FileDeleteDelayMsKey = "file.delete.delay.ms";
+    public const string MinInsyncReplicasKey = "min.insync.replicas";
 
     /// <summary>Kafka 4 refuses segments below 1 MiB from configuration.</summary>
     public const int MinConfigurableSegmentBytes = 1024 * 1024;
@@ -97,6 +98,9 @@ public sealed record LogConfig
     /// <summary>file.delete.delay.ms: how long a deleted log's files stay readable before removal.</summary>
     public long FileDeleteDelayMs { get; init; } = 60_000;
 
+    /// <summary>min.insync.replicas: in-sync replicas an acks=all write needs (and below which the high watermark stops).</summary>
+    public int MinInsyncReplicas { get; init; } = 1;
+
     /// <summary>
     /// Builds a config from topic-level keys (unknown keys are ignored: they belong to other layers), starting
     /// from <paramref name="defaults"/> (the broker's log.* settings) or Kafka's defaults.
@@ -125,6 +129,7 @@ public sealed record LogConfig
             MessageTimestampAfterMaxMs = GetLong(values, MessageTimestampAfterMaxMsKey, d.MessageTimestampAfterMaxMs, 0),
             Preallocate = GetBool(values, PreallocateKey, d.Preallocate),
             FileDeleteDelayMs = GetLong(values, FileDeleteDelayMsKey, d.FileDeleteDelayMs, 0),
+            MinInsyncReplicas = GetInt(values, MinInsyncReplicasKey, d.MinInsyncReplicas, 1),
         };
     }
 

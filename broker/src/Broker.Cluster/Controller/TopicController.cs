@@ -41,7 +41,7 @@ public sealed record TopicControllerOptions(int DefaultPartitions, short Default
 /// ReplicationControlManager. Mutations are serialised so concurrent creates of one name cannot both win.
 /// Thread-safe.
 /// </summary>
-public sealed class TopicController
+public sealed partial class TopicController
 {
     /// <summary>Kafka's cap on partitions created by one request (QuorumController's records-per-operation bound).</summary>
     public const int MaxPartitionsPerRequest = 10_000;

@@ -1,17 +1,22 @@
+using Broker.Cluster.Metadata;
+using Broker.Protocol;
 using Broker.Storage;
 
 namespace Broker.Cluster.Replication;
 
 /// <summary>
-/// One partition replica hosted by this broker: its log, its current config and leadership, and the
-/// signal that wakes fetches parked waiting for data. Appends are serialised by the log; the signal
-/// swap is guarded by a small lock. Thread-safe.
+/// One partition replica hosted by this broker: its log, its current config and leadership, as leader the state of
+/// its followers (<see cref="ReplicaSet"/>) and the high watermark they allow, and the signals that wake fetches parked
+/// waiting for data and acks=all produces waiting for the high watermark. Appends are serialised by the log; the
+/// signal swaps are guarded by a small lock. Thread-safe.
 /// </summary>
 public sealed class Partition
 {
     private readonly Lock _signalLock = new();
     private TaskCompletionSource? _appended;
+    private TaskCompletionSource? _highWatermarkMoved;
     private volatile LogConfig _config;
+    private volatile ReplicaSet? _replicaSet;
 
     internal Partition(string topic, Guid topicId, int index, PartitionLog log, LogConfig config)
     {
@@ -33,30 +38,130 @@ public sealed class Partition
     public LogConfig Config
     {
         get => _config;
-        internal set => _config = value;
+        internal set
+        {
+            _config = value;
+            _replicaSet?.UpdateMinInsyncReplicas(value.MinInsyncReplicas);
+        }
     }
 
     public int LeaderEpoch { get; internal set; }
 
     public bool IsLeader { get; internal set; }
 
+    /// <summary>The followers as this leader sees them; null unless this replica leads.</summary>
+    public ReplicaSet? Replicas => _replicaSet;
+
+    /// <summary>
+    /// The metadata says this replica leads <paramref name="info"/>: a new leader epoch records where the epoch starts
+    /// in the log and starts follower tracking afresh; the same epoch takes the committed ISR and partition epoch.
+    /// </summary>
+    internal void ApplyLeadership(int localId, PartitionInfo info, long replicaLagTimeMaxMs, long nowMs)
+    {
+        var current = _replicaSet;
+        if (current is null || current.LeaderEpoch != info.LeaderEpoch)
+        {
+            if (Log.LeaderEpochs.LatestEpoch < info.LeaderEpoch)
+            {
+                // Kafka's maybeAssignEpochStartOffset: the new epoch starts at the current log end.
+                Log.AssignEpochStartOffset(info.LeaderEpoch);
+            }
+
+            var entries = Log.LeaderEpochs.Entries;
+            var epochStart = entries.Count > 0 && entries[^1].Epoch == info.LeaderEpoch ? entries[^1].StartOffset : Log.LogEndOffset;
+            _replicaSet = new ReplicaSet(localId, info.Replicas, info.Isr, info.LeaderEpoch, info.PartitionEpoch, epochStart,
+                new ReplicaSetOptions(replicaLagTimeMaxMs, _config.MinInsyncReplicas), nowMs);
+        }
+        else
+        {
+            current.OnIsrCommitted(info.Isr, info.PartitionEpoch);
+        }
+
+        LeaderEpoch = info.LeaderEpoch;
+        IsLeader = true;
+        MaybeAdvanceHighWatermark();
+        SignalHighWatermark();
+    }
+
+    /// <summary>The metadata says another replica leads (or none does): stop acting as leader.</summary>
+    internal void ApplyNotLeader(PartitionInfo info)
+    {
+        LeaderEpoch = info.LeaderEpoch;
+        IsLeader = false;
+        _replicaSet = null;
+        SignalHighWatermark();
+        Signal();
+    }
+
     /// <summary>
     /// Appends a client batch (already validated) as leader: checks its producer epoch and sequence, assigns offsets
-    /// in place, writes it, and (single replica today) advances the high watermark to the new log end, then wakes
-    /// parked fetches. A duplicate or rejected batch writes nothing (see <see cref="AppendResult"/>).
+    /// in place, writes it, advances the high watermark as far as the in-sync replicas allow (at once with no
+    /// followers), then wakes parked fetches. A duplicate or rejected batch writes nothing (see <see cref="AppendResult"/>).
     /// </summary>
     public AppendResult AppendAsLeader(Memory<byte> batches, long nowMs)
     {
         var config = _config;
         var result = Log.Append(batches, LeaderEpoch, nowMs, config.LogAppendTime, AppendOrigin.Client);
-        if (result.Error != Protocol.ErrorCode.None || result.Duplicate)
+        if (result.Error != ErrorCode.None || result.Duplicate)
         {
             return result;
         }
 
-        Log.HighWatermark = Log.LogEndOffset;
+        MaybeAdvanceHighWatermark();
         Signal();
         return result;
+    }
+
+    /// <summary>acks=all before the append: false when the ISR is below min.insync.replicas (NOT_ENOUGH_REPLICAS).</summary>
+    public bool HasEnoughReplicasForAcksAll(out int isrSize, out int minIsr)
+    {
+        var set = _replicaSet;
+        isrSize = set?.Isr.Count ?? 1;
+        minIsr = set?.EffectiveMinIsr ?? 1;
+        return set is null || set.HasEnoughReplicasForAcksAll();
+    }
+
+    /// <summary>
+    /// acks=all after the append (Kafka's DelayedProduce): completes when the high watermark reaches
+    /// <paramref name="requiredOffset"/> (the offset after the appended batch), with NOT_ENOUGH_REPLICAS_AFTER_APPEND if the
+    /// maximal ISR is below min.insync.replicas by then, or NOT_LEADER_OR_FOLLOWER if leadership moved. Cancelling the
+    /// token (the request timeout) throws <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public async ValueTask<ErrorCode> WaitForHighWatermarkAsync(long requiredOffset, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var moved = NextHighWatermarkChange();
+            if (!IsLeader)
+            {
+                return ErrorCode.NotLeaderOrFollower;
+            }
+
+            if (Log.HighWatermark >= requiredOffset)
+            {
+                return _replicaSet is { } set && set.MaximalIsr.Count < set.EffectiveMinIsr
+                    ? ErrorCode.NotEnoughReplicasAfterAppend
+                    : ErrorCode.None;
+            }
+
+            await moved.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A follower fetched from <paramref name="fetchOffset"/>: its progress may move the high watermark (waking acks=all
+    /// produces) and may qualify it for the ISR, in which case the change to propose is returned.
+    /// </summary>
+    internal IsrChange? OnFollowerFetch(int replicaId, long fetchOffset, long followerLogStartOffset, long brokerEpoch, long nowMs)
+    {
+        if (_replicaSet is not { } set)
+        {
+            return null;
+        }
+
+        var change = set.OnFollowerFetch(replicaId, fetchOffset, followerLogStartOffset, brokerEpoch, Log.LogEndOffset, Log.HighWatermark, nowMs);
+        MaybeAdvanceHighWatermark();
+        return change;
     }
 
     /// <summary>
@@ -70,6 +175,45 @@ public sealed class Partition
             _appended ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             return _appended.Task;
         }
+    }
+
+    private Task NextHighWatermarkChange()
+    {
+        lock (_signalLock)
+        {
+            _highWatermarkMoved ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _highWatermarkMoved.Task;
+        }
+    }
+
+    private void MaybeAdvanceHighWatermark()
+    {
+        if (!IsLeader)
+        {
+            return;
+        }
+
+        var target = _replicaSet is { } set ? set.HighWatermark(Log.LogEndOffset) : Log.LogEndOffset;
+        if (target is { } offset && offset > Log.HighWatermark)
+        {
+            Log.HighWatermark = offset;
+            SignalHighWatermark();
+
+            // Consumers read up to the high watermark: data that just became visible wakes their parked fetches.
+            Signal();
+        }
+    }
+
+    private void SignalHighWatermark()
+    {
+        TaskCompletionSource? signal;
+        lock (_signalLock)
+        {
+            signal = _highWatermarkMoved;
+            _highWatermarkMoved = null;
+        }
+
+        signal?.TrySetResult();
     }
 
     private void Signal()

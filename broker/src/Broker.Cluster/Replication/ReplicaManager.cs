@@ -1,9 +1,20 @@
 using System.Collections.Frozen;
+using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
+using Broker.Protocol;
 using Broker.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Cluster.Replication;
+
+/// <summary>Settings of the replica manager. Immutable.</summary>
+/// <param name="ReplicaLagTimeMaxMs">replica.lag.time.max.ms.</param>
+/// <param name="AlterPartition">How ISR changes reach the controller (the local one, or AlterPartition over the network); null
+/// refuses every change.</param>
+public sealed record ReplicaManagerOptions(
+    long ReplicaLagTimeMaxMs,
+    TimeProvider Time,
+    Func<AlterIsrRequest, CancellationToken, Task<AlterIsrResult>>? AlterPartition);
 
 /// <summary>
 /// Keeps the partitions this broker hosts in step with the metadata image: creates logs for new
@@ -16,16 +27,20 @@ public sealed partial class ReplicaManager
     private readonly int _nodeId;
     private readonly LogManager _logs;
     private readonly Func<MetadataImage, TopicInfo, LogConfig> _configFor;
+    private readonly ReplicaManagerOptions _options;
     private readonly ILogger _logger;
     private readonly Lock _updateLock = new();
     private Snapshot _snapshot = Snapshot.Empty;
 
     /// <param name="configFor">The effective log config of a topic in an image (its overrides over the broker's static and dynamic defaults).</param>
-    public ReplicaManager(int nodeId, LogManager logs, Func<MetadataImage, TopicInfo, LogConfig> configFor, ILogger<ReplicaManager> logger)
+    public ReplicaManager(int nodeId, LogManager logs, Func<MetadataImage, TopicInfo, LogConfig> configFor, ReplicaManagerOptions options,
+        ILogger<ReplicaManager> logger)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _nodeId = nodeId;
         _logs = logs;
         _configFor = configFor;
+        _options = options;
         _logger = logger;
     }
 
@@ -96,13 +111,13 @@ public sealed partial class ReplicaManager
                     }
 
                     partition.Config = config;
-                    var becomesLeader = info.Leader == _nodeId && (!partition.IsLeader || partition.LeaderEpoch != info.LeaderEpoch || partition.Log.LeaderEpochs.LatestEpoch < info.LeaderEpoch);
-                    partition.LeaderEpoch = info.LeaderEpoch;
-                    partition.IsLeader = info.Leader == _nodeId;
-                    if (becomesLeader)
+                    if (info.Leader == _nodeId)
                     {
-                        // Kafka's maybeAssignEpochStartOffset: the new epoch starts at the current log end.
-                        partition.Log.AssignEpochStartOffset(info.LeaderEpoch);
+                        partition.ApplyLeadership(_nodeId, info, _options.ReplicaLagTimeMaxMs, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
+                    }
+                    else
+                    {
+                        partition.ApplyNotLeader(info);
                     }
                     partitions[i] = partition;
                     hostsAny = true;
@@ -133,6 +148,79 @@ public sealed partial class ReplicaManager
             }
         }
     }
+
+    /// <summary>
+    /// Records a follower's fetch on a partition this broker leads; an ISR expansion it makes possible is proposed to
+    /// the controller in the background.
+    /// </summary>
+    public void OnFollowerFetch(Partition partition, int replicaId, long fetchOffset, long followerLogStartOffset, long brokerEpoch)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        var change = partition.OnFollowerFetch(replicaId, fetchOffset, followerLogStartOffset, brokerEpoch, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
+        if (change is not null)
+        {
+            _ = ProposeAsync(partition, change);
+        }
+    }
+
+    /// <summary>
+    /// Kafka's isr-expiration task: every led partition whose in-sync followers fell behind for replica.lag.time.max.ms
+    /// proposes the ISR without them. Returns how many proposals were made. Called periodically by the host.
+    /// </summary>
+    public int CheckIsrShrink()
+    {
+        var nowMs = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        var proposed = 0;
+        foreach (var partition in All())
+        {
+            if (partition.IsLeader && partition.Replicas is { } set && set.CheckShrink(partition.Log.LogEndOffset, nowMs) is { } change)
+            {
+                proposed++;
+                _ = ProposeAsync(partition, change);
+            }
+        }
+
+        return proposed;
+    }
+
+    private async Task ProposeAsync(Partition partition, IsrChange change)
+    {
+        var set = partition.Replicas;
+        if (_options.AlterPartition is not { } alter)
+        {
+            set?.OnIsrChangeFailed();
+            return;
+        }
+
+        LogIsrChangeProposed(partition.Topic, partition.Index, string.Join(',', change.NewIsr), change.LeaderEpoch, change.PartitionEpoch);
+        try
+        {
+            var result = await alter(new AlterIsrRequest(partition.TopicId, partition.Index, _nodeId, change.LeaderEpoch,
+                change.PartitionEpoch, change.NewIsr), CancellationToken.None).ConfigureAwait(false);
+            if (result.Error != ErrorCode.None)
+            {
+                // The committed state arrives through the metadata image when there is one; a new proposal may follow.
+                LogIsrChangeRefused(partition.Topic, partition.Index, result.Error);
+                set?.OnIsrChangeFailed();
+            }
+        }
+#pragma warning disable CA1031 // A background proposal: any failure is logged and the next check tries again.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogIsrChangeFailed(partition.Topic, partition.Index, e);
+            set?.OnIsrChangeFailed();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Proposing ISR {Isr} for {Topic}-{Partition} (leader epoch {LeaderEpoch}, partition epoch {PartitionEpoch})")]
+    private partial void LogIsrChangeProposed(string topic, int partition, string isr, int leaderEpoch, int partitionEpoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The controller refused the ISR change of {Topic}-{Partition}: {Error}")]
+    private partial void LogIsrChangeRefused(string topic, int partition, ErrorCode error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The ISR change of {Topic}-{Partition} failed")]
+    private partial void LogIsrChangeFailed(string topic, int partition, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleting log of removed partition {Topic}-{Partition}")]
     private partial void LogDeletingPartition(string topic, int partition);

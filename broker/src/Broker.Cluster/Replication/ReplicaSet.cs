@@ -27,7 +27,7 @@ public sealed class ReplicaSet
 {
     private readonly Lock _lock = new();
     private readonly int _localId;
-    private readonly ReplicaSetOptions _options;
+    private ReplicaSetOptions _options;
     private readonly Dictionary<int, FollowerState> _followers = [];
     private IReadOnlyList<int> _replicas;
     private IReadOnlyList<int> _isr;
@@ -110,7 +110,25 @@ public sealed class ReplicaSet
     public bool IsReplica(int replicaId) => _replicas.Contains(replicaId);
 
     /// <summary>min(min.insync.replicas, replica count): below it the high watermark stops and acks=all fails.</summary>
-    public int EffectiveMinIsr => Math.Min(_options.MinInsyncReplicas, _replicas.Count);
+    public int EffectiveMinIsr
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return Math.Min(_options.MinInsyncReplicas, _replicas.Count);
+            }
+        }
+    }
+
+    /// <summary>A topic config change of min.insync.replicas applies at once.</summary>
+    public void UpdateMinInsyncReplicas(int minInsyncReplicas)
+    {
+        lock (_lock)
+        {
+            _options = _options with { MinInsyncReplicas = minInsyncReplicas };
+        }
+    }
 
     /// <summary>
     /// A follower fetched from <paramref name="fetchOffset"/> (its log end) at <paramref name="nowMs"/> while the leader's
@@ -157,7 +175,7 @@ public sealed class ReplicaSet
         lock (_lock)
         {
             var isr = MaximalIsrLocked();
-            if (isr.Count < EffectiveMinIsr)
+            if (isr.Count < Math.Min(_options.MinInsyncReplicas, _replicas.Count))
             {
                 return null;
             }
@@ -226,7 +244,7 @@ public sealed class ReplicaSet
     {
         lock (_lock)
         {
-            return _isr.Count >= EffectiveMinIsr;
+            return _isr.Count >= Math.Min(_options.MinInsyncReplicas, _replicas.Count);
         }
     }
 

@@ -6,8 +6,9 @@ using Broker.Server.Dispatch;
 namespace Broker.Server.Handlers;
 
 /// <summary>
-/// Fetch (1) for consumers: reads whole batches straight from segment files into pooled response
-/// buffers, honouring max_bytes / partition_max_bytes with KIP-74's first-batch exception. When less
+/// Fetch (1) for consumers and followers: reads whole batches straight from segment files into pooled response
+/// buffers (consumers up to the high watermark, followers up to the log end, their fetch offset recorded as their
+/// progress, a diverged follower answered with its diverging epoch), honouring max_bytes / partition_max_bytes with KIP-74's first-batch exception. When less
 /// than min_bytes is available it parks until an append to one of its partitions wakes it or max_wait_ms
 /// passes; no polling. Fetch sessions are not kept: full fetches get session id 0 and incremental ones
 /// FETCH_SESSION_ID_NOT_FOUND, which Kafka documents as compliant (clients fall back to full fetches).
@@ -67,6 +68,12 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
     // Counted once per request, on the response that is sent: a parked fetch reads again after waking.
     private void CountTraffic(RequestContext context, FetchRequest request, FetchResponse response)
     {
+        if (Follower(context, request).ReplicaId >= 0)
+        {
+            // Replication traffic is not client traffic (Kafka meters it separately).
+            return;
+        }
+
         for (var t = 0; t < request.Topics.Count; t++)
         {
             var topic = request.Topics[t];
@@ -108,6 +115,10 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
         return signals;
     }
 
+    /// <summary>The fetching follower's broker id (ReplicaState from v15, replica_id before), or -1 for a consumer.</summary>
+    private static (int ReplicaId, long BrokerEpoch) Follower(RequestContext context, FetchRequest request) =>
+        context.ApiVersion >= 15 ? (request.ReplicaState.ReplicaId, request.ReplicaState.ReplicaEpoch) : (request.ReplicaId, -1);
+
     private Partition? Resolve(RequestContext context, FetchRequest.FetchTopic topic, int index) =>
         context.ApiVersion >= 13 ? _services.Replicas.Get(topic.TopicId, index) : _services.Replicas.Get(topic.Topic, index);
 
@@ -117,6 +128,7 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
         long total = 0;
         var hasError = false;
         var readCommitted = request.IsolationLevel == 1;
+        var follower = Follower(context, request);
         foreach (var topic in request.Topics)
         {
             var topicResponse = new FetchResponse.FetchableTopicResponse { Topic = topic.Topic, TopicId = topic.TopicId };
@@ -134,7 +146,7 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                     Records = ReadOnlyMemory<byte>.Empty,
                 };
                 topicResponse.Partitions.Add(data);
-                var error = ReadPartition(context, topic, p, maxBytes - total, firstData: total == 0, data, out var read);
+                var error = ReadPartition(context, topic, p, follower, maxBytes - total, firstData: total == 0, data, out var read);
                 data.ErrorCode = (short)error;
                 total += read;
                 hasError |= error != ErrorCode.None;
@@ -148,6 +160,7 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
         RequestContext context,
         FetchRequest.FetchTopic topic,
         FetchRequest.FetchPartition request,
+        (int ReplicaId, long BrokerEpoch) follower,
         long bytesLeft,
         bool firstData,
         FetchResponse.PartitionData data,
@@ -170,20 +183,50 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
             return request.CurrentLeaderEpoch < partition.LeaderEpoch ? ErrorCode.FencedLeaderEpoch : ErrorCode.UnknownLeaderEpoch;
         }
 
+        var isFollower = follower.ReplicaId >= 0;
+        if (isFollower && partition.Replicas?.IsReplica(follower.ReplicaId) != true)
+        {
+            return ErrorCode.NotLeaderOrFollower;
+        }
+
         var log = partition.Log;
-        var highWatermark = log.HighWatermark;
-        data.HighWatermark = highWatermark;
-        data.LastStableOffset = highWatermark;
         data.LogStartOffset = log.LogStartOffset;
+        if (isFollower && request.LastFetchedEpoch >= 0)
+        {
+            // KIP-595 style: a follower whose last fetched epoch ends earlier here (or is unknown) has diverged; it gets
+            // the largest epoch at most its own and where that ends, truncates, and fetches again. No records.
+            var (epoch, endOffset) = log.EndOffsetForEpoch(request.LastFetchedEpoch);
+            if (epoch < request.LastFetchedEpoch || endOffset < request.FetchOffset)
+            {
+                data.DivergingEpoch = new FetchResponse.EpochEndOffset { Epoch = epoch, EndOffset = endOffset };
+                data.HighWatermark = log.HighWatermark;
+                data.LastStableOffset = data.HighWatermark;
+                return ErrorCode.None;
+            }
+        }
+
         var limit = (int)Math.Max(0, Math.Min(request.PartitionMaxBytes, bytesLeft));
 
-        // KIP-74: until some partition returned data, the first batch comes back whole even if over the limits.
-        var result = log.Read(request.FetchOffset, limit, highWatermark, minOneBatch: firstData);
+        // Followers read up to the log end, consumers up to the high watermark. KIP-74: until some partition returned
+        // data, the first batch comes back whole even if over the limits.
+        var highWatermark = log.HighWatermark;
+        var result = log.Read(request.FetchOffset, limit, isFollower ? log.LogEndOffset : highWatermark, minOneBatch: firstData);
         if (result.OffsetOutOfRange)
         {
+            data.HighWatermark = highWatermark;
+            data.LastStableOffset = highWatermark;
             return ErrorCode.OffsetOutOfRange;
         }
 
+        if (isFollower)
+        {
+            // The follower's fetch offset is its log end: it may move the high watermark and bring it into the ISR.
+            _services.Replicas.OnFollowerFetch(partition, follower.ReplicaId, request.FetchOffset, request.LogStartOffset, follower.BrokerEpoch);
+            highWatermark = log.HighWatermark;
+        }
+
+        data.HighWatermark = highWatermark;
+        data.LastStableOffset = highWatermark;
         if (result.Length > 0)
         {
             var buffer = context.RentResponseBuffer(result.Length);

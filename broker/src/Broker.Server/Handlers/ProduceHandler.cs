@@ -12,8 +12,9 @@ namespace Broker.Server.Handlers;
 /// <summary>
 /// Produce (0): validates each partition's batch, appends it as leader with offsets assigned in place
 /// (the request buffer is the write buffer), and answers per partition. acks=0 sends nothing and closes
-/// the connection if anything failed, as Kafka does. With one replica the high watermark moves on
-/// append, so acks=all completes at once. A topic compression.type other than "producer" makes the leader
+/// the connection if anything failed, as Kafka does. acks=all is refused with NOT_ENOUGH_REPLICAS while the ISR is below
+/// min.insync.replicas, and otherwise answered once the high watermark passes the batch (at once with one replica;
+/// after the followers fetched it with more) or timeout_ms passed. A topic compression.type other than "producer" makes the leader
 /// re-encode the batch with that codec. Thread-safe.
 /// </summary>
 internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceResponse>
@@ -38,6 +39,7 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
         var acks = request.Acks;
         var anyError = false;
         var nowMs = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        List<(Partition Partition, long RequiredOffset, ProduceResponse.PartitionProduceResponse Result)>? waiting = null;
         foreach (var topicData in request.TopicData)
         {
             var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topicData.Name };
@@ -46,10 +48,14 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
             {
                 var partitionResponse = new ProduceResponse.PartitionProduceResponse { Index = partitionData.Index, BaseOffset = -1 };
                 topicResponse.PartitionResponses.Add(partitionResponse);
-                var (error, message) = AppendOne(context, acks, topicData.Name, partitionData, nowMs, partitionResponse);
+                var (error, message) = AppendOne(context, acks, topicData.Name, partitionData, nowMs, partitionResponse, out var appendedTo, out var requiredOffset);
                 partitionResponse.ErrorCode = (short)error;
                 partitionResponse.ErrorMessage = message;
                 anyError |= error != ErrorCode.None;
+                if (error == ErrorCode.None && acks == -1 && appendedTo!.Log.HighWatermark < requiredOffset)
+                {
+                    (waiting ??= []).Add((appendedTo, requiredOffset, partitionResponse));
+                }
             }
         }
 
@@ -59,7 +65,44 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
             return ValueTask.FromResult<ProduceResponse?>(null);
         }
 
-        return ValueTask.FromResult<ProduceResponse?>(response);
+        return waiting is null
+            ? ValueTask.FromResult<ProduceResponse?>(response)
+            : WaitForReplicasAsync(response, waiting, request.TimeoutMs, cancellationToken);
+    }
+
+    /// <summary>
+    /// acks=all (Kafka's DelayedProduce): each appended partition answers once its high watermark passes the batch, or
+    /// with REQUEST_TIMED_OUT when timeout_ms passes first (the records stay in the leader's log, as in Kafka).
+    /// </summary>
+    private async ValueTask<ProduceResponse?> WaitForReplicasAsync(
+        ProduceResponse response,
+        List<(Partition Partition, long RequiredOffset, ProduceResponse.PartitionProduceResponse Result)> waiting,
+        int timeoutMs,
+        CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(0, timeoutMs)));
+        foreach (var (partition, requiredOffset, result) in waiting)
+        {
+            try
+            {
+                var error = await partition.WaitForHighWatermarkAsync(requiredOffset, timeout.Token).ConfigureAwait(false);
+                if (error != ErrorCode.None)
+                {
+                    result.ErrorCode = (short)error;
+                    result.ErrorMessage = error == ErrorCode.NotEnoughReplicasAfterAppend
+                        ? $"The ISR of {partition.Topic}-{partition.Index} shrank below min.insync.replicas after the append."
+                        : null;
+                }
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                result.ErrorCode = (short)ErrorCode.RequestTimedOut;
+                result.ErrorMessage = $"The in-sync replicas of {partition.Topic}-{partition.Index} did not acknowledge within {timeoutMs} ms.";
+            }
+        }
+
+        return response;
     }
 
     private (ErrorCode Error, string? Message) AppendOne(
@@ -68,8 +111,12 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
         string topic,
         ProduceRequest.PartitionProduceData data,
         long nowMs,
-        ProduceResponse.PartitionProduceResponse result)
+        ProduceResponse.PartitionProduceResponse result,
+        out Partition? appendedTo,
+        out long requiredOffset)
     {
+        appendedTo = null;
+        requiredOffset = -1;
         if (context.ApiVersion < 3)
         {
             return (ErrorCode.UnsupportedVersion, "Produce requests below version 3 are not supported.");
@@ -133,6 +180,12 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
             return (ErrorCode.InvalidTimestamp, timestampError);
         }
 
+        if (acks == -1 && !partition.HasEnoughReplicasForAcksAll(out var isrSize, out var minIsr))
+        {
+            return (ErrorCode.NotEnoughReplicas,
+                $"The size of the current ISR ({isrSize}) is insufficient to satisfy the min.isr requirement of {minIsr} for partition {topic}-{data.Index}.");
+        }
+
         // The frame buffer belongs to this request; rewriting offsets in it avoids another copy.
         var writable = MemoryMarshal.AsMemory(records);
         KafkaWriter? recompressed = null;
@@ -176,6 +229,8 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
             meters.BytesIn.Inc(records.Length);
         }
 
+        appendedTo = partition;
+        requiredOffset = appended.LastOffset + 1;
         result.BaseOffset = appended.FirstOffset;
         result.LogAppendTimeMs = appended.LogAppendTimeMs;
         result.LogStartOffset = appended.LogStartOffset;
