@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace Operator.Chart.Tests;
 
-/// <summary>A request as RBAC authorizes it: verb, API group, resource, subresource, namespace (null: cluster scope), name.</summary>
+/// <summary>A request as RBAC authorizes it: verb, API group, resource, subresource, namespace (null: cluster scope), name. Immutable.</summary>
 internal sealed record RbacRequest(string Verb, string Group, string Resource, string? Subresource, string? Namespace, string? Name)
 {
     public override string ToString() =>

@@ -353,8 +353,10 @@ internal static class TemplateParser
         Pipe,
     }
 
+    /// <summary>One lexeme of an action. Immutable.</summary>
     private sealed record Token(TokenKind Kind, string Text);
 
+    /// <summary>The <c>end</c> or <c>else</c> action that ended a list, with what follows the keyword. Immutable.</summary>
     private sealed record Stop(string Keyword, string Rest);
 
     /// <summary>Walks the segments of one file. Owned by one parse.</summary>

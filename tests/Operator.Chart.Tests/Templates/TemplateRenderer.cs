@@ -295,6 +295,6 @@ internal sealed class TemplateRenderer
         _ => value.GetType().Name,
     };
 
-    /// <summary>Dot, and <c>$</c> (the data the template or include was called with).</summary>
+    /// <summary>Dot, and <c>$</c> (the data the template or include was called with). Immutable.</summary>
     private sealed record Scope(object? Dot, object? Dollar);
 }
