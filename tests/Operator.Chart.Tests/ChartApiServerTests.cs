@@ -35,7 +35,7 @@ public sealed class ChartApiServerTests
         await using var server = await KubeApiServer.StartAsync(new KubeApiServerOptions { RunControllers = false });
         using var client = server.CreateClient();
         await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "strimzi" } });
-        var deployment = RenderedManifests.Render().Single("Deployment", "strimzi-cluster-operator", "strimzi");
+        var deployment = RenderedManifests.Render().Get("Deployment", "strimzi-cluster-operator", "strimzi");
         deployment["spec"]!["template"]!["spec"]!["containers"]![0]!["imagePullPolicyy"] = "Always";
 
         var e = await Assert.ThrowsAnyAsync<Xunit.Sdk.XunitException>(() => ApiServerApply.CreateAllAsync(server, [deployment]));

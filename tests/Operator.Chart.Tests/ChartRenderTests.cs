@@ -63,7 +63,7 @@ public sealed partial class ChartRenderTests
     public void Render_DefaultValues_WatchesTheReleaseNamespaceWithStrimzisObjects()
     {
         var objects = RenderedManifests.Render();
-        var deployment = objects.Single("Deployment", "strimzi-cluster-operator", "strimzi");
+        var deployment = objects.Get("Deployment", "strimzi-cluster-operator", "strimzi");
 
         Assert.Equal("fieldRef:metadata.namespace", deployment.Env("STRIMZI_NAMESPACE"));
         Assert.Equal("strimzi-operator:0.1.0", (string?)deployment["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]);
@@ -72,7 +72,7 @@ public sealed partial class ChartRenderTests
         Assert.Equal("fieldRef:metadata.name", deployment.Env("STRIMZI_LEADER_ELECTION_IDENTITY"));
         Assert.Equal("INFO", deployment.Env("STRIMZI_LOG_LEVEL"));
         Assert.Equal("strimzi-cluster-operator", (string?)deployment["spec"]!["template"]!["spec"]!["serviceAccountName"]);
-        objects.Single("ServiceAccount", "strimzi-cluster-operator", "strimzi");
+        objects.Get("ServiceAccount", "strimzi-cluster-operator", "strimzi");
         Assert.Equal(
             ["strimzi-cluster-operator-global", "strimzi-cluster-operator-leader-election", "strimzi-cluster-operator-namespaced", "strimzi-cluster-operator-watched"],
             objects.Where(o => (string?)o["kind"] == "ClusterRole").Select(o => (string)o["metadata"]!["name"]!).Order(StringComparer.Ordinal));
@@ -80,7 +80,7 @@ public sealed partial class ChartRenderTests
             ["strimzi/strimzi-cluster-operator", "strimzi/strimzi-cluster-operator-leader-election", "strimzi/strimzi-cluster-operator-watched"],
             objects.Where(o => (string?)o["kind"] == "RoleBinding").Select(o => $"{o["metadata"]!["namespace"]}/{o["metadata"]!["name"]}").Order(StringComparer.Ordinal));
         Assert.Equal("strimzi-cluster-operator-global",
-            (string?)objects.Single("ClusterRoleBinding", "strimzi-cluster-operator")["roleRef"]!["name"]);
+            (string?)objects.Get("ClusterRoleBinding", "strimzi-cluster-operator")["roleRef"]!["name"]);
     }
 
     [Fact]
@@ -88,11 +88,11 @@ public sealed partial class ChartRenderTests
     {
         var objects = RenderedManifests.Render("watchNamespaces: [kafka-a, strimzi, kafka-b]");
 
-        Assert.Equal("kafka-a,kafka-b,strimzi", objects.Single("Deployment", "strimzi-cluster-operator", "strimzi").Env("STRIMZI_NAMESPACE"));
+        Assert.Equal("kafka-a,kafka-b,strimzi", objects.Get("Deployment", "strimzi-cluster-operator", "strimzi").Env("STRIMZI_NAMESPACE"));
         foreach (var ns in new[] { "kafka-a", "kafka-b", "strimzi" })
         {
-            Assert.Equal("strimzi-cluster-operator-namespaced", (string?)objects.Single("RoleBinding", "strimzi-cluster-operator", ns)["roleRef"]!["name"]);
-            Assert.Equal("strimzi-cluster-operator-watched", (string?)objects.Single("RoleBinding", "strimzi-cluster-operator-watched", ns)["roleRef"]!["name"]);
+            Assert.Equal("strimzi-cluster-operator-namespaced", (string?)objects.Get("RoleBinding", "strimzi-cluster-operator", ns)["roleRef"]!["name"]);
+            Assert.Equal("strimzi-cluster-operator-watched", (string?)objects.Get("RoleBinding", "strimzi-cluster-operator-watched", ns)["roleRef"]!["name"]);
         }
 
         Assert.Single(objects, o => (string?)o["kind"] == "RoleBinding" && (string?)o["metadata"]!["name"] == "strimzi-cluster-operator-leader-election");
@@ -104,9 +104,9 @@ public sealed partial class ChartRenderTests
     {
         var objects = RenderedManifests.Render("watchAnyNamespace: true\nwatchNamespaces: [ignored]");
 
-        Assert.Equal("*", objects.Single("Deployment", "strimzi-cluster-operator", "strimzi").Env("STRIMZI_NAMESPACE"));
-        Assert.Equal("strimzi-cluster-operator-namespaced", (string?)objects.Single("ClusterRoleBinding", "strimzi-cluster-operator-namespaced")["roleRef"]!["name"]);
-        Assert.Equal("strimzi-cluster-operator-watched", (string?)objects.Single("ClusterRoleBinding", "strimzi-cluster-operator-watched")["roleRef"]!["name"]);
+        Assert.Equal("*", objects.Get("Deployment", "strimzi-cluster-operator", "strimzi").Env("STRIMZI_NAMESPACE"));
+        Assert.Equal("strimzi-cluster-operator-namespaced", (string?)objects.Get("ClusterRoleBinding", "strimzi-cluster-operator-namespaced")["roleRef"]!["name"]);
+        Assert.Equal("strimzi-cluster-operator-watched", (string?)objects.Get("ClusterRoleBinding", "strimzi-cluster-operator-watched")["roleRef"]!["name"]);
         Assert.Equal(["strimzi-cluster-operator-leader-election"],
             objects.Where(o => (string?)o["kind"] == "RoleBinding").Select(o => (string)o["metadata"]!["name"]!));
     }
@@ -117,7 +117,7 @@ public sealed partial class ChartRenderTests
         var objects = RenderedManifests.Render(
             "image: {registry: quay.example, repository: team, tag: '1.2', imagePullSecrets: [{name: pull}]}\nkafka: {image: {registry: quay.example, tag: '4.0'}}\n"
             + "leaderElection: {enable: false}\nlogLevel: DEBUG\nnodeSelector: {disk: ssd}\nresources: {requests: {cpu: 50m}}");
-        var deployment = objects.Single("Deployment", "strimzi-cluster-operator", "strimzi");
+        var deployment = objects.Get("Deployment", "strimzi-cluster-operator", "strimzi");
         var pod = deployment["spec"]!["template"]!["spec"]!;
 
         Assert.Equal("quay.example/team/strimzi-operator:1.2", (string?)pod["containers"]![0]!["image"]);
@@ -142,8 +142,8 @@ public sealed partial class ChartRenderTests
     [Fact]
     public void ValuesYaml_EveryTopLevelValue_IsUsedByATemplateAndDocumentedInTheReadme()
     {
-        var templates = string.Concat(Directory.GetFiles(Path.Combine(HelmChart.Directory, "templates")).Select(File.ReadAllText));
-        var readme = File.ReadAllText(Path.Combine(HelmChart.Directory, "README.md"));
+        var templates = string.Concat(Directory.GetFiles(Path.Combine(HelmChart.ChartDirectory, "templates")).Select(File.ReadAllText));
+        var readme = File.ReadAllText(Path.Combine(HelmChart.ChartDirectory, "README.md"));
         var used = ValuesReference().Matches(templates).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
 
         foreach (var key in RenderedManifests.Chart.DefaultValues.Keys)

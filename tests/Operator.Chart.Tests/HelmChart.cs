@@ -27,7 +27,7 @@ internal sealed class HelmChart
         _renderer = new TemplateRenderer(defines);
     }
 
-    public static string Directory { get; } = Path.Combine(Repo.Root, "charts", "strimzi-kafka-operator");
+    public static string ChartDirectory { get; } = Path.Combine(Repo.Root, "charts", "strimzi-kafka-operator");
 
     public IReadOnlyDictionary<string, object?> DefaultValues => _values;
 
@@ -41,7 +41,7 @@ internal sealed class HelmChart
         var values = YamlValues.LoadMap(File.ReadAllText(Path.Combine(directory, "values.yaml")));
         var defines = new Dictionary<string, IReadOnlyList<TemplateNode>>(StringComparer.Ordinal);
         var templates = new Dictionary<string, IReadOnlyList<TemplateNode>>(StringComparer.Ordinal);
-        foreach (var file in System.IO.Directory.GetFiles(Path.Combine(directory, "templates")).Order(StringComparer.Ordinal))
+        foreach (var file in Directory.GetFiles(Path.Combine(directory, "templates")).Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileName(file);
             var nodes = TemplateParser.Parse("templates/" + name, File.ReadAllText(file), defines);

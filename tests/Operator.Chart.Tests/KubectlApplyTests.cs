@@ -32,7 +32,7 @@ public sealed class KubectlApplyTests
             var manifest = Path.Combine(dir.FullName, "chart.yaml");
             await File.WriteAllTextAsync(manifest, string.Join("\n---\n", rendered));
 
-            var crds = await KubectlAsync(dir.FullName, kubeconfig, "apply", "--server-side", "--field-manager=helm", "--validate=strict", "-f", Path.Combine(HelmChart.Directory, "crds"));
+            var crds = await KubectlAsync(dir.FullName, kubeconfig, "apply", "--server-side", "--field-manager=helm", "--validate=strict", "-f", Path.Combine(HelmChart.ChartDirectory, "crds"));
             var output = await KubectlAsync(dir.FullName, kubeconfig, "apply", "--server-side", "--field-manager=helm", "--validate=strict", "-f", manifest);
 
             Assert.Equal(4, crds.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);

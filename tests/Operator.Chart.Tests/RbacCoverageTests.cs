@@ -54,7 +54,7 @@ public sealed class RbacCoverageTests
         var manifests = RenderedManifests.Render("watchNamespaces: [" + WatchedNamespace + "]");
         await ApiServerApply.CreateAllAsync(server, manifests);
         var policy = new RbacPolicy(manifests, ReleaseNamespace, "strimzi-cluster-operator");
-        var deployment = manifests.Single("Deployment", "strimzi-cluster-operator", ReleaseNamespace);
+        var deployment = manifests.Get("Deployment", "strimzi-cluster-operator", ReleaseNamespace);
 
         var dir = Directory.CreateTempSubdirectory("chart-rbac-");
         try
@@ -187,7 +187,7 @@ public sealed class RbacCoverageTests
             await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
         }
 
-        var crds = Directory.GetFiles(Path.Combine(HelmChart.Directory, "crds"), "*.yaml").Order(StringComparer.Ordinal)
+        var crds = Directory.GetFiles(Path.Combine(HelmChart.ChartDirectory, "crds"), "*.yaml").Order(StringComparer.Ordinal)
             .SelectMany(f => Manifests.ReadYaml(File.ReadAllText(f)));
         await ApiServerApply.CreateAllAsync(server, crds);
     }

@@ -9,7 +9,7 @@ internal static class RenderedManifests
 {
     public static readonly Release Release = new("strimzi", "strimzi");
 
-    public static HelmChart Chart { get; } = HelmChart.Load(HelmChart.Directory);
+    public static HelmChart Chart { get; } = HelmChart.Load(HelmChart.ChartDirectory);
 
     /// <summary>Every document of every rendered .yaml template; a document that is neither empty nor a map fails.</summary>
     public static IReadOnlyList<JsonObject> Parse(IReadOnlyDictionary<string, string> rendered)
@@ -42,7 +42,7 @@ internal static class RenderedManifests
 
     public static IReadOnlyList<JsonObject> Render(string overrides = "") => Parse(Chart.Render(Release, overrides));
 
-    public static JsonObject Single(this IReadOnlyList<JsonObject> objects, string kind, string name, string? ns = null) =>
+    public static JsonObject Get(this IReadOnlyList<JsonObject> objects, string kind, string name, string? ns = null) =>
         objects.Single(o => (string?)o["kind"] == kind && (string?)o["metadata"]!["name"] == name && (string?)o["metadata"]!["namespace"] == ns);
 
     /// <summary>The value of an env var of the operator container: its value, or "fieldRef:path".</summary>
