@@ -66,6 +66,19 @@ public sealed class KubeApiServer : IAsyncDisposable
         var app = builder.Build();
         string address = "";
         var handler = new ApiHandler(service, watch, table, apply, () => address);
+        if (options.Audit is { } audit)
+        {
+            app.Use(async (ctx, next) =>
+            {
+                if (AuditEvent.From(ctx.Request) is { } record)
+                {
+                    audit(record);
+                }
+
+                await next(ctx).ConfigureAwait(false);
+            });
+        }
+
         app.Run(handler.HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -20,4 +20,7 @@ public sealed class KubeApiServerOptions
 
     /// <summary>Run the garbage collector, namespace and StatefulSet controllers.</summary>
     public bool RunControllers { get; set; } = true;
+
+    /// <summary>Called with every resource request before it is handled (null: no auditing). Must be thread-safe.</summary>
+    public Action<AuditEvent>? Audit { get; set; }
 }
