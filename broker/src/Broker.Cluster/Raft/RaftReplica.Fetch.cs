@@ -42,7 +42,14 @@ public sealed partial class RaftReplica
 
         var replicaId = RaftProtocol.ReplicaId(request);
         var leader = _leader!;
-        leader.RecordVoterFetch(replicaId, nowMs);
+
+        // A parked fetch answered later is the same fetch: it must not count as the replica being heard from again.
+        var firstAttempt = mayPark;
+        if (firstAttempt)
+        {
+            leader.RecordVoterFetch(replicaId, nowMs);
+        }
+
         var (response, data) = RaftProtocol.FetchResponse((short)ErrorCode.None, LeaderId, Epoch, _highWatermark);
         if (partition.FetchOffset > 0)
         {
@@ -57,7 +64,7 @@ public sealed partial class RaftReplica
             }
         }
 
-        if (replicaId >= 0 && leader.UpdateReplica(replicaId, partition.FetchOffset, _log.EndOffset.Offset, nowMs))
+        if (firstAttempt && replicaId >= 0 && leader.UpdateReplica(replicaId, partition.FetchOffset, _log.EndOffset.Offset, nowMs))
         {
             SetHighWatermark(leader.HighWatermark);
             CompleteParkedFetches(nowMs);
