@@ -59,8 +59,12 @@ public sealed partial class RaftReplica
 
     private void BecomeUnattached(int epoch, long nowMs)
     {
+        // Kafka keeps the running election timer of an unattached, voted or candidate voter: otherwise a candidate that
+        // cannot win (its log is behind) would reset everybody's timer with each new epoch and nobody would ever run.
+        var keepTimer = IsVoter && Role is RaftRole.Unattached or RaftRole.Voted or RaftRole.Candidate;
+        var electionDeadline = _electionDeadline;
         Transition(new ElectionState(epoch, ElectionState.NoId, ElectionState.NoId), RaftRole.Unattached, nowMs);
-        _electionDeadline = IsVoter ? nowMs + RandomElectionTimeout() : long.MaxValue;
+        _electionDeadline = !IsVoter ? long.MaxValue : keepTimer ? electionDeadline : nowMs + RandomElectionTimeout();
     }
 
     private void BecomeVoted(int candidateId, long nowMs)
