@@ -6,7 +6,9 @@ namespace Broker.Cluster.Raft;
 
 /// <summary>
 /// Builders and accessors for the single-partition (<c>__cluster_metadata-0</c>) Raft messages, so the core reads as
-/// Raft rather than as nested topic/partition lists. Stateless; thread-safe.
+/// Raft rather than as nested topic/partition lists. Outbound messages use the fields of the latest version of each API
+/// (Vote 1, BeginQuorumEpoch 1, EndQuorumEpoch 1, Fetch 17, DescribeQuorum 2), as Kafka's controllers talk to each
+/// other; inbound ones are read from any version. Stateless; thread-safe.
 /// </summary>
 internal static class RaftProtocol
 {
@@ -78,8 +80,6 @@ internal static class RaftProtocol
         var partition = new EndQuorumEpochRequest.PartitionData { LeaderId = leaderId, LeaderEpoch = epoch };
         foreach (var id in successors)
         {
-            // v0 carries the ids, v1 the (id, directory id) pairs; the binding picks the version.
-            partition.PreferredSuccessors.Add(id);
             partition.PreferredCandidates.Add(new EndQuorumEpochRequest.ReplicaInfo { CandidateId = id });
         }
 
@@ -105,7 +105,6 @@ internal static class RaftProtocol
     public static FetchRequest FetchRequest(string? clusterId, int replicaId, int epoch, OffsetAndEpoch logEnd, int maxWaitMs, int maxBytes) => new()
     {
         ClusterId = clusterId,
-        ReplicaId = replicaId,
         ReplicaState = new FetchRequest.ReplicaStateData { ReplicaId = replicaId },
         MaxWaitMs = maxWaitMs,
         MinBytes = 0,

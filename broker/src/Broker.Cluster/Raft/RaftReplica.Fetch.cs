@@ -1,5 +1,6 @@
 using Broker.Protocol;
 using Broker.Protocol.Messages;
+using Broker.Protocol.Records;
 
 namespace Broker.Cluster.Raft;
 
@@ -143,6 +144,12 @@ public sealed partial class RaftReplica
 
         if (partition.Records is { IsEmpty: false } records)
         {
+            if (RecordBatchHeader.BaseOffset(records.Span) != _log.EndOffset.Offset)
+            {
+                // An answer to some earlier fetch (a reconnect, a restart); the next fetch asks from the right place.
+                return;
+            }
+
             _log.AppendAsFollower(records);
 
             // Durable before the next fetch reports the new end offset, which the leader counts towards the commit.

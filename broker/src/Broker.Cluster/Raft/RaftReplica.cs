@@ -33,7 +33,7 @@ public sealed partial class RaftReplica
     private List<int> _preferredSuccessors = [];
     private ElectionState _election = ElectionState.Initial;
     private LeaderState? _leader;
-    private long _nextCorrelationId = 1;
+    private long _nextCorrelationId;
     private long _highWatermark;
     private long _nextDelivery;
     private long _electionDeadline = long.MaxValue;
@@ -58,6 +58,9 @@ public sealed partial class RaftReplica
         _random = random;
         _listener = listener;
         IsVoter = config.IsVoter(localId);
+
+        // Random start: a response to a request sent before a restart must not match a new request's id.
+        _nextCorrelationId = random.NextInt64(1, long.MaxValue / 2);
     }
 
     public int LocalId { get; }

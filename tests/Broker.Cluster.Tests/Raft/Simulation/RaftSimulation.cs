@@ -1,4 +1,6 @@
 using Broker.Cluster.Raft;
+using Broker.Protocol;
+using Broker.Protocol.Messages;
 using Broker.Protocol.Records;
 
 namespace Broker.Cluster.Tests.Raft.Simulation;
@@ -55,6 +57,9 @@ internal sealed partial class RaftSimulation
     public int MinDelayMs { get; set; } = 1;
 
     public int MaxDelayMs { get; set; } = 30;
+
+    /// <summary>Every message is encoded and decoded at its latest version on its way (true by default).</summary>
+    public bool WireRoundTrip { get; set; } = true;
 
     /// <summary>Partition group per node id; messages only flow inside a group. Empty: no partition.</summary>
     public Dictionary<int, int> Groups { get; } = [];
@@ -221,7 +226,8 @@ internal sealed partial class RaftSimulation
                 continue;
             }
 
-            Schedule(Now + Random.Next(MinDelayMs, MaxDelayMs + 1), new SimEvent.Deliver(message));
+            var sent = WireRoundTrip ? message with { Body = ThroughTheWire(message.Body) } : message;
+            Schedule(Now + Random.Next(MinDelayMs, MaxDelayMs + 1), new SimEvent.Deliver(sent));
         }
 
         deadline = Math.Max(deadline, Now + 1);
@@ -231,6 +237,20 @@ internal sealed partial class RaftSimulation
             node.Generation++;
             Schedule(deadline, new SimEvent.Poll(node.Id, node.Generation));
         }
+    }
+
+    /// <summary>
+    /// Encodes the message at its latest version and decodes a fresh copy, as a network binding would: proves the core's
+    /// messages are valid on the wire and that it only relies on what survives encoding.
+    /// </summary>
+    private static IApiMessage ThroughTheWire(IApiMessage body)
+    {
+        using var writer = new KafkaWriter(256);
+        body.Write(writer, body.HighestVersion);
+        var copy = (IApiMessage)Activator.CreateInstance(body.GetType())!;
+        var reader = new KafkaReader(writer.WrittenSpan.ToArray());
+        copy.Read(ref reader, body.HighestVersion);
+        return copy;
     }
 
     private bool Connected(int a, int b) =>
