@@ -56,6 +56,21 @@ public sealed class RaftElectionTests
     }
 
     [Fact]
+    public void Start_LogHoldsALaterEpochThanQuorumState_TakesTheLogsEpochAndStillRunsForElection()
+    {
+        var node = new RaftTestNode(1, Three, seed: 1);
+        node.Log.AppendAsLeader(RaftTestData.Batch(2), 4);
+        node.Store.Write(new ElectionState(2, 3, -1));
+
+        node.Replica.Start(0);
+
+        Assert.Equal((RaftRole.Unattached, 4), (node.Replica.Role, node.Replica.Epoch));
+        Assert.Equal(new ElectionState(4, -1, -1), node.Store.State);
+        node.Replica.Poll(2000);
+        Assert.Equal((RaftRole.Candidate, 5), (node.Replica.Role, node.Replica.Epoch));
+    }
+
+    [Fact]
     public void TryAppend_NotLeader_RefusesAndAppendsNothing()
     {
         var node = new RaftTestNode(1, Three, seed: 1);

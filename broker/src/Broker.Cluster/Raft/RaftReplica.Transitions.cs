@@ -61,7 +61,7 @@ public sealed partial class RaftReplica
     {
         // Kafka keeps the running election timer of an unattached, voted or candidate voter: otherwise a candidate that
         // cannot win (its log is behind) would reset everybody's timer with each new epoch and nobody would ever run.
-        var keepTimer = IsVoter && Role is RaftRole.Unattached or RaftRole.Voted or RaftRole.Candidate;
+        var keepTimer = IsVoter && Role is (RaftRole.Unattached or RaftRole.Voted or RaftRole.Candidate) && _electionDeadline != long.MaxValue;
         var electionDeadline = _electionDeadline;
         Transition(new ElectionState(epoch, ElectionState.NoId, ElectionState.NoId), RaftRole.Unattached, nowMs);
         _electionDeadline = !IsVoter ? long.MaxValue : keepTimer ? electionDeadline : nowMs + RandomElectionTimeout();
