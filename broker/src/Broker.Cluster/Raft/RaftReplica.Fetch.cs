@@ -49,6 +49,9 @@ public sealed partial class RaftReplica
         if (firstAttempt)
         {
             leader.RecordVoterFetch(replicaId, nowMs);
+
+            // A voter fetching in our epoch knows we lead: no need to keep sending it BeginQuorumEpoch.
+            leader.UnacknowledgedVoters.Remove(replicaId);
         }
 
         var (response, data) = RaftProtocol.FetchResponse((short)ErrorCode.None, LeaderId, Epoch, _highWatermark);
