@@ -221,6 +221,79 @@ public sealed class RaftElectionTests
         Assert.Equal(2, fetch.Destination);
     }
 
+    [Fact]
+    public void Start_AfterCrashAsCandidate_ResumesTheCandidacyInTheSameEpoch()
+    {
+        var node = new RaftTestNode(1, Three, seed: 1);
+        node.Store.Write(new ElectionState(4, -1, 1));
+
+        node.Replica.Start(0);
+
+        Assert.Equal((RaftRole.Candidate, 4), (node.Replica.Role, node.Replica.Epoch));
+        Assert.Equal(2, node.Drain().Count(m => m.Body is VoteRequest vote && vote.Topics[0].Partitions[0].CandidateEpoch == 4));
+    }
+
+    [Fact]
+    public void HandleEndQuorumEpoch_RankedSuccessors_FirstRunsAtOnceSecondWaitsItsBackoff()
+    {
+        var first = Follower(1);
+        var second = Follower(3);
+
+        foreach (var node in new[] { first, second })
+        {
+            node.Replica.Handle(new RaftMessage(2, node.Id, 9, EndEpoch(leaderId: 2, epoch: 5, successors: [1, 3])), 100);
+            node.Replica.Poll(100);
+        }
+
+        // With two successors the second waits (1000 >> 1) << 0 = 500 ms.
+        Assert.Equal((RaftRole.Candidate, 6), (first.Replica.Role, first.Replica.Epoch));
+        Assert.Equal(RaftRole.Follower, second.Replica.Role);
+        second.Replica.Poll(599);
+        Assert.Equal(RaftRole.Follower, second.Replica.Role);
+        second.Replica.Poll(600);
+        Assert.Equal(RaftRole.Candidate, second.Replica.Role);
+    }
+
+    [Fact]
+    public void Poll_BeginQuorumEpochUnanswered_IsResentAfterTheRequestTimeout()
+    {
+        var node = new RaftTestNode(1, Three, seed: 1);
+        node.Replica.Start(0);
+        node.Replica.Poll(2000);
+        var vote = node.Drain().First(m => m.Destination == 2);
+        node.Replica.Handle(new RaftMessage(2, 1, vote.CorrelationId, VoteResponseFrom(granted: true, epoch: 1)), 2000);
+        Assert.Equal(2, node.Drain().Count(m => m.Body is BeginQuorumEpochRequest));
+
+        node.Replica.Poll(3999);
+        Assert.Empty(node.Drain());
+        node.Replica.Poll(4000);
+        Assert.Empty(node.Drain());
+
+        // Timed out at 4000 (controller.quorum.request.timeout.ms), then controller.quorum.retry.backoff.ms.
+        node.Replica.Poll(4020);
+        Assert.Equal([2, 3], node.Drain().Where(m => m.Body is BeginQuorumEpochRequest).Select(m => m.Destination).Order());
+    }
+
+    private static RaftTestNode Follower(int id)
+    {
+        var node = new RaftTestNode(id, Three, seed: id);
+        node.Store.Write(new ElectionState(5, 2, -1));
+        node.Replica.Start(0);
+        node.Drain();
+        return node;
+    }
+
+    private static EndQuorumEpochRequest EndEpoch(int leaderId, int epoch, int[] successors)
+    {
+        var partition = new EndQuorumEpochRequest.PartitionData { LeaderId = leaderId, LeaderEpoch = epoch };
+        foreach (var id in successors)
+        {
+            partition.PreferredCandidates.Add(new EndQuorumEpochRequest.ReplicaInfo { CandidateId = id });
+        }
+
+        return new EndQuorumEpochRequest { Topics = [new EndQuorumEpochRequest.TopicData { TopicName = "__cluster_metadata", Partitions = [partition] }] };
+    }
+
     private static VoteResponse.PartitionData Vote(RaftTestNode node, int candidate, int epoch, int lastEpoch, long lastOffset)
     {
         var request = new VoteRequest
