@@ -255,6 +255,19 @@ public sealed class RaftElectionTests
     }
 
     [Fact]
+    public void HandleEndQuorumEpoch_NotAPreferredSuccessor_WaitsTheWholeMaxBackoff()
+    {
+        var node = Follower(3);
+
+        node.Replica.Handle(new RaftMessage(2, 3, 9, EndEpoch(leaderId: 2, epoch: 5, successors: [1])), 100);
+        node.Replica.Poll(1099);
+        Assert.Equal(RaftRole.Follower, node.Replica.Role);
+        node.Replica.Poll(1100);
+
+        Assert.Equal((RaftRole.Candidate, 6), (node.Replica.Role, node.Replica.Epoch));
+    }
+
+    [Fact]
     public void Poll_BeginQuorumEpochUnanswered_IsResentAfterTheRequestTimeout()
     {
         var node = new RaftTestNode(1, Three, seed: 1);

@@ -84,7 +84,7 @@ public sealed class RaftReplicationTests
         var fetch = new FetchRequest
         {
             ReplicaState = new FetchRequest.ReplicaStateData { ReplicaId = 9 },
-            Topics = [new FetchRequest.FetchTopic { Topic = "__cluster_metadata", Partitions = [new FetchRequest.FetchPartition { CurrentLeaderEpoch = 0 }] }],
+            Topics = [new FetchRequest.FetchTopic { Topic = "__cluster_metadata", Partitions = [new FetchRequest.FetchPartition { CurrentLeaderEpoch = 0, LastFetchedEpoch = 0 }] }],
         };
 
         leader.Replica.Handle(new RaftMessage(9, leader.Id, 42, fetch), net.Time.NowMs);
@@ -94,6 +94,32 @@ public sealed class RaftReplicationTests
         Assert.Equal((short)ErrorCode.FencedLeaderEpoch, partition.ErrorCode);
         Assert.Equal((leader.Id, leader.Replica.Epoch), (partition.CurrentLeader.LeaderId, partition.CurrentLeader.LeaderEpoch));
         Assert.Equal(42, answer.CorrelationId);
+    }
+
+    [Fact]
+    public void Fetch_LastFetchedEpochAboveTheRequestEpoch_AnswersInvalidRequest()
+    {
+        var net = new InstantNetwork(Three, [1, 2, 3]);
+        net.StartAll();
+        var leader = net.ElectLeader();
+        var epoch = leader.Replica.Epoch;
+        var fetch = new FetchRequest
+        {
+            ReplicaState = new FetchRequest.ReplicaStateData { ReplicaId = 2 },
+            Topics =
+            [
+                new FetchRequest.FetchTopic
+                {
+                    Topic = "__cluster_metadata",
+                    Partitions = [new FetchRequest.FetchPartition { CurrentLeaderEpoch = epoch, LastFetchedEpoch = epoch + 1, FetchOffset = 1 }],
+                },
+            ],
+        };
+
+        leader.Replica.Handle(new RaftMessage(2, leader.Id, 43, fetch), net.Time.NowMs);
+
+        var answer = Assert.Single(leader.Drain(), m => m.CorrelationId == 43);
+        Assert.Equal((short)ErrorCode.InvalidRequest, ((FetchResponse)answer.Body).Responses[0].Partitions[0].ErrorCode);
     }
 
     [Fact]

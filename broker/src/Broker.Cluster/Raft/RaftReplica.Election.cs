@@ -121,8 +121,9 @@ public sealed partial class RaftReplica
     }
 
     /// <summary>
-    /// Kafka's endEpochElectionBackoff: the first preferred successor (or a voter not listed) runs at once, the k-th waits
-    /// (max backoff &gt;&gt; (n-1)) &lt;&lt; (k-1), so the most caught-up voter usually wins.
+    /// Kafka's endEpochElectionBackoff: the first preferred successor runs at once, the one at position k waits
+    /// (max backoff &gt;&gt; (n-1)) &lt;&lt; (k-1), a voter not listed the whole max backoff, so the most caught-up voter
+    /// usually wins.
     /// </summary>
     private long EndEpochElectionBackoff(EndQuorumEpochRequest.PartitionData partition)
     {
@@ -138,7 +139,12 @@ public sealed partial class RaftReplica
             }
         }
 
-        return position <= 0 ? 0 : Math.Min(_config.ElectionBackoffMaxMs, ((long)_config.ElectionBackoffMaxMs >> (count - 1)) << (position - 1));
+        return position switch
+        {
+            0 => 0,
+            < 0 => _config.ElectionBackoffMaxMs,
+            _ => Math.Min(_config.ElectionBackoffMaxMs, ((long)_config.ElectionBackoffMaxMs >> (count - 1)) << (position - 1)),
+        };
     }
 
     private void HandleResponse(in RaftMessage message, long nowMs)

@@ -28,13 +28,13 @@ public sealed partial class RaftReplica
             return;
         }
 
-        // Kafka's validateLeaderOnlyRequest, then the fetch position's own sanity.
-        var error = partition.CurrentLeaderEpoch < Epoch ? ErrorCode.FencedLeaderEpoch
+        // The fetch position's own sanity first, then Kafka's validateLeaderOnlyRequest.
+        var error = request.MaxWaitMs < 0 || partition.FetchOffset < 0 || partition.LastFetchedEpoch < 0
+                || partition.LastFetchedEpoch > partition.CurrentLeaderEpoch ? ErrorCode.InvalidRequest
+            : partition.CurrentLeaderEpoch < Epoch ? ErrorCode.FencedLeaderEpoch
             : partition.CurrentLeaderEpoch > Epoch ? ErrorCode.UnknownLeaderEpoch
             : Role != RaftRole.Leader ? ErrorCode.NotLeaderOrFollower
-            : partition.FetchOffset < 0 || partition.LastFetchedEpoch < 0 || partition.LastFetchedEpoch > partition.CurrentLeaderEpoch
-                ? ErrorCode.InvalidRequest
-                : ErrorCode.None;
+            : ErrorCode.None;
         if (error != ErrorCode.None)
         {
             Respond(RaftProtocol.FetchResponse((short)error, LeaderId, Epoch, _highWatermark).Response);
