@@ -23,21 +23,20 @@ internal sealed partial class RaftSimulation
     private long _appendCounter;
 
     /// <param name="configure">Adjusts the default quorum configuration (Kafka's defaults, cluster id "sim-cluster").</param>
-    public RaftSimulation(int seed, int voters, int observers, Func<QuorumConfig, QuorumConfig>? configure = null)
+    /// <param name="storage">Durable storage per node id; in-memory (crashable) when null.</param>
+    public RaftSimulation(int seed, int voters, int observers, Func<QuorumConfig, QuorumConfig>? configure = null,
+        Func<int, (IRaftLog Log, IQuorumStateStore Store)>? storage = null)
     {
         Seed = seed;
         Random = new Random(seed);
         var ids = Enumerable.Range(1, voters).ToArray();
         var config = new QuorumConfig([.. ids.Select(id => new VoterEndpoint(id, "sim", 9093))]) { ClusterId = "sim-cluster" };
         Config = configure?.Invoke(config) ?? config;
-        foreach (var id in ids)
+        storage ??= _ => (new MemoryRaftLog(), new MemoryQuorumStateStore());
+        foreach (var id in ids.Concat(Enumerable.Range(100, observers)))
         {
-            _nodes[id] = new SimNode(id);
-        }
-
-        for (var i = 0; i < observers; i++)
-        {
-            _nodes[100 + i] = new SimNode(100 + i);
+            var (log, store) = storage(id);
+            _nodes[id] = new SimNode(id, log, store);
         }
     }
 
@@ -100,8 +99,16 @@ internal sealed partial class RaftSimulation
 
     public void At(long timeMs, string description, Action action) => Schedule(timeMs, new SimEvent.Action(description, action));
 
+    /// <summary>Crashes are simulated by keeping the flushed prefix of an in-memory log only.</summary>
+    public bool CanCrash => _nodes.Values.All(n => n.Log is MemoryRaftLog);
+
     public void Crash(SimNode node)
     {
+        if (node.Log is not MemoryRaftLog memory)
+        {
+            throw new NotSupportedException("Only in-memory logs can be crashed.");
+        }
+
         if (!node.Alive)
         {
             return;
@@ -114,7 +121,7 @@ internal sealed partial class RaftSimulation
         node.ScheduledPoll = long.MaxValue;
 
         // Only what was flushed survives, exactly as a killed process keeps only fsynced bytes.
-        node.Log = node.Log.CloneFlushed();
+        node.Log = memory.CloneFlushed();
     }
 
     public void Restart(SimNode node)
@@ -292,13 +299,13 @@ internal sealed partial class RaftSimulation
 internal readonly record struct CommittedBatch(long BaseOffset, long LastOffset, int Epoch, uint Crc);
 
 /// <summary>A simulated node: its durable parts (log, quorum-state) outlive crashes; the replica does not. Owned by the simulation.</summary>
-internal sealed class SimNode(int id)
+internal sealed class SimNode(int id, IRaftLog log, IQuorumStateStore store)
 {
     public int Id { get; } = id;
 
-    public MemoryRaftLog Log { get; set; } = new();
+    public IRaftLog Log { get; set; } = log;
 
-    public MemoryQuorumStateStore Store { get; } = new();
+    public IQuorumStateStore Store { get; } = store;
 
     public RaftReplica? Replica { get; set; }
 

@@ -72,7 +72,7 @@ internal static class SimulationScenarios
                 sim.Groups.Clear();
                 sim.At(sim.Now, "partition healed", () => { });
                 break;
-            case 6 or 7:
+            case 6 or 7 when sim.CanCrash:
                 var alive = sim.Nodes.Where(n => n.Alive).ToList();
                 var victim = sim.Random.Next(3) == 0 && sim.Leaders() is [var current, ..] ? current : alive[sim.Random.Next(alive.Count)];
                 sim.Crash(victim);
