@@ -164,6 +164,9 @@ internal sealed partial class RaftSimulation
         return offset;
     }
 
+    /// <summary>Ships what a node queued outside an event (e.g. after <see cref="RaftReplica.Resign"/>).</summary>
+    public void Poke(SimNode node) => AfterStep(node);
+
     public string Describe()
     {
         var nodes = string.Join("; ", _nodes.Values.Select(n => n.Alive

@@ -30,7 +30,7 @@ internal static class SimulationScenarios
     public static void RandomFault(RaftSimulation sim)
     {
         var voters = sim.Config.VoterIds;
-        switch (sim.Random.Next(9))
+        switch (sim.Random.Next(10))
         {
             case 0:
                 sim.DropRate = sim.Random.NextDouble() * 0.2;
@@ -77,6 +77,14 @@ internal static class SimulationScenarios
                 var victim = sim.Random.Next(3) == 0 && sim.Leaders() is [var current, ..] ? current : alive[sim.Random.Next(alive.Count)];
                 sim.Crash(victim);
                 sim.At(sim.Now + sim.Random.Next(200, 3000), "", () => sim.Restart(victim));
+                break;
+            case 8:
+                if (sim.Leaders() is [var resigning, ..] && resigning.Replica!.Resign(sim.Now))
+                {
+                    sim.At(sim.Now, $"leader {resigning.Id} resigns", () => { });
+                    sim.Poke(resigning);
+                }
+
                 break;
             default:
                 sim.DropRate = 0;
