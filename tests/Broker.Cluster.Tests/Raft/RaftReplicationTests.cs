@@ -76,6 +76,26 @@ public sealed class RaftReplicationTests
     }
 
     [Fact]
+    public void FetchResponse_LastBatchCutAtTheByteLimit_AppendsOnlyTheWholeBatches()
+    {
+        var follower = new RaftTestNode(1, Three, seed: 1);
+        follower.Store.Write(new ElectionState(5, 2, -1));
+        follower.Replica.Start(0);
+        var fetch = Assert.Single(follower.Drain(), m => m.Body is FetchRequest);
+        var whole = RaftTestData.Batch(2, baseOffset: 0, epoch: 5);
+        var next = RaftTestData.Batch(3, baseOffset: 2, epoch: 5);
+        var (response, partition) = FetchResponseFor(leaderId: 2, epoch: 5, highWatermark: 2);
+        partition.Records = (byte[])[.. whole, .. next.AsSpan(0, 40)];
+
+        follower.Replica.Handle(new RaftMessage(2, 1, fetch.CorrelationId, response), 10);
+
+        Assert.Equal(new OffsetAndEpoch(2, 5), follower.Log.EndOffset);
+        Assert.Equal(2, follower.Replica.HighWatermark);
+        var again = Assert.Single(follower.Drain(), m => m.Body is FetchRequest);
+        Assert.Equal(2, ((FetchRequest)again.Body).Topics[0].Partitions[0].FetchOffset);
+    }
+
+    [Fact]
     public void Fetch_StaleEpoch_AnswersFencedLeaderEpochWithTheCurrentLeader()
     {
         var net = new InstantNetwork(Three, [1, 2, 3]);
@@ -217,6 +237,14 @@ public sealed class RaftReplicationTests
         Assert.True(next.Replica.Epoch > epoch);
         Assert.Equal(next.Replica.HighWatermark, restarted.Replica.HighWatermark);
         Assert.Equal(next.Listener.Committed, restarted.Listener.Committed);
+    }
+
+    private static (FetchResponse Response, FetchResponse.PartitionData Partition) FetchResponseFor(int leaderId, int epoch, long highWatermark)
+    {
+        var partition = new FetchResponse.PartitionData { HighWatermark = highWatermark };
+        partition.CurrentLeader.LeaderId = leaderId;
+        partition.CurrentLeader.LeaderEpoch = epoch;
+        return (new FetchResponse { Responses = [new FetchResponse.FetchableTopicResponse { Topic = "__cluster_metadata", Partitions = [partition] }] }, partition);
     }
 
     private static RaftTestNode Preset(int id, (int Count, int Epoch)[] batches, ElectionState state)

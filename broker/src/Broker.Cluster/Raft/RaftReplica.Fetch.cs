@@ -145,7 +145,7 @@ public sealed partial class RaftReplica
             return;
         }
 
-        if (partition.Records is { IsEmpty: false } records)
+        if (partition.Records is { IsEmpty: false } fetched && WholeBatches(fetched) is { IsEmpty: false } records)
         {
             if (RecordBatchHeader.BaseOffset(records.Span) != _log.EndOffset.Offset)
             {
@@ -160,6 +160,28 @@ public sealed partial class RaftReplica
         }
 
         SetHighWatermark(Math.Min(partition.HighWatermark, _log.EndOffset.Offset));
+    }
+
+    /// <summary>
+    /// The complete batches at the start of <paramref name="records"/>: a Kafka leader may cut the last batch of a
+    /// fetch response at the byte limit, and the partial batch is fetched again next time.
+    /// </summary>
+    private static ReadOnlyMemory<byte> WholeBatches(ReadOnlyMemory<byte> records)
+    {
+        var span = records.Span;
+        var position = 0;
+        while (span.Length - position >= RecordBatchHeader.LogOverhead)
+        {
+            var size = RecordBatchHeader.TotalSize(span[position..]);
+            if (size < RecordBatchHeader.Size || size > span.Length - position)
+            {
+                break;
+            }
+
+            position += size;
+        }
+
+        return records[..position];
     }
 
     /// <summary>Kafka's ReplicatedLog.truncateToEndOffset for the leader's diverging epoch.</summary>
