@@ -118,7 +118,8 @@ public sealed partial class FileQuorumStateStore : IQuorumStateStore
         }
     }
 
-    // Broker.Storage's DurableFile is internal to that assembly; the three calls are repeated rather than widening it.
+    /// <summary>libc calls for the directory fsync. Stateless; thread-safe.</summary>
+    /// <remarks>Broker.Storage's DurableFile is internal to that assembly; the three calls are repeated rather than widening it.</remarks>
     private static partial class Native
     {
         [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]

@@ -11,7 +11,7 @@ namespace Broker.Cluster.Raft;
 /// </summary>
 public readonly record struct RaftMessage(int Source, int Destination, long CorrelationId, IApiMessage Body);
 
-/// <summary>The replica's role (Kafka's EpochState kinds; Voted is Unattached with a vote).</summary>
+/// <summary>The replica's role (Kafka's EpochState kinds; Voted is Unattached with a vote). Immutable value.</summary>
 public enum RaftRole
 {
     Unattached,

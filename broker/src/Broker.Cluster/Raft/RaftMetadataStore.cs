@@ -18,7 +18,8 @@ namespace Broker.Cluster.Raft;
 /// <remarks>
 /// Thread-safe: every call into the replica holds one lock, and messages are handed to <c>send</c> after it is
 /// released, so a transport may call back into <see cref="Handle"/> from its own threads. <see cref="ImageChanged"/> runs
-/// under the lock, in commit order; commit tasks complete asynchronously.
+/// under the lock, in commit order, and must not commit synchronously (the replica is not re-entrant); commit tasks
+/// complete asynchronously.
 /// </remarks>
 public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
 {

@@ -277,16 +277,20 @@ internal sealed partial class RaftSimulation
         }
     }
 
+    /// <summary>One scheduled event. Immutable.</summary>
     private abstract record SimEvent
     {
+        /// <summary>A message arriving at its destination. Immutable.</summary>
         public sealed record Deliver(RaftMessage Message) : SimEvent;
 
+        /// <summary>A node's timer poll; stale when the node rescheduled or restarted since. Immutable.</summary>
         public sealed record Poll(int NodeId, long Generation) : SimEvent;
 
+        /// <summary>A scripted step (faults, client appends). Immutable.</summary>
         public sealed record Action(string Description, System.Action Run) : SimEvent;
     }
 
-    /// <summary>Checks each committed batch a node delivers against the global committed sequence.</summary>
+    /// <summary>Checks each committed batch a node delivers against the global committed sequence. Owned by the simulation.</summary>
     private sealed class SimListener(RaftSimulation sim, SimNode node) : IRaftListener
     {
         public void OnCommitted(in RecordBatch batch) =>
@@ -327,5 +331,5 @@ internal sealed class SimNode(int id, IRaftLog log, IQuorumStateStore store)
     public long Generation { get; set; }
 }
 
-/// <summary>An invariant broke; the message holds the seed and a trace to replay it.</summary>
+/// <summary>An invariant broke; the message holds the seed and a trace to replay it. Immutable.</summary>
 internal sealed class SimulationFailure(string message) : Exception(message);
