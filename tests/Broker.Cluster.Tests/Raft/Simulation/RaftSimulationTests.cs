@@ -15,7 +15,7 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
     [Fact]
     public void Simulation_RandomFaultsOverManySeeds_KeepsSafetyAndCommitsAfterHealing()
     {
-        const int Seeds = 200;
+        const int Seeds = 120;
         long events = 0;
         long committed = 0;
         long slowestRecovery = 0;
