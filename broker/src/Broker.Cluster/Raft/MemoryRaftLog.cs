@@ -1,0 +1,185 @@
+using Broker.Protocol.Records;
+
+namespace Broker.Cluster.Raft;
+
+/// <summary>
+/// An in-memory <see cref="IRaftLog"/> for deterministic simulation. It remembers how much was flushed, so a simulated
+/// crash (<see cref="CloneFlushed"/>) keeps exactly what a real log would: the flushed prefix.
+/// </summary>
+/// <remarks>Owned by one <see cref="RaftReplica"/>; not thread-safe.</remarks>
+public sealed class MemoryRaftLog : IRaftLog
+{
+    // One entry per batch; a batch's bytes are never changed once stored, so reads can hand them out without copying.
+    private readonly List<byte[]> _batches = [];
+    private readonly List<long> _baseOffsets = [];
+    private readonly List<(int Epoch, long StartOffset)> _epochs = [];
+    private long _endOffset;
+    private long _flushedOffset;
+
+    public OffsetAndEpoch EndOffset => new(_endOffset, _epochs.Count == 0 ? 0 : _epochs[^1].Epoch);
+
+    public long FlushedOffset => _flushedOffset;
+
+    /// <summary>The committed offset last reported (not used by the log itself).</summary>
+    public long HighWatermark { get; private set; }
+
+    /// <summary>Number of batches held (tests).</summary>
+    public int BatchCount => _batches.Count;
+
+    public long AppendAsLeader(Memory<byte> batches, int epoch)
+    {
+        var span = batches.Span;
+        var position = 0;
+        while (position < span.Length)
+        {
+            var batch = span[position..];
+            var size = RecordBatchHeader.TotalSize(batch);
+
+            // Neither field is covered by the CRC, which starts at the attributes.
+            RecordBatchHeader.SetBaseOffset(batch, _endOffset);
+            RecordBatchHeader.SetPartitionLeaderEpoch(batch, epoch);
+            Store(batch[..size].ToArray());
+            position += size;
+        }
+
+        return _endOffset;
+    }
+
+    public long AppendAsFollower(ReadOnlyMemory<byte> batches)
+    {
+        var span = batches.Span;
+        var position = 0;
+        while (position < span.Length)
+        {
+            var batch = span[position..];
+            var size = RecordBatchHeader.TotalSize(batch);
+            if (RecordBatchHeader.BaseOffset(batch) < _endOffset)
+            {
+                throw new ArgumentException(
+                    $"Batch at offset {RecordBatchHeader.BaseOffset(batch)} does not follow the log end {_endOffset}.", nameof(batches));
+            }
+
+            Store(batch[..size].ToArray());
+            position += size;
+        }
+
+        return _endOffset;
+    }
+
+    public long TruncateTo(long offset)
+    {
+        var keep = _batches.Count;
+        while (keep > 0 && RecordBatchHeader.LastOffset(_batches[keep - 1]) >= offset)
+        {
+            keep--;
+        }
+
+        if (keep == _batches.Count)
+        {
+            return _endOffset;
+        }
+
+        _batches.RemoveRange(keep, _batches.Count - keep);
+        _baseOffsets.RemoveRange(keep, _baseOffsets.Count - keep);
+        _endOffset = keep == 0 ? 0 : RecordBatchHeader.LastOffset(_batches[^1]) + 1;
+        while (_epochs.Count > 0 && _epochs[^1].StartOffset >= _endOffset)
+        {
+            _epochs.RemoveAt(_epochs.Count - 1);
+        }
+
+        // Truncation is durable, as PartitionLog.TruncateTo flushes the cut segment.
+        _flushedOffset = Math.Min(_flushedOffset, _endOffset);
+        return _endOffset;
+    }
+
+    public OffsetAndEpoch EndOffsetForEpoch(int epoch)
+    {
+        if (_epochs.Count == 0)
+        {
+            return new OffsetAndEpoch(0, 0);
+        }
+
+        if (epoch < _epochs[0].Epoch)
+        {
+            return new OffsetAndEpoch(_epochs[0].StartOffset, epoch);
+        }
+
+        for (var i = _epochs.Count - 1; i >= 0; i--)
+        {
+            if (_epochs[i].Epoch <= epoch)
+            {
+                return new OffsetAndEpoch(i + 1 < _epochs.Count ? _epochs[i + 1].StartOffset : _endOffset, _epochs[i].Epoch);
+            }
+        }
+
+        return new OffsetAndEpoch(_epochs[0].StartOffset, epoch);
+    }
+
+    public ReadOnlyMemory<byte> Read(long offset, int maxBytes)
+    {
+        var index = _baseOffsets.BinarySearch(offset);
+        if (index < 0)
+        {
+            index = ~index - 1;
+        }
+
+        if (index < 0 || offset >= _endOffset)
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
+
+        var total = _batches[index].Length;
+        var end = index + 1;
+        while (end < _batches.Count && total + _batches[end].Length <= maxBytes)
+        {
+            total += _batches[end].Length;
+            end++;
+        }
+
+        if (end == index + 1)
+        {
+            return _batches[index];
+        }
+
+        var result = new byte[total];
+        var position = 0;
+        for (var i = index; i < end; i++)
+        {
+            _batches[i].CopyTo(result, position);
+            position += _batches[i].Length;
+        }
+
+        return result;
+    }
+
+    public void Flush() => _flushedOffset = _endOffset;
+
+    public void UpdateHighWatermark(long offset) => HighWatermark = offset;
+
+    /// <summary>What survives a crash: a new log holding the flushed batches only.</summary>
+    public MemoryRaftLog CloneFlushed()
+    {
+        var clone = new MemoryRaftLog();
+        for (var i = 0; i < _batches.Count && RecordBatchHeader.LastOffset(_batches[i]) < _flushedOffset; i++)
+        {
+            clone.Store(_batches[i]);
+        }
+
+        clone._flushedOffset = clone._endOffset;
+        return clone;
+    }
+
+    private void Store(byte[] batch)
+    {
+        var epoch = RecordBatchHeader.PartitionLeaderEpoch(batch);
+        var baseOffset = RecordBatchHeader.BaseOffset(batch);
+        if (_epochs.Count == 0 || epoch > _epochs[^1].Epoch)
+        {
+            _epochs.Add((epoch, baseOffset));
+        }
+
+        _batches.Add(batch);
+        _baseOffsets.Add(baseOffset);
+        _endOffset = RecordBatchHeader.LastOffset(batch) + 1;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Globalization;
+
+namespace Broker.Cluster.Raft;
+
+/// <summary>A voter's controller endpoint from <c>controller.quorum.voters</c>. Immutable.</summary>
+public readonly record struct VoterEndpoint(int Id, string Host, int Port);
+
+/// <summary>
+/// The quorum's configuration with Kafka's keys and defaults (QuorumConfig): the static voter set and the timers.
+/// Immutable.
+/// </summary>
+public sealed record QuorumConfig
+{
+    public const string VotersKey = "controller.quorum.voters";
+    public const string ElectionTimeoutKey = "controller.quorum.election.timeout.ms";
+    public const string FetchTimeoutKey = "controller.quorum.fetch.timeout.ms";
+    public const string ElectionBackoffMaxKey = "controller.quorum.election.backoff.max.ms";
+    public const string RequestTimeoutKey = "controller.quorum.request.timeout.ms";
+    public const string RetryBackoffKey = "controller.quorum.retry.backoff.ms";
+
+    public QuorumConfig(IReadOnlyList<VoterEndpoint> voters)
+    {
+        ArgumentNullException.ThrowIfNull(voters);
+        var ids = new List<int>(voters.Count);
+        foreach (var voter in voters)
+        {
+            if (voter.Id < 0 || ids.Contains(voter.Id))
+            {
+                throw new ArgumentException($"{VotersKey}: voter id {voter.Id} is negative or repeated.", nameof(voters));
+            }
+
+            ids.Add(voter.Id);
+        }
+
+        ids.Sort();
+        Voters = voters;
+        VoterIds = ids;
+    }
+
+    public IReadOnlyList<VoterEndpoint> Voters { get; }
+
+    /// <summary>Voter ids, ascending.</summary>
+    public IReadOnlyList<int> VoterIds { get; }
+
+    /// <summary>Base election timeout; the timeout in force is drawn from [T, 2T).</summary>
+    public int ElectionTimeoutMs { get; init; } = 1000;
+
+    /// <summary>A follower with no successful fetch this long starts an election; a leader without fetches from a
+    /// majority for 1.5 times this long resigns (check-quorum).</summary>
+    public int FetchTimeoutMs { get; init; } = 2000;
+
+    /// <summary>Cap of the randomised binary exponential backoff between failed elections.</summary>
+    public int ElectionBackoffMaxMs { get; init; } = 1000;
+
+    /// <summary>A request without a response this long is given up (and may be resent).</summary>
+    public int RequestTimeoutMs { get; init; } = 2000;
+
+    /// <summary>Pause before resending a request that failed.</summary>
+    public int RetryBackoffMs { get; init; } = 20;
+
+    /// <summary>How long the leader parks a fetch with nothing new to return (Kafka's fixed 500 ms).</summary>
+    public int FetchMaxWaitMs { get; init; } = 500;
+
+    /// <summary>Bytes of records per fetch response (Kafka's fixed 8 MiB).</summary>
+    public int FetchMaxBytes { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>Sent in requests and checked in inbound ones (INCONSISTENT_CLUSTER_ID); null skips the check.</summary>
+    public string? ClusterId { get; init; }
+
+    public bool IsVoter(int id)
+    {
+        foreach (var voter in VoterIds)
+        {
+            if (voter == id)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Voters needed for a majority.</summary>
+    public int Majority => VoterIds.Count / 2 + 1;
+
+    /// <summary>Parses <c>controller.quorum.voters</c>: <c>id@host:port</c>, comma separated (IPv6 hosts in brackets).</summary>
+    /// <exception cref="FormatException">An entry is malformed; the message names the key and the entry.</exception>
+    public static IReadOnlyList<VoterEndpoint> ParseVoters(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var result = new List<VoterEndpoint>();
+        foreach (var raw in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var at = raw.IndexOf('@', StringComparison.Ordinal);
+            var colon = raw.LastIndexOf(':');
+            if (at <= 0 || colon <= at + 1 || colon == raw.Length - 1
+                || !int.TryParse(raw.AsSpan(0, at), NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+                || !int.TryParse(raw.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+                || port > 65535)
+            {
+                throw new FormatException($"{VotersKey}: '{raw}' is not id@host:port.");
+            }
+
+            var host = raw[(at + 1)..colon];
+            if (host.StartsWith('[') && host.EndsWith(']'))
+            {
+                host = host[1..^1];
+            }
+
+            result.Add(new VoterEndpoint(id, host, port));
+        }
+
+        return result;
+    }
+}

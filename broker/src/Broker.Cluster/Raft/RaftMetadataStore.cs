@@ -1,0 +1,281 @@
+using Broker.Cluster.Metadata;
+using Broker.Protocol;
+using Broker.Protocol.Messages;
+using Broker.Protocol.Records;
+using Broker.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Cluster.Raft;
+
+/// <summary>
+/// <see cref="IMetadataStore"/> over a <see cref="RaftReplica"/>: commits are Raft appends, and the image is built from
+/// the committed batches the replica delivers (control batches skipped), replayed from the start of the log at every
+/// open, as <see cref="LocalMetadataLog"/> does. With a single voter it needs nothing else (the replica leads at once and
+/// commits synchronously), so it can replace <see cref="LocalMetadataLog"/> on today's single-node brokers; with several
+/// voters a network binding feeds <see cref="Handle"/>, calls <see cref="Poll"/> by the returned deadline and ships
+/// what the <c>send</c> callback receives.
+/// </summary>
+/// <remarks>
+/// Thread-safe: every call into the replica holds one lock, and messages are handed to <c>send</c> after it is
+/// released, so a transport may call back into <see cref="Handle"/> from its own threads. <see cref="ImageChanged"/> runs
+/// under the lock, in commit order, and must not commit synchronously (the replica is not re-entrant); commit tasks
+/// complete asynchronously.
+/// </remarks>
+public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
+{
+    private readonly Lock _lock = new();
+    private readonly TimeProvider _time;
+    private readonly Action<RaftMessage>? _send;
+    private readonly ILogger _logger;
+    private readonly List<(long LastOffset, TaskCompletionSource<MetadataImage> Completion)> _pending = [];
+    private readonly List<RaftMessage> _outbox = [];
+    private RaftReplica _replica = null!;
+    private MetadataImage _image;
+    private long _committedEnd;
+
+    private RaftMetadataStore(MetadataImage initial, TimeProvider time, Action<RaftMessage>? send, ILogger logger)
+    {
+        _image = initial;
+        _time = time;
+        _send = send;
+        _logger = logger;
+    }
+
+    public MetadataImage Image => Volatile.Read(ref _image);
+
+    public event Action<MetadataImage>? ImageChanged;
+
+    /// <summary>
+    /// Opens the metadata partition (<c>__cluster_metadata-0</c>) and its quorum-state, starts the replica and replays what
+    /// is committed. A lone voter has elected itself and replayed the whole log when this returns.
+    /// </summary>
+    /// <param name="send">Receives messages for other nodes; null when there are none (a single voter).</param>
+    public static RaftMetadataStore Open(LogManager logs, int nodeId, QuorumConfig config, TimeProvider time,
+        Action<RaftMessage>? send, ILogger<RaftMetadataStore> logger, Random? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(logs);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        var log = PartitionRaftLog.Open(logs, time);
+        var store = new RaftMetadataStore(MetadataImage.Empty(logs.ClusterId, nodeId), time, send, logger);
+        var replica = new RaftReplica(nodeId, config, log, new FileQuorumStateStore(log.DirectoryPath, config.VoterIds),
+            random ?? new Random(), store);
+        lock (store._lock)
+        {
+            store._replica = replica;
+            replica.Start(store.NowMs);
+            store.CollectOutbound();
+        }
+
+        store.Flush();
+        LogOpened(logger, replica.Role.ToString(), replica.Epoch, replica.LeaderId, store.Image.Offset + 1);
+        return store;
+    }
+
+    /// <summary>The replica's role, epoch and leader (a snapshot; they change as the quorum moves).</summary>
+    public (RaftRole Role, int Epoch, int LeaderId) State
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_replica.Role, _replica.Epoch, _replica.LeaderId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Appends the records as one batch and completes once it is committed and applied. Throws
+    /// <see cref="NotLeaderException"/> when this node does not lead the quorum (NOT_CONTROLLER for a caller).
+    /// </summary>
+    public ValueTask<MetadataImage> CommitAsync(IReadOnlyList<IApiMessage> records, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (records.Count == 0)
+        {
+            return ValueTask.FromResult(Image);
+        }
+
+        var values = new byte[records.Count][];
+        using (var writer = new KafkaWriter(256))
+        {
+            for (var i = 0; i < records.Count; i++)
+            {
+                writer.Reset();
+                MetadataRecordSerde.Write(writer, records[i]);
+                values[i] = writer.WrittenSpan.ToArray();
+            }
+        }
+
+        TaskCompletionSource<MetadataImage>? completion = null;
+        MetadataImage? done = null;
+        lock (_lock)
+        {
+            if (!_replica.TryAppend(values, NowMs, out var lastOffset))
+            {
+                throw new NotLeaderException(_replica.LeaderId, _replica.Epoch);
+            }
+
+            if (_committedEnd > lastOffset)
+            {
+                done = _image;
+            }
+            else
+            {
+                completion = new TaskCompletionSource<MetadataImage>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _pending.Add((lastOffset, completion));
+            }
+
+            CollectOutbound();
+        }
+
+        Flush();
+        return done is not null ? ValueTask.FromResult(done) : new ValueTask<MetadataImage>(completion!.Task);
+    }
+
+    /// <summary>An inbound Raft request or response from the network binding.</summary>
+    public void Handle(in RaftMessage message)
+    {
+        lock (_lock)
+        {
+            _replica.Handle(message, NowMs);
+            CollectOutbound();
+        }
+
+        Flush();
+    }
+
+    /// <summary>Fires the replica's timers; returns the time (Unix ms) by which it must be called again.</summary>
+    public long Poll()
+    {
+        long next;
+        lock (_lock)
+        {
+            next = _replica.Poll(NowMs);
+            CollectOutbound();
+        }
+
+        Flush();
+        return next;
+    }
+
+    /// <summary>DescribeQuorum for this node (an error unless it leads).</summary>
+    public DescribeQuorumResponse DescribeQuorum()
+    {
+        lock (_lock)
+        {
+            return _replica.DescribeQuorum();
+        }
+    }
+
+    void IRaftListener.OnCommitted(in RecordBatch batch)
+    {
+        _committedEnd = batch.NextOffset;
+        if (!batch.IsControl)
+        {
+            // LEADER_CHANGE and other control batches carry no metadata record.
+            var builder = new MetadataImageBuilder(_image);
+            using var reader = new RecordBatchReader(batch.Memory);
+            while (reader.TryReadBatch(out var read))
+            {
+                foreach (var record in reader.ReadRecords(read))
+                {
+                    if (MetadataRecordSerde.Read(record.Value) is { } message)
+                    {
+                        builder.Apply(message, record.Offset);
+                    }
+                }
+            }
+
+            var next = builder.Build();
+            Volatile.Write(ref _image, next);
+            ImageChanged?.Invoke(next);
+        }
+
+        for (var i = _pending.Count - 1; i >= 0; i--)
+        {
+            if (_pending[i].LastOffset < _committedEnd)
+            {
+                _pending[i].Completion.TrySetResult(_image);
+                _pending.RemoveAt(i);
+            }
+        }
+    }
+
+    void IRaftListener.OnLeaderChange(int leaderId, int epoch)
+    {
+        // Appends of an earlier leadership may never commit; callers learn it instead of waiting forever. A commit that
+        // did make it is still applied to the image when the new leader's high watermark passes it.
+        foreach (var (_, completion) in _pending)
+        {
+            completion.TrySetException(new NotLeaderException(leaderId, epoch));
+        }
+
+        _pending.Clear();
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            LogLeaderChange(_logger, leaderId, epoch);
+        }
+    }
+
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private void CollectOutbound()
+    {
+        while (_replica.TryDequeue(out var message))
+        {
+            if (_send is not null)
+            {
+                _outbox.Add(message);
+            }
+        }
+    }
+
+    private void Flush()
+    {
+        if (_send is null)
+        {
+            return;
+        }
+
+        RaftMessage[] messages;
+        lock (_lock)
+        {
+            if (_outbox.Count == 0)
+            {
+                return;
+            }
+
+            messages = [.. _outbox];
+            _outbox.Clear();
+        }
+
+        foreach (var message in messages)
+        {
+            _send(message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Metadata quorum started: {Role} in epoch {Epoch}, leader {LeaderId}; replayed {Records} records")]
+    private static partial void LogOpened(ILogger logger, string role, int epoch, int leaderId, long records);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Metadata quorum leader is now {LeaderId} in epoch {Epoch}")]
+    private static partial void LogLeaderChange(ILogger logger, int leaderId, int epoch);
+}
+
+/// <summary>A metadata commit was refused or abandoned because this node does not lead the quorum. Immutable.</summary>
+public sealed class NotLeaderException : InvalidOperationException
+{
+    public NotLeaderException(int leaderId, int epoch)
+        : base($"This node does not lead the metadata quorum (leader {leaderId}, epoch {epoch}).")
+    {
+        LeaderId = leaderId;
+        Epoch = epoch;
+    }
+
+    public int LeaderId { get; }
+
+    public int Epoch { get; }
+}

@@ -1,0 +1,177 @@
+using Broker.Cluster.Metadata;
+using Broker.Protocol;
+using Broker.Protocol.Messages;
+
+namespace Broker.Cluster.Raft;
+
+/// <summary>
+/// Builders and accessors for the single-partition (<c>__cluster_metadata-0</c>) Raft messages, so the core reads as
+/// Raft rather than as nested topic/partition lists. Outbound messages use the fields of the latest version of each API
+/// (Vote 1, BeginQuorumEpoch 1, EndQuorumEpoch 1, Fetch 17, DescribeQuorum 2), as Kafka's controllers talk to each
+/// other; inbound ones are read from any version. Stateless; thread-safe.
+/// </summary>
+internal static class RaftProtocol
+{
+    public const string TopicName = LocalMetadataLog.TopicName;
+
+    /// <summary>INCONSISTENT_VOTER_SET: the sender or receiver is not a voter (not in the shared ErrorCode enum yet).</summary>
+    public const short InconsistentVoterSet = 94;
+
+    public static VoteRequest VoteRequest(string? clusterId, int voterId, int candidateId, int epoch, OffsetAndEpoch logEnd) => new()
+    {
+        ClusterId = clusterId,
+        VoterId = voterId,
+        Topics =
+        [
+            new VoteRequest.TopicData
+            {
+                TopicName = TopicName,
+                Partitions =
+                [
+                    new VoteRequest.PartitionData
+                    {
+                        CandidateEpoch = epoch, CandidateId = candidateId, LastOffsetEpoch = logEnd.Epoch, LastOffset = logEnd.Offset,
+                    },
+                ],
+            },
+        ],
+    };
+
+    public static VoteResponse VoteResponse(short error, int leaderId, int epoch, bool granted) => new()
+    {
+        Topics =
+        [
+            new VoteResponse.TopicData
+            {
+                TopicName = TopicName,
+                Partitions = [new VoteResponse.PartitionData { ErrorCode = error, LeaderId = leaderId, LeaderEpoch = epoch, VoteGranted = granted }],
+            },
+        ],
+    };
+
+    public static BeginQuorumEpochRequest BeginQuorumEpochRequest(string? clusterId, int voterId, int leaderId, int epoch) => new()
+    {
+        ClusterId = clusterId,
+        VoterId = voterId,
+        Topics =
+        [
+            new BeginQuorumEpochRequest.TopicData
+            {
+                TopicName = TopicName,
+                Partitions = [new BeginQuorumEpochRequest.PartitionData { LeaderId = leaderId, LeaderEpoch = epoch }],
+            },
+        ],
+    };
+
+    public static BeginQuorumEpochResponse BeginQuorumEpochResponse(short error, int leaderId, int epoch) => new()
+    {
+        Topics =
+        [
+            new BeginQuorumEpochResponse.TopicData
+            {
+                TopicName = TopicName,
+                Partitions = [new BeginQuorumEpochResponse.PartitionData { ErrorCode = error, LeaderId = leaderId, LeaderEpoch = epoch }],
+            },
+        ],
+    };
+
+    public static EndQuorumEpochRequest EndQuorumEpochRequest(string? clusterId, int leaderId, int epoch, IReadOnlyList<int> successors)
+    {
+        var partition = new EndQuorumEpochRequest.PartitionData { LeaderId = leaderId, LeaderEpoch = epoch };
+        foreach (var id in successors)
+        {
+            partition.PreferredCandidates.Add(new EndQuorumEpochRequest.ReplicaInfo { CandidateId = id });
+        }
+
+        return new EndQuorumEpochRequest
+        {
+            ClusterId = clusterId,
+            Topics = [new EndQuorumEpochRequest.TopicData { TopicName = TopicName, Partitions = [partition] }],
+        };
+    }
+
+    public static EndQuorumEpochResponse EndQuorumEpochResponse(short error, int leaderId, int epoch) => new()
+    {
+        Topics =
+        [
+            new EndQuorumEpochResponse.TopicData
+            {
+                TopicName = TopicName,
+                Partitions = [new EndQuorumEpochResponse.PartitionData { ErrorCode = error, LeaderId = leaderId, LeaderEpoch = epoch }],
+            },
+        ],
+    };
+
+    public static FetchRequest FetchRequest(string? clusterId, int replicaId, int epoch, OffsetAndEpoch logEnd, int maxWaitMs, int maxBytes) => new()
+    {
+        ClusterId = clusterId,
+        ReplicaState = new FetchRequest.ReplicaStateData { ReplicaId = replicaId },
+        MaxWaitMs = maxWaitMs,
+        MinBytes = 0,
+        MaxBytes = maxBytes,
+        Topics =
+        [
+            new FetchRequest.FetchTopic
+            {
+                Topic = TopicName,
+                TopicId = LocalMetadataLog.TopicId,
+                Partitions =
+                [
+                    new FetchRequest.FetchPartition
+                    {
+                        CurrentLeaderEpoch = epoch, FetchOffset = logEnd.Offset, LastFetchedEpoch = logEnd.Epoch, PartitionMaxBytes = maxBytes,
+                    },
+                ],
+            },
+        ],
+    };
+
+    /// <summary>A fetch response with its partition; the caller fills records, watermark or diverging epoch.</summary>
+    public static (FetchResponse Response, FetchResponse.PartitionData Partition) FetchResponse(short error, int leaderId, int epoch, long highWatermark)
+    {
+        var partition = new FetchResponse.PartitionData { ErrorCode = error, HighWatermark = highWatermark, LogStartOffset = 0 };
+        partition.CurrentLeader.LeaderId = leaderId;
+        partition.CurrentLeader.LeaderEpoch = epoch;
+        var response = new FetchResponse
+        {
+            Responses = [new FetchResponse.FetchableTopicResponse { Topic = TopicName, TopicId = LocalMetadataLog.TopicId, Partitions = [partition] }],
+        };
+        return (response, partition);
+    }
+
+    /// <summary>The request's replica id: <c>ReplicaState.ReplicaId</c> from v15, the top-level field before.</summary>
+    public static int ReplicaId(FetchRequest request) =>
+        request.ReplicaState.ReplicaId >= 0 ? request.ReplicaState.ReplicaId : request.ReplicaId;
+
+    public static bool TryGetPartition(FetchRequest request, out FetchRequest.FetchPartition partition)
+    {
+        foreach (var topic in request.Topics)
+        {
+            if ((topic.Topic == TopicName || topic.TopicId == LocalMetadataLog.TopicId) && topic.Partitions.Count > 0 && topic.Partitions[0].Partition == 0)
+            {
+                partition = topic.Partitions[0];
+                return true;
+            }
+        }
+
+        partition = null!;
+        return false;
+    }
+
+    public static bool TryGetPartition(FetchResponse response, out FetchResponse.PartitionData partition)
+    {
+        foreach (var topic in response.Responses)
+        {
+            if (topic.Partitions.Count > 0 && topic.Partitions[0].PartitionIndex == 0)
+            {
+                partition = topic.Partitions[0];
+                return true;
+            }
+        }
+
+        partition = null!;
+        return false;
+    }
+
+    public static bool IsError(short code, ErrorCode expected) => code == (short)expected;
+}

@@ -1,0 +1,148 @@
+using Broker.Cluster.Raft;
+using Broker.Storage;
+
+namespace Broker.Cluster.Tests.Raft;
+
+/// <summary>The <see cref="IRaftLog"/> contract, run against the in-memory log and the segment-backed log.</summary>
+public sealed class RaftLogTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "raft-log-" + Guid.NewGuid().ToString("N"));
+    private readonly ManualTime _time = new(1_700_000_000_000);
+    private readonly List<LogManager> _managers = [];
+
+    public static TheoryData<string> Kinds => new() { "memory", "partition" };
+
+    public void Dispose()
+    {
+        foreach (var manager in _managers)
+        {
+            manager.Dispose();
+        }
+
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void AppendAsLeader_EmptyLog_AssignsOffsetsFromZeroAndTheEpoch(string kind)
+    {
+        var log = Create(kind);
+
+        Assert.Equal(new OffsetAndEpoch(0, 0), log.EndOffset);
+        Assert.Equal(3, log.AppendAsLeader(RaftTestData.Batch(3, baseOffset: 99), 1));
+        Assert.Equal(5, log.AppendAsLeader(RaftTestData.Batch(2), 2));
+
+        Assert.Equal(new OffsetAndEpoch(5, 2), log.EndOffset);
+        Assert.Equal([(0L, 2L, 1), (3L, 4L, 2)], RaftTestData.ReadAll(log));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void EndOffsetForEpoch_SeveralEpochs_AnswersWhereEachEnds(string kind)
+    {
+        var log = Create(kind);
+        log.AppendAsLeader(RaftTestData.Batch(2), 1);
+        log.AppendAsLeader(RaftTestData.Batch(3), 3);
+        log.AppendAsLeader(RaftTestData.Batch(1), 5);
+
+        Assert.Equal(new OffsetAndEpoch(2, 1), log.EndOffsetForEpoch(1));
+        Assert.Equal(new OffsetAndEpoch(2, 1), log.EndOffsetForEpoch(2));
+        Assert.Equal(new OffsetAndEpoch(5, 3), log.EndOffsetForEpoch(4));
+        Assert.Equal(new OffsetAndEpoch(6, 5), log.EndOffsetForEpoch(5));
+        Assert.Equal(new OffsetAndEpoch(6, 5), log.EndOffsetForEpoch(9));
+        Assert.Equal(new OffsetAndEpoch(0, 0), log.EndOffsetForEpoch(0));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void TruncateTo_MiddleOfLog_DropsWholeBatchesAndLaterEpochs(string kind)
+    {
+        var log = Create(kind);
+        log.AppendAsLeader(RaftTestData.Batch(2), 1);
+        log.AppendAsLeader(RaftTestData.Batch(3), 3);
+        log.Flush();
+
+        Assert.Equal(2, log.TruncateTo(3));
+
+        Assert.Equal(new OffsetAndEpoch(2, 1), log.EndOffset);
+        Assert.Equal(new OffsetAndEpoch(2, 1), log.EndOffsetForEpoch(3));
+        Assert.True(log.FlushedOffset <= 2);
+        Assert.Equal(4, log.AppendAsLeader(RaftTestData.Batch(2), 4));
+        Assert.Equal([(0L, 1L, 1), (2L, 3L, 4)], RaftTestData.ReadAll(log));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void AppendAsFollower_LeaderBatches_KeepsTheirOffsetsAndEpochs(string kind)
+    {
+        var leader = new MemoryRaftLog();
+        leader.AppendAsLeader(RaftTestData.Batch(2), 1);
+        leader.AppendAsLeader(RaftTestData.Batch(3), 2);
+        var log = Create(kind);
+
+        Assert.Equal(5, log.AppendAsFollower(leader.Read(0, 1 << 20)));
+
+        Assert.Equal(new OffsetAndEpoch(5, 2), log.EndOffset);
+        Assert.Equal(RaftTestData.ReadAll(leader), RaftTestData.ReadAll(log));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Read_MaxBytesBelowOneBatch_ReturnsTheWholeFirstBatchOnly(string kind)
+    {
+        var log = Create(kind);
+        log.AppendAsLeader(RaftTestData.Batch(2), 1);
+        log.AppendAsLeader(RaftTestData.Batch(2), 1);
+
+        var read = RaftTestData.Batches(log.Read(1, 10));
+
+        Assert.Equal([(0L, 1L, 1)], read);
+        Assert.True(log.Read(4, 1000).IsEmpty);
+    }
+
+    [Fact]
+    public void CloneFlushed_UnflushedTail_IsLostLikeAfterACrash()
+    {
+        var log = new MemoryRaftLog();
+        log.AppendAsLeader(RaftTestData.Batch(2), 1);
+        log.Flush();
+        log.AppendAsLeader(RaftTestData.Batch(2), 1);
+
+        var survivor = log.CloneFlushed();
+
+        Assert.Equal(new OffsetAndEpoch(2, 1), survivor.EndOffset);
+        Assert.Equal(2, survivor.FlushedOffset);
+    }
+
+    [Fact]
+    public void PartitionRaftLog_Reopen_KeepsBatchesEpochsAndTheDirectory()
+    {
+        var first = Open();
+        Assert.EndsWith("__cluster_metadata-0", first.DirectoryPath, StringComparison.Ordinal);
+        first.AppendAsLeader(RaftTestData.Batch(2), 1);
+        first.AppendAsLeader(RaftTestData.Batch(1), 4);
+        first.Flush();
+        _managers[^1].Dispose();
+        _managers.RemoveAt(_managers.Count - 1);
+
+        var reopened = Open();
+
+        Assert.Equal(new OffsetAndEpoch(3, 4), reopened.EndOffset);
+        Assert.Equal(new OffsetAndEpoch(2, 1), reopened.EndOffsetForEpoch(3));
+        Assert.Equal([(0L, 1L, 1), (2L, 2L, 4)], RaftTestData.ReadAll(reopened));
+        Assert.True(File.Exists(Path.Combine(reopened.DirectoryPath, "leader-epoch-checkpoint")));
+    }
+
+    private IRaftLog Create(string kind) => kind == "memory" ? new MemoryRaftLog() : Open();
+
+    private PartitionRaftLog Open()
+    {
+        var options = new LogManagerOptions([_root], 1, "MkU3OEVBNTcwNTJENDM2Qg", LogConfig.Default);
+        var manager = LogManager.Open(options, _time);
+        _managers.Add(manager);
+        return PartitionRaftLog.Open(manager, _time);
+    }
+}

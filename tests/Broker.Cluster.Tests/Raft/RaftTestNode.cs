@@ -1,0 +1,161 @@
+using Broker.Cluster.Raft;
+using Broker.Protocol.Records;
+
+namespace Broker.Cluster.Tests.Raft;
+
+/// <summary>Records what a replica's listener is told. Not thread-safe.</summary>
+internal sealed class RecordingListener : IRaftListener
+{
+    public List<(long Base, long Last, int Epoch, bool Control, uint Crc)> Committed { get; } = [];
+
+    public List<(int LeaderId, int Epoch)> LeaderChanges { get; } = [];
+
+    public void OnCommitted(in RecordBatch batch) =>
+        Committed.Add((batch.BaseOffset, batch.LastOffset, batch.PartitionLeaderEpoch, batch.IsControl, batch.Crc));
+
+    public void OnLeaderChange(int leaderId, int epoch) => LeaderChanges.Add((leaderId, epoch));
+}
+
+/// <summary>One replica with in-memory log and state, as unit tests drive it. Not thread-safe.</summary>
+internal sealed class RaftTestNode
+{
+    public RaftTestNode(int id, QuorumConfig config, int seed, MemoryRaftLog? log = null, MemoryQuorumStateStore? store = null)
+    {
+        Id = id;
+        Log = log ?? new MemoryRaftLog();
+        Store = store ?? new MemoryQuorumStateStore();
+        Replica = new RaftReplica(id, config, Log, Store, new Random(seed), Listener);
+    }
+
+    public int Id { get; }
+
+    public MemoryRaftLog Log { get; }
+
+    public MemoryQuorumStateStore Store { get; }
+
+    public RecordingListener Listener { get; } = new();
+
+    public RaftReplica Replica { get; }
+
+    public List<RaftMessage> Drain()
+    {
+        var result = new List<RaftMessage>();
+        while (Replica.TryDequeue(out var message))
+        {
+            result.Add(message);
+        }
+
+        return result;
+    }
+}
+
+/// <summary>
+/// Delivers messages between test nodes at once, in FIFO order, with an optional filter to drop some. Not thread-safe.
+/// </summary>
+internal sealed class InstantNetwork
+{
+    private readonly Dictionary<int, RaftTestNode> _nodes = [];
+
+    public InstantNetwork(QuorumConfig config, IEnumerable<int> ids, int seed = 1)
+    {
+        Config = config;
+        foreach (var id in ids)
+        {
+            _nodes[id] = new RaftTestNode(id, config, seed + id);
+        }
+    }
+
+    public QuorumConfig Config { get; }
+
+    public ManualTime Time { get; } = new(0);
+
+    public Func<RaftMessage, bool> Deliverable { get; set; } = _ => true;
+
+    public RaftTestNode this[int id]
+    {
+        get => _nodes[id];
+        set => _nodes[id] = value;
+    }
+
+    public IEnumerable<RaftTestNode> Nodes => _nodes.Values;
+
+    public void StartAll()
+    {
+        foreach (var node in _nodes.Values)
+        {
+            node.Replica.Start(Time.NowMs);
+        }
+    }
+
+    /// <summary>Delivers until no node has anything to send; returns the number of messages delivered.</summary>
+    public int Pump()
+    {
+        var delivered = 0;
+        var queue = new Queue<RaftMessage>();
+        while (true)
+        {
+            foreach (var node in _nodes.Values)
+            {
+                foreach (var message in node.Drain())
+                {
+                    queue.Enqueue(message);
+                }
+            }
+
+            if (queue.Count == 0)
+            {
+                return delivered;
+            }
+
+            while (queue.TryDequeue(out var message))
+            {
+                if (_nodes.TryGetValue(message.Destination, out var target) && Deliverable(message))
+                {
+                    target.Replica.Handle(message, Time.NowMs);
+                    delivered++;
+                }
+            }
+        }
+    }
+
+    /// <summary>Advances the clock in steps, polling every node and pumping messages at each step.</summary>
+    public void Advance(long ms, long stepMs = 10)
+    {
+        var end = Time.NowMs + ms;
+        while (Time.NowMs < end)
+        {
+            Time.NowMs = Math.Min(end, Time.NowMs + stepMs);
+            foreach (var node in _nodes.Values)
+            {
+                node.Replica.Poll(Time.NowMs);
+            }
+
+            Pump();
+        }
+    }
+
+    /// <summary>Runs until some node leads, or fails after <paramref name="maxMs"/> of simulated time.</summary>
+    public RaftTestNode ElectLeader(long maxMs = 30_000)
+    {
+        var end = Time.NowMs + maxMs;
+        while (Time.NowMs < end)
+        {
+            Advance(10);
+            foreach (var node in _nodes.Values)
+            {
+                if (node.Replica.Role == RaftRole.Leader)
+                {
+                    return node;
+                }
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException($"No leader elected within {maxMs} ms.");
+    }
+}
+
+/// <summary>Quorum configurations for tests. Stateless.</summary>
+internal static class TestQuorums
+{
+    public static QuorumConfig Of(params int[] ids) => new([.. ids.Select(id => new VoterEndpoint(id, "localhost", 9093 + id))]);
+}

@@ -1,0 +1,148 @@
+namespace Broker.Cluster.Tests.Raft.Simulation;
+
+/// <summary>Fault schedules and the liveness check shared by the simulation tests. Stateless.</summary>
+internal static class SimulationScenarios
+{
+    /// <summary>A client appending one record every 50-150 ms through whoever leads, until <paramref name="endMs"/>.</summary>
+    public static void ScheduleClient(RaftSimulation sim, long startMs, long endMs)
+    {
+        void Tick()
+        {
+            sim.ClientAppend();
+            if (sim.Now + 150 < endMs)
+            {
+                sim.At(sim.Now + sim.Random.Next(50, 151), "", Tick);
+            }
+        }
+
+        sim.At(startMs, "", Tick);
+    }
+
+    /// <summary>Random faults every 0.5-2.5 s until <paramref name="endMs"/>.</summary>
+    public static void ScheduleFaults(RaftSimulation sim, long startMs, long endMs)
+    {
+        for (var t = startMs + sim.Random.Next(500, 2500); t < endMs; t += sim.Random.Next(500, 2500))
+        {
+            sim.At(t, "", () => RandomFault(sim));
+        }
+    }
+
+    public static void RandomFault(RaftSimulation sim)
+    {
+        var voters = sim.Config.VoterIds;
+        switch (sim.Random.Next(10))
+        {
+            case 0:
+                sim.DropRate = sim.Random.NextDouble() * 0.2;
+                sim.At(sim.Now, $"drop rate {sim.DropRate:F2}", () => { });
+                break;
+            case 1:
+                sim.MaxDelayMs = sim.Random.Next(5, 200);
+                sim.At(sim.Now, $"delays up to {sim.MaxDelayMs} ms", () => { });
+                break;
+            case 2:
+                sim.Groups.Clear();
+                foreach (var node in sim.Nodes)
+                {
+                    sim.Groups[node.Id] = sim.Random.Next(2);
+                }
+
+                sim.At(sim.Now, "random partition " + string.Join(",", sim.Groups.Select(g => $"{g.Key}:{g.Value}")), () => { });
+                break;
+            case 3:
+                if (sim.Leaders() is [var leader, ..])
+                {
+                    sim.Groups.Clear();
+                    sim.Groups[leader.Id] = 1;
+                    sim.At(sim.Now, $"leader {leader.Id} isolated", () => { });
+                }
+
+                break;
+            case 4:
+                sim.Groups.Clear();
+                var minority = voters.OrderBy(_ => sim.Random.Next()).Take((voters.Count - 1) / 2).ToList();
+                foreach (var id in minority)
+                {
+                    sim.Groups[id] = 1;
+                }
+
+                sim.At(sim.Now, "minority " + string.Join(",", minority) + " cut off", () => { });
+                break;
+            case 5:
+                sim.Groups.Clear();
+                sim.At(sim.Now, "partition healed", () => { });
+                break;
+            case 6 or 7 when sim.CanCrash:
+                var alive = sim.Nodes.Where(n => n.Alive).ToList();
+                var victim = sim.Random.Next(3) == 0 && sim.Leaders() is [var current, ..] ? current : alive[sim.Random.Next(alive.Count)];
+                sim.Crash(victim);
+                sim.At(sim.Now + sim.Random.Next(200, 3000), "", () => sim.Restart(victim));
+                break;
+            case 8:
+                if (sim.Leaders() is [var resigning, ..] && resigning.Replica!.Resign(sim.Now))
+                {
+                    sim.At(sim.Now, $"leader {resigning.Id} resigns", () => { });
+                    sim.Poke(resigning);
+                }
+
+                break;
+            default:
+                sim.DropRate = 0;
+                sim.MaxDelayMs = 30;
+                sim.At(sim.Now, "network calm", () => { });
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Liveness after healing: every node is up and connected, a leader is elected, and a record appended through it is
+    /// committed and delivered by every node. Returns the simulated milliseconds that took, or throws with the trace.
+    /// </summary>
+    public static long HealAndAwaitCommit(RaftSimulation sim, long boundMs)
+    {
+        var healedAt = sim.Now;
+        sim.Heal();
+        sim.MaxDelayMs = 30;
+        foreach (var node in sim.Nodes.Where(n => !n.Alive).ToList())
+        {
+            sim.Restart(node);
+        }
+
+        long marker = -1;
+        var markerEpoch = -1;
+        SimNode? markerLeader = null;
+        var done = sim.RunUntil(healedAt + boundMs, () =>
+        {
+            if (marker >= 0 && (markerLeader!.Replica is null || markerLeader.Replica.Epoch != markerEpoch))
+            {
+                // The record's leader lost its epoch before committing it; try again through the next leader.
+                if (!sim.Committed.Any(b => b.BaseOffset <= marker && marker <= b.LastOffset && b.Epoch == markerEpoch))
+                {
+                    marker = -1;
+                }
+            }
+
+            if (marker < 0)
+            {
+                if (sim.Leaders() is [var leader] && leader.Replica!.HighWatermark > 0)
+                {
+                    marker = sim.ClientAppend();
+                    markerLeader = leader;
+                    markerEpoch = leader.Replica.Epoch;
+                }
+
+                return false;
+            }
+
+            return sim.Nodes.All(n => n.Alive && n.Replica!.NextDeliveryOffset > marker)
+                && sim.Committed.Any(b => b.BaseOffset <= marker && marker <= b.LastOffset && b.Epoch == markerEpoch);
+        });
+
+        if (!done)
+        {
+            throw new SimulationFailure($"no commit within {boundMs} ms of healing\n" + sim.Describe());
+        }
+
+        return sim.Now - healedAt;
+    }
+}
