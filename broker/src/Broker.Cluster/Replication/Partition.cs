@@ -47,6 +47,9 @@ public sealed class Partition
 
     public int LeaderEpoch { get; internal set; }
 
+    /// <summary>The leader's broker id as of the last image (this broker when it leads), -1 when there is none.</summary>
+    public int LeaderId { get; internal set; } = -1;
+
     public bool IsLeader { get; internal set; }
 
     /// <summary>The followers as this leader sees them; null unless this replica leads.</summary>
@@ -78,6 +81,7 @@ public sealed class Partition
         }
 
         LeaderEpoch = info.LeaderEpoch;
+        LeaderId = localId;
         IsLeader = true;
         MaybeAdvanceHighWatermark();
         SignalHighWatermark();
@@ -87,6 +91,7 @@ public sealed class Partition
     internal void ApplyNotLeader(PartitionInfo info)
     {
         LeaderEpoch = info.LeaderEpoch;
+        LeaderId = info.Leader;
         IsLeader = false;
         _replicaSet = null;
         SignalHighWatermark();
