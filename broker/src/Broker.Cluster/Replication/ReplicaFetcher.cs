@@ -131,6 +131,12 @@ public sealed partial class ReplicaFetcher : IAsyncDisposable
             {
                 LogFetchFailed(LeaderId, e.Message);
             }
+#pragma warning disable CA1031 // The loop must survive anything one request does; its partitions back off and retry.
+            catch (Exception e) when (!stopping.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+                LogFetchCrashed(LeaderId, e);
+            }
 
             using (response)
             {
@@ -280,6 +286,9 @@ public sealed partial class ReplicaFetcher : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Fetch from leader {LeaderId} failed: {Reason}")]
     private partial void LogFetchFailed(int leaderId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Fetch from leader {LeaderId} failed unexpectedly")]
+    private partial void LogFetchCrashed(int leaderId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Fetching {Topic}-{Partition} from leader {LeaderId}: {Error}; backing off")]
     private partial void LogPartitionError(string topic, int partition, int leaderId, ErrorCode error);
