@@ -1,5 +1,6 @@
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
+using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Protocol.Metadata;
 using Broker.Storage;
@@ -105,6 +106,20 @@ public sealed class FollowerRoleTests : IDisposable
         Assert.Equal(3, follow.LeaderId);
         Assert.False(follow.Partition.IsLeader);
         Assert.Null(follow.Partition.Replicas);
+    }
+
+    [Fact]
+    public void AppendAsLeader_AfterTheImageMadeItAFollower_RefusedWithNotLeaderOrFollower()
+    {
+        CreateTopic(leader: Me);
+        var partition = _replicas.Get("t", 0)!;
+        Assert.Equal(ErrorCode.None, partition.AppendAsLeader(LeaderBatches.Batch(0, 2, -1), _clock.NowMs).Error);
+
+        ChangeLeader(3);
+        var refused = partition.AppendAsLeader(LeaderBatches.Batch(0, 2, -1), _clock.NowMs);
+
+        Assert.Equal(ErrorCode.NotLeaderOrFollower, refused.Error);
+        Assert.Equal(2, partition.Log.LogEndOffset);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Broker.IntegrationTests.Infrastructure;
+using Broker.Server;
 using ErrorCode = Broker.Protocol.ErrorCode;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
@@ -128,12 +129,24 @@ public sealed class ReplicationTests
         Assert.Equal(ErrorCode.None, await cluster.ProduceRawAsync(leader, topic, acks: 1, count: 5));
         await WaitForIsrAsync(cluster, topic, 1);
         Assert.Equal(ErrorCode.NotEnoughReplicas, await cluster.ProduceRawAsync(leader, topic, acks: -1, count: 5));
+        Assert.Equal(1, await UnderReplicatedPartitionsAsync(cluster.Broker(leader)));
 
         await cluster.StartBrokerAsync(followers[0]);
         await cluster.StartBrokerAsync(followers[1]);
         await WaitForIsrAsync(cluster, topic, 3);
         await WaitForReplicasAsync(cluster, topic, 210, leader, followers[0], followers[1]);
         AssertIdenticalReplicas(cluster, topic, leader, followers[0], followers[1]);
+        Assert.Equal(0, await UnderReplicatedPartitionsAsync(cluster.Broker(leader)));
+    }
+
+    /// <summary>kafka_server_replicamanager_underreplicatedpartitions as the broker's Prometheus endpoint reports it.</summary>
+    private static async Task<int> UnderReplicatedPartitionsAsync(RunningBroker broker)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var text = await client.GetStringAsync(new Uri($"http://{broker.MetricsEndPoint}/metrics"));
+        const string name = "kafka_server_replicamanager_underreplicatedpartitions ";
+        var line = text.Split('\n').Single(l => l.StartsWith(name, StringComparison.Ordinal));
+        return (int)double.Parse(line[name.Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]
