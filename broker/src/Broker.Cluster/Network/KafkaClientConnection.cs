@@ -15,7 +15,7 @@ namespace Broker.Cluster.Network;
 /// reconnect.backoff.max.ms. A request without an answer within the request timeout closes the connection (later
 /// responses could no longer be matched), failing every request in flight. Thread-safe.
 /// </summary>
-public sealed partial class KafkaClientConnection : IAsyncDisposable
+public sealed partial class KafkaClientConnection : IKafkaRequestSender
 {
     private readonly Func<EndPoint?> _resolve;
     private readonly KafkaClientOptions _options;

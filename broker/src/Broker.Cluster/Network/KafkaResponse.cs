@@ -19,6 +19,12 @@ public sealed class KafkaResponse<TResponse> : IDisposable
         _buffer = buffer;
     }
 
+    /// <summary>A response whose fields own their memory (built in memory, e.g. by a simulated network).</summary>
+    public KafkaResponse(TResponse message)
+    {
+        Message = message;
+    }
+
     public TResponse Message { get; }
 
     public void Dispose()

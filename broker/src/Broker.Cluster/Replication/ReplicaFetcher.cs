@@ -1,4 +1,3 @@
-using System.Net;
 using Broker.Cluster.Network;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
@@ -18,7 +17,7 @@ public sealed partial class ReplicaFetcher : IAsyncDisposable
     private readonly Func<long> _brokerEpoch;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly KafkaClientConnection _connection;
+    private readonly IKafkaRequestSender _connection;
     private readonly Lock _lock = new();
     private readonly Dictionary<(Guid TopicId, int Partition), FollowerFetchState> _states = [];
     private readonly Dictionary<Guid, FetchRequest.FetchTopic> _topicEntries = [];
@@ -27,22 +26,21 @@ public sealed partial class ReplicaFetcher : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _loop = Task.CompletedTask;
+    private int _disposed;
 
-    public ReplicaFetcher(int leaderId, int fetcherIndex, ReplicaFetcherOptions options, Func<EndPoint?> resolveLeader, Func<long> brokerEpoch,
-        TimeProvider time, ILoggerFactory loggerFactory)
+    /// <param name="sender">The connection to the leader; the fetcher owns and disposes it.</param>
+    public ReplicaFetcher(int leaderId, int fetcherIndex, ReplicaFetcherOptions options, IKafkaRequestSender sender, Func<long> brokerEpoch,
+        TimeProvider time, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentNullException.ThrowIfNull(sender);
         LeaderId = leaderId;
         FetcherIndex = fetcherIndex;
         _options = options;
         _brokerEpoch = brokerEpoch;
         _time = time;
-        _logger = loggerFactory.CreateLogger<ReplicaFetcher>();
-        var clientId = $"broker-{options.NodeId}-fetcher-{fetcherIndex}";
-        _connection = new KafkaClientConnection(resolveLeader,
-            new KafkaClientOptions(clientId, options.RequestTimeoutMs, options.ReconnectBackoffMs, options.ReconnectBackoffMaxMs),
-            time, new Random(HashCode.Combine(options.NodeId, leaderId, fetcherIndex)), loggerFactory.CreateLogger<KafkaClientConnection>());
+        _logger = logger;
+        _connection = sender;
         _request = new FetchRequest
         {
             MaxWaitMs = options.MaxWaitMs,
@@ -278,6 +276,11 @@ public sealed partial class ReplicaFetcher : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         await _connection.DisposeAsync().ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Net;
+using Broker.Cluster.Network;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Cluster.Replication;
@@ -11,7 +12,7 @@ namespace Broker.Cluster.Replication;
 public sealed class ReplicaFetcherManager : IFollowerFetching, IAsyncDisposable
 {
     private readonly ReplicaFetcherOptions _options;
-    private readonly Func<int, EndPoint?> _resolveBroker;
+    private readonly Func<int, int, IKafkaRequestSender> _connect;
     private readonly Func<long> _brokerEpoch;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggerFactory;
@@ -24,14 +25,27 @@ public sealed class ReplicaFetcherManager : IFollowerFetching, IAsyncDisposable
     /// <param name="brokerEpoch">This broker's epoch from its registration (sent in every fetch).</param>
     public ReplicaFetcherManager(ReplicaFetcherOptions options, Func<int, EndPoint?> resolveBroker, Func<long> brokerEpoch, TimeProvider time,
         ILoggerFactory loggerFactory)
+        : this(options, (leaderId, index) => Connect(options, leaderId, index, resolveBroker, time, loggerFactory), brokerEpoch, time, loggerFactory)
+    {
+    }
+
+    /// <param name="connect">Opens the connection a new fetcher (leader id, fetcher index) uses; the fetcher disposes it.</param>
+    public ReplicaFetcherManager(ReplicaFetcherOptions options, Func<int, int, IKafkaRequestSender> connect, Func<long> brokerEpoch, TimeProvider time,
+        ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _resolveBroker = resolveBroker;
+        _connect = connect;
         _brokerEpoch = brokerEpoch;
         _time = time;
         _loggerFactory = loggerFactory;
     }
+
+    private static KafkaClientConnection Connect(ReplicaFetcherOptions options, int leaderId, int index, Func<int, EndPoint?> resolveBroker,
+        TimeProvider time, ILoggerFactory loggerFactory) =>
+        new(() => resolveBroker(leaderId),
+            new KafkaClientOptions($"broker-{options.NodeId}-fetcher-{index}", options.RequestTimeoutMs, options.ReconnectBackoffMs, options.ReconnectBackoffMaxMs),
+            time, new Random(HashCode.Combine(options.NodeId, leaderId, index)), loggerFactory.CreateLogger<KafkaClientConnection>());
 
     /// <summary>The fetch loops running now (for tests and metrics).</summary>
     public IReadOnlyList<ReplicaFetcher> Fetchers
@@ -70,7 +84,8 @@ public sealed class ReplicaFetcherManager : IFollowerFetching, IAsyncDisposable
 
                 if (!_fetchers.TryGetValue(fetcherKey, out var fetcher))
                 {
-                    fetcher = new ReplicaFetcher(leaderId, fetcherKey.Item2, _options, () => _resolveBroker(leaderId), _brokerEpoch, _time, _loggerFactory);
+                    fetcher = new ReplicaFetcher(leaderId, fetcherKey.Item2, _options, _connect(leaderId, fetcherKey.Item2), _brokerEpoch, _time,
+                        _loggerFactory.CreateLogger<ReplicaFetcher>());
                     _fetchers[fetcherKey] = fetcher;
                     fetcher.Start();
                 }
