@@ -111,7 +111,7 @@ public sealed class ReplicationTests
     [Fact]
     public async Task FollowersStopped_IsrShrinksAndAcksAllNeedsMinIsr_RestartedFollowersCatchUpAndRejoin()
     {
-        await using var cluster = await InProcessCluster.StartAsync(_output, ("replica.lag.time.max.ms", "1500"));
+        await using var cluster = await InProcessCluster.StartAsync(_output, ("replica.lag.time.max.ms", "3000"));
         const string topic = "shrinking";
         await CreateReplicatedTopicAsync(cluster, topic);
         var leader = cluster.PartitionState(topic).Leader;
@@ -120,7 +120,7 @@ public sealed class ReplicationTests
 
         await cluster.StopBrokerAsync(followers[0]);
         Produce(cluster.BootstrapServers, topic, "b", 100); // completes once the ISR shrank to two
-        Assert.Equal(2, cluster.PartitionState(topic).Isr.Length);
+        await WaitForIsrAsync(cluster, topic, 2);
         Assert.DoesNotContain(followers[0], cluster.PartitionState(topic).Isr);
         Assert.Equal(ErrorCode.None, await cluster.ProduceRawAsync(leader, topic, acks: -1, count: 5));
 
