@@ -183,6 +183,22 @@ internal sealed class InProcessCluster : IAsyncDisposable
         return (ErrorCode)response.Message.Responses[0].PartitionResponses[0].ErrorCode;
     }
 
+    /// <summary>A raw consumer Fetch v12 (replica id -1) from offset 0: the partition's error code.</summary>
+    public async Task<ErrorCode> FetchRawAsync(int node, string topic)
+    {
+        var endPoint = Broker(node).Endpoints[0].EndPoint;
+        await using var connection = new KafkaClientConnection(() => endPoint, new KafkaClientOptions("raw-consumer"), TimeProvider.System, new Random(1),
+            _loggerFactory.CreateLogger("raw-consumer"));
+        var request = new FetchRequest
+        {
+            MaxWaitMs = 0,
+            MinBytes = 0,
+            Topics = [new FetchRequest.FetchTopic { Topic = topic, Partitions = [new() { Partition = 0, FetchOffset = 0, PartitionMaxBytes = 1 << 20 }] }],
+        };
+        using var response = await connection.SendAsync<FetchResponse>(request, 12, CancellationToken.None);
+        return (ErrorCode)response.Message.Responses[0].Partitions[0].ErrorCode;
+    }
+
     public async ValueTask DisposeAsync()
     {
         for (var node = 1; node <= _brokers.Length; node++)

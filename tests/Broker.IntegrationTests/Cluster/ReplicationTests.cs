@@ -103,6 +103,8 @@ public sealed class ReplicationTests
         // Only the leader serves clients; followers refuse with NOT_LEADER_OR_FOLLOWER, as Kafka without client.rack.
         var follower = state.Replicas.First(r => r != state.Leader);
         Assert.Equal(ErrorCode.NotLeaderOrFollower, await cluster.ProduceRawAsync(follower, topic, acks: -1, count: 1));
+        Assert.Equal(ErrorCode.NotLeaderOrFollower, await cluster.FetchRawAsync(follower, topic));
+        Assert.Equal(ErrorCode.None, await cluster.FetchRawAsync(state.Leader, topic));
 
         var consumed = KafkaClients.ConsumeFromBeginning(cluster.BootstrapServers, _output, topic, count, TimeSpan.FromSeconds(60));
         Assert.Equal(Enumerable.Range(0, count).Select(i => $"r-{i}"), consumed.Select(c => c.Message.Value));
