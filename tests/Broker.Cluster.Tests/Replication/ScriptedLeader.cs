@@ -4,9 +4,10 @@ using Broker.Protocol.Messages;
 
 namespace Broker.Cluster.Tests.Replication;
 
-/// <summary>What one follower fetch asked for (the fetcher reuses its request objects, so they are copied).</summary>
+/// <summary>What one follower fetch asked for (the fetcher reuses its request objects, so they are copied). Immutable.</summary>
 internal sealed record FetchSnapshot(int ReplicaId, long ReplicaEpoch, int MaxWaitMs, int MinBytes, int MaxBytes, List<FetchedPartition> Partitions);
 
+/// <summary>One partition of a <see cref="FetchSnapshot"/>. Immutable.</summary>
 internal sealed record FetchedPartition(Guid TopicId, int Partition, long FetchOffset, int CurrentLeaderEpoch, int LastFetchedEpoch, long LogStartOffset, int MaxBytes);
 
 /// <summary>

@@ -6,7 +6,7 @@ using Broker.Storage;
 
 namespace Broker.Cluster.Replication;
 
-/// <summary>What processing one partition of a follower fetch did.</summary>
+/// <summary>What processing one partition of a follower fetch did. Immutable value.</summary>
 public enum FollowerFetchOutcome
 {
     /// <summary>Nothing new (or only the high watermark / log start moved).</summary>
