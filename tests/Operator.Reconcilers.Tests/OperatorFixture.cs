@@ -6,6 +6,7 @@ using Kube.ApiServer;
 using Microsoft.Extensions.Logging.Abstractions;
 using Operator.Api;
 using Microsoft.Extensions.Logging;
+using Operator.Certificates;
 using Operator.Kube;
 
 namespace Operator.Reconcilers.Tests;
@@ -22,16 +23,25 @@ internal sealed class OperatorFixture : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task _run = Task.CompletedTask;
 
-    private OperatorFixture(KubeApiServer server, Kubernetes client)
+    private OperatorFixture(KubeApiServer server, Kubernetes client, ShiftedClock clock)
     {
         Server = server;
         Client = client;
+        Clock = clock;
         Operator = new ClusterOperator(client, new ClusterOperatorOptions(Namespace)
         {
             Informers = new InformerOptions { ResyncPeriod = TimeSpan.Zero, InitialBackoff = TimeSpan.FromMilliseconds(20) },
-            Kafka = new KafkaReconcilerOptions { PodWaitInterval = TimeSpan.FromMilliseconds(200) },
-        }, TimeProvider.System, new Random(42), Loggers);
+            Kafka = new KafkaReconcilerOptions
+            {
+                PodWaitInterval = TimeSpan.FromMilliseconds(200),
+                // 4096-bit keys take seconds each on a small machine; the size is the only difference.
+                Certificates = new CertificateOptions { CaKeySize = 2048, LeafKeySize = 2048 },
+            },
+        }, clock, new Random(42), Loggers);
     }
+
+    /// <summary>The operator's clock: the system's, which a test can move forward (certificate renewal).</summary>
+    public ShiftedClock Clock { get; }
 
     /// <summary>Silent, unless OPERATOR_TEST_LOG is set (then debug logs go to the console).</summary>
     public static ILoggerFactory Loggers { get; } = Environment.GetEnvironmentVariable("OPERATOR_TEST_LOG") is null
@@ -60,7 +70,7 @@ internal sealed class OperatorFixture : IAsyncDisposable
         }
 
         await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
-        var fixture = new OperatorFixture(server, client);
+        var fixture = new OperatorFixture(server, client, new ShiftedClock());
         if (runOperator)
         {
             fixture._run = fixture.Operator.RunAsync(fixture._stop.Token);
@@ -135,4 +145,17 @@ internal sealed class OperatorFixture : IAsyncDisposable
 
         return dir?.FullName ?? throw new InvalidOperationException("Operator.sln not found above the test binaries.");
     }
+}
+
+/// <summary>
+/// System time plus an offset a test moves forward; timers and timestamps stay the system's, so work queue delays and
+/// informer backoffs behave normally while certificate validity sees the shifted date. Thread-safe.
+/// </summary>
+internal sealed class ShiftedClock : TimeProvider
+{
+    private long _offsetTicks;
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
+
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow().AddTicks(Interlocked.Read(ref _offsetTicks));
 }

@@ -8,7 +8,7 @@ namespace Operator.Reconcilers;
 
 /// <summary>
 /// The informers the cluster operator reads from, for one namespace: Kafkas and KafkaNodePools, and every kind the
-/// model writes plus Pods, limited to objects labelled <c>strimzi.io/kind=Kafka</c>. Thread-safe.
+/// model writes plus Pods, limited to objects labelled <c>strimzi.io/kind=Kafka</c>, and every Secret. Thread-safe.
 /// </summary>
 public sealed class ClusterCaches
 {
@@ -68,8 +68,15 @@ public sealed class ClusterCaches
             ct => client.NetworkingV1.ListNamespacedIngressAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
             (rv, e, ct) => client.NetworkingV1.WatchListNamespacedIngressAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
+        // Every Secret of the namespace, not only labelled ones: a custom CA (generateCertificateAuthority: false) is
+        // the user's Secret, with whatever labels they gave it.
+        Secrets = Owned<V1Secret, V1SecretList>(
+            ct => client.CoreV1.ListNamespacedSecretAsync(ns, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => client.CoreV1.WatchListNamespacedSecretAsync(ns, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            o, time, random, loggers);
         _owned = new Dictionary<Type, object>
         {
+            [typeof(V1Secret)] = Secrets,
             [typeof(V1StatefulSet)] = StatefulSets, [typeof(V1ConfigMap)] = ConfigMaps, [typeof(V1Service)] = Services,
             [typeof(V1ServiceAccount)] = ServiceAccounts, [typeof(V1Role)] = Roles, [typeof(V1RoleBinding)] = RoleBindings,
             [typeof(V1PodDisruptionBudget)] = PodDisruptionBudgets, [typeof(V1NetworkPolicy)] = NetworkPolicies, [typeof(V1Ingress)] = Ingresses,
@@ -108,6 +115,9 @@ public sealed class ClusterCaches
 
     public Informer<V1Ingress> Ingresses { get; }
 
+    /// <summary>Every Secret of the namespace (CA, node and operator certificates are read from here).</summary>
+    public Informer<V1Secret> Secrets { get; }
+
     /// <summary>The informer of an owned kind the model writes (not Pods).</summary>
     public Informer<T> Owned<T>()
         where T : class, IKubernetesObject<V1ObjectMeta> =>
@@ -129,6 +139,7 @@ public sealed class ClusterCaches
         Wire(PodDisruptionBudgets, enqueueKafka);
         Wire(NetworkPolicies, enqueueKafka);
         Wire(Ingresses, enqueueKafka);
+        Wire(Secrets, enqueueKafka);
     }
 
     /// <summary>Runs every informer until cancelled.</summary>
@@ -136,11 +147,12 @@ public sealed class ClusterCaches
         Kafkas.RunAsync(cancellationToken), NodePools.RunAsync(cancellationToken), StatefulSets.RunAsync(cancellationToken),
         ConfigMaps.RunAsync(cancellationToken), Services.RunAsync(cancellationToken), Pods.RunAsync(cancellationToken),
         ServiceAccounts.RunAsync(cancellationToken), Roles.RunAsync(cancellationToken), RoleBindings.RunAsync(cancellationToken),
-        PodDisruptionBudgets.RunAsync(cancellationToken), NetworkPolicies.RunAsync(cancellationToken), Ingresses.RunAsync(cancellationToken));
+        PodDisruptionBudgets.RunAsync(cancellationToken), NetworkPolicies.RunAsync(cancellationToken), Ingresses.RunAsync(cancellationToken),
+        Secrets.RunAsync(cancellationToken));
 
     /// <summary>Completes once every informer has listed.</summary>
     public Task Synced => Task.WhenAll(Kafkas.Synced, NodePools.Synced, StatefulSets.Synced, ConfigMaps.Synced, Services.Synced, Pods.Synced,
-        ServiceAccounts.Synced, Roles.Synced, RoleBindings.Synced, PodDisruptionBudgets.Synced, NetworkPolicies.Synced, Ingresses.Synced);
+        ServiceAccounts.Synced, Roles.Synced, RoleBindings.Synced, PodDisruptionBudgets.Synced, NetworkPolicies.Synced, Ingresses.Synced, Secrets.Synced);
 
     private static Informer<T> Owned<T, TList>(
         Func<CancellationToken, Task<TList>> list, Func<TList, IList<T>> items, Func<TList, V1ListMeta> metadata, WatchFunc<T> watch,

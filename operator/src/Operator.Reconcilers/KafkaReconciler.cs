@@ -7,6 +7,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Operator.Api;
+using Operator.Certificates;
 using Operator.Kube;
 using Operator.Model;
 
@@ -20,12 +21,15 @@ public sealed record KafkaReconcilerOptions
 
     /// <summary>How soon a cluster whose pods are not all Ready is looked at again.</summary>
     public TimeSpan PodWaitInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Key sizes, cluster domain and the randomness of serials and passwords of the certificates.</summary>
+    public CertificateOptions Certificates { get; init; } = new();
 }
 
 /// <summary>
 /// Reconciles one Kafka cluster (Strimzi's KafkaReconciler, KRaft with node pools) as an ordered list of named steps:
-/// read the Kafka, keep its cluster id, read its pools, build the model, persist node ids, apply the objects, delete
-/// what the model no longer wants, write the status. Reads only caches; every object write goes through the
+/// read the Kafka, keep its cluster id, read its pools, build the model, persist node ids, reconcile the certificates,
+/// apply the objects, delete what the model no longer wants, restart out-of-date pods one at a time, write the status. Reads only caches; every object write goes through the
 /// <see cref="Applier"/>, CR status through the status subresource, and only when it changed, so a converged cluster
 /// reconciles without a single write. Thread-safe: the controller never runs one key on two workers.
 /// </summary>
@@ -34,6 +38,8 @@ public sealed partial class KafkaReconciler : IReconciler
     public const string PauseAnnotation = "strimzi.io/pause-reconciliation";
     public const string InvalidResourceReason = "InvalidResourceException";
     public const string WaitingForPodsReason = "WaitingForPods";
+    public const string RollingUpdateReason = "RollingUpdate";
+    public const string NoCertificateSecretReason = "NoCertificateSecretException";
 
     private readonly ClusterCaches _caches;
     private readonly Applier _applier;
@@ -41,6 +47,8 @@ public sealed partial class KafkaReconciler : IReconciler
     private readonly TimeProvider _time;
     private readonly Random _random;
     private readonly ILogger _logger;
+    private readonly CertificatesStep _certificates;
+    private readonly RollingRestartStep _roll;
 
     // Cluster ids written but possibly not yet seen by the Kafka informer, by Kafka uid: a reconcile that reads a
     // stale cache must not generate a second id.
@@ -55,6 +63,8 @@ public sealed partial class KafkaReconciler : IReconciler
         _time = time;
         _random = random;
         _logger = logger;
+        _certificates = new CertificatesStep(caches, applier, time, options.Certificates);
+        _roll = new RollingRestartStep(caches, applier, logger);
     }
 
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
@@ -78,28 +88,53 @@ public sealed partial class KafkaReconciler : IReconciler
         var pools = ReadNodePools(kafka);
 
         // 4. The model; invalid resources stop here with a NotReady status naming the field.
-        if (!TryBuildModel(kafka, pools, clusterId, out var model, out var errors))
+        if (!TryBuildModel(kafka, pools, clusterId, null, out var model, out var errors))
         {
-            await WriteInvalidStatusAsync(kafka, clusterId, errors, cancellationToken).ConfigureAwait(false);
+            await WriteNotReadyStatusAsync(kafka, clusterId, InvalidResourceReason, string.Join("; ", errors), cancellationToken).ConfigureAwait(false);
             return ReconcileResult.Done;
         }
 
         // 5. Node ids, persisted in the pools' status before any pod carries them.
         await PersistNodePoolStatusAsync(model, cancellationToken).ConfigureAwait(false);
 
-        // 6. Every object of the cluster.
+        // 6. Certificates: the CAs, whose generations go into the pod templates, then every node's and the operator's
+        // key pair, before any pod could need them.
+        ClusterCas cas;
+        try
+        {
+            cas = await _certificates.ReconcileCasAsync(kafka, model.OwnerReference, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NoCertificateSecretException or InvalidKafkaResourceException)
+        {
+            var reason = e is NoCertificateSecretException ? NoCertificateSecretReason : InvalidResourceReason;
+            await WriteNotReadyStatusAsync(kafka, clusterId, reason, e.Message, cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.Done;
+        }
+
+        using (cas)
+        {
+            TryBuildModel(kafka, pools, clusterId, cas.Generations, out model, out _);
+            await _certificates.ReconcileNodeCertificatesAsync(kafka, model, cas, cancellationToken).ConfigureAwait(false);
+        }
+
+        // 7. Every object of the cluster.
         await ApplyObjectsAsync(model, cancellationToken).ConfigureAwait(false);
 
-        // 7. Objects of this cluster the model no longer wants (a removed pool, node or listener).
+        // 8. Objects of this cluster the model no longer wants (a removed pool, node or listener).
         await DeleteUnwantedObjectsAsync(kafka, model, cancellationToken).ConfigureAwait(false);
 
-        // 8. Readiness and status.
+        // 9. Rolling restarts of pods whose template revision or configuration is out of date, one at a time.
+        var roll = await _roll.ReconcileAsync(model, cancellationToken).ConfigureAwait(false);
+
+        // 10. Readiness and status.
         var waiting = PodsNotReady(model);
-        var condition = waiting.Count == 0
-            ? NewCondition(ConditionTypes.Ready, null, null)
-            : NewCondition(ConditionTypes.NotReady, WaitingForPodsReason, "pods not ready: " + string.Join(", ", waiting));
+        var condition = roll.Pending
+            ? NewCondition(ConditionTypes.NotReady, RollingUpdateReason, "pods to restart: " + string.Join(", ", roll.Stale))
+            : waiting.Count > 0
+                ? NewCondition(ConditionTypes.NotReady, WaitingForPodsReason, "pods not ready: " + string.Join(", ", waiting))
+                : NewCondition(ConditionTypes.Ready, null, null);
         await WriteKafkaStatusAsync(kafka, model, condition, cancellationToken).ConfigureAwait(false);
-        return waiting.Count == 0 ? ReconcileResult.Done : ReconcileResult.After(_options.PodWaitInterval);
+        return waiting.Count == 0 && !roll.Pending ? ReconcileResult.Done : ReconcileResult.After(_options.PodWaitInterval);
     }
 
     private static bool IsPaused(Kafka kafka) =>
@@ -145,7 +180,8 @@ public sealed partial class KafkaReconciler : IReconciler
     private List<KafkaNodePool> ReadNodePools(Kafka kafka) =>
         [.. _caches.NodePools.Items().Where(p => p.Metadata.NamespaceProperty == kafka.Metadata.NamespaceProperty && p.ClusterLabel == kafka.Metadata.Name)];
 
-    private bool TryBuildModel(Kafka kafka, List<KafkaNodePool> pools, string clusterId, out KafkaClusterModel model, out IReadOnlyList<ValidationError> errors)
+    private bool TryBuildModel(Kafka kafka, List<KafkaNodePool> pools, string clusterId, CaGenerations? caGenerations, out KafkaClusterModel model,
+        out IReadOnlyList<ValidationError> errors)
     {
         var ns = kafka.Metadata.NamespaceProperty ?? _caches.Namespace;
         var nodeIds = ImmutableDictionary.CreateBuilder<string, ImmutableArray<int>>(StringComparer.Ordinal);
@@ -173,20 +209,20 @@ public sealed partial class KafkaReconciler : IReconciler
             Image = _options.Image,
             NodeIds = nodeIds.ToImmutable(),
             CurrentStorage = storage.ToImmutable(),
+            CaGenerations = caGenerations,
         };
         var valid = KafkaClusterModel.TryFrom(kafka, pools, options, out var built, out errors);
         model = built!;
         return valid;
     }
 
-    private Task WriteInvalidStatusAsync(Kafka kafka, string clusterId, IReadOnlyList<ValidationError> errors, CancellationToken cancellationToken)
+    private Task WriteNotReadyStatusAsync(Kafka kafka, string clusterId, string reason, string message, CancellationToken cancellationToken)
     {
-        LogInvalid(_logger, ObjectKey.Of(kafka).ToString(), string.Join("; ", errors));
+        LogInvalid(_logger, ObjectKey.Of(kafka).ToString(), message);
         var status = Clone(kafka.Status) ?? new KafkaStatus();
         status.ClusterId = clusterId;
         status.ObservedGeneration = kafka.Metadata.Generation;
-        status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions,
-            [NewCondition(ConditionTypes.NotReady, InvalidResourceReason, string.Join("; ", errors))]);
+        status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions, [NewCondition(ConditionTypes.NotReady, reason, message)]);
         return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken);
     }
 
@@ -221,6 +257,7 @@ public sealed partial class KafkaReconciler : IReconciler
         V1PodDisruptionBudget o => ApplyAsync(o, cancellationToken),
         V1NetworkPolicy o => ApplyAsync(o, cancellationToken),
         V1Ingress o => ApplyAsync(o, cancellationToken),
+        V1Secret o => ApplyAsync(o, cancellationToken),
         _ => throw new NotSupportedException($"The Kafka reconciler cannot apply {desired.GetType().Name}."),
     };
 
@@ -260,8 +297,7 @@ public sealed partial class KafkaReconciler : IReconciler
         foreach (var (pool, nodeId) in model.Nodes)
         {
             var name = pool.PodName(model.Name, nodeId);
-            var ready = _caches.Pods.TryGet(new ObjectKey(model.Namespace, name), out var pod)
-                && pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+            var ready = _caches.Pods.TryGet(new ObjectKey(model.Namespace, name), out var pod) && RollingRestartStep.IsReady(pod);
             if (!ready)
             {
                 waiting.Add(name);
@@ -331,6 +367,6 @@ public sealed partial class KafkaReconciler : IReconciler
     [LoggerMessage(Level = LogLevel.Information, Message = "Kafka {Key}: generated cluster id {ClusterId}")]
     private static partial void LogClusterId(ILogger logger, string key, string clusterId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Key} is invalid: {Errors}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Key} is not ready: {Errors}")]
     private static partial void LogInvalid(ILogger logger, string key, string errors);
 }
