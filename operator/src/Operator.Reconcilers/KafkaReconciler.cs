@@ -40,6 +40,7 @@ public sealed partial class KafkaReconciler : IReconciler
     public const string WaitingForPodsReason = "WaitingForPods";
     public const string RollingUpdateReason = "RollingUpdate";
     public const string NoCertificateSecretReason = "NoCertificateSecretException";
+    public const string NoSuchResourceReason = "NoSuchResourceException";
 
     private readonly ClusterCaches _caches;
     private readonly Applier _applier;
@@ -72,6 +73,7 @@ public sealed partial class KafkaReconciler : IReconciler
         // 1. The Kafka, from the cache; gone means its objects go with it (owner references).
         if (!_caches.Kafkas.TryGet(key, out var kafka))
         {
+            await WriteOrphanPoolsAsync(key, cancellationToken).ConfigureAwait(false);
             return ReconcileResult.Done;
         }
 
@@ -90,12 +92,12 @@ public sealed partial class KafkaReconciler : IReconciler
         // 4. The model; invalid resources stop here with a NotReady status naming the field.
         if (!TryBuildModel(kafka, pools, clusterId, null, out var model, out var errors))
         {
-            await WriteNotReadyStatusAsync(kafka, clusterId, InvalidResourceReason, string.Join("; ", errors), cancellationToken).ConfigureAwait(false);
+            await WriteNotReadyStatusAsync(kafka, pools, clusterId, InvalidResourceReason, string.Join("; ", errors), cancellationToken).ConfigureAwait(false);
             return ReconcileResult.Done;
         }
 
         // 5. Node ids, persisted in the pools' status before any pod carries them.
-        await PersistNodePoolStatusAsync(model, cancellationToken).ConfigureAwait(false);
+        var poolStatuses = await PersistNodePoolStatusAsync(model, cancellationToken).ConfigureAwait(false);
 
         // 6. Certificates: the CAs, whose generations go into the pod templates, then every node's and the operator's
         // key pair, before any pod could need them.
@@ -107,7 +109,7 @@ public sealed partial class KafkaReconciler : IReconciler
         catch (Exception e) when (e is NoCertificateSecretException or InvalidKafkaResourceException)
         {
             var reason = e is NoCertificateSecretException ? NoCertificateSecretReason : InvalidResourceReason;
-            await WriteNotReadyStatusAsync(kafka, clusterId, reason, e.Message, cancellationToken).ConfigureAwait(false);
+            await WriteNotReadyStatusAsync(kafka, pools, clusterId, reason, e.Message, cancellationToken).ConfigureAwait(false);
             return ReconcileResult.Done;
         }
 
@@ -134,19 +136,13 @@ public sealed partial class KafkaReconciler : IReconciler
                 ? NewCondition(ConditionTypes.NotReady, WaitingForPodsReason, "pods not ready: " + string.Join(", ", waiting))
                 : NewCondition(ConditionTypes.Ready, null, null);
         await WriteKafkaStatusAsync(kafka, model, condition, cancellationToken).ConfigureAwait(false);
+        await WritePoolConditionsAsync(model, poolStatuses, waiting, roll, cancellationToken).ConfigureAwait(false);
         return waiting.Count == 0 && !roll.Pending ? ReconcileResult.Done : ReconcileResult.After(_options.PodWaitInterval);
     }
 
     private static bool IsPaused(Kafka kafka) =>
         kafka.Metadata.Annotations is { } annotations && annotations.TryGetValue(PauseAnnotation, out var value)
         && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
-
-    private Task WritePausedStatusAsync(Kafka kafka, CancellationToken cancellationToken)
-    {
-        var status = Clone(kafka.Status) ?? new KafkaStatus();
-        status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions, [NewCondition(ConditionTypes.ReconciliationPaused, null, null)]);
-        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken);
-    }
 
     private async Task<string> EnsureClusterIdAsync(Kafka kafka, CancellationToken cancellationToken)
     {
@@ -214,28 +210,6 @@ public sealed partial class KafkaReconciler : IReconciler
         var valid = KafkaClusterModel.TryFrom(kafka, pools, options, out var built, out errors);
         model = built!;
         return valid;
-    }
-
-    private Task WriteNotReadyStatusAsync(Kafka kafka, string clusterId, string reason, string message, CancellationToken cancellationToken)
-    {
-        LogInvalid(_logger, ObjectKey.Of(kafka).ToString(), message);
-        var status = Clone(kafka.Status) ?? new KafkaStatus();
-        status.ClusterId = clusterId;
-        status.ObservedGeneration = kafka.Metadata.Generation;
-        status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions, [NewCondition(ConditionTypes.NotReady, reason, message)]);
-        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken);
-    }
-
-    private async Task PersistNodePoolStatusAsync(KafkaClusterModel model, CancellationToken cancellationToken)
-    {
-        foreach (var pool in model.Pools.Where(p => p.Source is not null))
-        {
-            var source = pool.Source!;
-            var status = model.BuildNodePoolStatus(pool);
-            status.ObservedGeneration = source.Metadata.Generation;
-            status.Conditions = source.Status?.Conditions;
-            await WriteStatusIfChangedAsync(_caches.NodePoolResources, source.Metadata.Name, source.Status, status, cancellationToken).ConfigureAwait(false);
-        }
     }
 
     private async Task ApplyObjectsAsync(KafkaClusterModel model, CancellationToken cancellationToken)
@@ -306,63 +280,6 @@ public sealed partial class KafkaReconciler : IReconciler
 
         return waiting;
     }
-
-    private Task WriteKafkaStatusAsync(Kafka kafka, KafkaClusterModel model, Condition condition, CancellationToken cancellationToken)
-    {
-        var fromModel = model.BuildStatus();
-        var status = Clone(kafka.Status) ?? new KafkaStatus();
-        status.ClusterId = fromModel.ClusterId;
-        status.KafkaVersion = fromModel.KafkaVersion;
-        status.KafkaMetadataVersion = fromModel.KafkaMetadataVersion;
-        status.KafkaNodePools = fromModel.KafkaNodePools;
-        status.Listeners = fromModel.Listeners;
-        status.ObservedGeneration = kafka.Metadata.Generation;
-        status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions,
-            [condition, .. model.Warnings.Select(w => NewCondition(ConditionTypes.Warning, w.Reason, w.Message))]);
-        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken);
-    }
-
-    private static async Task WriteStatusIfChangedAsync<TResource, TStatus>(
-        CustomResources<TResource> resources, string name, TStatus? current, TStatus desired, CancellationToken cancellationToken)
-        where TResource : class, IKubernetesObject<V1ObjectMeta>
-        where TStatus : StatusBase
-    {
-        if (JsonNode.DeepEquals(JsonSerializer.SerializeToNode(current, Manifests.JsonOptions), JsonSerializer.SerializeToNode(desired, Manifests.JsonOptions)))
-        {
-            return;
-        }
-
-        await resources.PatchStatusAsync(name, desired, cancellationToken).ConfigureAwait(false);
-    }
-
-    private Condition NewCondition(string type, string? reason, string? message) => new()
-    {
-        Type = type,
-        Status = "True",
-        LastTransitionTime = _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-        Reason = reason,
-        Message = message,
-    };
-
-    /// <summary>A condition that held before (same type, status, reason and message) keeps its lastTransitionTime.</summary>
-    private static List<Condition> KeepTransitionTimes(List<Condition>? current, List<Condition> desired)
-    {
-        foreach (var condition in desired)
-        {
-            var same = current?.FirstOrDefault(c => c.Type == condition.Type && c.Status == condition.Status && c.Reason == condition.Reason
-                && c.Message == condition.Message);
-            if (same?.LastTransitionTime is { } time)
-            {
-                condition.LastTransitionTime = time;
-            }
-        }
-
-        return desired;
-    }
-
-    private static T? Clone<T>(T? value)
-        where T : class =>
-        value is null ? null : JsonSerializer.Deserialize<T>(JsonSerializer.Serialize(value, Manifests.JsonOptions), Manifests.JsonOptions);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Kafka {Key}: generated cluster id {ClusterId}")]
     private static partial void LogClusterId(ILogger logger, string key, string clusterId);
