@@ -80,13 +80,13 @@ internal sealed class OperatorFixture : IAsyncDisposable
     }
 
     /// <summary>Creates every document of an example (or of <paramref name="yaml"/>), as kubectl apply would.</summary>
-    public async Task CreateAsync(IEnumerable<JsonObject> documents)
+    public async Task CreateAsync(IEnumerable<JsonObject> documents, string ns = Namespace)
     {
         foreach (var doc in documents.Select(d => (JsonObject)WithoutNulls(d)!))
         {
             var apiVersion = (string)doc["apiVersion"]!;
             var plural = StrimziCrds.All.Single(c => c.Kind == (string?)doc["kind"]).Plural;
-            await Client.CustomObjects.CreateNamespacedCustomObjectAsync(doc, StrimziGroup.Name, apiVersion.Split('/')[1], Namespace, plural);
+            await Client.CustomObjects.CreateNamespacedCustomObjectAsync(doc, StrimziGroup.Name, apiVersion.Split('/')[1], ns, plural);
         }
     }
 
@@ -100,8 +100,8 @@ internal sealed class OperatorFixture : IAsyncDisposable
 
     public static IReadOnlyList<JsonObject> Example(string path) => Manifests.ReadYaml(File.ReadAllText(Path.Combine(Root, "examples", path)));
 
-    public async Task<Kafka> GetKafkaAsync(string name) =>
-        JsonSerializer.SerializeToNode(await Client.CustomObjects.GetNamespacedCustomObjectAsync(StrimziGroup.Name, StrimziGroup.StorageVersion, Namespace, "kafkas", name))!
+    public async Task<Kafka> GetKafkaAsync(string name, string ns = Namespace) =>
+        JsonSerializer.SerializeToNode(await Client.CustomObjects.GetNamespacedCustomObjectAsync(StrimziGroup.Name, StrimziGroup.StorageVersion, ns, "kafkas", name))!
             .Deserialize<Kafka>(Manifests.JsonOptions)!;
 
     public async Task<KafkaNodePool> GetPoolAsync(string name) =>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using k8s;
 using Microsoft.Extensions.Logging;
+using Operator.Certificates;
 using Operator.Kube;
 using Operator.Reconcilers;
 
@@ -17,17 +18,22 @@ public static partial class ClusterOperatorHost
     private const string ServiceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
     /// <param name="env">Environment lookup (the process's, or a test's).</param>
-    public static async Task<int> RunAsync(Func<string, string?> env, ILoggerFactory loggers, CancellationToken cancellationToken)
+    /// <param name="certificates">Certificate settings; null for the defaults (4096-bit keys). Tests pass smaller keys.</param>
+    public static async Task<int> RunAsync(Func<string, string?> env, ILoggerFactory loggers, CancellationToken cancellationToken,
+        CertificateOptions? certificates = null)
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(loggers);
         var logger = loggers.CreateLogger("ClusterOperator");
         var namespaces = (env("STRIMZI_NAMESPACE") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (namespaces.Length == 0 || namespaces.Contains("*"))
+        if (namespaces.Length == 0)
         {
             LogBadNamespace(logger, env("STRIMZI_NAMESPACE") ?? "");
             return 2;
         }
+
+        // "*" (alone or in a list, as Strimzi reads it) watches every namespace through one set of cluster-wide informers.
+        var allNamespaces = namespaces.Contains("*");
 
         var kubeconfig = env("KUBECONFIG");
         if (string.IsNullOrEmpty(kubeconfig) && !KubernetesClientConfiguration.IsInCluster()
@@ -55,7 +61,8 @@ public static partial class ClusterOperatorHost
         using var client = new Kubernetes(config);
 
         var operatorNamespace = env("STRIMZI_LEADER_ELECTION_LEASE_NAMESPACE") ?? env("STRIMZI_OPERATOR_NAMESPACE")
-            ?? (File.Exists(ServiceAccountNamespaceFile) ? (await File.ReadAllTextAsync(ServiceAccountNamespaceFile, cancellationToken).ConfigureAwait(false)).Trim() : namespaces[0]);
+            ?? (File.Exists(ServiceAccountNamespaceFile) ? (await File.ReadAllTextAsync(ServiceAccountNamespaceFile, cancellationToken).ConfigureAwait(false)).Trim()
+                : allNamespaces ? "default" : namespaces[0]);
         var election = new LeaderElection(client, new LeaderElectionOptions(
             operatorNamespace,
             env("STRIMZI_LEADER_ELECTION_LEASE_NAME") ?? "strimzi-cluster-operator",
@@ -66,12 +73,17 @@ public static partial class ClusterOperatorHost
         using var health = healthPort > 0 ? StartHealth(healthPort) : null;
         var healthLoop = health is null ? Task.CompletedTask : ServeHealthAsync(health, cancellationToken);
 
-        LogStarting(logger, string.Join(",", namespaces), operatorNamespace);
+        LogStarting(logger, allNamespaces ? "*" : string.Join(",", namespaces), operatorNamespace);
         await election.RunAsync(async leading =>
         {
-            var operators = namespaces.Select(ns => new ClusterOperator(client, new ClusterOperatorOptions(ns)
+            string?[] watched = allNamespaces ? [null] : [.. namespaces];
+            var operators = watched.Select(ns => new ClusterOperator(client, new ClusterOperatorOptions(ns)
             {
-                Kafka = new KafkaReconcilerOptions { Image = env("STRIMZI_KAFKA_IMAGE") ?? new KafkaReconcilerOptions().Image },
+                Kafka = new KafkaReconcilerOptions
+                {
+                    Image = env("STRIMZI_KAFKA_IMAGE") ?? new KafkaReconcilerOptions().Image,
+                    Certificates = certificates ?? new CertificateOptions(),
+                },
             }, TimeProvider.System, new Random(), loggers)).ToList();
             try
             {
@@ -117,7 +129,7 @@ public static partial class ClusterOperatorHost
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "STRIMZI_NAMESPACE must name one or more namespaces (comma-separated); '{Value}' is not supported")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "STRIMZI_NAMESPACE must name one or more namespaces (comma-separated) or * for all; '{Value}' names none")]
     private static partial void LogBadNamespace(ILogger logger, string value);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cluster operator starting for namespaces {Namespaces}; lease in {LeaseNamespace}")]

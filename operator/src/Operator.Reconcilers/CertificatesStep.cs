@@ -106,22 +106,22 @@ public sealed class CertificatesStep
         var context = new SecretContext(model.Name, model.Namespace, model.OwnerReference, kafka.Metadata.Labels);
         var nodes = model.Nodes.Select(n => (Name: n.Pool.PodName(model.Name, n.NodeId), Sans: CertificateNames.KafkaNodeSans(
             model.Name, model.Namespace, n.Pool.PodName(model.Name, n.NodeId), n.Pool.IsBroker, null, _options.ClusterDomain))).ToList();
-        var brokers = Desired(CaSecrets.BrokersSecretName(model.Name), cas, nodes.Select(n => (n.Name, CertificateNames.KafkaNodeCommonName(model.Name), n.Sans)),
+        var brokers = Desired(model.Namespace, CaSecrets.BrokersSecretName(model.Name), cas, nodes.Select(n => (n.Name, CertificateNames.KafkaNodeCommonName(model.Name), n.Sans)),
             issued => CaSecrets.BrokersSecret(context, cas.ClusterCa, issued));
-        await _applier.ApplyAsync(brokers, Cached(brokers.Metadata.Name), cancellationToken).ConfigureAwait(false);
+        await _applier.ApplyAsync(brokers, Cached(model.Namespace, brokers.Metadata.Name), cancellationToken).ConfigureAwait(false);
 
-        var operatorSecret = Desired(CaSecrets.ClusterOperatorSecretName(model.Name), cas,
+        var operatorSecret = Desired(model.Namespace, CaSecrets.ClusterOperatorSecretName(model.Name), cas,
             [("cluster-operator", CertificateNames.ClusterOperatorCommonName, [])],
             issued => CaSecrets.ClusterOperatorSecret(context, cas.ClusterCa, issued[0].Certificate, issued[0].Password));
-        await _applier.ApplyAsync(operatorSecret, Cached(operatorSecret.Metadata.Name), cancellationToken).ConfigureAwait(false);
+        await _applier.ApplyAsync(operatorSecret, Cached(model.Namespace, operatorSecret.Metadata.Name), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<CertificateAuthority> ReconcileCaAsync(Kafka kafka, V1OwnerReference owner, CaKind kind, ApiCa? spec, CaSettings settings,
         CancellationToken cancellationToken)
     {
         var name = kafka.Metadata.Name;
-        var certSecret = Cached(CaSecrets.CertSecretName(name, kind));
-        var keySecret = Cached(CaSecrets.KeySecretName(name, kind));
+        var certSecret = Cached(kafka.Metadata.NamespaceProperty, CaSecrets.CertSecretName(name, kind));
+        var keySecret = Cached(kafka.Metadata.NamespaceProperty, CaSecrets.KeySecretName(name, kind));
         if (spec?.GenerateCertificateAuthority == false)
         {
             return LoadCustom(kind, certSecret, keySecret);
@@ -171,10 +171,10 @@ public sealed class CertificatesStep
     /// The desired Secret of key pairs: the cached one when every pair still holds, else one built with the pairs that
     /// must be (re)issued, plus the stored bytes of those that need not.
     /// </summary>
-    private V1Secret Desired(string secretName, ClusterCas cas, IEnumerable<(string Name, string CommonName, IReadOnlyList<string> Sans)> pairs,
+    private V1Secret Desired(string ns, string secretName, ClusterCas cas, IEnumerable<(string Name, string CommonName, IReadOnlyList<string> Sans)> pairs,
         Func<List<NodeCertificate>, V1Secret> build)
     {
-        var cached = Cached(secretName);
+        var cached = Cached(ns, secretName);
         var sameCa = CaSecrets.Generation(cached, CaSecrets.ClusterCaCertGeneration) == cas.ClusterCa.CertGeneration
             && CaSecrets.Generation(cached, CaSecrets.ClusterCaKeyGeneration) == cas.ClusterCa.KeyGeneration;
         var now = _time.GetUtcNow();
@@ -240,7 +240,7 @@ public sealed class CertificatesStep
 
     private string NewPassword() => _options.Passwords is { } generator ? generator() : Password.Generate(_options.Random, 32);
 
-    private V1Secret? Cached(string name) => _caches.Secrets.TryGet(new ObjectKey(_caches.Namespace, name), out var secret) ? secret : null;
+    private V1Secret? Cached(string ns, string name) => _caches.Secrets.TryGet(new ObjectKey(ns, name), out var secret) ? secret : null;
 
     /// <summary>Strimzi's defaults (365 / 30 days, renew-certificate); a renewal window not shorter than the validity is invalid.</summary>
     private static CaSettings Settings(Kafka kafka, ApiCa? spec, string field)

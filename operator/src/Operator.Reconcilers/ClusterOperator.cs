@@ -4,8 +4,8 @@ using Operator.Kube;
 
 namespace Operator.Reconcilers;
 
-/// <summary>Settings of the cluster operator for one namespace. Immutable.</summary>
-public sealed record ClusterOperatorOptions(string Namespace)
+/// <summary>Settings of the cluster operator for one namespace, or all of them (null). Immutable.</summary>
+public sealed record ClusterOperatorOptions(string? Namespace)
 {
     public int Workers { get; init; } = 2;
 
@@ -18,7 +18,7 @@ public sealed record ClusterOperatorOptions(string Namespace)
 }
 
 /// <summary>
-/// The cluster operator's wiring for one namespace: informers, the Kafka controller fed by them (pools and owned
+/// The cluster operator's wiring for one namespace or all of them: informers, the Kafka controller fed by them (pools and owned
 /// objects map to their Kafka), one applier. <see cref="RunAsync"/> is what runs while this instance leads.
 /// </summary>
 public sealed class ClusterOperator : IDisposable

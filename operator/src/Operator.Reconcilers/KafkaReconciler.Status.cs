@@ -17,7 +17,7 @@ public sealed partial class KafkaReconciler
     {
         var status = Clone(kafka.Status) ?? new KafkaStatus();
         status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions, [NewCondition(ConditionTypes.ReconciliationPaused, null, null)]);
-        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken);
+        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata, kafka.Status, status, cancellationToken);
     }
 
     /// <summary>A Kafka that cannot be reconciled: NotReady with the reason on the Kafka and on each of its pools.</summary>
@@ -29,7 +29,7 @@ public sealed partial class KafkaReconciler
         status.ClusterId = clusterId;
         status.ObservedGeneration = kafka.Metadata.Generation;
         status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions, [NewCondition(ConditionTypes.NotReady, reason, message)]);
-        await WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken).ConfigureAwait(false);
+        await WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata, kafka.Status, status, cancellationToken).ConfigureAwait(false);
         foreach (var pool in pools)
         {
             await WritePoolConditionAsync(pool, pool.Status, NewCondition(ConditionTypes.NotReady, reason, message), cancellationToken).ConfigureAwait(false);
@@ -46,7 +46,7 @@ public sealed partial class KafkaReconciler
             var status = model.BuildNodePoolStatus(pool);
             status.ObservedGeneration = source.Metadata.Generation;
             status.Conditions = source.Status?.Conditions;
-            await WriteStatusIfChangedAsync(_caches.NodePoolResources, source.Metadata.Name, source.Status, status, cancellationToken).ConfigureAwait(false);
+            await WriteStatusIfChangedAsync(_caches.NodePoolResources, source.Metadata, source.Status, status, cancellationToken).ConfigureAwait(false);
             written[pool.Name] = status;
         }
 
@@ -94,7 +94,7 @@ public sealed partial class KafkaReconciler
         var status = Clone(current) ?? new KafkaNodePoolStatus();
         status.ObservedGeneration = pool.Metadata.Generation;
         status.Conditions = KeepTransitionTimes(current?.Conditions, [condition]);
-        return WriteStatusIfChangedAsync(_caches.NodePoolResources, pool.Metadata.Name, current, status, cancellationToken);
+        return WriteStatusIfChangedAsync(_caches.NodePoolResources, pool.Metadata, current, status, cancellationToken);
     }
 
     private Task WriteKafkaStatusAsync(Kafka kafka, KafkaClusterModel model, Condition condition, CancellationToken cancellationToken)
@@ -109,11 +109,11 @@ public sealed partial class KafkaReconciler
         status.ObservedGeneration = kafka.Metadata.Generation;
         status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions,
             [condition, .. model.Warnings.Select(w => NewCondition(ConditionTypes.Warning, w.Reason, w.Message))]);
-        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken);
+        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata, kafka.Status, status, cancellationToken);
     }
 
     private static async Task WriteStatusIfChangedAsync<TResource, TStatus>(
-        CustomResources<TResource> resources, string name, TStatus? current, TStatus desired, CancellationToken cancellationToken)
+        CustomResources<TResource> resources, V1ObjectMeta metadata, TStatus? current, TStatus desired, CancellationToken cancellationToken)
         where TResource : class, IKubernetesObject<V1ObjectMeta>
         where TStatus : StatusBase
     {
@@ -122,7 +122,7 @@ public sealed partial class KafkaReconciler
             return;
         }
 
-        await resources.PatchStatusAsync(name, desired, cancellationToken).ConfigureAwait(false);
+        await resources.PatchStatusAsync(metadata.NamespaceProperty, metadata.Name, desired, cancellationToken).ConfigureAwait(false);
     }
 
     private Condition NewCondition(string type, string? reason, string? message) => new()

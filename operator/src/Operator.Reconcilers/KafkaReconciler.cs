@@ -167,7 +167,7 @@ public sealed partial class KafkaReconciler : IReconciler
         var clusterId = System.Buffers.Text.Base64Url.EncodeToString(bytes);
         var status = Clone(kafka.Status) ?? new KafkaStatus();
         status.ClusterId = clusterId;
-        await _caches.KafkaResources.PatchStatusAsync(kafka.Metadata.Name, status, cancellationToken).ConfigureAwait(false);
+        await _caches.KafkaResources.PatchStatusAsync(kafka.Metadata.NamespaceProperty, kafka.Metadata.Name, status, cancellationToken).ConfigureAwait(false);
         _writtenClusterIds[uid] = clusterId;
         LogClusterId(_logger, ObjectKey.Of(kafka).ToString(), clusterId);
         return clusterId;
@@ -179,7 +179,7 @@ public sealed partial class KafkaReconciler : IReconciler
     private bool TryBuildModel(Kafka kafka, List<KafkaNodePool> pools, string clusterId, CaGenerations? caGenerations, out KafkaClusterModel model,
         out IReadOnlyList<ValidationError> errors)
     {
-        var ns = kafka.Metadata.NamespaceProperty ?? _caches.Namespace;
+        var ns = kafka.Metadata.NamespaceProperty;
         var nodeIds = ImmutableDictionary.CreateBuilder<string, ImmutableArray<int>>(StringComparer.Ordinal);
         foreach (var pool in pools.Where(p => p.Status?.NodeIds is { Count: > 0 }))
         {
