@@ -45,6 +45,16 @@ public sealed class ClusterOperatorHostTests
                 Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthy", UriKind.Relative))).StatusCode);
                 Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/ready", UriKind.Relative))).StatusCode);
                 Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync(new Uri("/other", UriKind.Relative))).StatusCode);
+
+                // Strimzi's operator metrics on the same port, as Prometheus text.
+                const string Labels = "{kind=\"Kafka\",namespace=\"myproject\",selector=\"\"}";
+                var metrics = await OperatorFixture.EventuallyAsync(async () => ParseMetrics(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative))),
+                    m => m.GetValueOrDefault("strimzi_reconciliations_successful_total" + Labels) >= 1, "a successful reconciliation in /metrics");
+                Assert.True(metrics["strimzi_reconciliations_total" + Labels] >= metrics["strimzi_reconciliations_successful_total" + Labels]);
+                Assert.Equal(0, metrics["strimzi_reconciliations_failed_total" + Labels]);
+                Assert.True(metrics["strimzi_reconciliations_duration_seconds_count" + Labels] >= 1);
+                Assert.True(metrics["strimzi_reconciliations_duration_seconds_sum" + Labels] > 0);
+                Assert.Equal(1, metrics["strimzi_resources" + Labels]);
             }
 
             await stop.CancelAsync();
@@ -128,6 +138,11 @@ public sealed class ClusterOperatorHostTests
 
         Assert.Equal(1, await ClusterOperatorHost.RunAsync(env.GetValueOrDefault, NullLoggerFactory.Instance, CancellationToken.None));
     }
+
+    /// <summary>Prometheus text as series (name and labels) to value.</summary>
+    private static Dictionary<string, double> ParseMetrics(string text) => text.Split('\n')
+        .Where(l => l.Length > 0 && !l.StartsWith('#'))
+        .ToDictionary(l => l[..l.LastIndexOf(' ')], l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture), StringComparer.Ordinal);
 
     private static int FreePort()
     {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Operator.Certificates;
 using Operator.Kube;
 using Operator.Reconcilers;
+using Prometheus;
 
 namespace Operator.Host;
 
@@ -69,9 +70,11 @@ public static partial class ClusterOperatorHost
             env("STRIMZI_LEADER_ELECTION_IDENTITY") ?? env("HOSTNAME") ?? Environment.MachineName + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture)),
             loggers.CreateLogger<LeaderElection>());
 
+        var metrics = new OperatorMetrics(Metrics.NewCustomRegistry(), TimeProvider.System);
+        var resources = new ResourceGauge(metrics);
         var healthPort = int.Parse(env("STRIMZI_HEALTH_PORT") ?? "8080", CultureInfo.InvariantCulture);
         using var health = healthPort > 0 ? StartHealth(healthPort) : null;
-        var healthLoop = health is null ? Task.CompletedTask : ServeHealthAsync(health, cancellationToken);
+        var healthLoop = health is null ? Task.CompletedTask : ServeHealthAsync(health, metrics.Registry, cancellationToken);
 
         LogStarting(logger, allNamespaces ? "*" : string.Join(",", namespaces), operatorNamespace);
         await election.RunAsync(async leading =>
@@ -84,13 +87,15 @@ public static partial class ClusterOperatorHost
                     Image = env("STRIMZI_KAFKA_IMAGE") ?? new KafkaReconcilerOptions().Image,
                     Certificates = certificates ?? new CertificateOptions(),
                 },
-            }, TimeProvider.System, new Random(), loggers)).ToList();
+            }, TimeProvider.System, new Random(), loggers, metrics)).ToList();
+            resources.Operators = operators;
             try
             {
                 await Task.WhenAll(operators.Select(o => o.RunAsync(leading))).ConfigureAwait(false);
             }
             finally
             {
+                resources.Operators = [];
                 operators.ForEach(o => o.Dispose());
             }
         }, cancellationToken).ConfigureAwait(false);
@@ -109,8 +114,11 @@ public static partial class ClusterOperatorHost
         return listener;
     }
 
-    /// <summary>/healthy and /ready answer 200 while the process runs (Strimzi's probes); anything else is 404.</summary>
-    private static async Task ServeHealthAsync(HttpListener listener, CancellationToken cancellationToken)
+    /// <summary>
+    /// /healthy and /ready answer 200 while the process runs (Strimzi's probes), /metrics the Prometheus text of the
+    /// operator's registry (Strimzi serves its metrics on the same port); anything else is 404.
+    /// </summary>
+    private static async Task ServeHealthAsync(HttpListener listener, CollectorRegistry registry, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -124,7 +132,24 @@ public static partial class ClusterOperatorHost
                 return;
             }
 
-            context.Response.StatusCode = context.Request.Url?.AbsolutePath is "/healthy" or "/ready" ? 200 : 404;
+            var path = context.Request.Url?.AbsolutePath;
+            if (path is "/metrics")
+            {
+                try
+                {
+                    context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+                    await registry.CollectAndExportAsTextAsync(context.Response.OutputStream, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException or HttpListenerException or IOException)
+                {
+                    // The scraper went away or we are stopping.
+                }
+            }
+            else
+            {
+                context.Response.StatusCode = path is "/healthy" or "/ready" ? 200 : 404;
+            }
+
             context.Response.Close();
         }
     }
@@ -140,4 +165,38 @@ public static partial class ClusterOperatorHost
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Cannot reach the Kubernetes API: no usable {Source} ({Reason})")]
     private static partial void LogNoCluster(ILogger logger, string source, string reason);
+
+    /// <summary>
+    /// <c>strimzi_resources{kind="Kafka"}</c> at scrape time from the running operators' Kafka caches; a namespace seen
+    /// once stays in the gauge (at 0 when its last Kafka goes). Thread-safe: scrapes serialize on the lock.
+    /// </summary>
+    private sealed class ResourceGauge
+    {
+        private readonly OperatorMetrics _metrics;
+        private readonly HashSet<string> _namespaces = new(StringComparer.Ordinal);
+        private readonly Lock _lock = new();
+
+        public ResourceGauge(OperatorMetrics metrics)
+        {
+            _metrics = metrics;
+            metrics.Registry.AddBeforeCollectCallback(Update);
+        }
+
+        /// <summary>The operators running now (empty while not leading).</summary>
+        public volatile IReadOnlyList<ClusterOperator> Operators = [];
+
+        private void Update()
+        {
+            var counts = Operators.SelectMany(o => o.Caches.Kafkas.Items())
+                .GroupBy(k => k.Metadata.NamespaceProperty, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            lock (_lock)
+            {
+                _namespaces.UnionWith(counts.Keys);
+                foreach (var ns in _namespaces)
+                {
+                    _metrics.SetResources("Kafka", ns, counts.GetValueOrDefault(ns));
+                }
+            }
+        }
+    }
 }

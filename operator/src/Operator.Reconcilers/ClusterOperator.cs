@@ -25,15 +25,17 @@ public sealed class ClusterOperator : IDisposable
 {
     private readonly Controller _controller;
 
-    public ClusterOperator(IKubernetes client, ClusterOperatorOptions options, TimeProvider time, Random random, ILoggerFactory loggers)
+    /// <param name="metrics">Strimzi's reconciliation metrics, shared by every namespace's operator; null records none.</param>
+    public ClusterOperator(IKubernetes client, ClusterOperatorOptions options, TimeProvider time, Random random, ILoggerFactory loggers,
+        OperatorMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
         Caches = new ClusterCaches(client, options.Namespace, options.Informers, time, random, loggers);
         Applier = new Applier(client, options.FieldManager, loggers.CreateLogger<Applier>());
         Reconciler = new KafkaReconciler(Caches, Applier, options.Kafka, time, random, loggers.CreateLogger<KafkaReconciler>());
-        _controller = new Controller("kafka", Reconciler,
-            new WorkQueue<ObjectKey>(time, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(300)), options.Workers, loggers.CreateLogger<Controller>());
+        _controller = new Controller("Kafka", Reconciler,
+            new WorkQueue<ObjectKey>(time, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(300)), options.Workers, loggers.CreateLogger<Controller>(), metrics);
         Caches.WireTo(_controller.Enqueue);
     }
 
