@@ -196,4 +196,41 @@ public sealed class CertificateReconcileTests
         Assert.Null(cert.Metadata.OwnerReferences);
         Assert.DoesNotContain(cert.Metadata.ManagedFields ?? [], f => f.Manager == "strimzi-cluster-operator");
     }
+
+    [Fact]
+    public async Task Reconcile_ForceRenewAnnotation_RenewsOnce_AndRemovesTheAnnotation()
+    {
+        await using var fixture = await OperatorFixture.StartAsync();
+        await fixture.CreateAsync(OperatorFixture.Example("kafka/kafka-ephemeral.yaml"));
+        var before = await SecretAsync(fixture, "my-cluster-cluster-ca-cert");
+
+        await fixture.Client.CoreV1.PatchNamespacedSecretAsync(
+            new V1Patch("""{"metadata":{"annotations":{"strimzi.io/force-renew":"true"}}}""", V1Patch.PatchType.MergePatch), "my-cluster-cluster-ca-cert", Ns);
+
+        var renewed = await SecretAsync(fixture, "my-cluster-cluster-ca-cert",
+            s => s.Metadata.Annotations[CaSecrets.CaCertGeneration] == "1" && !s.Metadata.Annotations.ContainsKey(CaSecrets.ForceRenew));
+        Assert.NotEqual(before.Data["ca.crt"], renewed.Data["ca.crt"]);
+        await SecretAsync(fixture, "my-cluster-kafka-brokers", s => s.Metadata.Annotations[CaSecrets.ClusterCaCertGeneration] == "1");
+
+        // Honoured once: the generation stays at 1 while the operator keeps reconciling (the pods are not Ready).
+        await OperatorFixture.EventuallyAsync(() => Task.FromResult(fixture.Operator.Caches.Secrets.TryGet(new ObjectKey(Ns, "my-cluster-cluster-ca-cert"), out var cached)
+            && !cached.Metadata.Annotations.ContainsKey(CaSecrets.ForceRenew)), seen => seen, "the cache to see the annotation gone");
+        await fixture.Operator.Reconciler.ReconcileAsync(KafkaKey, CancellationToken.None);
+        Assert.Equal("1", (await fixture.Client.CoreV1.ReadNamespacedSecretAsync("my-cluster-cluster-ca-cert", Ns)).Metadata.Annotations[CaSecrets.CaCertGeneration]);
+        Assert.Equal(0, fixture.Operator.Counts.Failures);
+    }
+
+    [Fact]
+    public async Task Reconcile_RenewalDaysNotBelowValidityDays_NotReadyNamingTheField()
+    {
+        await using var fixture = await OperatorFixture.StartAsync();
+        var docs = OperatorFixture.Example("kafka/kafka-ephemeral.yaml");
+        docs.Single(d => (string?)d["kind"] == "Kafka")["spec"]!["clientsCa"] = new JsonObject { ["validityDays"] = 30, ["renewalDays"] = 30 };
+        await fixture.CreateAsync(docs);
+
+        var kafka = await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(Cluster),
+            k => k.Status?.Conditions?.Any(c => c.Reason == KafkaReconciler.InvalidResourceReason) == true, "NotReady InvalidResourceException");
+        Assert.Contains("spec.clientsCa.renewalDays", Assert.Single(kafka.Status!.Conditions!).Message, StringComparison.Ordinal);
+        Assert.Empty((await fixture.Client.AppsV1.ListNamespacedStatefulSetAsync(Ns)).Items);
+    }
 }

@@ -104,12 +104,19 @@ public sealed class RollingRestartTests
             k => k.Status?.Conditions?.Any(c => c.Type == ConditionTypes.Ready) == true, "Ready after the roll");
         Assert.Equal(2, kafka.Status!.ObservedGeneration);
         var pods = await PodsAsync(fixture);
-        var template = (await fixture.Client.AppsV1.ReadNamespacedStatefulSetAsync("my-cluster-broker", Ns)).Spec.Template.Metadata.Annotations;
-        Assert.NotEqual(revision, template[KafkaClusterModel.RevisionAnnotation]); // the broker pods' ports changed
-        foreach (var name in Brokers)
+        foreach (var (names, sts) in new[] { (Brokers, "my-cluster-broker"), (Controllers, "my-cluster-controller") })
         {
-            Assert.Equal(template[KafkaClusterModel.RevisionAnnotation], pods[name].Metadata.Annotations[KafkaClusterModel.RevisionAnnotation]);
-            Assert.Equal(template[KafkaClusterModel.ConfigurationHashesAnnotation], pods[name].Metadata.Annotations[KafkaClusterModel.ConfigurationHashesAnnotation]);
+            var template = (await fixture.Client.AppsV1.ReadNamespacedStatefulSetAsync(sts, Ns)).Spec.Template.Metadata.Annotations;
+            if (sts == "my-cluster-broker")
+            {
+                Assert.NotEqual(revision, template[KafkaClusterModel.RevisionAnnotation]); // the broker pods' ports changed
+            }
+
+            foreach (var name in names)
+            {
+                Assert.Equal(template[KafkaClusterModel.RevisionAnnotation], pods[name].Metadata.Annotations[KafkaClusterModel.RevisionAnnotation]);
+                Assert.Equal(template[KafkaClusterModel.ConfigurationHashesAnnotation], pods[name].Metadata.Annotations[KafkaClusterModel.ConfigurationHashesAnnotation]);
+            }
         }
 
         // And nothing restarts again.
