@@ -175,6 +175,7 @@ public static partial class ClusterOperatorHost
         private readonly OperatorMetrics _metrics;
         private readonly HashSet<string> _namespaces = new(StringComparer.Ordinal);
         private readonly Lock _lock = new();
+        private volatile IReadOnlyList<ClusterOperator> _operators = [];
 
         public ResourceGauge(OperatorMetrics metrics)
         {
@@ -183,7 +184,11 @@ public static partial class ClusterOperatorHost
         }
 
         /// <summary>The operators running now (empty while not leading).</summary>
-        public volatile IReadOnlyList<ClusterOperator> Operators = [];
+        public IReadOnlyList<ClusterOperator> Operators
+        {
+            get => _operators;
+            set => _operators = value;
+        }
 
         private void Update()
         {

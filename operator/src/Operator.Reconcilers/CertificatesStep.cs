@@ -169,7 +169,7 @@ public sealed class CertificatesStep
 
     /// <summary>
     /// The desired Secret of key pairs: the cached one when every pair still holds, else one built with the pairs that
-    /// must be (re)issued, plus the stored bytes of those that need not.
+    /// must be (re)issued (never empty then), plus the stored bytes of those that need not.
     /// </summary>
     private V1Secret Desired(string ns, string secretName, ClusterCas cas, IEnumerable<(string Name, string CommonName, IReadOnlyList<string> Sans)> pairs,
         Func<List<NodeCertificate>, V1Secret> build)
@@ -180,12 +180,10 @@ public sealed class CertificatesStep
         var now = _time.GetUtcNow();
         var reissue = new List<NodeCertificate>();
         var keep = new List<string>();
-        var wanted = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             foreach (var (name, commonName, sans) in pairs)
             {
-                wanted.Add(name);
                 if (sameCa && cached is not null && StillValid(cached, name, cas, sans, now))
                 {
                     keep.Add(name);
@@ -198,8 +196,9 @@ public sealed class CertificatesStep
                 reissue.Add(new NodeCertificate(name, cas.ClusterCa.Issue(commonName, sans, cas.ClusterSettings.ValidityDays, _time, _options), password));
             }
 
-            var storedNames = cached?.Data?.Keys.Select(k => k.LastIndexOf('.') is var dot and > 0 ? k[..dot] : k).ToHashSet(StringComparer.Ordinal) ?? [];
-            if (reissue.Count == 0 && cached is not null && storedNames.SetEquals(wanted))
+            // Nothing to issue: the cached Secret stands. A removed node's pair stays in it until the next issue, when the
+            // apply (without that pair) drops it; the applier sends nothing for a desired Secret the current one contains.
+            if (reissue.Count == 0 && cached is not null)
             {
                 return cached;
             }

@@ -29,50 +29,94 @@ public sealed class ClusterCaches
         NodePools = NodePoolResources.Informer(options, time, random, loggers.CreateLogger("Informer.KafkaNodePool"));
         InformerOptions o = options;
         StatefulSets = Owned<V1StatefulSet, V1StatefulSetList>(
-            ct => ns is null ? client.AppsV1.ListStatefulSetForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct) : client.AppsV1.ListNamespacedStatefulSetAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => ns is null ? client.AppsV1.WatchListStatefulSetForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct) : client.AppsV1.WatchListNamespacedStatefulSetAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.AppsV1.ListStatefulSetForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.AppsV1.ListNamespacedStatefulSetAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.AppsV1.WatchListStatefulSetForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.AppsV1.WatchListNamespacedStatefulSetAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         ConfigMaps = Owned<V1ConfigMap, V1ConfigMapList>(
-            ct => ns is null ? client.CoreV1.ListConfigMapForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct) : client.CoreV1.ListNamespacedConfigMapAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => ns is null ? client.CoreV1.WatchListConfigMapForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct) : client.CoreV1.WatchListNamespacedConfigMapAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.CoreV1.ListConfigMapForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.CoreV1.ListNamespacedConfigMapAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.CoreV1.WatchListConfigMapForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedConfigMapAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         Services = Owned<V1Service, V1ServiceList>(
-            ct => ns is null ? client.CoreV1.ListServiceForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct) : client.CoreV1.ListNamespacedServiceAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => ns is null ? client.CoreV1.WatchListServiceForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct) : client.CoreV1.WatchListNamespacedServiceAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.CoreV1.ListServiceForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.CoreV1.ListNamespacedServiceAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.CoreV1.WatchListServiceForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedServiceAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         Pods = Owned<V1Pod, V1PodList>(
-            ct => ns is null ? client.CoreV1.ListPodForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct) : client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => ns is null ? client.CoreV1.WatchListPodForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct) : client.CoreV1.WatchListNamespacedPodAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.CoreV1.ListPodForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.CoreV1.WatchListPodForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedPodAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         ServiceAccounts = Owned<V1ServiceAccount, V1ServiceAccountList>(
-            ct => ns is null ? client.CoreV1.ListServiceAccountForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct) : client.CoreV1.ListNamespacedServiceAccountAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => ns is null ? client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct) : client.CoreV1.WatchListNamespacedServiceAccountAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.CoreV1.ListServiceAccountForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.CoreV1.ListNamespacedServiceAccountAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedServiceAccountAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         Roles = Owned<V1Role, V1RoleList>(
-            ct => ns is null ? client.RbacAuthorizationV1.ListRoleForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct) : client.RbacAuthorizationV1.ListNamespacedRoleAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => ns is null ? client.RbacAuthorizationV1.WatchListRoleForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct) : client.RbacAuthorizationV1.WatchListNamespacedRoleAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.RbacAuthorizationV1.ListRoleForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.RbacAuthorizationV1.ListNamespacedRoleAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.RbacAuthorizationV1.WatchListRoleForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.RbacAuthorizationV1.WatchListNamespacedRoleAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         RoleBindings = Owned<V1RoleBinding, V1RoleBindingList>(
-            ct => ns is null ? client.RbacAuthorizationV1.ListRoleBindingForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct) : client.RbacAuthorizationV1.ListNamespacedRoleBindingAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => ns is null ? client.RbacAuthorizationV1.WatchListRoleBindingForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct) : client.RbacAuthorizationV1.WatchListNamespacedRoleBindingAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.RbacAuthorizationV1.ListRoleBindingForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.RbacAuthorizationV1.ListNamespacedRoleBindingAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.RbacAuthorizationV1.WatchListRoleBindingForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.RbacAuthorizationV1.WatchListNamespacedRoleBindingAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         PodDisruptionBudgets = Owned<V1PodDisruptionBudget, V1PodDisruptionBudgetList>(
-            ct => ns is null ? client.PolicyV1.ListPodDisruptionBudgetForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct) : client.PolicyV1.ListNamespacedPodDisruptionBudgetAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => ns is null ? client.PolicyV1.WatchListPodDisruptionBudgetForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct) : client.PolicyV1.WatchListNamespacedPodDisruptionBudgetAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.PolicyV1.ListPodDisruptionBudgetForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.PolicyV1.ListNamespacedPodDisruptionBudgetAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.PolicyV1.WatchListPodDisruptionBudgetForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.PolicyV1.WatchListNamespacedPodDisruptionBudgetAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         NetworkPolicies = Owned<V1NetworkPolicy, V1NetworkPolicyList>(
-            ct => ns is null ? client.NetworkingV1.ListNetworkPolicyForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct) : client.NetworkingV1.ListNamespacedNetworkPolicyAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => ns is null ? client.NetworkingV1.WatchListNetworkPolicyForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct) : client.NetworkingV1.WatchListNamespacedNetworkPolicyAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.NetworkingV1.ListNetworkPolicyForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.NetworkingV1.ListNamespacedNetworkPolicyAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.NetworkingV1.WatchListNetworkPolicyForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.NetworkingV1.WatchListNamespacedNetworkPolicyAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         Ingresses = Owned<V1Ingress, V1IngressList>(
-            ct => ns is null ? client.NetworkingV1.ListIngressForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct) : client.NetworkingV1.ListNamespacedIngressAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => ns is null ? client.NetworkingV1.WatchListIngressForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct) : client.NetworkingV1.WatchListNamespacedIngressAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.NetworkingV1.ListIngressForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.NetworkingV1.ListNamespacedIngressAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.NetworkingV1.WatchListIngressForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.NetworkingV1.WatchListNamespacedIngressAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         // Every Secret of the namespace, not only labelled ones: a custom CA (generateCertificateAuthority: false) is
         // the user's Secret, with whatever labels they gave it.
         Secrets = Owned<V1Secret, V1SecretList>(
-            ct => ns is null ? client.CoreV1.ListSecretForAllNamespacesAsync(cancellationToken: ct) : client.CoreV1.ListNamespacedSecretAsync(ns, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => ns is null ? client.CoreV1.WatchListSecretForAllNamespacesAsync(resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct) : client.CoreV1.WatchListNamespacedSecretAsync(ns, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.CoreV1.ListSecretForAllNamespacesAsync(cancellationToken: ct)
+                : client.CoreV1.ListNamespacedSecretAsync(ns, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.CoreV1.WatchListSecretForAllNamespacesAsync(resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedSecretAsync(ns, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         _owned = new Dictionary<Type, object>
         {
