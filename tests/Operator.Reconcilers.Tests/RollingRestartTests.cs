@@ -155,4 +155,37 @@ public sealed class RollingRestartTests
         Assert.False(sts.Metadata.Annotations.ContainsKey(KafkaClusterModel.ManualRollingUpdateAnnotation));
         Assert.Equal(0, fixture.Operator.Counts.Failures);
     }
+
+    [Fact]
+    public async Task Reconcile_StalePodNotReady_RestartedFirst_WhileReadyOnesWaitForIt()
+    {
+        await using var fixture = await OperatorFixture.StartAsync();
+        var uids = await ReadyClusterAsync(fixture);
+
+        // broker-1 stops being Ready, then the configuration changes: broker-1 serves nothing, so it goes first, and no
+        // Ready pod is touched while it is down.
+        await fixture.Server.SetPodReadyAsync(Ns, "my-cluster-broker-1", ready: false);
+        await PatchKafkaAsync(fixture, """{"apiVersion":"kafka.strimzi.io/v1","spec":{"kafka":{"config":{"log.retention.hours":2}}}}""");
+
+        var replaced = await OperatorFixture.EventuallyAsync(() => PodsAsync(fixture),
+            p => p.TryGetValue("my-cluster-broker-1", out var pod) && pod.Metadata.Uid != uids["my-cluster-broker-1"], "broker-1 restarted");
+        uids["my-cluster-broker-1"] = replaced["my-cluster-broker-1"].Metadata.Uid;
+        // The replacement is not Ready: the five others wait, named by the status.
+        await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(Cluster),
+            k => k.Status?.Conditions?.Any(c => c.Reason == KafkaReconciler.RollingUpdateReason
+                && c.Message == "pods to restart: my-cluster-controller-3, my-cluster-controller-4, my-cluster-controller-5, my-cluster-broker-0, my-cluster-broker-2") == true,
+            "NotReady RollingUpdate naming the five waiting pods");
+        var pods = await PodsAsync(fixture);
+        foreach (var (name, uid) in uids)
+        {
+            Assert.Equal(uid, pods[name].Metadata.Uid);
+        }
+
+        // Once it is Ready the others follow, one at a time, controllers first.
+        await fixture.Server.SetPodReadyAsync(Ns, "my-cluster-broker-1");
+        var order = await FollowRollAsync(fixture, uids, [.. AllPods.Where(p => p != "my-cluster-broker-1")]);
+        Assert.Equal(Controllers, order.Take(3).Order(StringComparer.Ordinal));
+        Assert.Equal(["my-cluster-broker-0", "my-cluster-broker-2"], order.Skip(3).Order(StringComparer.Ordinal));
+        Assert.Equal(0, fixture.Operator.Counts.Failures);
+    }
 }
