@@ -28,7 +28,7 @@ public sealed class NoCertificateSecretException : Exception
     }
 }
 
-/// <summary>The cluster's two CAs for this reconcile. Owns both (dispose after the reconcile).</summary>
+/// <summary>The cluster's two CAs for one reconcile, which owns this (and disposes it, releasing both keys).</summary>
 public sealed class ClusterCas(CertificateAuthority clusterCa, CertificateAuthority clientsCa, CaSettings clusterSettings) : IDisposable
 {
     public CertificateAuthority ClusterCa { get; } = clusterCa;
@@ -77,8 +77,8 @@ public sealed class CertificatesStep
     public async Task<ClusterCas> ReconcileCasAsync(Kafka kafka, V1OwnerReference owner, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(kafka);
-        var clusterSettings = Settings(kafka, kafka.Spec?.ClusterCa, "spec.clusterCa");
-        var clientsSettings = Settings(kafka, kafka.Spec?.ClientsCa, "spec.clientsCa");
+        var clusterSettings = Settings(kafka.Spec?.ClusterCa);
+        var clientsSettings = Settings(kafka.Spec?.ClientsCa);
         var cluster = await ReconcileCaAsync(kafka, owner, CaKind.Cluster, kafka.Spec?.ClusterCa, clusterSettings, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -241,17 +241,8 @@ public sealed class CertificatesStep
 
     private V1Secret? Cached(string ns, string name) => _caches.Secrets.TryGet(new ObjectKey(ns, name), out var secret) ? secret : null;
 
-    /// <summary>Strimzi's defaults (365 / 30 days, renew-certificate); a renewal window not shorter than the validity is invalid.</summary>
-    private static CaSettings Settings(Kafka kafka, ApiCa? spec, string field)
-    {
-        var settings = new CaSettings(spec?.ValidityDays ?? 365, spec?.RenewalDays ?? 30,
+    /// <summary>Strimzi's defaults (365 / 30 days, renew-certificate); the model has checked renewal against validity.</summary>
+    private static CaSettings Settings(ApiCa? spec) =>
+        new(spec?.ValidityDays ?? 365, spec?.RenewalDays ?? 30,
             spec?.CertificateExpirationPolicy == "replace-key" ? CertificateExpirationPolicy.ReplaceKey : CertificateExpirationPolicy.RenewCertificate);
-        if (settings.RenewalDays >= settings.ValidityDays)
-        {
-            throw new InvalidKafkaResourceException([new ValidationError("Kafka/" + kafka.Metadata.Name, field + ".renewalDays",
-                $"must be less than {field}.validityDays ({settings.ValidityDays})")]);
-        }
-
-        return settings;
-    }
 }

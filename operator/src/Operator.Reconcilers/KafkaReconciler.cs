@@ -106,10 +106,9 @@ public sealed partial class KafkaReconciler : IReconciler
         {
             cas = await _certificates.ReconcileCasAsync(kafka, model.OwnerReference, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is NoCertificateSecretException or InvalidKafkaResourceException)
+        catch (NoCertificateSecretException e)
         {
-            var reason = e is NoCertificateSecretException ? NoCertificateSecretReason : InvalidResourceReason;
-            await WriteNotReadyStatusAsync(kafka, pools, clusterId, reason, e.Message, cancellationToken).ConfigureAwait(false);
+            await WriteNotReadyStatusAsync(kafka, pools, clusterId, NoCertificateSecretReason, e.Message, cancellationToken).ConfigureAwait(false);
             return ReconcileResult.Done;
         }
 
