@@ -123,7 +123,7 @@ public sealed class RollingRestartTests
         await OperatorFixture.EventuallyAsync(() => Task.FromResult(fixture.Operator.Caches.Kafkas.TryGet(KafkaKey, out var k)
             && k.Status?.ObservedGeneration == 2 && k.Status.Conditions?.Any(c => c.Type == ConditionTypes.Ready) == true), seen => seen, "the cache to see Ready");
         await OperatorFixture.EventuallyAsync(() => Task.FromResult(AllPods.All(p => fixture.Operator.Caches.Pods.TryGet(new ObjectKey(Ns, p), out var pod) && pod.Metadata.Uid == uids[p]
-            && RollingRestartStep.IsReady(pod))), seen => seen, "the cache to see the new pods Ready");
+            && pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true)), seen => seen, "the cache to see the new pods Ready");
         Assert.Equal(ReconcileResult.Done, await fixture.Operator.Reconciler.ReconcileAsync(KafkaKey, CancellationToken.None));
         Assert.Equal(uids, (await PodsAsync(fixture)).ToDictionary(p => p.Key, p => p.Value.Metadata.Uid));
         Assert.Equal(0, fixture.Operator.Counts.Failures);

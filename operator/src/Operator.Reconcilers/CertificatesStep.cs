@@ -29,7 +29,7 @@ public sealed class NoCertificateSecretException : Exception
 }
 
 /// <summary>The cluster's two CAs for one reconcile, which owns this (and disposes it, releasing both keys).</summary>
-public sealed class ClusterCas(CertificateAuthority clusterCa, CertificateAuthority clientsCa, CaSettings clusterSettings) : IDisposable
+internal sealed class ClusterCas(CertificateAuthority clusterCa, CertificateAuthority clientsCa, CaSettings clusterSettings) : IDisposable
 {
     public CertificateAuthority ClusterCa { get; } = clusterCa;
 
@@ -54,7 +54,7 @@ public sealed class ClusterCas(CertificateAuthority clusterCa, CertificateAuthor
 /// <see cref="Applier"/>, and when nothing is due returns the cached Secrets, so nothing is written. Thread-safe
 /// (stateless besides its injected dependencies; the controller runs one Kafka on one worker).
 /// </summary>
-public sealed class CertificatesStep
+internal sealed class CertificatesStep
 {
     private readonly ClusterCaches _caches;
     private readonly Applier _applier;

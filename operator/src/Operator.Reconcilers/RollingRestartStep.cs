@@ -9,7 +9,7 @@ namespace Operator.Reconcilers;
 /// <summary>What the rolling step found and did this reconcile. Immutable.</summary>
 /// <param name="Stale">Pods still to restart (including one restarted now), in restart order.</param>
 /// <param name="Restarted">The pod deleted this reconcile, or null.</param>
-public sealed record RollResult(IReadOnlyList<string> Stale, string? Restarted)
+internal sealed record RollResult(IReadOnlyList<string> Stale, string? Restarted)
 {
     public bool Pending => Stale.Count > 0;
 }
@@ -25,7 +25,7 @@ public sealed record RollResult(IReadOnlyList<string> Stale, string? Restarted)
 /// Not yet: Strimzi's KafkaRoller safety checks (controller quorum, ISR / min.insync.replicas), which need replication.
 /// Thread-safe: the controller never runs one Kafka on two workers; the memo is concurrent.
 /// </summary>
-public sealed partial class RollingRestartStep
+internal sealed partial class RollingRestartStep
 {
     private readonly ClusterCaches _caches;
     private readonly Applier _applier;
