@@ -173,8 +173,7 @@ public sealed class CertificateReconcileTests
         Assert.Empty((await fixture.Client.AppsV1.ListNamespacedStatefulSetAsync(Ns)).Items);
 
         // The user provides the cluster CA (as Strimzi's docs do: the cert and key Secrets, labelled for the cluster).
-        var options = new CertificateOptions { CaKeySize = 2048, LeafKeySize = 2048 };
-        using var ca = Operator.Certificates.CertificateAuthority.Create(CaKind.Cluster, 365, TimeProvider.System, options);
+        using var ca = Operator.Certificates.CertificateAuthority.Create(CaKind.Cluster, 365, TimeProvider.System, OperatorFixture.TestCertificates);
         var context = new SecretContext(Cluster, Ns, null);
         await fixture.Client.CoreV1.CreateNamespacedSecretAsync(CaSecrets.CertSecret(context, ca, "password"), Ns);
         await fixture.Client.CoreV1.CreateNamespacedSecretAsync(CaSecrets.KeySecret(context, ca), Ns);

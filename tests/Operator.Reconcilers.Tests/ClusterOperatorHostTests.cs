@@ -125,7 +125,7 @@ public sealed class ClusterOperatorHostTests
         }
     }
 
-    private static readonly Operator.Certificates.CertificateOptions SmallKeys = new() { CaKeySize = 2048, LeafKeySize = 2048 };
+    private static readonly Operator.Certificates.CertificateOptions SmallKeys = OperatorFixture.TestCertificates;
 
     [Fact]
     public async Task Run_WithoutNamespace_ExitsWithUsageError() =>

@@ -18,7 +18,17 @@ namespace Operator.Reconcilers.Tests;
 internal sealed class OperatorFixture : IAsyncDisposable
 {
     public const string Namespace = "myproject";
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// Upper bound of every wait (polls return as soon as the condition holds): generous because a first reconcile
+    /// generates a dozen RSA keys, and these tests share two cores with parallel builds (load averages above 20 seen).
+    /// </summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Certificate settings of the tests: 1024-bit keys, because key generation dominates a first reconcile on a busy
+    /// machine and the size changes nothing the tests look at (the certificate library's own tests use 2048).
+    /// </summary>
+    public static readonly CertificateOptions TestCertificates = new() { CaKeySize = 1024, LeafKeySize = 1024 };
 
     private readonly CancellationTokenSource _stop = new();
     private Task _run = Task.CompletedTask;
@@ -34,8 +44,7 @@ internal sealed class OperatorFixture : IAsyncDisposable
             Kafka = new KafkaReconcilerOptions
             {
                 PodWaitInterval = TimeSpan.FromMilliseconds(200),
-                // 4096-bit keys take seconds each on a small machine; the size is the only difference.
-                Certificates = new CertificateOptions { CaKeySize = 2048, LeafKeySize = 2048 },
+                Certificates = TestCertificates,
             },
         }, clock, new Random(42), Loggers);
     }
