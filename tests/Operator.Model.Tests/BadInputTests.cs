@@ -29,6 +29,18 @@ public sealed class BadInputTests
         Assert.Contains("duplicate listener name 'plain'", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(30, 30)]
+    [InlineData(null, 365)]
+    public void CaRenewalDaysNotBelowValidityDays_NamesRenewalDays(int? validityDays, int renewalDays)
+    {
+        var (kafka, pools) = Persistent();
+        kafka.Spec!.ClientsCa = new Api.CertificateAuthority { ValidityDays = validityDays, RenewalDays = renewalDays };
+        var error = SingleError(kafka, pools);
+        Assert.Equal(("Kafka/my-cluster", "spec.clientsCa.renewalDays"), (error.Resource, error.Field));
+        Assert.Contains("must be less than spec.clientsCa.validityDays", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void DuplicateListenerPort_NamesThePort()
     {

@@ -6,6 +6,7 @@ using Kube.ApiServer;
 using Microsoft.Extensions.Logging.Abstractions;
 using Operator.Api;
 using Microsoft.Extensions.Logging;
+using Operator.Certificates;
 using Operator.Kube;
 
 namespace Operator.Reconcilers.Tests;
@@ -17,21 +18,39 @@ namespace Operator.Reconcilers.Tests;
 internal sealed class OperatorFixture : IAsyncDisposable
 {
     public const string Namespace = "myproject";
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// Upper bound of every wait (polls return as soon as the condition holds): generous because a first reconcile
+    /// generates a dozen RSA keys, and these tests share two cores with parallel builds (load averages above 20 seen).
+    /// </summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Certificate settings of the tests: 1024-bit keys, because key generation dominates a first reconcile on a busy
+    /// machine and the size changes nothing the tests look at (the certificate library's own tests use 2048).
+    /// </summary>
+    public static readonly CertificateOptions TestCertificates = new() { CaKeySize = 1024, LeafKeySize = 1024 };
 
     private readonly CancellationTokenSource _stop = new();
     private Task _run = Task.CompletedTask;
 
-    private OperatorFixture(KubeApiServer server, Kubernetes client)
+    private OperatorFixture(KubeApiServer server, Kubernetes client, ShiftedClock clock)
     {
         Server = server;
         Client = client;
+        Clock = clock;
         Operator = new ClusterOperator(client, new ClusterOperatorOptions(Namespace)
         {
             Informers = new InformerOptions { ResyncPeriod = TimeSpan.Zero, InitialBackoff = TimeSpan.FromMilliseconds(20) },
-            Kafka = new KafkaReconcilerOptions { PodWaitInterval = TimeSpan.FromMilliseconds(200) },
-        }, TimeProvider.System, new Random(42), Loggers);
+            Kafka = new KafkaReconcilerOptions
+            {
+                PodWaitInterval = TimeSpan.FromMilliseconds(200),
+                Certificates = TestCertificates,
+            },
+        }, clock, new Random(42), Loggers);
     }
+
+    /// <summary>The operator's clock: the system's, which a test can move forward (certificate renewal).</summary>
+    public ShiftedClock Clock { get; }
 
     /// <summary>Silent, unless OPERATOR_TEST_LOG is set (then debug logs go to the console).</summary>
     public static ILoggerFactory Loggers { get; } = Environment.GetEnvironmentVariable("OPERATOR_TEST_LOG") is null
@@ -60,7 +79,7 @@ internal sealed class OperatorFixture : IAsyncDisposable
         }
 
         await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
-        var fixture = new OperatorFixture(server, client);
+        var fixture = new OperatorFixture(server, client, new ShiftedClock());
         if (runOperator)
         {
             fixture._run = fixture.Operator.RunAsync(fixture._stop.Token);
@@ -70,13 +89,13 @@ internal sealed class OperatorFixture : IAsyncDisposable
     }
 
     /// <summary>Creates every document of an example (or of <paramref name="yaml"/>), as kubectl apply would.</summary>
-    public async Task CreateAsync(IEnumerable<JsonObject> documents)
+    public async Task CreateAsync(IEnumerable<JsonObject> documents, string ns = Namespace)
     {
         foreach (var doc in documents.Select(d => (JsonObject)WithoutNulls(d)!))
         {
             var apiVersion = (string)doc["apiVersion"]!;
             var plural = StrimziCrds.All.Single(c => c.Kind == (string?)doc["kind"]).Plural;
-            await Client.CustomObjects.CreateNamespacedCustomObjectAsync(doc, StrimziGroup.Name, apiVersion.Split('/')[1], Namespace, plural);
+            await Client.CustomObjects.CreateNamespacedCustomObjectAsync(doc, StrimziGroup.Name, apiVersion.Split('/')[1], ns, plural);
         }
     }
 
@@ -90,8 +109,8 @@ internal sealed class OperatorFixture : IAsyncDisposable
 
     public static IReadOnlyList<JsonObject> Example(string path) => Manifests.ReadYaml(File.ReadAllText(Path.Combine(Root, "examples", path)));
 
-    public async Task<Kafka> GetKafkaAsync(string name) =>
-        JsonSerializer.SerializeToNode(await Client.CustomObjects.GetNamespacedCustomObjectAsync(StrimziGroup.Name, StrimziGroup.StorageVersion, Namespace, "kafkas", name))!
+    public async Task<Kafka> GetKafkaAsync(string name, string ns = Namespace) =>
+        JsonSerializer.SerializeToNode(await Client.CustomObjects.GetNamespacedCustomObjectAsync(StrimziGroup.Name, StrimziGroup.StorageVersion, ns, "kafkas", name))!
             .Deserialize<Kafka>(Manifests.JsonOptions)!;
 
     public async Task<KafkaNodePool> GetPoolAsync(string name) =>
@@ -135,4 +154,17 @@ internal sealed class OperatorFixture : IAsyncDisposable
 
         return dir?.FullName ?? throw new InvalidOperationException("Operator.sln not found above the test binaries.");
     }
+}
+
+/// <summary>
+/// System time plus an offset a test moves forward; timers and timestamps stay the system's, so work queue delays and
+/// informer backoffs behave normally while certificate validity sees the shifted date. Thread-safe.
+/// </summary>
+internal sealed class ShiftedClock : TimeProvider
+{
+    private long _offsetTicks;
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
+
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow().AddTicks(Interlocked.Read(ref _offsetTicks));
 }

@@ -2,8 +2,10 @@ using System.Globalization;
 using System.Net;
 using k8s;
 using Microsoft.Extensions.Logging;
+using Operator.Certificates;
 using Operator.Kube;
 using Operator.Reconcilers;
+using Prometheus;
 
 namespace Operator.Host;
 
@@ -17,17 +19,22 @@ public static partial class ClusterOperatorHost
     private const string ServiceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
     /// <param name="env">Environment lookup (the process's, or a test's).</param>
-    public static async Task<int> RunAsync(Func<string, string?> env, ILoggerFactory loggers, CancellationToken cancellationToken)
+    /// <param name="certificates">Certificate settings; null for the defaults (4096-bit keys). Tests pass smaller keys.</param>
+    public static async Task<int> RunAsync(Func<string, string?> env, ILoggerFactory loggers, CancellationToken cancellationToken,
+        CertificateOptions? certificates = null)
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(loggers);
         var logger = loggers.CreateLogger("ClusterOperator");
         var namespaces = (env("STRIMZI_NAMESPACE") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (namespaces.Length == 0 || namespaces.Contains("*"))
+        if (namespaces.Length == 0)
         {
             LogBadNamespace(logger, env("STRIMZI_NAMESPACE") ?? "");
             return 2;
         }
+
+        // "*" (alone or in a list, as Strimzi reads it) watches every namespace through one set of cluster-wide informers.
+        var allNamespaces = namespaces.Contains("*");
 
         var kubeconfig = env("KUBECONFIG");
         if (string.IsNullOrEmpty(kubeconfig) && !KubernetesClientConfiguration.IsInCluster()
@@ -55,30 +62,40 @@ public static partial class ClusterOperatorHost
         using var client = new Kubernetes(config);
 
         var operatorNamespace = env("STRIMZI_LEADER_ELECTION_LEASE_NAMESPACE") ?? env("STRIMZI_OPERATOR_NAMESPACE")
-            ?? (File.Exists(ServiceAccountNamespaceFile) ? (await File.ReadAllTextAsync(ServiceAccountNamespaceFile, cancellationToken).ConfigureAwait(false)).Trim() : namespaces[0]);
+            ?? (File.Exists(ServiceAccountNamespaceFile) ? (await File.ReadAllTextAsync(ServiceAccountNamespaceFile, cancellationToken).ConfigureAwait(false)).Trim()
+                : allNamespaces ? "default" : namespaces[0]);
         var election = new LeaderElection(client, new LeaderElectionOptions(
             operatorNamespace,
             env("STRIMZI_LEADER_ELECTION_LEASE_NAME") ?? "strimzi-cluster-operator",
             env("STRIMZI_LEADER_ELECTION_IDENTITY") ?? env("HOSTNAME") ?? Environment.MachineName + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture)),
             loggers.CreateLogger<LeaderElection>());
 
+        var metrics = new OperatorMetrics(Metrics.NewCustomRegistry(), TimeProvider.System);
+        var resources = new ResourceGauge(metrics);
         var healthPort = int.Parse(env("STRIMZI_HEALTH_PORT") ?? "8080", CultureInfo.InvariantCulture);
         using var health = healthPort > 0 ? StartHealth(healthPort) : null;
-        var healthLoop = health is null ? Task.CompletedTask : ServeHealthAsync(health, cancellationToken);
+        var healthLoop = health is null ? Task.CompletedTask : ServeHealthAsync(health, metrics.Registry, cancellationToken);
 
-        LogStarting(logger, string.Join(",", namespaces), operatorNamespace);
+        LogStarting(logger, allNamespaces ? "*" : string.Join(",", namespaces), operatorNamespace);
         await election.RunAsync(async leading =>
         {
-            var operators = namespaces.Select(ns => new ClusterOperator(client, new ClusterOperatorOptions(ns)
+            string?[] watched = allNamespaces ? [null] : [.. namespaces];
+            var operators = watched.Select(ns => new ClusterOperator(client, new ClusterOperatorOptions(ns)
             {
-                Kafka = new KafkaReconcilerOptions { Image = env("STRIMZI_KAFKA_IMAGE") ?? new KafkaReconcilerOptions().Image },
-            }, TimeProvider.System, new Random(), loggers)).ToList();
+                Kafka = new KafkaReconcilerOptions
+                {
+                    Image = env("STRIMZI_KAFKA_IMAGE") ?? new KafkaReconcilerOptions().Image,
+                    Certificates = certificates ?? new CertificateOptions(),
+                },
+            }, TimeProvider.System, new Random(), loggers, metrics)).ToList();
+            resources.Operators = operators;
             try
             {
                 await Task.WhenAll(operators.Select(o => o.RunAsync(leading))).ConfigureAwait(false);
             }
             finally
             {
+                resources.Operators = [];
                 operators.ForEach(o => o.Dispose());
             }
         }, cancellationToken).ConfigureAwait(false);
@@ -97,8 +114,11 @@ public static partial class ClusterOperatorHost
         return listener;
     }
 
-    /// <summary>/healthy and /ready answer 200 while the process runs (Strimzi's probes); anything else is 404.</summary>
-    private static async Task ServeHealthAsync(HttpListener listener, CancellationToken cancellationToken)
+    /// <summary>
+    /// /healthy and /ready answer 200 while the process runs (Strimzi's probes), /metrics the Prometheus text of the
+    /// operator's registry (Strimzi serves its metrics on the same port); anything else is 404.
+    /// </summary>
+    private static async Task ServeHealthAsync(HttpListener listener, CollectorRegistry registry, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -112,12 +132,29 @@ public static partial class ClusterOperatorHost
                 return;
             }
 
-            context.Response.StatusCode = context.Request.Url?.AbsolutePath is "/healthy" or "/ready" ? 200 : 404;
+            var path = context.Request.Url?.AbsolutePath;
+            if (path is "/metrics")
+            {
+                try
+                {
+                    context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+                    await registry.CollectAndExportAsTextAsync(context.Response.OutputStream, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException or HttpListenerException or IOException)
+                {
+                    // The scraper went away or we are stopping.
+                }
+            }
+            else
+            {
+                context.Response.StatusCode = path is "/healthy" or "/ready" ? 200 : 404;
+            }
+
             context.Response.Close();
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "STRIMZI_NAMESPACE must name one or more namespaces (comma-separated); '{Value}' is not supported")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "STRIMZI_NAMESPACE must name one or more namespaces (comma-separated) or * for all; '{Value}' names none")]
     private static partial void LogBadNamespace(ILogger logger, string value);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cluster operator starting for namespaces {Namespaces}; lease in {LeaseNamespace}")]
@@ -128,4 +165,43 @@ public static partial class ClusterOperatorHost
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Cannot reach the Kubernetes API: no usable {Source} ({Reason})")]
     private static partial void LogNoCluster(ILogger logger, string source, string reason);
+
+    /// <summary>
+    /// <c>strimzi_resources{kind="Kafka"}</c> at scrape time from the running operators' Kafka caches; a namespace seen
+    /// once stays in the gauge (at 0 when its last Kafka goes). Thread-safe: scrapes serialize on the lock.
+    /// </summary>
+    private sealed class ResourceGauge
+    {
+        private readonly OperatorMetrics _metrics;
+        private readonly HashSet<string> _namespaces = new(StringComparer.Ordinal);
+        private readonly Lock _lock = new();
+        private volatile IReadOnlyList<ClusterOperator> _operators = [];
+
+        public ResourceGauge(OperatorMetrics metrics)
+        {
+            _metrics = metrics;
+            metrics.Registry.AddBeforeCollectCallback(Update);
+        }
+
+        /// <summary>The operators running now (empty while not leading).</summary>
+        public IReadOnlyList<ClusterOperator> Operators
+        {
+            get => _operators;
+            set => _operators = value;
+        }
+
+        private void Update()
+        {
+            var counts = Operators.SelectMany(o => o.Caches.Kafkas.Items())
+                .GroupBy(k => k.Metadata.NamespaceProperty, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            lock (_lock)
+            {
+                _namespaces.UnionWith(counts.Keys);
+                foreach (var ns in _namespaces)
+                {
+                    _metrics.SetResources("Kafka", ns, counts.GetValueOrDefault(ns));
+                }
+            }
+        }
+    }
 }

@@ -137,11 +137,63 @@ public sealed partial class Applier
         }
     }
 
+    /// <summary>
+    /// Sets or (null value) removes annotations with a JSON merge patch: for annotations other managers set that the
+    /// operator acts on and then clears, such as <c>strimzi.io/manual-rolling-update</c> or <c>strimzi.io/force-renew</c>,
+    /// which a server-side apply could not remove because the operator does not own them.
+    /// </summary>
+    public async Task PatchAnnotationsAsync<T>(string ns, string name, IReadOnlyDictionary<string, string?> annotations, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(annotations);
+        var values = new JsonObject();
+        foreach (var (key, value) in annotations)
+        {
+            values[key] = value;
+        }
+
+        var patch = new V1Patch(new JsonObject { ["metadata"] = new JsonObject { ["annotations"] = values } }.ToJsonString(), V1Patch.PatchType.MergePatch);
+        Task request = typeof(T) switch
+        {
+            var t when t == typeof(V1Pod) => _client.CoreV1.PatchNamespacedPodAsync(patch, name, ns, fieldManager: _fieldManager, cancellationToken: cancellationToken),
+            var t when t == typeof(V1Secret) => _client.CoreV1.PatchNamespacedSecretAsync(patch, name, ns, fieldManager: _fieldManager, cancellationToken: cancellationToken),
+            var t when t == typeof(V1StatefulSet) => _client.AppsV1.PatchNamespacedStatefulSetAsync(patch, name, ns, fieldManager: _fieldManager, cancellationToken: cancellationToken),
+            _ => throw new NotSupportedException($"The applier does not patch annotations of {typeof(T).Name}."),
+        };
+        await request.ConfigureAwait(false);
+        Interlocked.Increment(ref _writes);
+        LogAnnotated(_logger, typeof(T).Name, ns, name);
+    }
+
+    /// <summary>
+    /// Deletes one pod (a restart: its StatefulSet creates it again), only if it is still the instance
+    /// <paramref name="uid"/>: a replacement created meanwhile under the same name is never deleted by a stale decision.
+    /// Returns false when that instance is gone already.
+    /// </summary>
+    public async Task<bool> DeletePodAsync(string ns, string name, string uid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _client.CoreV1.DeleteNamespacedPodAsync(name, ns, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } },
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _writes);
+            LogDeleted(_logger, nameof(V1Pod), ns, name);
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict)
+        {
+            return false;
+        }
+    }
+
     private static (ApplyFunc Apply, DeleteFunc Delete) KindOf(Type type) =>
         Kinds.TryGetValue(type, out var kind) ? kind : throw new NotSupportedException($"The applier does not know how to write {type.Name}.");
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Applied {Kind} {Namespace}/{Name}")]
     private static partial void LogApplied(ILogger logger, string kind, string @namespace, string name);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Patched annotations of {Kind} {Namespace}/{Name}")]
+    private static partial void LogAnnotated(ILogger logger, string kind, string @namespace, string name);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Deleted {Kind} {Namespace}/{Name}")]
     private static partial void LogDeleted(ILogger logger, string kind, string @namespace, string name);

@@ -37,9 +37,14 @@ public sealed partial class Controller : IDisposable
     private long _reconciles;
     private long _failures;
 
-    public Controller(string name, IReconciler reconciler, WorkQueue<ObjectKey> queue, int workers, ILogger logger)
+    private readonly OperatorMetrics? _metrics;
+
+    /// <param name="name">The kind reconciled (<c>Kafka</c>): the <c>kind</c> label of the metrics, and the logs' name.</param>
+    /// <param name="metrics">Strimzi's reconciliation metrics; null records none.</param>
+    public Controller(string name, IReconciler reconciler, WorkQueue<ObjectKey> queue, int workers, ILogger logger, OperatorMetrics? metrics = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+        _metrics = metrics;
         _name = name;
         _reconciler = reconciler;
         _queue = queue;
@@ -91,10 +96,12 @@ public sealed partial class Controller : IDisposable
                 return;
             }
 
+            var started = _metrics?.Started(_name, key.Namespace) ?? 0;
             try
             {
                 Interlocked.Increment(ref _reconciles);
                 var result = await _reconciler.ReconcileAsync(key, cancellationToken).ConfigureAwait(false);
+                _metrics?.Succeeded(_name, key.Namespace, started);
                 _queue.Forget(key);
                 if (result.RequeueAfter is { } delay)
                 {
@@ -108,6 +115,7 @@ public sealed partial class Controller : IDisposable
             catch (Exception e)
             {
                 Interlocked.Increment(ref _failures);
+                _metrics?.Failed(_name, key.Namespace, started);
                 var delay = _queue.AddRateLimited(key);
                 LogReconcileFailed(_logger, _name, key.ToString(), delay.TotalMilliseconds, e);
             }

@@ -116,6 +116,8 @@ public sealed partial class KafkaClusterModel
         var userConfig = Validation.UserConfig(resource, spec.Config, listeners, list);
         var poolModels = BuildPools(kafka, resource, pools, options, list, warnings);
         Validation.Legacy(kafka, pools.Count > 0, warnings);
+        Validation.CertificateAuthority(resource, "spec.clusterCa", kafka.Spec!.ClusterCa, list);
+        Validation.CertificateAuthority(resource, "spec.clientsCa", kafka.Spec.ClientsCa, list);
 
         if (list.Count > 0)
         {

@@ -37,4 +37,10 @@ public sealed record ModelOptions
     /// </summary>
     public ImmutableDictionary<(string Listener, int NodeId), (string Host, int Port)> ExternalAddresses { get; init; } =
         ImmutableDictionary<(string Listener, int NodeId), (string Host, int Port)>.Empty;
+
+    /// <summary>
+    /// The CA generations the pods must run with (from the CA Secrets); null leaves the annotations out (the model
+    /// used without certificates, as in the golden tests).
+    /// </summary>
+    public CaGenerations? CaGenerations { get; init; }
 }

@@ -84,7 +84,7 @@ public sealed partial class KafkaClusterModel
 
     /// <summary>
     /// Role <c>&lt;cluster&gt;-kafka</c>: read the cluster CA, trust bundle and each node's certificate Secret (Strimzi's
-    /// shape; the Secrets come with the certificates increment).
+    /// shape; the per-node Secrets are not written yet, the pods read none while the broker has no TLS).
     /// </summary>
     public V1Role BuildRole() => new()
     {

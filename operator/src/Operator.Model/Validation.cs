@@ -16,6 +16,21 @@ internal static partial class Validation
     /// <summary>Ports a listener may not use: Prometheus/metrics (9404) and JMX (9999), as in Strimzi.</summary>
     public static readonly IReadOnlySet<int> ReservedPorts = new HashSet<int> { 9404, 9999 };
 
+    /// <summary>
+    /// <c>renewalDays</c> below <c>validityDays</c> (Strimzi's defaults 30 and 365): otherwise every new certificate would
+    /// be due for renewal the moment it is made.
+    /// </summary>
+    public static void CertificateAuthority(string resource, string field, Api.CertificateAuthority? ca, List<ValidationError> errors)
+    {
+        var validity = ca?.ValidityDays ?? 365;
+        var renewal = ca?.RenewalDays ?? 30;
+        if (renewal >= validity)
+        {
+            errors.Add(new(resource, field + ".renewalDays", string.Create(CultureInfo.InvariantCulture,
+                $"{renewal} must be less than {field}.validityDays ({validity})")));
+        }
+    }
+
     public static IReadOnlyList<ListenerModel> Listeners(
         string resource, List<GenericKafkaListener>? listeners, List<ValidationError> errors, List<ModelWarning> warnings)
     {

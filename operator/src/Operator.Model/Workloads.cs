@@ -41,6 +41,16 @@ public sealed partial class KafkaClusterModel
             [StrimziLabels.ControllerRole] = pool.IsController ? "true" : "false",
         };
         var persistent = pool.Volumes.Where(v => v.IsPersistent).ToList();
+        var template = new V1PodTemplateSpec
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Labels = podLabels,
+                Annotations = new SortedDictionary<string, string>(StringComparer.Ordinal) { [KafkaVersionAnnotation] = KafkaVersion },
+            },
+            Spec = PodSpec(pool),
+        };
+        AddRevisionAnnotations(pool, template);
         return new V1StatefulSet
         {
             ApiVersion = "apps/v1",
@@ -64,15 +74,7 @@ public sealed partial class KafkaClusterModel
                     WhenScaled = "Retain",
                 },
                 VolumeClaimTemplates = persistent.Count == 0 ? null : [.. persistent.Select(v => ClaimTemplate(pool, v, labels))],
-                Template = new V1PodTemplateSpec
-                {
-                    Metadata = new V1ObjectMeta
-                    {
-                        Labels = podLabels,
-                        Annotations = new SortedDictionary<string, string>(StringComparer.Ordinal) { [KafkaVersionAnnotation] = KafkaVersion },
-                    },
-                    Spec = PodSpec(pool),
-                },
+                Template = template,
             },
         };
     }

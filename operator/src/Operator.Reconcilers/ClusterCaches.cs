@@ -7,8 +7,8 @@ using Operator.Kube;
 namespace Operator.Reconcilers;
 
 /// <summary>
-/// The informers the cluster operator reads from, for one namespace: Kafkas and KafkaNodePools, and every kind the
-/// model writes plus Pods, limited to objects labelled <c>strimzi.io/kind=Kafka</c>. Thread-safe.
+/// The informers the cluster operator reads from, for one namespace or all of them (namespace null): Kafkas and KafkaNodePools, and every kind the
+/// model writes plus Pods, limited to objects labelled <c>strimzi.io/kind=Kafka</c>, and every Secret. Thread-safe.
 /// </summary>
 public sealed class ClusterCaches
 {
@@ -17,7 +17,7 @@ public sealed class ClusterCaches
 
     private readonly Dictionary<Type, object> _owned;
 
-    public ClusterCaches(IKubernetes client, string ns, InformerOptions options, TimeProvider time, Random random, ILoggerFactory loggers)
+    public ClusterCaches(IKubernetes client, string? ns, InformerOptions options, TimeProvider time, Random random, ILoggerFactory loggers)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(loggers);
@@ -29,47 +29,98 @@ public sealed class ClusterCaches
         NodePools = NodePoolResources.Informer(options, time, random, loggers.CreateLogger("Informer.KafkaNodePool"));
         InformerOptions o = options;
         StatefulSets = Owned<V1StatefulSet, V1StatefulSetList>(
-            ct => client.AppsV1.ListNamespacedStatefulSetAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => client.AppsV1.WatchListNamespacedStatefulSetAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.AppsV1.ListStatefulSetForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.AppsV1.ListNamespacedStatefulSetAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.AppsV1.WatchListStatefulSetForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.AppsV1.WatchListNamespacedStatefulSetAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         ConfigMaps = Owned<V1ConfigMap, V1ConfigMapList>(
-            ct => client.CoreV1.ListNamespacedConfigMapAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => client.CoreV1.WatchListNamespacedConfigMapAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.CoreV1.ListConfigMapForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.CoreV1.ListNamespacedConfigMapAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.CoreV1.WatchListConfigMapForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedConfigMapAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         Services = Owned<V1Service, V1ServiceList>(
-            ct => client.CoreV1.ListNamespacedServiceAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => client.CoreV1.WatchListNamespacedServiceAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.CoreV1.ListServiceForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.CoreV1.ListNamespacedServiceAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.CoreV1.WatchListServiceForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedServiceAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         Pods = Owned<V1Pod, V1PodList>(
-            ct => client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => client.CoreV1.WatchListNamespacedPodAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.CoreV1.ListPodForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.CoreV1.WatchListPodForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedPodAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         ServiceAccounts = Owned<V1ServiceAccount, V1ServiceAccountList>(
-            ct => client.CoreV1.ListNamespacedServiceAccountAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => client.CoreV1.WatchListNamespacedServiceAccountAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.CoreV1.ListServiceAccountForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.CoreV1.ListNamespacedServiceAccountAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedServiceAccountAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         Roles = Owned<V1Role, V1RoleList>(
-            ct => client.RbacAuthorizationV1.ListNamespacedRoleAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => client.RbacAuthorizationV1.WatchListNamespacedRoleAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.RbacAuthorizationV1.ListRoleForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.RbacAuthorizationV1.ListNamespacedRoleAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.RbacAuthorizationV1.WatchListRoleForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.RbacAuthorizationV1.WatchListNamespacedRoleAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         RoleBindings = Owned<V1RoleBinding, V1RoleBindingList>(
-            ct => client.RbacAuthorizationV1.ListNamespacedRoleBindingAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => client.RbacAuthorizationV1.WatchListNamespacedRoleBindingAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.RbacAuthorizationV1.ListRoleBindingForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.RbacAuthorizationV1.ListNamespacedRoleBindingAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.RbacAuthorizationV1.WatchListRoleBindingForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.RbacAuthorizationV1.WatchListNamespacedRoleBindingAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         PodDisruptionBudgets = Owned<V1PodDisruptionBudget, V1PodDisruptionBudgetList>(
-            ct => client.PolicyV1.ListNamespacedPodDisruptionBudgetAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => client.PolicyV1.WatchListNamespacedPodDisruptionBudgetAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.PolicyV1.ListPodDisruptionBudgetForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.PolicyV1.ListNamespacedPodDisruptionBudgetAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.PolicyV1.WatchListPodDisruptionBudgetForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.PolicyV1.WatchListNamespacedPodDisruptionBudgetAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         NetworkPolicies = Owned<V1NetworkPolicy, V1NetworkPolicyList>(
-            ct => client.NetworkingV1.ListNamespacedNetworkPolicyAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => client.NetworkingV1.WatchListNamespacedNetworkPolicyAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.NetworkingV1.ListNetworkPolicyForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.NetworkingV1.ListNamespacedNetworkPolicyAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.NetworkingV1.WatchListNetworkPolicyForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.NetworkingV1.WatchListNamespacedNetworkPolicyAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         Ingresses = Owned<V1Ingress, V1IngressList>(
-            ct => client.NetworkingV1.ListNamespacedIngressAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
-            (rv, e, ct) => client.NetworkingV1.WatchListNamespacedIngressAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            ct => ns is null
+                ? client.NetworkingV1.ListIngressForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.NetworkingV1.ListNamespacedIngressAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.NetworkingV1.WatchListIngressForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.NetworkingV1.WatchListNamespacedIngressAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+            o, time, random, loggers);
+        // Every Secret of the namespace, not only labelled ones: a custom CA (generateCertificateAuthority: false) is
+        // the user's Secret, with whatever labels they gave it.
+        Secrets = Owned<V1Secret, V1SecretList>(
+            ct => ns is null
+                ? client.CoreV1.ListSecretForAllNamespacesAsync(cancellationToken: ct)
+                : client.CoreV1.ListNamespacedSecretAsync(ns, cancellationToken: ct), l => l.Items, l => l.Metadata,
+            (rv, e, ct) => ns is null
+                ? client.CoreV1.WatchListSecretForAllNamespacesAsync(resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedSecretAsync(ns, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         _owned = new Dictionary<Type, object>
         {
+            [typeof(V1Secret)] = Secrets,
             [typeof(V1StatefulSet)] = StatefulSets, [typeof(V1ConfigMap)] = ConfigMaps, [typeof(V1Service)] = Services,
             [typeof(V1ServiceAccount)] = ServiceAccounts, [typeof(V1Role)] = Roles, [typeof(V1RoleBinding)] = RoleBindings,
             [typeof(V1PodDisruptionBudget)] = PodDisruptionBudgets, [typeof(V1NetworkPolicy)] = NetworkPolicies, [typeof(V1Ingress)] = Ingresses,
@@ -78,7 +129,8 @@ public sealed class ClusterCaches
 
     public IKubernetes Client { get; }
 
-    public string Namespace { get; }
+    /// <summary>The namespace watched, or null for all namespaces (<c>STRIMZI_NAMESPACE=*</c>).</summary>
+    public string? Namespace { get; }
 
     public CustomResources<Kafka> KafkaResources { get; }
 
@@ -108,6 +160,9 @@ public sealed class ClusterCaches
 
     public Informer<V1Ingress> Ingresses { get; }
 
+    /// <summary>Every Secret of the namespace (CA, node and operator certificates are read from here).</summary>
+    public Informer<V1Secret> Secrets { get; }
+
     /// <summary>The informer of an owned kind the model writes (not Pods).</summary>
     public Informer<T> Owned<T>()
         where T : class, IKubernetesObject<V1ObjectMeta> =>
@@ -129,6 +184,7 @@ public sealed class ClusterCaches
         Wire(PodDisruptionBudgets, enqueueKafka);
         Wire(NetworkPolicies, enqueueKafka);
         Wire(Ingresses, enqueueKafka);
+        Wire(Secrets, enqueueKafka);
     }
 
     /// <summary>Runs every informer until cancelled.</summary>
@@ -136,11 +192,12 @@ public sealed class ClusterCaches
         Kafkas.RunAsync(cancellationToken), NodePools.RunAsync(cancellationToken), StatefulSets.RunAsync(cancellationToken),
         ConfigMaps.RunAsync(cancellationToken), Services.RunAsync(cancellationToken), Pods.RunAsync(cancellationToken),
         ServiceAccounts.RunAsync(cancellationToken), Roles.RunAsync(cancellationToken), RoleBindings.RunAsync(cancellationToken),
-        PodDisruptionBudgets.RunAsync(cancellationToken), NetworkPolicies.RunAsync(cancellationToken), Ingresses.RunAsync(cancellationToken));
+        PodDisruptionBudgets.RunAsync(cancellationToken), NetworkPolicies.RunAsync(cancellationToken), Ingresses.RunAsync(cancellationToken),
+        Secrets.RunAsync(cancellationToken));
 
     /// <summary>Completes once every informer has listed.</summary>
     public Task Synced => Task.WhenAll(Kafkas.Synced, NodePools.Synced, StatefulSets.Synced, ConfigMaps.Synced, Services.Synced, Pods.Synced,
-        ServiceAccounts.Synced, Roles.Synced, RoleBindings.Synced, PodDisruptionBudgets.Synced, NetworkPolicies.Synced, Ingresses.Synced);
+        ServiceAccounts.Synced, Roles.Synced, RoleBindings.Synced, PodDisruptionBudgets.Synced, NetworkPolicies.Synced, Ingresses.Synced, Secrets.Synced);
 
     private static Informer<T> Owned<T, TList>(
         Func<CancellationToken, Task<TList>> list, Func<TList, IList<T>> items, Func<TList, V1ListMeta> metadata, WatchFunc<T> watch,

@@ -4,8 +4,8 @@ using Operator.Kube;
 
 namespace Operator.Reconcilers;
 
-/// <summary>Settings of the cluster operator for one namespace. Immutable.</summary>
-public sealed record ClusterOperatorOptions(string Namespace)
+/// <summary>Settings of the cluster operator for one namespace, or all of them (null). Immutable.</summary>
+public sealed record ClusterOperatorOptions(string? Namespace)
 {
     public int Workers { get; init; } = 2;
 
@@ -18,22 +18,24 @@ public sealed record ClusterOperatorOptions(string Namespace)
 }
 
 /// <summary>
-/// The cluster operator's wiring for one namespace: informers, the Kafka controller fed by them (pools and owned
+/// The cluster operator's wiring for one namespace or all of them: informers, the Kafka controller fed by them (pools and owned
 /// objects map to their Kafka), one applier. <see cref="RunAsync"/> is what runs while this instance leads.
 /// </summary>
 public sealed class ClusterOperator : IDisposable
 {
     private readonly Controller _controller;
 
-    public ClusterOperator(IKubernetes client, ClusterOperatorOptions options, TimeProvider time, Random random, ILoggerFactory loggers)
+    /// <param name="metrics">Strimzi's reconciliation metrics, shared by every namespace's operator; null records none.</param>
+    public ClusterOperator(IKubernetes client, ClusterOperatorOptions options, TimeProvider time, Random random, ILoggerFactory loggers,
+        OperatorMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
         Caches = new ClusterCaches(client, options.Namespace, options.Informers, time, random, loggers);
         Applier = new Applier(client, options.FieldManager, loggers.CreateLogger<Applier>());
         Reconciler = new KafkaReconciler(Caches, Applier, options.Kafka, time, random, loggers.CreateLogger<KafkaReconciler>());
-        _controller = new Controller("kafka", Reconciler,
-            new WorkQueue<ObjectKey>(time, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(300)), options.Workers, loggers.CreateLogger<Controller>());
+        _controller = new Controller("Kafka", Reconciler,
+            new WorkQueue<ObjectKey>(time, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(300)), options.Workers, loggers.CreateLogger<Controller>(), metrics);
         Caches.WireTo(_controller.Enqueue);
     }
 

@@ -7,6 +7,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Operator.Api;
+using Operator.Certificates;
 using Operator.Kube;
 using Operator.Model;
 
@@ -20,12 +21,15 @@ public sealed record KafkaReconcilerOptions
 
     /// <summary>How soon a cluster whose pods are not all Ready is looked at again.</summary>
     public TimeSpan PodWaitInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Key sizes, cluster domain and the randomness of serials and passwords of the certificates.</summary>
+    public CertificateOptions Certificates { get; init; } = new();
 }
 
 /// <summary>
 /// Reconciles one Kafka cluster (Strimzi's KafkaReconciler, KRaft with node pools) as an ordered list of named steps:
-/// read the Kafka, keep its cluster id, read its pools, build the model, persist node ids, apply the objects, delete
-/// what the model no longer wants, write the status. Reads only caches; every object write goes through the
+/// read the Kafka, keep its cluster id, read its pools, build the model, persist node ids, reconcile the certificates,
+/// apply the objects, delete what the model no longer wants, restart out-of-date pods one at a time, write the status. Reads only caches; every object write goes through the
 /// <see cref="Applier"/>, CR status through the status subresource, and only when it changed, so a converged cluster
 /// reconciles without a single write. Thread-safe: the controller never runs one key on two workers.
 /// </summary>
@@ -34,6 +38,9 @@ public sealed partial class KafkaReconciler : IReconciler
     public const string PauseAnnotation = "strimzi.io/pause-reconciliation";
     public const string InvalidResourceReason = "InvalidResourceException";
     public const string WaitingForPodsReason = "WaitingForPods";
+    public const string RollingUpdateReason = "RollingUpdate";
+    public const string NoCertificateSecretReason = "NoCertificateSecretException";
+    public const string NoSuchResourceReason = "NoSuchResourceException";
 
     private readonly ClusterCaches _caches;
     private readonly Applier _applier;
@@ -41,6 +48,8 @@ public sealed partial class KafkaReconciler : IReconciler
     private readonly TimeProvider _time;
     private readonly Random _random;
     private readonly ILogger _logger;
+    private readonly CertificatesStep _certificates;
+    private readonly RollingRestartStep _roll;
 
     // Cluster ids written but possibly not yet seen by the Kafka informer, by Kafka uid: a reconcile that reads a
     // stale cache must not generate a second id.
@@ -55,6 +64,8 @@ public sealed partial class KafkaReconciler : IReconciler
         _time = time;
         _random = random;
         _logger = logger;
+        _certificates = new CertificatesStep(caches, applier, time, options.Certificates);
+        _roll = new RollingRestartStep(caches, applier, logger);
     }
 
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
@@ -62,6 +73,7 @@ public sealed partial class KafkaReconciler : IReconciler
         // 1. The Kafka, from the cache; gone means its objects go with it (owner references).
         if (!_caches.Kafkas.TryGet(key, out var kafka))
         {
+            await WriteOrphanPoolsAsync(key, cancellationToken).ConfigureAwait(false);
             return ReconcileResult.Done;
         }
 
@@ -78,40 +90,58 @@ public sealed partial class KafkaReconciler : IReconciler
         var pools = ReadNodePools(kafka);
 
         // 4. The model; invalid resources stop here with a NotReady status naming the field.
-        if (!TryBuildModel(kafka, pools, clusterId, out var model, out var errors))
+        if (!TryBuildModel(kafka, pools, clusterId, null, out var model, out var errors))
         {
-            await WriteInvalidStatusAsync(kafka, clusterId, errors, cancellationToken).ConfigureAwait(false);
+            await WriteNotReadyStatusAsync(kafka, pools, clusterId, InvalidResourceReason, string.Join("; ", errors), cancellationToken).ConfigureAwait(false);
             return ReconcileResult.Done;
         }
 
         // 5. Node ids, persisted in the pools' status before any pod carries them.
-        await PersistNodePoolStatusAsync(model, cancellationToken).ConfigureAwait(false);
+        var poolStatuses = await PersistNodePoolStatusAsync(model, cancellationToken).ConfigureAwait(false);
 
-        // 6. Every object of the cluster.
+        // 6. Certificates: the CAs, whose generations go into the pod templates, then every node's and the operator's
+        // key pair, before any pod could need them.
+        ClusterCas cas;
+        try
+        {
+            cas = await _certificates.ReconcileCasAsync(kafka, model.OwnerReference, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NoCertificateSecretException e)
+        {
+            await WriteNotReadyStatusAsync(kafka, pools, clusterId, NoCertificateSecretReason, e.Message, cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.Done;
+        }
+
+        using (cas)
+        {
+            TryBuildModel(kafka, pools, clusterId, cas.Generations, out model, out _);
+            await _certificates.ReconcileNodeCertificatesAsync(kafka, model, cas, cancellationToken).ConfigureAwait(false);
+        }
+
+        // 7. Every object of the cluster.
         await ApplyObjectsAsync(model, cancellationToken).ConfigureAwait(false);
 
-        // 7. Objects of this cluster the model no longer wants (a removed pool, node or listener).
+        // 8. Objects of this cluster the model no longer wants (a removed pool, node or listener).
         await DeleteUnwantedObjectsAsync(kafka, model, cancellationToken).ConfigureAwait(false);
 
-        // 8. Readiness and status.
+        // 9. Rolling restarts of pods whose template revision or configuration is out of date, one at a time.
+        var roll = await _roll.ReconcileAsync(model, cancellationToken).ConfigureAwait(false);
+
+        // 10. Readiness and status.
         var waiting = PodsNotReady(model);
-        var condition = waiting.Count == 0
-            ? NewCondition(ConditionTypes.Ready, null, null)
-            : NewCondition(ConditionTypes.NotReady, WaitingForPodsReason, "pods not ready: " + string.Join(", ", waiting));
+        var condition = roll.Pending
+            ? NewCondition(ConditionTypes.NotReady, RollingUpdateReason, "pods to restart: " + string.Join(", ", roll.Stale))
+            : waiting.Count > 0
+                ? NewCondition(ConditionTypes.NotReady, WaitingForPodsReason, "pods not ready: " + string.Join(", ", waiting))
+                : NewCondition(ConditionTypes.Ready, null, null);
         await WriteKafkaStatusAsync(kafka, model, condition, cancellationToken).ConfigureAwait(false);
-        return waiting.Count == 0 ? ReconcileResult.Done : ReconcileResult.After(_options.PodWaitInterval);
+        await WritePoolConditionsAsync(model, poolStatuses, waiting, roll, cancellationToken).ConfigureAwait(false);
+        return waiting.Count == 0 && !roll.Pending ? ReconcileResult.Done : ReconcileResult.After(_options.PodWaitInterval);
     }
 
     private static bool IsPaused(Kafka kafka) =>
         kafka.Metadata.Annotations is { } annotations && annotations.TryGetValue(PauseAnnotation, out var value)
         && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
-
-    private Task WritePausedStatusAsync(Kafka kafka, CancellationToken cancellationToken)
-    {
-        var status = Clone(kafka.Status) ?? new KafkaStatus();
-        status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions, [NewCondition(ConditionTypes.ReconciliationPaused, null, null)]);
-        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken);
-    }
 
     private async Task<string> EnsureClusterIdAsync(Kafka kafka, CancellationToken cancellationToken)
     {
@@ -136,7 +166,7 @@ public sealed partial class KafkaReconciler : IReconciler
         var clusterId = System.Buffers.Text.Base64Url.EncodeToString(bytes);
         var status = Clone(kafka.Status) ?? new KafkaStatus();
         status.ClusterId = clusterId;
-        await _caches.KafkaResources.PatchStatusAsync(kafka.Metadata.Name, status, cancellationToken).ConfigureAwait(false);
+        await _caches.KafkaResources.PatchStatusAsync(kafka.Metadata.NamespaceProperty, kafka.Metadata.Name, status, cancellationToken).ConfigureAwait(false);
         _writtenClusterIds[uid] = clusterId;
         LogClusterId(_logger, ObjectKey.Of(kafka).ToString(), clusterId);
         return clusterId;
@@ -145,9 +175,10 @@ public sealed partial class KafkaReconciler : IReconciler
     private List<KafkaNodePool> ReadNodePools(Kafka kafka) =>
         [.. _caches.NodePools.Items().Where(p => p.Metadata.NamespaceProperty == kafka.Metadata.NamespaceProperty && p.ClusterLabel == kafka.Metadata.Name)];
 
-    private bool TryBuildModel(Kafka kafka, List<KafkaNodePool> pools, string clusterId, out KafkaClusterModel model, out IReadOnlyList<ValidationError> errors)
+    private bool TryBuildModel(Kafka kafka, List<KafkaNodePool> pools, string clusterId, CaGenerations? caGenerations, out KafkaClusterModel model,
+        out IReadOnlyList<ValidationError> errors)
     {
-        var ns = kafka.Metadata.NamespaceProperty ?? _caches.Namespace;
+        var ns = kafka.Metadata.NamespaceProperty;
         var nodeIds = ImmutableDictionary.CreateBuilder<string, ImmutableArray<int>>(StringComparer.Ordinal);
         foreach (var pool in pools.Where(p => p.Status?.NodeIds is { Count: > 0 }))
         {
@@ -173,33 +204,11 @@ public sealed partial class KafkaReconciler : IReconciler
             Image = _options.Image,
             NodeIds = nodeIds.ToImmutable(),
             CurrentStorage = storage.ToImmutable(),
+            CaGenerations = caGenerations,
         };
         var valid = KafkaClusterModel.TryFrom(kafka, pools, options, out var built, out errors);
         model = built!;
         return valid;
-    }
-
-    private Task WriteInvalidStatusAsync(Kafka kafka, string clusterId, IReadOnlyList<ValidationError> errors, CancellationToken cancellationToken)
-    {
-        LogInvalid(_logger, ObjectKey.Of(kafka).ToString(), string.Join("; ", errors));
-        var status = Clone(kafka.Status) ?? new KafkaStatus();
-        status.ClusterId = clusterId;
-        status.ObservedGeneration = kafka.Metadata.Generation;
-        status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions,
-            [NewCondition(ConditionTypes.NotReady, InvalidResourceReason, string.Join("; ", errors))]);
-        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken);
-    }
-
-    private async Task PersistNodePoolStatusAsync(KafkaClusterModel model, CancellationToken cancellationToken)
-    {
-        foreach (var pool in model.Pools.Where(p => p.Source is not null))
-        {
-            var source = pool.Source!;
-            var status = model.BuildNodePoolStatus(pool);
-            status.ObservedGeneration = source.Metadata.Generation;
-            status.Conditions = source.Status?.Conditions;
-            await WriteStatusIfChangedAsync(_caches.NodePoolResources, source.Metadata.Name, source.Status, status, cancellationToken).ConfigureAwait(false);
-        }
     }
 
     private async Task ApplyObjectsAsync(KafkaClusterModel model, CancellationToken cancellationToken)
@@ -221,6 +230,7 @@ public sealed partial class KafkaReconciler : IReconciler
         V1PodDisruptionBudget o => ApplyAsync(o, cancellationToken),
         V1NetworkPolicy o => ApplyAsync(o, cancellationToken),
         V1Ingress o => ApplyAsync(o, cancellationToken),
+        V1Secret o => ApplyAsync(o, cancellationToken),
         _ => throw new NotSupportedException($"The Kafka reconciler cannot apply {desired.GetType().Name}."),
     };
 
@@ -260,8 +270,7 @@ public sealed partial class KafkaReconciler : IReconciler
         foreach (var (pool, nodeId) in model.Nodes)
         {
             var name = pool.PodName(model.Name, nodeId);
-            var ready = _caches.Pods.TryGet(new ObjectKey(model.Namespace, name), out var pod)
-                && pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+            var ready = _caches.Pods.TryGet(new ObjectKey(model.Namespace, name), out var pod) && RollingRestartStep.IsReady(pod);
             if (!ready)
             {
                 waiting.Add(name);
@@ -271,66 +280,9 @@ public sealed partial class KafkaReconciler : IReconciler
         return waiting;
     }
 
-    private Task WriteKafkaStatusAsync(Kafka kafka, KafkaClusterModel model, Condition condition, CancellationToken cancellationToken)
-    {
-        var fromModel = model.BuildStatus();
-        var status = Clone(kafka.Status) ?? new KafkaStatus();
-        status.ClusterId = fromModel.ClusterId;
-        status.KafkaVersion = fromModel.KafkaVersion;
-        status.KafkaMetadataVersion = fromModel.KafkaMetadataVersion;
-        status.KafkaNodePools = fromModel.KafkaNodePools;
-        status.Listeners = fromModel.Listeners;
-        status.ObservedGeneration = kafka.Metadata.Generation;
-        status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions,
-            [condition, .. model.Warnings.Select(w => NewCondition(ConditionTypes.Warning, w.Reason, w.Message))]);
-        return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata.Name, kafka.Status, status, cancellationToken);
-    }
-
-    private static async Task WriteStatusIfChangedAsync<TResource, TStatus>(
-        CustomResources<TResource> resources, string name, TStatus? current, TStatus desired, CancellationToken cancellationToken)
-        where TResource : class, IKubernetesObject<V1ObjectMeta>
-        where TStatus : StatusBase
-    {
-        if (JsonNode.DeepEquals(JsonSerializer.SerializeToNode(current, Manifests.JsonOptions), JsonSerializer.SerializeToNode(desired, Manifests.JsonOptions)))
-        {
-            return;
-        }
-
-        await resources.PatchStatusAsync(name, desired, cancellationToken).ConfigureAwait(false);
-    }
-
-    private Condition NewCondition(string type, string? reason, string? message) => new()
-    {
-        Type = type,
-        Status = "True",
-        LastTransitionTime = _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-        Reason = reason,
-        Message = message,
-    };
-
-    /// <summary>A condition that held before (same type, status, reason and message) keeps its lastTransitionTime.</summary>
-    private static List<Condition> KeepTransitionTimes(List<Condition>? current, List<Condition> desired)
-    {
-        foreach (var condition in desired)
-        {
-            var same = current?.FirstOrDefault(c => c.Type == condition.Type && c.Status == condition.Status && c.Reason == condition.Reason
-                && c.Message == condition.Message);
-            if (same?.LastTransitionTime is { } time)
-            {
-                condition.LastTransitionTime = time;
-            }
-        }
-
-        return desired;
-    }
-
-    private static T? Clone<T>(T? value)
-        where T : class =>
-        value is null ? null : JsonSerializer.Deserialize<T>(JsonSerializer.Serialize(value, Manifests.JsonOptions), Manifests.JsonOptions);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Kafka {Key}: generated cluster id {ClusterId}")]
     private static partial void LogClusterId(ILogger logger, string key, string clusterId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Key} is invalid: {Errors}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Key} is not ready: {Errors}")]
     private static partial void LogInvalid(ILogger logger, string key, string errors);
 }
