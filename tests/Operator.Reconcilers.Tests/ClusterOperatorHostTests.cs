@@ -125,6 +125,42 @@ public sealed class ClusterOperatorHostTests
         }
     }
 
+    [Fact]
+    public async Task Run_LeaderElectionDisabled_ReconcilesWithoutALease()
+    {
+        await using var fixture = await OperatorFixture.StartAsync(runOperator: false);
+        var dir = Directory.CreateTempSubdirectory("cluster-operator-");
+        try
+        {
+            var kubeconfig = Path.Combine(dir.FullName, "config");
+            await File.WriteAllTextAsync(kubeconfig, fixture.Server.KubeconfigYaml());
+            var env = new Dictionary<string, string>
+            {
+                ["KUBECONFIG"] = kubeconfig,
+                ["STRIMZI_NAMESPACE"] = OperatorFixture.Namespace,
+                ["STRIMZI_LEADER_ELECTION_ENABLED"] = "false",
+                ["STRIMZI_HEALTH_PORT"] = "0",
+            };
+            using var stop = new CancellationTokenSource();
+            var run = ClusterOperatorHost.RunAsync(env.GetValueOrDefault, OperatorFixture.Loggers, stop.Token, SmallKeys);
+            await fixture.CreateAsync(OperatorFixture.Example("kafka/kafka-single-node.yaml"));
+
+            var kafka = await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync("my-cluster"),
+                k => run.IsCompleted || k.Status?.ClusterId is not null, "the host to reconcile");
+            Assert.False(run.IsCompleted, "the host stopped early");
+            Assert.NotNull(kafka.Status!.ClusterId);
+            var leases = await fixture.Client.CoordinationV1.ListNamespacedLeaseAsync(OperatorFixture.Namespace);
+            Assert.Empty(leases.Items);
+
+            await stop.CancelAsync();
+            Assert.Equal(0, await run.WaitAsync(OperatorFixture.Timeout));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     private static readonly Operator.Certificates.CertificateOptions SmallKeys = OperatorFixture.TestCertificates;
 
     [Fact]

@@ -77,7 +77,23 @@ public static partial class ClusterOperatorHost
         var healthLoop = health is null ? Task.CompletedTask : ServeHealthAsync(health, metrics.Registry, cancellationToken);
 
         LogStarting(logger, allNamespaces ? "*" : string.Join(",", namespaces), operatorNamespace);
-        await election.RunAsync(async leading =>
+
+        // Strimzi's STRIMZI_LEADER_ELECTION_ENABLED=false runs a single replica without a Lease.
+        var electLeader = !string.Equals(env("STRIMZI_LEADER_ELECTION_ENABLED"), "false", StringComparison.OrdinalIgnoreCase);
+        Func<Func<CancellationToken, Task>, CancellationToken, Task> run = electLeader
+            ? election.RunAsync
+            : static async (work, token) =>
+            {
+                try
+                {
+                    await work(token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    // Shutdown, as when a leader's lease work is cancelled.
+                }
+            };
+        await run(async leading =>
         {
             string?[] watched = allNamespaces ? [null] : [.. namespaces];
             var operators = watched.Select(ns => new ClusterOperator(client, new ClusterOperatorOptions(ns)

@@ -3,7 +3,18 @@ using Microsoft.Extensions.Logging;
 using Operator.Host;
 
 // The cluster operator: STRIMZI_NAMESPACE's Kafka clusters, reconciled while this instance holds the lease.
-using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
+// STRIMZI_LOG_LEVEL takes Strimzi's (log4j) level names; an unknown one falls back to INFO.
+var level = (Environment.GetEnvironmentVariable("STRIMZI_LOG_LEVEL") ?? "INFO").Trim().ToUpperInvariant() switch
+{
+    "ALL" or "TRACE" => LogLevel.Trace,
+    "DEBUG" => LogLevel.Debug,
+    "WARN" => LogLevel.Warning,
+    "ERROR" => LogLevel.Error,
+    "FATAL" => LogLevel.Critical,
+    "OFF" => LogLevel.None,
+    _ => LogLevel.Information,
+};
+using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(level));
 using var stop = new CancellationTokenSource();
 void Stop(PosixSignalContext context)
 {
