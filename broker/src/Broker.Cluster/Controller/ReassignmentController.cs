@@ -20,7 +20,8 @@ public sealed record OngoingReassignment(string Topic, int Partition, ImmutableA
 /// the replicas being removed, with adding = target - original and removing = original - target; the reassignment
 /// completes in the change that brings the last adding replica into the ISR (replicas become the target, removed
 /// replicas leave the ISR, the leader is re-elected if it was removed). A pure shrink or reorder completes at once.
-/// A null target cancels: the original replicas come back, adding replicas leave the ISR. A new target replaces an
+/// A null target cancels: the adding replicas leave replicas and ISR (the rest keep their current order, as in Kafka's
+/// PartitionReassignmentRevert). A new target replaces an
 /// ongoing one, computed from the original replicas. Thread-safe: runs under the controller's mutex.
 /// </summary>
 public sealed class ReassignmentController
