@@ -109,19 +109,20 @@ public sealed class LeaderElections
             return new PartitionElectionResult(topic.Name, partition.Partition, ErrorCode.ElectionNotNeeded, "Leader election not needed for topic partition.");
         }
 
+        // Messages are the default texts of Kafka's Errors, which its controller sends for these cases.
         var builder = new PartitionChangeBuilder(topic.TopicId, partition, acceptable,
             PartitionElections.UncleanAllowed(image, topic, _options.UncleanLeaderElectionDefault)).WithElection(election);
         var change = builder.Build();
         if (election == ElectionKind.Preferred && (change is null || builder.ElectedLeader != preferred))
         {
             return new PartitionElectionResult(topic.Name, partition.Partition, ErrorCode.PreferredLeaderNotAvailable,
-                $"Failed to elect leader for partition {topic.Name}-{partition.Partition} under strategy PreferredReplicaPartitionLeaderElectionStrategy");
+                "The preferred leader was not available.");
         }
 
         if (change is null || builder.ElectedLeader == -1)
         {
             return new PartitionElectionResult(topic.Name, partition.Partition, ErrorCode.EligibleLeadersNotAvailable,
-                $"Failed to elect leader for partition {topic.Name}-{partition.Partition} under strategy UncleanPartitionLeaderElectionStrategy");
+                "Eligible topic partition leaders are not available.");
         }
 
         records.Add(change);
