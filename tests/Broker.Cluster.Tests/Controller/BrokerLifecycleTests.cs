@@ -225,6 +225,25 @@ public sealed class BrokerLifecycleTests
     }
 
     [Fact]
+    public async Task Heartbeat_AfterShutdownGranted_StaysFencedUntilANewIncarnationRegisters()
+    {
+        var fixture = ControllerFixture.WithBrokers(1);
+        var epoch = await RegisterAndUnfenceAsync(fixture, 2, Incarnation);
+        await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, epoch, fixture.Image.Offset, false, WantShutDown: true), CancellationToken.None);
+        Assert.True((await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, epoch, fixture.Image.Offset, false, WantShutDown: true), CancellationToken.None)).ShouldShutDown);
+
+        var late = await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, epoch, fixture.Image.Offset, false, false), CancellationToken.None);
+        Assert.True(late.IsFenced);
+        Assert.True(late.ShouldShutDown);
+
+        var restarted = await RegisterAndUnfenceAsync(fixture, 2, Guid.NewGuid());
+
+        Assert.True(restarted > epoch);
+        Assert.False(fixture.Broker(2).InControlledShutdown);
+        Assert.False(fixture.Broker(2).Fenced);
+    }
+
+    [Fact]
     public async Task Heartbeat_WantShutDownWhileFenced_ShutdownGrantedAtOnce()
     {
         var fixture = ControllerFixture.WithBrokers(1);

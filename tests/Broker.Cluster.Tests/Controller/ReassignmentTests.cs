@@ -102,7 +102,7 @@ public sealed class ReassignmentTests
     }
 
     [Fact]
-    public async Task Alter_NewTargetReplacesOngoing_ComputedFromOriginalReplicas()
+    public async Task Alter_NewTargetReplacesOngoing_ComputedFromTheFullCurrentReplicaSet()
     {
         var fixture = ControllerFixture.WithBrokers(1, 2, 3, 4);
         fixture.CreateTopic("t", [[1, 2]]);
@@ -111,9 +111,38 @@ public sealed class ReassignmentTests
         await AlterAsync(fixture, "t", 0, 4, 1);
 
         var partition = fixture.Partition("t");
-        Assert.Equal([4, 1, 2], partition.Replicas.ToArray());
+        Assert.Equal([4, 1, 3, 2], partition.Replicas.ToArray());
         Assert.Equal([4], partition.AddingReplicas.ToArray());
-        Assert.Equal([2], partition.RemovingReplicas.ToArray());
+        Assert.Equal([3, 2], partition.RemovingReplicas.ToArray());
+    }
+
+    [Fact]
+    public async Task Alter_OnlyReplicaInIsrIsBeingAdded_CancelKeepsAReplica_NewTargetKeepsItAsRemoving()
+    {
+        var fixture = ControllerFixture.WithBrokers(1, 2, 3);
+        fixture.CreateTopic("t", [[1]]);
+        await AlterAsync(fixture, "t", 0, 2);
+        fixture.SetIsr("t", 0, 2); // only the adding replica is in sync (its data is all there is)
+
+        await AlterAsync(fixture, "t", 0, 3);
+
+        var partition = fixture.Partition("t");
+        Assert.Equal([3, 2, 1], partition.Replicas.ToArray());
+        Assert.Equal([2, 1], partition.RemovingReplicas.ToArray());
+        Assert.Equal([2], partition.Isr.ToArray());
+    }
+
+    [Fact]
+    public async Task Alter_ReplicasRemoved_LeaderEpochBumpedEvenWhenLeaderStays()
+    {
+        var fixture = ControllerFixture.WithBrokers(1, 2, 3);
+        fixture.CreateTopic("t", [[1, 2, 3]]);
+        var epoch = fixture.Partition("t").LeaderEpoch;
+
+        await AlterAsync(fixture, "t", 0, 1, 2);
+
+        Assert.Equal(1, fixture.Partition("t").Leader);
+        Assert.Equal(epoch + 1, fixture.Partition("t").LeaderEpoch);
     }
 
     [Theory]

@@ -138,9 +138,10 @@ public sealed class BrokerLifecycle
             var caughtUp = request.CurrentMetadataOffset >= broker.Epoch;
             if (broker.Fenced)
             {
-                if (request.WantShutDown)
+                if (request.WantShutDown || broker.InControlledShutdown)
                 {
-                    // A fenced broker leads nothing and holds no ISR place that matters: it may go at once.
+                    // A fenced broker leads nothing and holds no ISR place that matters: it may go at once. One that
+                    // was shut down stays so (Kafka's SHUTDOWN_NOW) until its next process registers.
                     return new BrokerHeartbeatResult(ErrorCode.None, caughtUp, true, true);
                 }
 

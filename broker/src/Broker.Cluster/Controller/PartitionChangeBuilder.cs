@@ -23,7 +23,8 @@ public enum ElectionKind
 /// replicas leave replicas and ISR); a leader is elected when the current one left the ISR, is not acceptable (fenced,
 /// in controlled shutdown, unregistered) or is not preferred in a preferred election; the ISR never becomes empty (the
 /// last member stays, with leader -1, when it cannot lead); an unclean election makes the ISR the new leader alone and
-/// marks the leader as recovering. Returns null when nothing changes. Owned by one controller operation.
+/// marks the leader as recovering; replicas leaving the replica set bump the leader epoch (the Leader field is written
+/// even when unchanged). Returns null when nothing changes. Owned by one controller operation.
 /// </summary>
 public sealed class PartitionChangeBuilder
 {
@@ -113,6 +114,11 @@ public sealed class PartitionChangeBuilder
         {
             record.Leader = leader;
             changed = true;
+        }
+        else if (!_current.Replicas.All(replicas.Contains))
+        {
+            // Kafka bumps the leader epoch when replicas leave, so the removed ones are fenced from the partition.
+            record.Leader = leader;
         }
 
         if (!isr.SequenceEqual(_current.Isr))

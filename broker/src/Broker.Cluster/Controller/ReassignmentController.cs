@@ -17,12 +17,12 @@ public sealed record OngoingReassignment(string Topic, int Partition, ImmutableA
 /// <summary>
 /// Partition reassignment with Kafka's semantics (ReplicationControlManager.changePartitionReassignment and
 /// PartitionReassignmentReplicas): a target commits a PartitionChangeRecord whose replicas are the target followed by
-/// the replicas being removed, with adding = target - original and removing = original - target; the reassignment
+/// the replicas being removed, with adding = target - current and removing = current - target; the reassignment
 /// completes in the change that brings the last adding replica into the ISR (replicas become the target, removed
 /// replicas leave the ISR, the leader is re-elected if it was removed). A pure shrink or reorder completes at once.
 /// A null target cancels: the adding replicas leave replicas and ISR (the rest keep their current order, as in Kafka's
-/// PartitionReassignmentRevert). A new target replaces an
-/// ongoing one, computed from the original replicas. Thread-safe: runs under the controller's mutex.
+/// PartitionReassignmentRevert). A new target replaces an ongoing one, computed from the full current replica set.
+/// Thread-safe: runs under the controller's mutex.
 /// </summary>
 public sealed class ReassignmentController
 {
@@ -66,7 +66,6 @@ public sealed class ReassignmentController
         }
 
         var partition = topic.Partitions[request.Partition];
-        var original = partition.Replicas.RemoveAll(r => partition.AddingReplicas.Contains(r));
         var builder = new PartitionChangeBuilder(topic.TopicId, partition, acceptable, PartitionElections.UncleanAllowed(image, topic, _uncleanDefault));
         if (request.Replicas is null)
         {
@@ -75,10 +74,11 @@ public sealed class ReassignmentController
                 return (ErrorCode.NoReassignmentInProgress, $"No ongoing reassignment for topic {topic.Name} partition {partition.Partition}.");
             }
 
-            // Kafka's PartitionReassignmentRevert: when only adding replicas were in sync, the original ones are all
-            // that can stand in for the ISR.
+            // Kafka's PartitionReassignmentRevert: adding replicas go; when only they were in sync, the first original
+            // replica stands in for the ISR (an unclean outcome, as in Kafka).
+            var original = partition.Replicas.RemoveAll(r => partition.AddingReplicas.Contains(r));
             var isr = partition.Isr.RemoveAll(r => partition.AddingReplicas.Contains(r));
-            builder.WithTargetReplicas(original, [], []).WithTargetIsr(isr.IsEmpty ? original : isr);
+            builder.WithTargetReplicas(original, [], []).WithTargetIsr(isr.IsEmpty ? [original[0]] : isr);
         }
         else
         {
@@ -87,12 +87,13 @@ public sealed class ReassignmentController
                 return (ErrorCode.InvalidReplicaAssignment, invalid);
             }
 
+            // As Kafka, from the full current replica set: replicas an ongoing reassignment was adding and the new
+            // target drops become removing ones, so every ISR member stays a replica until completion.
+            var current = partition.Replicas;
             var target = request.Replicas.ToImmutableArray();
-            var removing = original.RemoveAll(r => target.Contains(r));
-            var adding = target.RemoveAll(r => original.Contains(r));
-            var replicas = target.AddRange(removing);
-            builder.WithTargetReplicas(replicas, adding, removing)
-                .WithTargetIsr(partition.Isr.RemoveAll(r => !replicas.Contains(r)));
+            var removing = current.RemoveAll(r => target.Contains(r));
+            var adding = target.RemoveAll(r => current.Contains(r));
+            builder.WithTargetReplicas(target.AddRange(removing), adding, removing);
         }
 
         if (builder.Build() is { } change)

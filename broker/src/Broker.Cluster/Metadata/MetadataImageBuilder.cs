@@ -160,9 +160,10 @@ public sealed class MetadataImageBuilder
             return;
         }
 
-        // Kafka's PartitionChangeRecord: Leader -2 means "unchanged"; a new leader bumps the leader epoch.
+        // Kafka's PartitionChangeRecord: Leader -2 means "unchanged"; any other value (even the current leader, which
+        // the controller writes to fence removed replicas) bumps the leader epoch.
         var leader = change.Leader == -2 ? current.Leader : change.Leader;
-        var leaderEpoch = leader != current.Leader ? current.LeaderEpoch + 1 : current.LeaderEpoch;
+        var leaderEpoch = change.Leader != -2 ? current.LeaderEpoch + 1 : current.LeaderEpoch;
         partitions[change.PartitionId] = current with
         {
             Leader = leader,
