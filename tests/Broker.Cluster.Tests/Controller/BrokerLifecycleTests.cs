@@ -203,12 +203,13 @@ public sealed class BrokerLifecycleTests
     }
 
     [Fact]
-    public async Task Heartbeat_WantShutDown_LeadershipMovedFirst_ShutdownGrantedOnceBrokerCaughtUp()
+    public async Task Heartbeat_WantShutDown_LeadershipMovedFirst_ShutdownGrantedOnceEveryLiveBrokerCaughtUp()
     {
         var fixture = ControllerFixture.WithBrokers(1);
         var epoch = await RegisterAndUnfenceAsync(fixture, 2, Incarnation);
         fixture.CreateTopic("t", [[2, 1]]);
         var offset = fixture.Image.Offset;
+        await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(1, fixture.Broker(1).Epoch, offset, false, false), CancellationToken.None);
 
         var first = await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, epoch, offset, false, WantShutDown: true), CancellationToken.None);
 
@@ -218,10 +219,30 @@ public sealed class BrokerLifecycleTests
         Assert.Equal(1, fixture.Partition("t").Leader);
         Assert.Equal([1], fixture.Partition("t").Isr.ToArray());
 
-        var second = await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, epoch, fixture.Image.Offset, false, WantShutDown: true), CancellationToken.None);
+        // Broker 1, the new leader, has not yet reported the offset that made it leader: not yet.
+        var moved = fixture.Image.Offset;
+        var second = await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, epoch, moved, false, WantShutDown: true), CancellationToken.None);
+        Assert.False(second.ShouldShutDown);
 
-        Assert.True(second.ShouldShutDown);
+        await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(1, fixture.Broker(1).Epoch, moved, false, false), CancellationToken.None);
+        var third = await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, epoch, moved, false, WantShutDown: true), CancellationToken.None);
+
+        Assert.True(third.ShouldShutDown);
         Assert.True(fixture.Broker(2).Fenced);
+    }
+
+    [Fact]
+    public async Task Heartbeat_WantShutDownLeadingNothing_ShutdownGrantedAtOnce()
+    {
+        var fixture = ControllerFixture.WithBrokers(1);
+        var epoch = await RegisterAndUnfenceAsync(fixture, 2, Incarnation);
+        fixture.CreateTopic("t", [[1, 2]]);
+
+        var result = await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, epoch, fixture.Image.Offset, false, WantShutDown: true), CancellationToken.None);
+
+        Assert.True(result.ShouldShutDown);
+        Assert.True(fixture.Broker(2).Fenced);
+        Assert.Equal([1], fixture.Partition("t").Isr.ToArray());
     }
 
     [Fact]
@@ -229,7 +250,6 @@ public sealed class BrokerLifecycleTests
     {
         var fixture = ControllerFixture.WithBrokers(1);
         var epoch = await RegisterAndUnfenceAsync(fixture, 2, Incarnation);
-        await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, epoch, fixture.Image.Offset, false, WantShutDown: true), CancellationToken.None);
         Assert.True((await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, epoch, fixture.Image.Offset, false, WantShutDown: true), CancellationToken.None)).ShouldShutDown);
 
         var late = await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, epoch, fixture.Image.Offset, false, false), CancellationToken.None);
@@ -284,8 +304,12 @@ public sealed class BrokerLifecycleTests
         var fixture = ControllerFixture.WithBrokers(1);
         var epoch = await RegisterAndUnfenceAsync(fixture, 2, Incarnation);
         var topicId = fixture.CreateTopic("t", [[1, 2]]);
+        fixture.CreateTopic("led", [[2, 1]]); // so that the shutdown has leaderships to move and takes a while
         await fixture.Lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, epoch, fixture.Image.Offset, false, WantShutDown: true), CancellationToken.None);
         var partition = fixture.Partition("t");
+
+        Assert.True(fixture.Broker(2).InControlledShutdown);
+        Assert.False(fixture.Broker(2).Fenced);
 
         var result = await fixture.Topics.AlterPartitionAsync(
             new AlterIsrRequest(topicId, 0, 1, partition.LeaderEpoch, partition.PartitionEpoch, [1, 2]), CancellationToken.None);

@@ -31,7 +31,8 @@ public sealed record BrokerLifecycleOptions(TimeProvider Time, long SessionTimeo
 /// ClusterControlManager and BrokerHeartbeatManager: a registration writes a fenced RegisterBrokerRecord with a new
 /// broker epoch (the same incarnation re-registering keeps its epoch); a heartbeat caught up to the registration
 /// unfences; a missed session (<c>broker.session.timeout.ms</c>) or <c>WantFence</c> fences; <c>WantShutDown</c>
-/// moves leaderships away and grants the shutdown once the broker leads nothing and has seen that change. Fencing,
+/// moves leaderships away and grants the shutdown once the broker leads nothing and every unfenced broker has seen that
+/// change (at once when it led nothing). Fencing,
 /// shutdown and unregistration elect new leaders (<see cref="PartitionElections"/>); unfencing elects leaders for
 /// offline partitions. Changes are written as metadata.version 4.0 does: BrokerRegistrationChangeRecord.
 /// Thread-safe: every operation runs under the controller's mutex, which also guards the session table.
@@ -135,10 +136,11 @@ public sealed class BrokerLifecycle
             }
 
             var session = Touch(request.BrokerId, broker.Epoch);
+            session.MetadataOffset = request.CurrentMetadataOffset;
             var caughtUp = request.CurrentMetadataOffset >= broker.Epoch;
             if (broker.Fenced)
             {
-                if (request.WantShutDown || broker.InControlledShutdown)
+                if (request.WantShutDown || broker.InControlledShutdown || session.ShutDownGranted)
                 {
                     // A fenced broker leads nothing and holds no ISR place that matters: it may go at once. One that
                     // was shut down stays so (Kafka's SHUTDOWN_NOW) until its next process registers.
@@ -172,6 +174,14 @@ public sealed class BrokerLifecycle
 
             if (!broker.InControlledShutdown)
             {
+                if (LeadsNothing(image, broker.NodeId))
+                {
+                    // Kafka's UNFENCED -> SHUTDOWN_NOW: with nothing to move, the broker may go at once.
+                    await FenceAsync(image, broker, cancellationToken).ConfigureAwait(false);
+                    session.ShutDownGranted = true;
+                    return new BrokerHeartbeatResult(ErrorCode.None, caughtUp, true, true);
+                }
+
                 var records = new List<IApiMessage>();
                 PartitionElections.RemoveBroker(image, broker.NodeId, _options.UncleanLeaderElectionDefault, records);
                 records.Add(new BrokerRegistrationChangeRecord { BrokerId = broker.NodeId, BrokerEpoch = broker.Epoch, InControlledShutdown = 1 });
@@ -184,10 +194,12 @@ public sealed class BrokerLifecycle
                 session.ControlledShutdownOffset = image.Offset;
             }
 
-            // Kafka's SHUTDOWN_NOW: nothing led any more, and the broker has applied the metadata that moved it away.
-            if (LeadsNothing(image, broker.NodeId) && request.CurrentMetadataOffset >= session.ControlledShutdownOffset)
+            // Kafka's CONTROLLED_SHUTDOWN -> SHUTDOWN_NOW: nothing led any more, and every unfenced broker has applied
+            // the metadata that moved the leaderships (the lowest active offset), so clients find the new leaders.
+            if (LeadsNothing(image, broker.NodeId) && session.ControlledShutdownOffset <= LowestActiveOffset(image))
             {
                 await FenceAsync(image, image.Brokers[broker.NodeId], cancellationToken).ConfigureAwait(false);
+                session.ShutDownGranted = true;
                 return new BrokerHeartbeatResult(ErrorCode.None, caughtUp, true, true);
             }
 
@@ -265,6 +277,22 @@ public sealed class BrokerLifecycle
         return session;
     }
 
+    // The smallest metadata offset reported by an unfenced broker; one not heard from yet counts as -1, as in Kafka.
+    private long LowestActiveOffset(MetadataImage image)
+    {
+        var lowest = long.MaxValue;
+        foreach (var broker in image.Brokers.Values)
+        {
+            if (!broker.Fenced)
+            {
+                var offset = _sessions.TryGetValue(broker.NodeId, out var session) && session.Epoch == broker.Epoch ? session.MetadataOffset : -1;
+                lowest = Math.Min(lowest, offset);
+            }
+        }
+
+        return lowest;
+    }
+
     private bool HasLiveSession(BrokerInfo broker) =>
         !broker.Fenced
         && _sessions.TryGetValue(broker.NodeId, out var session)
@@ -318,5 +346,11 @@ public sealed class BrokerLifecycle
         public long Epoch { get; } = epoch;
 
         public long ControlledShutdownOffset { get; set; } = long.MaxValue;
+
+        /// <summary>Kafka's SHUTDOWN_NOW: this incarnation was told to shut down and is never unfenced again.</summary>
+        public bool ShutDownGranted { get; set; }
+
+        /// <summary>The metadata offset the broker reported in its last heartbeat (-1 before the first).</summary>
+        public long MetadataOffset { get; set; } = -1;
     }
 }
