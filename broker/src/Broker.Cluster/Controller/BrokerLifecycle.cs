@@ -81,7 +81,7 @@ public sealed class BrokerLifecycle
             if (existing is not null && HasLiveSession(existing))
             {
                 return new BrokerRegistrationResult(ErrorCode.DuplicateBrokerRegistration, -1,
-                    $"Another broker is registered with that broker id {request.BrokerId}.");
+                    "Another broker is registered with that broker id.");
             }
 
             var records = new List<IApiMessage>();

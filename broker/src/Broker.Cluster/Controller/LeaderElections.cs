@@ -33,6 +33,9 @@ public sealed class LeaderElections
         _options = options;
     }
 
+    /// <summary>How often the host should call <see cref="RebalanceAsync"/> (<c>leader.imbalance.check.interval.seconds</c>).</summary>
+    public TimeSpan CheckInterval => _options.CheckInterval;
+
     /// <summary>
     /// Elects leaders for <paramref name="partitions"/>, or for every partition when null (then partitions that need no
     /// election are left out of the results, as in Kafka). PREFERRED: ELECTION_NOT_NEEDED when the preferred replica
