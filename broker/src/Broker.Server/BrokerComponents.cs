@@ -87,7 +87,8 @@ internal sealed class BrokerComponents : IDisposable
             var uncleanDefault = config.GetBoolean(ConfigNames.UncleanLeaderElectionEnable);
             var lifecycle = new BrokerLifecycle(controller, new BrokerLifecycleOptions(time, config.GetInt(ConfigNames.BrokerSessionTimeoutMs), uncleanDefault));
             var elections = new LeaderElections(controller, new LeaderElectionOptions(config.GetBoolean(ConfigNames.AutoLeaderRebalanceEnable),
-                (int)config.GetLong(ConfigNames.LeaderImbalanceCheckIntervalSeconds), config.GetInt(ConfigNames.LeaderImbalancePerBrokerPercentage), uncleanDefault));
+                (int)config.GetLong(ConfigNames.LeaderImbalanceCheckIntervalSeconds), config.GetInt(ConfigNames.LeaderImbalancePerBrokerPercentage), uncleanDefault,
+                config.GetLong(ConfigNames.UncleanLeaderElectionIntervalMs)));
             var groupLog = new OffsetsTopicLog(config.NodeId, metadata, controller, replicas, new OffsetsTopicOptions(
                 config.OffsetsTopicNumPartitions, config.OffsetsTopicReplicationFactor, config.GetInt(ConfigNames.OffsetsTopicSegmentBytes)));
             var groups = new GroupCoordinator(GroupOptions(config), groupLog, (topic, partition) => PartitionExists(metadata.Image, topic, partition),

@@ -178,6 +178,44 @@ public sealed class LeaderElectionsTests
     }
 
     [Fact]
+    public async Task ElectUncleanLeaders_TopicAllowsUncleanAfterGoingOffline_LiveReplicaLeads_OtherTopicsStayOffline()
+    {
+        var fixture = ControllerFixture.WithBrokers(1, 2);
+        fixture.CreateTopic("later", [[1, 2]]);
+        fixture.CreateTopic("strict", [[1, 2]]);
+        fixture.SetIsr("later", 0, 1);
+        fixture.SetIsr("strict", 0, 1);
+        Fence(fixture, 1);
+        SetLeader(fixture, "later", 0, -1);
+        SetLeader(fixture, "strict", 0, -1);
+        Assert.Equal(0, await fixture.Elections.ElectUncleanLeadersAsync(CancellationToken.None));
+
+        fixture.Commit(new ConfigRecord { ResourceType = 2, ResourceName = "later", Name = "unclean.leader.election.enable", Value = "true" });
+        var elected = await fixture.Elections.ElectUncleanLeadersAsync(CancellationToken.None);
+
+        Assert.Equal(1, elected);
+        Assert.Equal(2, fixture.Partition("later").Leader);
+        Assert.Equal([2], fixture.Partition("later").Isr.ToArray());
+        Assert.Equal(1, fixture.Partition("later").LeaderRecoveryState);
+        Assert.Equal(-1, fixture.Partition("strict").Leader);
+    }
+
+    [Fact]
+    public async Task ElectUncleanLeaders_ClusterDefaultEnabled_AppliesToTopicsWithoutOverride()
+    {
+        var fixture = ControllerFixture.WithBrokers(1, 2);
+        fixture.CreateTopic("t", [[1, 2]]);
+        fixture.SetIsr("t", 0, 1);
+        Fence(fixture, 1);
+        SetLeader(fixture, "t", 0, -1);
+
+        fixture.Commit(new ConfigRecord { ResourceType = 4, ResourceName = "", Name = "unclean.leader.election.enable", Value = "true" });
+
+        Assert.Equal(1, await fixture.Elections.ElectUncleanLeadersAsync(CancellationToken.None));
+        Assert.Equal(2, fixture.Partition("t").Leader);
+    }
+
+    [Fact]
     public void Options_Defaults_AreKafkas()
     {
         var options = new LeaderElectionOptions();
@@ -186,5 +224,6 @@ public sealed class LeaderElectionsTests
         Assert.Equal(TimeSpan.FromSeconds(300), options.CheckInterval);
         Assert.Equal(10, options.LeaderImbalancePerBrokerPercentage);
         Assert.False(options.UncleanLeaderElectionDefault);
+        Assert.Equal(TimeSpan.FromMinutes(5), options.UncleanCheckInterval);
     }
 }

@@ -12,15 +12,20 @@ public sealed record LeaderElectionOptions(
     bool AutoLeaderRebalanceEnable = true,
     int LeaderImbalanceCheckIntervalSeconds = 300,
     int LeaderImbalancePerBrokerPercentage = 10,
-    bool UncleanLeaderElectionDefault = false)
+    bool UncleanLeaderElectionDefault = false,
+    long UncleanLeaderElectionIntervalMs = 300_000)
 {
     /// <summary>How often the host should call <see cref="LeaderElections.RebalanceAsync"/>.</summary>
     public TimeSpan CheckInterval => TimeSpan.FromSeconds(LeaderImbalanceCheckIntervalSeconds);
+
+    /// <summary>How often the host should call <see cref="LeaderElections.ElectUncleanLeadersAsync"/>.</summary>
+    public TimeSpan UncleanCheckInterval => TimeSpan.FromMilliseconds(UncleanLeaderElectionIntervalMs);
 }
 
 /// <summary>
-/// Administrative elections: ElectLeaders (43) with Kafka's PREFERRED and UNCLEAN types and errors, and the periodic
-/// preferred-leader rebalance of <c>auto.leader.rebalance.enable</c>. Thread-safe: runs under the controller's mutex.
+/// Administrative elections: ElectLeaders (43) with Kafka's PREFERRED and UNCLEAN types and errors, the periodic
+/// preferred-leader rebalance of <c>auto.leader.rebalance.enable</c> and the periodic unclean election of offline
+/// partitions. Thread-safe: runs under the controller's mutex.
 /// </summary>
 public sealed class LeaderElections
 {
@@ -35,6 +40,44 @@ public sealed class LeaderElections
 
     /// <summary>How often the host should call <see cref="RebalanceAsync"/> (<c>leader.imbalance.check.interval.seconds</c>).</summary>
     public TimeSpan CheckInterval => _options.CheckInterval;
+
+    /// <summary>How often the host should call <see cref="ElectUncleanLeadersAsync"/> (<c>unclean.leader.election.interval.ms</c>).</summary>
+    public TimeSpan UncleanCheckInterval => _options.UncleanCheckInterval;
+
+    /// <summary>
+    /// The periodic check of <c>unclean.leader.election.interval.ms</c> (Kafka's controller runs it every 5 minutes):
+    /// offline partitions of topics whose effective <c>unclean.leader.election.enable</c> is true (for instance turned
+    /// on after the partition went offline) elect a live out-of-sync replica. Returns the number of partitions elected.
+    /// </summary>
+    public Task<int> ElectUncleanLeadersAsync(CancellationToken cancellationToken) =>
+        _controller.RunExclusiveAsync(async image =>
+        {
+            var acceptable = PartitionElections.AcceptableLeaders(image);
+            var records = new List<IApiMessage>();
+            foreach (var topic in image.TopicsById.Values)
+            {
+                if (!PartitionElections.UncleanAllowed(image, topic, _options.UncleanLeaderElectionDefault))
+                {
+                    continue;
+                }
+
+                foreach (var partition in topic.Partitions)
+                {
+                    if (partition.Leader == -1
+                        && new PartitionChangeBuilder(topic.TopicId, partition, acceptable, uncleanAllowed: true).Build() is { Leader: >= 0 } change)
+                    {
+                        records.Add(change);
+                    }
+                }
+            }
+
+            if (records.Count > 0)
+            {
+                await _controller.Store.CommitAsync(records, cancellationToken).ConfigureAwait(false);
+            }
+
+            return records.Count;
+        }, cancellationToken);
 
     /// <summary>
     /// Elects leaders for <paramref name="partitions"/>, or for every partition when null (then partitions that need no

@@ -72,6 +72,7 @@ public static class BrokerConfigDef
         Bool(AutoLeaderRebalanceEnable, true, "Periodically move leadership back to preferred replicas that are in sync."),
         Long(LeaderImbalanceCheckIntervalSeconds, "300", AtLeast(1), "Seconds between leader-imbalance checks."),
         Int(LeaderImbalancePerBrokerPercentage, "10", Between(0, 100), "Share of a broker's preferred partitions it may not lead before a rebalance."),
+        Long(UncleanLeaderElectionIntervalMs, "300000", AtLeast(1), "Interval of the controller's check for offline partitions of topics that allow unclean election."),
         Str(CompressionType, "producer", OneOf("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"), "Compression of stored batches; producer keeps what the producer sent."),
         Int(FetchMaxBytes, "57671680", AtLeast(1024), "Largest fetch response the broker builds."),
         Int(MaxIncrementalFetchSessionCacheSlots, "1000", AtLeast(0), "Incremental fetch sessions cached."),
