@@ -19,6 +19,9 @@ public sealed class ControllerSimulationTests
     [InlineData(3)]
     [InlineData(4)]
     [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    [InlineData(8)]
     public async Task Simulation_RandomFailuresAndAdminActions_PartitionInvariantsHoldAfterEveryStep(int seed)
     {
         var random = new Random(seed);
@@ -36,11 +39,12 @@ public sealed class ControllerSimulationTests
         Assert.All(created, r => Assert.Equal(ErrorCode.None, r.Error));
         var lastEpochs = Snapshot(fixture.Image);
         var steps = new List<string>();
+        var seen = new HashSet<string>();
 
         for (var step = 0; step < Steps; step++)
         {
             var broker = random.Next(1, Brokers + 1);
-            var action = random.Next(11);
+            var action = random.Next(12);
             steps.Add($"{action}:{broker}");
             switch (action)
             {
@@ -89,6 +93,9 @@ public sealed class ControllerSimulationTests
                 case 9:
                     await fixture.Elections.RebalanceAsync(CancellationToken.None);
                     break;
+                case 10:
+                    await fixture.Elections.ElectUncleanLeadersAsync(CancellationToken.None);
+                    break;
                 default:
                     if (random.Next(4) == 0 && await fixture.Lifecycle.UnregisterAsync(broker, CancellationToken.None) == ErrorCode.None)
                     {
@@ -100,7 +107,48 @@ public sealed class ControllerSimulationTests
 
             var context = $"seed {seed}, step {step}: {string.Join(' ', steps.TakeLast(8))}";
             CheckInvariants(fixture.Image, lastEpochs, context);
+            Observe(fixture.Image, lastEpochs, seen);
             lastEpochs = Snapshot(fixture.Image);
+        }
+
+        // The run must have gone through the situations the invariants are about, or it proves little.
+        Assert.Superset(new HashSet<string> { "offline", "reassigning", "leader moved", "fenced", "shutting down" }, seen);
+    }
+
+    private static void Observe(MetadataImage image, Dictionary<(string, int), (int LeaderEpoch, int PartitionEpoch)> before, HashSet<string> seen)
+    {
+        foreach (var topic in image.TopicsByName.Values)
+        {
+            foreach (var p in topic.Partitions)
+            {
+                if (p.Leader < 0)
+                {
+                    seen.Add("offline");
+                }
+
+                if (p.IsReassigning)
+                {
+                    seen.Add("reassigning");
+                }
+
+                if (p.LeaderEpoch > before[(topic.Name, p.Partition)].LeaderEpoch)
+                {
+                    seen.Add("leader moved");
+                }
+            }
+        }
+
+        foreach (var broker in image.Brokers.Values)
+        {
+            if (broker.Fenced)
+            {
+                seen.Add("fenced");
+            }
+
+            if (broker.InControlledShutdown)
+            {
+                seen.Add("shutting down");
+            }
         }
     }
 
