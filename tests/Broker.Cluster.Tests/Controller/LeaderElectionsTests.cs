@@ -32,6 +32,20 @@ public sealed class LeaderElectionsTests
     }
 
     [Fact]
+    public async Task ElectLeaders_PartitionNamedTwice_OneElectionOneResult()
+    {
+        var fixture = ControllerFixture.WithBrokers(1, 2);
+        fixture.CreateTopic("t", [[1, 2]]);
+        SetLeader(fixture, "t", 0, 2);
+        var before = fixture.Partition("t");
+
+        var results = await fixture.Elections.ElectLeadersAsync(ElectionKind.Preferred, [("t", 0), ("t", 0)], CancellationToken.None);
+
+        Assert.Equal(ErrorCode.None, Assert.Single(results).Error);
+        Assert.Equal(before.LeaderEpoch + 1, fixture.Partition("t").LeaderEpoch);
+    }
+
+    [Fact]
     public async Task ElectLeaders_PreferredAlreadyLeads_ElectionNotNeeded()
     {
         var fixture = ControllerFixture.WithBrokers(1, 2);

@@ -115,8 +115,15 @@ public sealed class LeaderElections
             }
             else
             {
+                var asked = new HashSet<(string, int)>();
                 foreach (var (name, index) in partitions)
                 {
+                    if (!asked.Add((name, index)))
+                    {
+                        // Named twice: one election and one result, as Kafka's request handling dedups partitions.
+                        continue;
+                    }
+
                     if (!image.TopicsByName.TryGetValue(name, out var topic))
                     {
                         results.Add(new PartitionElectionResult(name, index, ErrorCode.UnknownTopicOrPartition, $"No such topic as {name}"));
