@@ -227,6 +227,35 @@ public sealed class ControllerHandlerTests : IDisposable
         Assert.Equal((short)ErrorCode.StaleBrokerEpoch, beat.ErrorCode);
     }
 
+    [Fact]
+    public async Task Restart_MetadataLogReplayed_RegistrationsFencingAndReassignmentSurvive()
+    {
+        var lifecycle = _harness.Components.Services.BrokerLifecycle;
+        var incarnation = Guid.NewGuid();
+        var registered = await lifecycle.RegisterAsync(
+            new BrokerRegistrationRequestInfo(5, _harness.Image.ClusterId, incarnation, [new BrokerEndpoint("PLAINTEXT", "127.0.0.1", 9095, 0)], [("metadata.version", 1, 25)], "rack-5"),
+            CancellationToken.None);
+        await lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(5, registered.BrokerEpoch, _harness.Image.Offset, false, false), CancellationToken.None);
+        await lifecycle.HeartbeatAsync(new BrokerHeartbeatInfo(2, _harness.Image.Brokers[2].Epoch, _harness.Image.Offset, WantFence: true, false), CancellationToken.None);
+        Assert.Equal((short)ErrorCode.None, (await CallAsync<AlterPartitionReassignmentsResponse>(45, 0, Reassign(1, [5, 1]))).Responses[0].Partitions[0].ErrorCode);
+        var before = _harness.Image;
+
+        using var restarted = _harness.Restart();
+
+        var image = restarted.Image;
+        var broker5 = image.Brokers[5];
+        Assert.False(broker5.Fenced);
+        Assert.Equal((registered.BrokerEpoch, incarnation, "rack-5"), (broker5.Epoch, broker5.IncarnationId, broker5.Rack));
+        Assert.True(image.Brokers[2].Fenced);
+        var partition = image.TopicsByName["r"].Partitions[1];
+        Assert.Equal([5, 1, 2], partition.Replicas.ToArray());
+        Assert.Equal([5], partition.AddingReplicas.ToArray());
+        Assert.Equal([2], partition.RemovingReplicas.ToArray());
+        var was = before.TopicsByName["r"].Partitions[1];
+        Assert.Equal((was.Leader, was.LeaderEpoch, was.PartitionEpoch), (partition.Leader, partition.LeaderEpoch, partition.PartitionEpoch));
+        Assert.Equal(was.Isr.ToArray(), partition.Isr.ToArray());
+    }
+
     private static AlterPartitionReassignmentsRequest Reassign(int partition, List<int>? replicas) => new()
     {
         Topics =
