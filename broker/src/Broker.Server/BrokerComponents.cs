@@ -1,5 +1,6 @@
 using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
+using Broker.Cluster.Network;
 using Broker.Cluster.Replication;
 using Broker.Coordinators.Groups;
 using Broker.Coordinators.Transactions;
@@ -21,17 +22,27 @@ namespace Broker.Server;
 /// </summary>
 internal sealed class BrokerComponents : IDisposable
 {
-    private BrokerComponents(LogManager logs, LocalMetadataLog metadata, BrokerServices services, RequestDispatcher dispatcher)
+    private readonly LocalMetadataLog? _ownMetadata;
+    private Action? _detach;
+
+    private BrokerComponents(LogManager logs, IMetadataStore metadata, LocalMetadataLog? ownMetadata, BrokerServices services, RequestDispatcher dispatcher,
+        ReplicaFetcherManager fetchers)
     {
         Logs = logs;
         Metadata = metadata;
+        _ownMetadata = ownMetadata;
         Services = services;
         Dispatcher = dispatcher;
+        Fetchers = fetchers;
     }
 
     public LogManager Logs { get; }
 
-    public LocalMetadataLog Metadata { get; }
+    /// <summary>The metadata log: this broker's own single-node log, or the store shared by in-process test clusters.</summary>
+    public IMetadataStore Metadata { get; }
+
+    /// <summary>The follower side; the host attaches it to the replica manager once this broker is registered.</summary>
+    public ReplicaFetcherManager Fetchers { get; }
 
     public BrokerServices Services { get; }
 
@@ -39,7 +50,10 @@ internal sealed class BrokerComponents : IDisposable
 
     /// <param name="metrics">The broker's metrics; null gives the handlers a private, unserved registry (tests).</param>
     /// <param name="recovery">Updated while the logs load, for the health endpoint.</param>
-    public static BrokerComponents Create(BrokerConfig config, ILoggerFactory loggerFactory, TimeProvider time, BrokerMetrics? metrics = null, LogRecoveryProgress? recovery = null)
+    /// <param name="sharedMetadata">A metadata store shared by several brokers of one process (multi-broker tests, until the
+    /// Raft quorum lands); null opens this broker's own metadata log.</param>
+    public static BrokerComponents Create(BrokerConfig config, ILoggerFactory loggerFactory, TimeProvider time, BrokerMetrics? metrics = null,
+        LogRecoveryProgress? recovery = null, IMetadataStore? sharedMetadata = null)
     {
         var topicDefaults = config.TopicDefaults();
         LogConfig defaultLogConfig;
@@ -54,9 +68,11 @@ internal sealed class BrokerComponents : IDisposable
         }
 
         var logs = LogManager.Open(new LogManagerOptions(config.LogDirs, config.NodeId, config.ClusterId, defaultLogConfig) { RecoveryProgress = recovery }, time, loggerFactory);
+        LocalMetadataLog? ownMetadata = null;
         try
         {
-            var metadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>());
+            IMetadataStore metadata = sharedMetadata
+                ?? (ownMetadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>()));
             if (MetadataFeatures.BootstrapRecords(metadata.Image) is { Count: > 0 } defaults)
             {
                 var bootstrap = ReadBootstrapCheckpoint(config.MetadataLogDir) ?? defaults;
@@ -76,7 +92,8 @@ internal sealed class BrokerComponents : IDisposable
                 new ReplicaManagerOptions(config.ReplicaLagTimeMaxMs, time, (request, ct) =>
                     isrController?.AlterPartitionAsync(request, ct) ?? Task.FromResult(new AlterIsrResult(Protocol.ErrorCode.NotController, null))),
                 loggerFactory.CreateLogger<ReplicaManager>());
-            metadata.ImageChanged += replicas.Apply;
+            Action<MetadataImage> applyReplicas = replicas.Apply;
+            metadata.ImageChanged += applyReplicas;
             replicas.Apply(metadata.Image);
 
             var controller = isrController = new TopicController(metadata, new TopicControllerOptions(config.NumPartitions, (short)config.DefaultReplicationFactor, config.DeleteTopicEnable)
@@ -88,7 +105,8 @@ internal sealed class BrokerComponents : IDisposable
                 config.OffsetsTopicNumPartitions, config.OffsetsTopicReplicationFactor, config.GetInt(ConfigNames.OffsetsTopicSegmentBytes)));
             var groups = new GroupCoordinator(GroupOptions(config), groupLog, (topic, partition) => PartitionExists(metadata.Image, topic, partition),
                 time, loggerFactory.CreateLogger<GroupCoordinator>());
-            metadata.ImageChanged += image => groups.OnLeadership(groupLog.LedHere(image));
+            Action<MetadataImage> applyGroups = image => groups.OnLeadership(groupLog.LedHere(image));
+            metadata.ImageChanged += applyGroups;
             groups.OnLeadership(groupLog.LedHere(metadata.Image));
             var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes);
             var services = new BrokerServices(options, config, metadata, controller, replicas, time, metrics ?? new BrokerMetrics(time))
@@ -136,10 +154,21 @@ internal sealed class BrokerComponents : IDisposable
                 new DeleteGroupsHandler(services),
                 new OffsetDeleteHandler(services),
             ]);
-            return new BrokerComponents(logs, metadata, services, dispatcher);
+            var endpoints = new BrokerEndpointResolver(() => metadata.Image, config.InterBrokerListenerName);
+            var fetchers = new ReplicaFetcherManager(FetcherOptions(config), endpoints.Resolve, () => logs.BrokerEpoch, time, loggerFactory);
+            return new BrokerComponents(logs, metadata, ownMetadata, services, dispatcher, fetchers)
+            {
+                // A shared store outlives this broker: its images must stop reaching closed logs.
+                _detach = () =>
+                {
+                    metadata.ImageChanged -= applyReplicas;
+                    metadata.ImageChanged -= applyGroups;
+                },
+            };
         }
         catch
         {
+            ownMetadata?.Dispose();
             logs.Dispose();
             throw;
         }
@@ -156,12 +185,27 @@ internal sealed class BrokerComponents : IDisposable
         OffsetsRetentionCheckIntervalMs = config.GetLong(ConfigNames.OffsetsRetentionCheckIntervalMs),
     };
 
+    private static ReplicaFetcherOptions FetcherOptions(BrokerConfig config) => new(
+        config.NodeId,
+        NumFetchers: config.GetInt(ConfigNames.NumReplicaFetchers),
+        MaxBytes: config.GetInt(ConfigNames.ReplicaFetchResponseMaxBytes),
+        PartitionMaxBytes: config.GetInt(ConfigNames.ReplicaFetchMaxBytes),
+        MaxWaitMs: config.GetInt(ConfigNames.ReplicaFetchWaitMaxMs),
+        MinBytes: config.GetInt(ConfigNames.ReplicaFetchMinBytes),
+        BackoffMs: config.GetInt(ConfigNames.ReplicaFetchBackoffMs),
+        RequestTimeoutMs: config.GetInt(ConfigNames.ReplicaSocketTimeoutMs),
+        ReconnectBackoffMs: config.GetInt(ConfigNames.ReconnectBackoffMs),
+        ReconnectBackoffMaxMs: config.GetInt(ConfigNames.ReconnectBackoffMaxMs));
+
     private static bool PartitionExists(MetadataImage image, string topic, int partition) =>
         image.TopicsByName.TryGetValue(topic, out var info) && (uint)partition < (uint)info.Partitions.Length;
 
+    /// <summary>Closes this broker's own metadata log (a shared store belongs to whoever shared it) and the logs. Stop the
+    /// fetchers first.</summary>
     public void Dispose()
     {
-        Metadata.Dispose();
+        Interlocked.Exchange(ref _detach, null)?.Invoke();
+        _ownMetadata?.Dispose();
         Logs.Dispose();
     }
 

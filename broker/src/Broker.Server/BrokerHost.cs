@@ -29,7 +29,15 @@ public static partial class BrokerHost
     }
 
     /// <summary>Starts a broker and returns once it accepts connections. Dispose the handle to stop it cleanly.</summary>
-    public static async Task<RunningBroker> StartAsync(BrokerConfig config, ILoggerFactory loggerFactory, TimeProvider time, CancellationToken cancellationToken)
+    public static Task<RunningBroker> StartAsync(BrokerConfig config, ILoggerFactory loggerFactory, TimeProvider time, CancellationToken cancellationToken) =>
+        StartAsync(config, loggerFactory, time, sharedMetadata: null, cancellationToken);
+
+    /// <summary>
+    /// Starts a broker whose metadata comes from <paramref name="sharedMetadata"/>, a store several in-process brokers share
+    /// (multi-broker tests until the Raft quorum lands); null gives the broker its own single-node metadata log.
+    /// </summary>
+    public static async Task<RunningBroker> StartAsync(BrokerConfig config, ILoggerFactory loggerFactory, TimeProvider time, IMetadataStore? sharedMetadata,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -45,7 +53,7 @@ public static partial class BrokerHost
         try
         {
             status.Set(BrokerState.Recovery);
-            components = BrokerComponents.Create(config, loggerFactory, time, metrics, status.Recovery);
+            components = BrokerComponents.Create(config, loggerFactory, time, metrics, status.Recovery, sharedMetadata);
             status.Set(BrokerState.Starting);
             var server = new KafkaSocketServer(
                 components.Dispatcher,
@@ -63,7 +71,11 @@ public static partial class BrokerHost
 
             server.Start(listeners);
             var endpoints = AdvertisedEndpoints(config, server);
-            await components.Services.Topics.RegisterBrokerAsync(config.NodeId, endpoints, config.Rack, cancellationToken).ConfigureAwait(false);
+            components.Logs.BrokerEpoch = await components.Services.Topics.RegisterBrokerAsync(config.NodeId, endpoints, config.Rack, cancellationToken)
+                .ConfigureAwait(false);
+
+            // Registered, so leaders accept this broker's fetches: partitions the image has this broker follow start now.
+            components.Services.Replicas.AttachFetchers(components.Fetchers);
             var maintenance = new LogMaintenance(components.Logs, config.LogFlushSchedulerIntervalMs, config.LogFlushOffsetCheckpointIntervalMs, config.LogRetentionCheckIntervalMs, time, logger)
             {
                 ProducerExpiration = (config.ProducerIdExpirationMs, config.ProducerIdExpirationCheckIntervalMs),
@@ -81,7 +93,12 @@ public static partial class BrokerHost
         }
         catch
         {
-            components?.Dispose();
+            if (components is not null)
+            {
+                await components.Fetchers.DisposeAsync().ConfigureAwait(false);
+                components.Dispose();
+            }
+
             await observability.DisposeAsync().ConfigureAwait(false);
             throw;
         }

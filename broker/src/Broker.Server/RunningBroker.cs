@@ -1,5 +1,6 @@
 using System.Net;
 using Broker.Cluster.Metadata;
+using Broker.Cluster.Replication;
 using Broker.Server.Network;
 using Broker.Server.Observability;
 using Microsoft.Extensions.Logging;
@@ -48,6 +49,9 @@ public sealed partial class RunningBroker : IAsyncDisposable
 
     public MetadataImage Metadata => _components.Metadata.Image;
 
+    /// <summary>The partitions this broker hosts, their logs and roles (for tests and tools).</summary>
+    public ReplicaManager Replicas => _components.Services.Replicas;
+
     /// <summary>Kafka's broker state, as /v1/broker-state reports it.</summary>
     public BrokerState State => _status.State;
 
@@ -66,6 +70,9 @@ public sealed partial class RunningBroker : IAsyncDisposable
 
         LogStopping(_logger);
         _status.Set(BrokerState.ShuttingDown);
+
+        // Followers stop appending before anything else closes (Kafka's ReplicaManager shuts its fetchers down first).
+        await _components.Fetchers.DisposeAsync().ConfigureAwait(false);
         await _server.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         foreach (var ticker in _tickers)
         {

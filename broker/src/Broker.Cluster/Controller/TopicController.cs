@@ -446,8 +446,8 @@ public sealed partial class TopicController
         }
     }
 
-    /// <summary>Registers (or re-registers) this broker's endpoints, as a KRaft broker does at start-up.</summary>
-    public async Task RegisterBrokerAsync(int nodeId, IReadOnlyList<BrokerEndpoint> endpoints, string? rack, CancellationToken cancellationToken)
+    /// <summary>Registers (or re-registers) this broker's endpoints, as a KRaft broker does at start-up; returns the broker epoch.</summary>
+    public async Task<long> RegisterBrokerAsync(int nodeId, IReadOnlyList<BrokerEndpoint> endpoints, string? rack, CancellationToken cancellationToken)
     {
         var record = new RegisterBrokerRecord { BrokerId = nodeId, IncarnationId = _options.NewGuid(), Rack = rack, Fenced = false };
         foreach (var endpoint in endpoints)
@@ -464,7 +464,9 @@ public sealed partial class TopicController
         await _mutex.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _store.CommitAsync([record], cancellationToken).ConfigureAwait(false);
+            // KRaft's broker epoch is the offset of the registration record: the image right after committing it alone.
+            var image = await _store.CommitAsync([record], cancellationToken).ConfigureAwait(false);
+            return image.Offset;
         }
         finally
         {

@@ -7,12 +7,16 @@ namespace Broker.Cluster.Replication;
 /// <summary>
 /// One partition replica hosted by this broker: its log, its current config and leadership, as leader the state of
 /// its followers (<see cref="ReplicaSet"/>) and the high watermark they allow, and the signals that wake fetches parked
-/// waiting for data and acks=all produces waiting for the high watermark. Appends are serialised by the log; the
-/// signal swaps are guarded by a small lock. Thread-safe.
+/// waiting for data and acks=all produces waiting for the high watermark. Appends are serialised by the log, leader
+/// appends and role changes by a role lock; the signal swaps are guarded by a small lock. Thread-safe.
 /// </summary>
 public sealed class Partition
 {
     private readonly Lock _signalLock = new();
+
+    // Kafka's leaderIsrUpdateLock: a leader append and a role change never interleave, so no client batch lands in the
+    // log after the image made this replica a follower (the fetcher owns the log end from then on).
+    private readonly Lock _roleLock = new();
     private TaskCompletionSource? _appended;
     private TaskCompletionSource? _highWatermarkMoved;
     private volatile LogConfig _config;
@@ -47,6 +51,9 @@ public sealed class Partition
 
     public int LeaderEpoch { get; internal set; }
 
+    /// <summary>The leader's broker id as of the last image (this broker when it leads), -1 when there is none.</summary>
+    public int LeaderId { get; internal set; } = -1;
+
     public bool IsLeader { get; internal set; }
 
     /// <summary>The followers as this leader sees them; null unless this replica leads.</summary>
@@ -57,6 +64,17 @@ public sealed class Partition
     /// in the log and starts follower tracking afresh; the same epoch takes the committed ISR and partition epoch.
     /// </summary>
     internal void ApplyLeadership(int localId, PartitionInfo info, long replicaLagTimeMaxMs, long nowMs)
+    {
+        lock (_roleLock)
+        {
+            ApplyLeadershipLocked(localId, info, replicaLagTimeMaxMs, nowMs);
+        }
+
+        MaybeAdvanceHighWatermark();
+        SignalHighWatermark();
+    }
+
+    private void ApplyLeadershipLocked(int localId, PartitionInfo info, long replicaLagTimeMaxMs, long nowMs)
     {
         var current = _replicaSet;
         if (current is null || current.LeaderEpoch != info.LeaderEpoch)
@@ -78,30 +96,49 @@ public sealed class Partition
         }
 
         LeaderEpoch = info.LeaderEpoch;
+        LeaderId = localId;
         IsLeader = true;
-        MaybeAdvanceHighWatermark();
-        SignalHighWatermark();
     }
 
     /// <summary>The metadata says another replica leads (or none does): stop acting as leader.</summary>
     internal void ApplyNotLeader(PartitionInfo info)
     {
-        LeaderEpoch = info.LeaderEpoch;
-        IsLeader = false;
-        _replicaSet = null;
+        lock (_roleLock)
+        {
+            LeaderEpoch = info.LeaderEpoch;
+            LeaderId = info.Leader;
+            IsLeader = false;
+            _replicaSet = null;
+        }
+
         SignalHighWatermark();
         Signal();
     }
 
     /// <summary>
-    /// Appends a client batch (already validated) as leader: checks its producer epoch and sequence, assigns offsets
+    /// Appends a client batch (already validated) as leader (NOT_LEADER_OR_FOLLOWER once the image says otherwise, even
+    /// for a request that checked leadership just before): checks its producer epoch and sequence, assigns offsets
     /// in place, writes it, advances the high watermark as far as the in-sync replicas allow (at once with no
     /// followers), then wakes parked fetches. A duplicate or rejected batch writes nothing (see <see cref="AppendResult"/>).
     /// </summary>
     public AppendResult AppendAsLeader(Memory<byte> batches, long nowMs)
     {
         var config = _config;
-        var result = Log.Append(batches, LeaderEpoch, nowMs, config.LogAppendTime, AppendOrigin.Client);
+        AppendResult result;
+        lock (_roleLock)
+        {
+            if (!IsLeader)
+            {
+                return new AppendResult(-1, -1, -1, Log.LogStartOffset)
+                {
+                    Error = ErrorCode.NotLeaderOrFollower,
+                    ErrorMessage = $"This broker no longer leads {Topic}-{Index}.",
+                };
+            }
+
+            result = Log.Append(batches, LeaderEpoch, nowMs, config.LogAppendTime, AppendOrigin.Client);
+        }
+
         if (result.Error != ErrorCode.None || result.Duplicate)
         {
             return result;

@@ -31,6 +31,7 @@ public sealed partial class ReplicaManager
     private readonly ILogger _logger;
     private readonly Lock _updateLock = new();
     private Snapshot _snapshot = Snapshot.Empty;
+    private IFollowerFetching? _fetchers;
 
     /// <param name="configFor">The effective log config of a topic in an image (its overrides over the broker's static and dynamic defaults).</param>
     public ReplicaManager(int nodeId, LogManager logs, Func<MetadataImage, TopicInfo, LogConfig> configFor, ReplicaManagerOptions options,
@@ -42,6 +43,32 @@ public sealed partial class ReplicaManager
         _configFor = configFor;
         _options = options;
         _logger = logger;
+    }
+
+    /// <summary>
+    /// The fetchers that pull follower partitions from their leaders. Set once by the host before images that make this
+    /// broker a follower matter; without it follower partitions are only marked not-leader (single-node brokers).
+    /// </summary>
+    public void AttachFetchers(IFollowerFetching fetchers)
+    {
+        ArgumentNullException.ThrowIfNull(fetchers);
+        lock (_updateLock)
+        {
+            _fetchers = fetchers;
+            var follow = new List<FollowerAssignment>();
+            foreach (var partition in All())
+            {
+                if (!partition.IsLeader && partition.LeaderId >= 0)
+                {
+                    follow.Add(new FollowerAssignment(partition, partition.LeaderId, partition.LeaderEpoch));
+                }
+            }
+
+            if (follow.Count > 0)
+            {
+                fetchers.Follow(follow);
+            }
+        }
     }
 
     private sealed record Snapshot(FrozenDictionary<string, Partition[]> ByName, FrozenDictionary<Guid, Partition[]> ById)
@@ -85,6 +112,8 @@ public sealed partial class ReplicaManager
         lock (_updateLock)
         {
             var previous = _snapshot;
+            var follow = new List<FollowerAssignment>();
+            var unfollow = new List<Partition>();
             var byName = new Dictionary<string, Partition[]>(StringComparer.Ordinal);
             var byId = new Dictionary<Guid, Partition[]>();
             foreach (var topic in image.TopicsById.Values)
@@ -101,9 +130,8 @@ public sealed partial class ReplicaManager
                         continue;
                     }
 
-                    var partition = existing is not null && i < existing.Length && existing[i] is { } kept
-                        ? kept
-                        : new Partition(topic.Name, topic.TopicId, info.Partition, _logs.GetOrCreateLog(topic.Name, info.Partition, topic.TopicId, config), config);
+                    var known = existing is not null && i < existing.Length ? existing[i] : null;
+                    var partition = known ?? new Partition(topic.Name, topic.TopicId, info.Partition, _logs.GetOrCreateLog(topic.Name, info.Partition, topic.TopicId, config), config);
                     if (partition.Config != config)
                     {
                         // A dynamic topic or broker config change: the log's own rules (roll, retention, flush) follow it too.
@@ -111,13 +139,29 @@ public sealed partial class ReplicaManager
                     }
 
                     partition.Config = config;
+                    var (wasLeader, oldLeader, oldEpoch) = (partition.IsLeader, partition.LeaderId, partition.LeaderEpoch);
                     if (info.Leader == _nodeId)
                     {
+                        if (!wasLeader && known is not null)
+                        {
+                            // As Kafka's applyLocalLeadersDelta: no follower append may race the new epoch's start offset.
+                            _fetchers?.Unfollow([partition]);
+                        }
+
                         partition.ApplyLeadership(_nodeId, info, _options.ReplicaLagTimeMaxMs, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
                     }
                     else
                     {
                         partition.ApplyNotLeader(info);
+                        if (info.Leader < 0)
+                        {
+                            unfollow.Add(partition);
+                        }
+                        else if (known is null || wasLeader || oldLeader != info.Leader || oldEpoch != info.LeaderEpoch)
+                        {
+                            // Kafka's makeFollower: a new leader or epoch restarts fetching from the log end.
+                            follow.Add(new FollowerAssignment(partition, info.Leader, info.LeaderEpoch));
+                        }
                     }
                     partitions[i] = partition;
                     hostsAny = true;
@@ -131,6 +175,34 @@ public sealed partial class ReplicaManager
             }
 
             Volatile.Write(ref _snapshot, new Snapshot(byName.ToFrozenDictionary(StringComparer.Ordinal), byId.ToFrozenDictionary()));
+
+            foreach (var (topicId, partitions) in previous.ById)
+            {
+                if (!image.TopicsById.ContainsKey(topicId))
+                {
+                    foreach (var partition in partitions)
+                    {
+                        if (partition is not null)
+                        {
+                            unfollow.Add(partition);
+                        }
+                    }
+                }
+            }
+
+            // Fetchers let go of partitions before their logs are deleted, and follow in image order (under the lock).
+            if (_fetchers is { } fetchers)
+            {
+                if (unfollow.Count > 0)
+                {
+                    fetchers.Unfollow(unfollow);
+                }
+
+                if (follow.Count > 0)
+                {
+                    fetchers.Follow(follow);
+                }
+            }
 
             foreach (var (topicId, partitions) in previous.ById)
             {

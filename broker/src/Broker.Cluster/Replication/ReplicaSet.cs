@@ -63,6 +63,18 @@ public sealed class ReplicaSet
 
     public long EpochStartOffset { get; }
 
+    /// <summary>Every replica of the partition, the leader included.</summary>
+    public IReadOnlyList<int> AssignedReplicas
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _replicas;
+            }
+        }
+    }
+
     /// <summary>The committed ISR (from the metadata log).</summary>
     public IReadOnlyList<int> Isr
     {

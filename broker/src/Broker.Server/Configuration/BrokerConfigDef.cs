@@ -147,7 +147,9 @@ public static class BrokerConfigDef
         Int(ReplicaSocketTimeoutMs, "30000", null, "Socket timeout of follower fetches."),
         Int(ReplicaSocketReceiveBufferBytes, "65536", null, "SO_RCVBUF of follower fetch connections."),
         Long(ReplicaHighWatermarkCheckpointIntervalMs, "5000", null, "How often high watermarks are checkpointed."),
-        Int(NumReplicaFetchers, "1", null, "Fetcher threads per source broker."),
+        Int(NumReplicaFetchers, "1", AtLeast(1), "Fetcher threads per source broker."),
+        Int(ReconnectBackoffMs, "50", AtLeast(0), "Wait before reconnecting to another broker after a failure."),
+        Int(ReconnectBackoffMaxMs, "1000", AtLeast(0), "Cap of the exponential reconnect backoff between brokers."),
     ]);
 
     private static ConfigKey Int(string name, string? defaultValue, ConfigValidator? validator, string doc) =>

@@ -64,7 +64,7 @@ internal sealed class BrokerMetrics
             new HistogramConfiguration { Buckets = LatencyBucketsMs });
         _partitionCount = factory.CreateGauge("kafka_server_replicamanager_partitioncount", "Partitions hosted by this broker.");
         _leaderCount = factory.CreateGauge("kafka_server_replicamanager_leadercount", "Partitions this broker leads.");
-        _underReplicated = factory.CreateGauge("kafka_server_replicamanager_underreplicatedpartitions", "Led partitions whose ISR is smaller than their replica set (0 until replication exists).");
+        _underReplicated = factory.CreateGauge("kafka_server_replicamanager_underreplicatedpartitions", "Led partitions whose ISR is smaller than their replica set.");
         _offline = factory.CreateGauge("kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a live leader (0 until replication exists).");
         _logSize = factory.CreateGauge("kafka_log_log_size", "Bytes of all segments of the partition's log.", ["topic", "partition"]);
         _connections = factory.CreateGauge("kafka_server_socketservermetrics_connection_count", "Open client connections across all listeners.");
@@ -125,6 +125,7 @@ internal sealed class BrokerMetrics
 
             var partitions = 0;
             var leaders = 0;
+            var underReplicated = 0;
             _currentSizes.Clear();
             _liveTopics.Clear();
             foreach (var partition in replicas.All())
@@ -133,6 +134,10 @@ internal sealed class BrokerMetrics
                 if (partition.IsLeader)
                 {
                     leaders++;
+                    if (partition.Replicas is { } set && set.Isr.Count < set.AssignedReplicas.Count)
+                    {
+                        underReplicated++;
+                    }
                 }
 
                 _liveTopics.Add(partition.Topic);
@@ -151,6 +156,7 @@ internal sealed class BrokerMetrics
             (_publishedSizes, _currentSizes) = (_currentSizes, _publishedSizes);
             _partitionCount.Set(partitions);
             _leaderCount.Set(leaders);
+            _underReplicated.Set(underReplicated);
             RemoveDeletedTopics(replicas);
             UpdateLag(replicas);
         }

@@ -1,0 +1,77 @@
+using Broker.Cluster.Replication;
+using Broker.Protocol.Records;
+using Broker.Storage;
+
+namespace Broker.Cluster.Tests.Replication;
+
+/// <summary>A clock the test moves by hand. Not thread-safe.</summary>
+internal sealed class ManualClock : TimeProvider
+{
+    private DateTimeOffset _now = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+
+    public long NowMs => _now.ToUnixTimeMilliseconds();
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
+
+/// <summary>A log manager on a private temp dir, removed on dispose. Owned by one test.</summary>
+internal sealed class TempLogs : IDisposable
+{
+    public static readonly Guid TopicId = new("6b2f3a4e-0000-4000-8000-000000000001");
+
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "follower-tests-" + Guid.NewGuid().ToString("N"));
+
+    public TempLogs(TimeProvider time)
+    {
+        Directory.CreateDirectory(_dir);
+        Manager = LogManager.Open(new LogManagerOptions
+        {
+            LogDirs = [_dir],
+            NodeId = 2,
+            DefaultConfig = LogConfig.Default with { FileDeleteDelayMs = 0 },
+        }, time);
+    }
+
+    public LogManager Manager { get; }
+
+    public Partition NewPartition(string topic = "t", int index = 0)
+    {
+        var log = Manager.GetOrCreateLog(topic, index, TopicId, LogConfig.Default with { FileDeleteDelayMs = 0 });
+        return new Partition(topic, TopicId, index, log, log.Config);
+    }
+
+    public void Dispose()
+    {
+        Manager.Dispose();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a temp dir left behind does not affect other tests.
+        }
+    }
+}
+
+/// <summary>Record batches as a leader would send them: offsets and leader epochs already assigned. Stateless.</summary>
+internal static class LeaderBatches
+{
+    /// <summary>One batch of <paramref name="count"/> records from <paramref name="baseOffset"/> in <paramref name="epoch"/>.</summary>
+    public static byte[] Batch(long baseOffset, int count, int epoch)
+    {
+        using var builder = new RecordBatchBuilder { BaseOffset = baseOffset, PartitionLeaderEpoch = epoch };
+        for (var i = 0; i < count; i++)
+        {
+            builder.Append(1_700_000_000_000 + i, null, [(byte)(baseOffset + i)]);
+        }
+
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        builder.WriteTo(output);
+        return output.WrittenSpan.ToArray();
+    }
+
+    public static byte[] Concat(params byte[][] batches) => [.. batches.SelectMany(b => b)];
+}
