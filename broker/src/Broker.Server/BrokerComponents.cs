@@ -101,6 +101,10 @@ internal sealed class BrokerComponents : IDisposable
                 ValidateConfigs = static configs => TopicConfigDef.Validate(configs)?.Message,
             });
             var configs = new ConfigController(metadata, new ConfigSchema(config), config.NodeId);
+            var uncleanDefault = config.GetBoolean(ConfigNames.UncleanLeaderElectionEnable);
+            var lifecycle = new BrokerLifecycle(controller, new BrokerLifecycleOptions(time, config.GetInt(ConfigNames.BrokerSessionTimeoutMs), uncleanDefault));
+            var elections = new LeaderElections(controller, new LeaderElectionOptions(config.GetBoolean(ConfigNames.AutoLeaderRebalanceEnable),
+                (int)config.GetLong(ConfigNames.LeaderImbalanceCheckIntervalSeconds), config.GetInt(ConfigNames.LeaderImbalancePerBrokerPercentage), uncleanDefault));
             var groupLog = new OffsetsTopicLog(config.NodeId, metadata, controller, replicas, new OffsetsTopicOptions(
                 config.OffsetsTopicNumPartitions, config.OffsetsTopicReplicationFactor, config.GetInt(ConfigNames.OffsetsTopicSegmentBytes)));
             var groups = new GroupCoordinator(GroupOptions(config), groupLog, (topic, partition) => PartitionExists(metadata.Image, topic, partition),
@@ -119,6 +123,9 @@ internal sealed class BrokerComponents : IDisposable
                 Transactions = new TransactionCoordinatorLocator(metadata, controller, new TransactionStateTopicOptions(
                     config.TransactionStateLogNumPartitions, config.TransactionStateLogReplicationFactor,
                     config.GetInt(ConfigNames.TransactionStateLogSegmentBytes), config.GetInt(ConfigNames.TransactionStateLogMinIsr))),
+                BrokerLifecycle = lifecycle,
+                Elections = elections,
+                Reassignments = new ReassignmentController(controller, uncleanDefault),
             };
             RequestDispatcher? dispatcher = null;
             dispatcher = new RequestDispatcher(
@@ -140,7 +147,10 @@ internal sealed class BrokerComponents : IDisposable
                 new DeleteRecordsHandler(services),
                 new DescribeLogDirsHandler(services),
                 new OffsetForLeaderEpochHandler(services),
-                new ListPartitionReassignmentsHandler(),
+                new ListPartitionReassignmentsHandler(services),
+                new AlterPartitionReassignmentsHandler(services),
+                new ElectLeadersHandler(services),
+                new UnregisterBrokerHandler(services),
                 new DescribeTopicPartitionsHandler(services),
                 new FindCoordinatorHandler(services),
                 new JoinGroupHandler(services),

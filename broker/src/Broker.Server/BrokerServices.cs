@@ -64,4 +64,13 @@ internal sealed class BrokerServices
 
     /// <summary>FindCoordinator for transactional ids.</summary>
     public required TransactionCoordinatorLocator Transactions { get; init; }
+
+    /// <summary>Broker registration, heartbeats, fencing and unregistration at the controller.</summary>
+    public required BrokerLifecycle BrokerLifecycle { get; init; }
+
+    /// <summary>ElectLeaders and the periodic leader-imbalance rebalance.</summary>
+    public required LeaderElections Elections { get; init; }
+
+    /// <summary>Alter/ListPartitionReassignments.</summary>
+    public required ReassignmentController Reassignments { get; init; }
 }

@@ -314,6 +314,33 @@ public sealed class HandlerVersionTests : IDisposable
                     TimeoutMs = 1000,
                     Topics = [new ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics { Name = "t", PartitionIndexes = [0, 5] }],
                 };
+            case ApiKey.AlterPartitionReassignments:
+                return new AlterPartitionReassignmentsRequest
+                {
+                    TimeoutMs = 1000,
+                    Topics =
+                    [
+                        new AlterPartitionReassignmentsRequest.ReassignableTopic
+                        {
+                            Name = "t",
+                            Partitions =
+                            [
+                                new AlterPartitionReassignmentsRequest.ReassignablePartition { PartitionIndex = 0, Replicas = [1] },
+                                new AlterPartitionReassignmentsRequest.ReassignablePartition { PartitionIndex = 1, Replicas = null },
+                                new AlterPartitionReassignmentsRequest.ReassignablePartition { PartitionIndex = 5, Replicas = [1] },
+                            ],
+                        },
+                    ],
+                };
+            case ApiKey.ElectLeaders:
+                return new ElectLeadersRequest
+                {
+                    ElectionType = version >= 1 ? (sbyte)1 : (sbyte)0,
+                    TopicPartitions = [new ElectLeadersRequest.TopicPartitionsData { Topic = "t", Partitions = [0, 1, 9] }],
+                    TimeoutMs = 1000,
+                };
+            case ApiKey.UnregisterBroker:
+                return new UnregisterBrokerRequest { BrokerId = 7 };
             case ApiKey.DescribeTopicPartitions:
                 return new DescribeTopicPartitionsRequest
                 {

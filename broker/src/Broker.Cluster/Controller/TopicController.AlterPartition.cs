@@ -16,8 +16,8 @@ public sealed partial class TopicController
     /// <summary>
     /// Validates and commits an ISR change as a PartitionChangeRecord: a stale leader epoch is FENCED_LEADER_EPOCH, a
     /// stale partition epoch INVALID_UPDATE_VERSION, a request from a replica that does not lead INVALID_REQUEST, an ISR
-    /// without the leader or with a member that is not a replica, not registered or fenced INELIGIBLE_REPLICA. An ISR
-    /// equal to the current one commits nothing and returns the partition as it is.
+    /// without the leader or with a member that is not a replica, not registered, fenced or (joining while) in controlled
+    /// shutdown INELIGIBLE_REPLICA. An ISR equal to the current one commits nothing and returns the partition as it is.
     /// </summary>
     public async Task<AlterIsrResult> AlterPartitionAsync(AlterIsrRequest request, CancellationToken cancellationToken)
     {
@@ -54,7 +54,8 @@ public sealed partial class TopicController
 
             foreach (var member in request.NewIsr)
             {
-                if (!current.Replicas.Contains(member) || !image.Brokers.TryGetValue(member, out var broker) || broker.Fenced)
+                if (!current.Replicas.Contains(member) || !image.Brokers.TryGetValue(member, out var broker) || broker.Fenced
+                    || (broker.InControlledShutdown && !current.Isr.Contains(member)))
                 {
                     return new AlterIsrResult(ErrorCode.IneligibleReplica, current);
                 }
@@ -65,9 +66,17 @@ public sealed partial class TopicController
                 return new AlterIsrResult(ErrorCode.None, current);
             }
 
-            var next = await _store.CommitAsync(
-                [new PartitionChangeRecord { TopicId = request.TopicId, PartitionId = request.Partition, Isr = [.. request.NewIsr] }],
-                cancellationToken).ConfigureAwait(false);
+            // The builder also completes a reassignment whose adding replicas are now all in sync (and re-elects if
+            // that removed the leader), as Kafka does on every partition change.
+            var change = new PartitionChangeBuilder(request.TopicId, current, PartitionElections.AcceptableLeaders(image), uncleanAllowed: false)
+                .WithTargetIsr(request.NewIsr)
+                .Build();
+            if (change is null)
+            {
+                return new AlterIsrResult(ErrorCode.None, current);
+            }
+
+            var next = await _store.CommitAsync([change], cancellationToken).ConfigureAwait(false);
             return new AlterIsrResult(ErrorCode.None, next.TopicsById[request.TopicId].Partitions[request.Partition]);
         }
         finally

@@ -33,6 +33,9 @@ public sealed record TopicControllerOptions(int DefaultPartitions, short Default
 
     /// <summary>Source of topic ids and broker incarnation ids (injected so tests and simulations are deterministic).</summary>
     public Func<Guid> NewGuid { get; init; } = Guid.NewGuid;
+
+    /// <summary>Randomness of replica placement (<see cref="ReplicaPlacer"/>); seeded in tests. Used under the controller's mutex.</summary>
+    public Random PlacementRandom { get; init; } = Random.Shared;
 }
 
 /// <summary>
@@ -156,13 +159,10 @@ public sealed partial class TopicController
                     "Replication factor must be larger than 0, or -1 to use the default value.");
             }
 
-            if (replicationFactor > liveBrokers.Length)
+            if (ReplicaPlacer.TryPlace(image.Brokers.Values, partitions, replicationFactor, _options.PlacementRandom, out assignment) is { } placementError)
             {
-                return new TopicResult(topic.Name, Guid.Empty, ErrorCode.InvalidReplicationFactor,
-                    $"Unable to replicate the partition {replicationFactor} time(s): The target replication factor of {replicationFactor} cannot be reached because only {liveBrokers.Length} broker(s) are registered.");
+                return new TopicResult(topic.Name, Guid.Empty, ErrorCode.InvalidReplicationFactor, placementError);
             }
-
-            assignment = RoundRobin(partitions, replicationFactor, liveBrokers, topic.Name);
         }
 
         var topicId = _options.NewGuid();
@@ -264,37 +264,6 @@ public sealed partial class TopicController
         return null;
     }
 
-    // Kafka's rack-unaware placement: a start index per topic, leaders round-robin, followers shifted.
-    private static List<int[]> RoundRobin(int partitions, int replicationFactor, int[] brokers, string topic)
-    {
-        var start = (int)((uint)StableHash(topic) % (uint)brokers.Length);
-        var result = new List<int[]>(partitions);
-        for (var p = 0; p < partitions; p++)
-        {
-            var replicas = new int[replicationFactor];
-            for (var r = 0; r < replicationFactor; r++)
-            {
-                replicas[r] = brokers[(start + p + r) % brokers.Length];
-            }
-
-            result.Add(replicas);
-        }
-
-        return result;
-    }
-
-    // string.GetHashCode is randomised per process; placement must be reproducible.
-    private static int StableHash(string value)
-    {
-        var hash = 17;
-        foreach (var c in value)
-        {
-            hash = unchecked((hash * 31) + c);
-        }
-
-        return hash;
-    }
-
     /// <summary>CreatePartitions: grows topics to a new partition count, never shrinks them.</summary>
     public async Task<IReadOnlyList<TopicResult>> CreatePartitionsAsync(
         IReadOnlyList<NewPartitions> requests, bool validateOnly, CancellationToken cancellationToken)
@@ -308,7 +277,7 @@ public sealed partial class TopicController
             var partitionsLeft = MaxPartitionsPerRequest;
             foreach (var request in requests)
             {
-                var result = PlanPartitions(image, request, ref partitionsLeft, validateOnly ? null : records);
+                var result = PlanPartitions(image, request, ref partitionsLeft, _options.PlacementRandom, validateOnly ? null : records);
                 results.Add(result);
             }
 
@@ -325,7 +294,7 @@ public sealed partial class TopicController
         }
     }
 
-    private static TopicResult PlanPartitions(MetadataImage image, NewPartitions request, ref int partitionsLeft, List<IApiMessage>? records)
+    private static TopicResult PlanPartitions(MetadataImage image, NewPartitions request, ref int partitionsLeft, Random random, List<IApiMessage>? records)
     {
         if (!image.TopicsByName.TryGetValue(request.Name, out var topic))
         {
@@ -381,13 +350,10 @@ public sealed partial class TopicController
         }
         else
         {
-            if (replicationFactor > live.Length)
+            if (ReplicaPlacer.TryPlace(image.Brokers.Values, added, replicationFactor, random, out assignment) is { } placementError)
             {
-                return new TopicResult(request.Name, topic.TopicId, ErrorCode.InvalidReplicationFactor,
-                    $"Unable to replicate the partition {replicationFactor} time(s): only {live.Length} broker(s) are registered.");
+                return new TopicResult(request.Name, topic.TopicId, ErrorCode.InvalidReplicationFactor, placementError);
             }
-
-            assignment = RoundRobin(request.Count, (short)replicationFactor, live, request.Name).GetRange(current, added);
         }
 
         partitionsLeft -= added;

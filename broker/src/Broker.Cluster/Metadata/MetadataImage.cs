@@ -9,7 +9,19 @@ public sealed record PartitionInfo(
     int LeaderEpoch,
     int PartitionEpoch,
     ImmutableArray<int> Replicas,
-    ImmutableArray<int> Isr);
+    ImmutableArray<int> Isr)
+{
+    /// <summary>Replicas a reassignment is adding (also in <see cref="Replicas"/>); empty when none is in progress.</summary>
+    public ImmutableArray<int> AddingReplicas { get; init; } = [];
+
+    /// <summary>Replicas a reassignment is removing (still in <see cref="Replicas"/>); empty when none is in progress.</summary>
+    public ImmutableArray<int> RemovingReplicas { get; init; } = [];
+
+    /// <summary>Kafka's LeaderRecoveryState: 0 recovered, 1 recovering after an unclean election.</summary>
+    public sbyte LeaderRecoveryState { get; init; }
+
+    public bool IsReassigning => AddingReplicas.Length > 0 || RemovingReplicas.Length > 0;
+}
 
 /// <summary>One topic: name, id, partitions in index order and per-topic config overrides. Immutable; thread-safe.</summary>
 public sealed record TopicInfo(
@@ -27,6 +39,15 @@ public sealed record BrokerEndpoint(string ListenerName, string Host, int Port, 
 /// <summary>A registered broker. Immutable; thread-safe.</summary>
 public sealed record BrokerInfo(int NodeId, ImmutableArray<BrokerEndpoint> Endpoints, string? Rack, bool Fenced)
 {
+    /// <summary>The broker epoch the controller assigned at registration (-1 when the record carried none).</summary>
+    public long Epoch { get; init; } = -1;
+
+    /// <summary>The incarnation id of the registered broker process.</summary>
+    public Guid IncarnationId { get; init; }
+
+    /// <summary>Set by a BrokerRegistrationChangeRecord once the broker asked to shut down; cleared by re-registration.</summary>
+    public bool InControlledShutdown { get; init; }
+
     public BrokerEndpoint? EndpointFor(string listenerName)
     {
         foreach (var endpoint in Endpoints)

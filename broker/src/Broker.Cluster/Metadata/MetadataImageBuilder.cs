@@ -6,7 +6,8 @@ namespace Broker.Cluster.Metadata;
 
 /// <summary>
 /// Applies KRaft metadata records (TopicRecord, PartitionRecord, PartitionChangeRecord, ConfigRecord for
-/// topics and brokers, RemoveTopicRecord, RegisterBrokerRecord, FeatureLevelRecord, ProducerIdsRecord) to an image,
+/// topics and brokers, RemoveTopicRecord, RegisterBrokerRecord, UnregisterBrokerRecord, Fence/UnfenceBrokerRecord,
+/// BrokerRegistrationChangeRecord, FeatureLevelRecord, ProducerIdsRecord) to an image,
 /// producing the next image. Records of other types are ignored here (ACLs belong to a later subsystem).
 /// Not thread-safe: one builder per batch of records.
 /// </summary>
@@ -56,7 +57,12 @@ public sealed class MetadataImageBuilder
                     partition.LeaderEpoch,
                     partition.PartitionEpoch,
                     [.. partition.Replicas],
-                    [.. partition.Isr]);
+                    [.. partition.Isr])
+                {
+                    AddingReplicas = [.. partition.AddingReplicas],
+                    RemovingReplicas = [.. partition.RemovingReplicas],
+                    LeaderRecoveryState = partition.LeaderRecoveryState,
+                };
                 break;
             case PartitionChangeRecord change:
                 ApplyChange(change);
@@ -92,8 +98,38 @@ public sealed class MetadataImageBuilder
                     endpoints.Add(new BrokerEndpoint(endpoint.Name, endpoint.Host, endpoint.Port, endpoint.SecurityProtocol));
                 }
 
-                _brokers[broker.BrokerId] = new BrokerInfo(broker.BrokerId, endpoints.MoveToImmutable(), broker.Rack, broker.Fenced);
+                _brokers[broker.BrokerId] = new BrokerInfo(broker.BrokerId, endpoints.MoveToImmutable(), broker.Rack, broker.Fenced)
+                {
+                    Epoch = broker.BrokerEpoch,
+                    IncarnationId = broker.IncarnationId,
+                    InControlledShutdown = broker.InControlledShutdown,
+                };
                 break;
+            case UnregisterBrokerRecord unregister:
+                _brokers.Remove(unregister.BrokerId);
+                break;
+            case FenceBrokerRecord fence:
+                UpdateBroker(fence.Id, static b => b with { Fenced = true });
+                break;
+            case UnfenceBrokerRecord unfence:
+                UpdateBroker(unfence.Id, static b => b with { Fenced = false });
+                break;
+            case BrokerRegistrationChangeRecord change:
+                // Fenced: 1 fence, -1 unfence, 0 unchanged; InControlledShutdown: 1 entered, 0 unchanged.
+                UpdateBroker(change.BrokerId, b => b with
+                {
+                    Fenced = change.Fenced switch { 1 => true, -1 => false, _ => b.Fenced },
+                    InControlledShutdown = change.InControlledShutdown == 1 || b.InControlledShutdown,
+                });
+                break;
+        }
+    }
+
+    private void UpdateBroker(int brokerId, Func<BrokerInfo, BrokerInfo> update)
+    {
+        if (_brokers.TryGetValue(brokerId, out var broker))
+        {
+            _brokers[brokerId] = update(broker);
         }
     }
 
@@ -124,9 +160,10 @@ public sealed class MetadataImageBuilder
             return;
         }
 
-        // Kafka's PartitionChangeRecord: Leader -2 means "unchanged"; a new leader bumps the leader epoch.
+        // Kafka's PartitionChangeRecord: Leader -2 means "unchanged"; any other value (even the current leader, which
+        // the controller writes to fence removed replicas) bumps the leader epoch.
         var leader = change.Leader == -2 ? current.Leader : change.Leader;
-        var leaderEpoch = leader != current.Leader ? current.LeaderEpoch + 1 : current.LeaderEpoch;
+        var leaderEpoch = change.Leader != -2 ? current.LeaderEpoch + 1 : current.LeaderEpoch;
         partitions[change.PartitionId] = current with
         {
             Leader = leader,
@@ -134,6 +171,9 @@ public sealed class MetadataImageBuilder
             PartitionEpoch = current.PartitionEpoch + 1,
             Isr = change.Isr is { } isr ? [.. isr] : current.Isr,
             Replicas = change.Replicas is { } replicas ? [.. replicas] : current.Replicas,
+            AddingReplicas = change.AddingReplicas is { } adding ? [.. adding] : current.AddingReplicas,
+            RemovingReplicas = change.RemovingReplicas is { } removing ? [.. removing] : current.RemovingReplicas,
+            LeaderRecoveryState = change.LeaderRecoveryState == -1 ? current.LeaderRecoveryState : change.LeaderRecoveryState,
         };
     }
 

@@ -55,6 +55,9 @@ public static class ConfigNames
     public const string MessageMaxBytes = "message.max.bytes";
     public const string MinInsyncReplicas = "min.insync.replicas";
     public const string UncleanLeaderElectionEnable = "unclean.leader.election.enable";
+    public const string AutoLeaderRebalanceEnable = "auto.leader.rebalance.enable";
+    public const string LeaderImbalanceCheckIntervalSeconds = "leader.imbalance.check.interval.seconds";
+    public const string LeaderImbalancePerBrokerPercentage = "leader.imbalance.per.broker.percentage";
     public const string CompressionType = "compression.type";
     public const string FetchMaxBytes = "fetch.max.bytes";
     public const string MaxIncrementalFetchSessionCacheSlots = "max.incremental.fetch.session.cache.slots";
