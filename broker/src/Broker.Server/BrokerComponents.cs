@@ -10,6 +10,7 @@ using Broker.Server.Configuration;
 using Broker.Server.Dispatch;
 using Broker.Server.Handlers;
 using Broker.Server.Observability;
+using Broker.Server.Raft;
 using Broker.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -28,6 +29,7 @@ internal sealed class BrokerComponents : IDisposable
     private BrokerComponents(LogManager logs, IMetadataStore metadata, LocalMetadataLog? ownMetadata, BrokerServices services, RequestDispatcher dispatcher,
         ReplicaFetcherManager fetchers)
     {
+        Quorum = services.Quorum;
         Logs = logs;
         Metadata = metadata;
         _ownMetadata = ownMetadata;
@@ -45,6 +47,9 @@ internal sealed class BrokerComponents : IDisposable
     public ReplicaFetcherManager Fetchers { get; }
 
     public BrokerServices Services { get; }
+
+    /// <summary>The network-bound Raft quorum (controller.quorum.voters set), or null for the single-node metadata log.</summary>
+    public RaftNetworkDriver? Quorum { get; }
 
     public RequestDispatcher Dispatcher { get; }
 
@@ -69,11 +74,23 @@ internal sealed class BrokerComponents : IDisposable
 
         var logs = LogManager.Open(new LogManagerOptions(config.LogDirs, config.NodeId, config.ClusterId, defaultLogConfig) { RecoveryProgress = recovery }, time, loggerFactory);
         LocalMetadataLog? ownMetadata = null;
+        var quorumConfig = sharedMetadata is null ? QuorumSettings.From(config) : null;
+        RaftNetworkDriver? quorum = null;
         try
         {
-            IMetadataStore metadata = sharedMetadata
-                ?? (ownMetadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>()));
-            if (MetadataFeatures.BootstrapRecords(metadata.Image) is { Count: > 0 } defaults)
+            IMetadataStore metadata;
+            if (quorumConfig is not null)
+            {
+                // KRaft mode: the Raft quorum is the metadata log; the leader writes the bootstrap records (QuorumMembership).
+                quorum = new RaftNetworkDriver(config.NodeId, quorumConfig, time, loggerFactory);
+                metadata = quorum.Open(logs);
+            }
+            else
+            {
+                metadata = sharedMetadata ?? (ownMetadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>()));
+            }
+
+            if (quorum is null && MetadataFeatures.BootstrapRecords(metadata.Image) is { Count: > 0 } defaults)
             {
                 var bootstrap = ReadBootstrapCheckpoint(config.MetadataLogDir) ?? defaults;
 
@@ -126,9 +143,10 @@ internal sealed class BrokerComponents : IDisposable
                 BrokerLifecycle = lifecycle,
                 Elections = elections,
                 Reassignments = new ReassignmentController(controller, uncleanDefault),
+                Quorum = quorum,
             };
             RequestDispatcher? dispatcher = null;
-            dispatcher = new RequestDispatcher(
+            List<ApiHandler> handlers =
             [
                 new ProduceHandler(services),
                 new FetchHandler(services),
@@ -163,7 +181,15 @@ internal sealed class BrokerComponents : IDisposable
                 new DescribeGroupsHandler(services),
                 new DeleteGroupsHandler(services),
                 new OffsetDeleteHandler(services),
-            ]);
+            ];
+            if (quorum is not null)
+            {
+                // The controller-listener APIs of a KRaft node: the Raft RPCs and broker registration at the leader.
+                handlers.AddRange([new VoteHandler(quorum), new BeginQuorumEpochHandler(quorum), new EndQuorumEpochHandler(quorum),
+                    new DescribeQuorumHandler(quorum), new BrokerRegistrationHandler(lifecycle), new BrokerHeartbeatHandler(lifecycle)]);
+            }
+
+            dispatcher = new RequestDispatcher(handlers);
             var endpoints = new BrokerEndpointResolver(() => metadata.Image, config.InterBrokerListenerName);
             var fetchers = new ReplicaFetcherManager(FetcherOptions(config), endpoints.Resolve, () => logs.BrokerEpoch, time, loggerFactory);
             return new BrokerComponents(logs, metadata, ownMetadata, services, dispatcher, fetchers)
@@ -178,6 +204,7 @@ internal sealed class BrokerComponents : IDisposable
         }
         catch
         {
+            quorum?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             ownMetadata?.Dispose();
             logs.Dispose();
             throw;
@@ -215,6 +242,9 @@ internal sealed class BrokerComponents : IDisposable
     public void Dispose()
     {
         Interlocked.Exchange(ref _detach, null)?.Invoke();
+
+        // Normally already stopped by the host (asynchronously); the quorum must stop before its log closes.
+        Quorum?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _ownMetadata?.Dispose();
         Logs.Dispose();
     }
