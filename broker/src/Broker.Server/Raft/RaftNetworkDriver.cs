@@ -140,10 +140,17 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
                 next = _time.GetUtcNow().ToUnixTimeMilliseconds() + 100;
             }
 
-            var wait = Math.Clamp(next - _time.GetUtcNow().ToUnixTimeMilliseconds(), 0, 1000);
+            // The deadline is on the injected clock, so the wait is too; a wake-up (inbound message, append) ends it early.
+            var wait = Math.Clamp(next - _time.GetUtcNow().ToUnixTimeMilliseconds(), 1, 1000);
+            using var timer = new CancellationTokenSource(TimeSpan.FromMilliseconds(wait), _time);
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(token, timer.Token);
             try
             {
-                await _wake.WaitAsync(TimeSpan.FromMilliseconds(wait), token).ConfigureAwait(false);
+                await _wake.WaitAsync(either.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!token.IsCancellationRequested)
+            {
+                // The deadline passed.
             }
             catch (OperationCanceledException)
             {
