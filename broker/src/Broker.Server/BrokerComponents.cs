@@ -184,9 +184,19 @@ internal sealed class BrokerComponents : IDisposable
             ];
             if (quorum is not null)
             {
-                // The controller-listener APIs of a KRaft node: the Raft RPCs and broker registration at the leader.
+                // Admin APIs that commit metadata run on the active controller: other nodes forward them (Envelope).
+                for (var i = 0; i < handlers.Count; i++)
+                {
+                    if (ForwardedApis.Contains(handlers[i].ApiKey))
+                    {
+                        handlers[i] = new ForwardingHandler(handlers[i], quorum, config.NodeId);
+                    }
+                }
+
+                // The controller-listener APIs of a KRaft node: the Raft RPCs, forwarded requests and broker registration.
                 handlers.AddRange([new VoteHandler(quorum), new BeginQuorumEpochHandler(quorum), new EndQuorumEpochHandler(quorum),
-                    new DescribeQuorumHandler(quorum), new BrokerRegistrationHandler(lifecycle), new BrokerHeartbeatHandler(lifecycle)]);
+                    new DescribeQuorumHandler(quorum), new EnvelopeHandler(() => dispatcher!, quorum, config.NodeId),
+                    new BrokerRegistrationHandler(lifecycle), new BrokerHeartbeatHandler(lifecycle)]);
             }
 
             dispatcher = new RequestDispatcher(handlers);
@@ -210,6 +220,10 @@ internal sealed class BrokerComponents : IDisposable
             throw;
         }
     }
+
+    /// <summary>CreateTopics, DeleteTopics, AlterConfigs, CreatePartitions, ElectLeaders, IncrementalAlterConfigs,
+    /// AlterPartitionReassignments, UnregisterBroker: the handled APIs Kafka marks forwardable.</summary>
+    private static readonly HashSet<short> ForwardedApis = [19, 20, 33, 37, 43, 44, 45, 64];
 
     private static GroupCoordinatorOptions GroupOptions(BrokerConfig config) => new()
     {

@@ -130,6 +130,17 @@ internal sealed class RaftCluster : IAsyncDisposable
         return response.Message;
     }
 
+    /// <summary>Sends a request to a node's client (PLAINTEXT) listener and returns the response.</summary>
+    public async Task<TResponse> SendAsync<TResponse>(int node, IApiMessage request, short version)
+        where TResponse : IApiMessage, new()
+    {
+        var endPoint = Node(node).Endpoints.First(e => e.Listener == "PLAINTEXT").EndPoint;
+        await using var connection = new KafkaClientConnection(() => endPoint, new KafkaClientOptions("quorum-test", RequestTimeoutMs: 30_000),
+            TimeProvider.System, new Random(node), NullLogger.Instance);
+        using var response = await connection.SendAsync<TResponse>(request, version, CancellationToken.None);
+        return response.Message;
+    }
+
     private static int[] FreePorts(int count)
     {
         // Held open together so the three differ; a race with another process binding one before the node does is

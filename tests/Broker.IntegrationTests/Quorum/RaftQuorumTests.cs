@@ -111,6 +111,35 @@ public sealed class RaftQuorumTests
         }
     }
 
+    [Fact]
+    public async Task CreateTopics_SentToFollower_ForwardedToTheControllerInAnEnvelope()
+    {
+        await using var cluster = await RaftCluster.StartAsync(_output);
+        var (leader, _) = await cluster.WaitForLeaderAsync();
+        await WaitForBrokersAsync(cluster, 3);
+        var follower = cluster.RunningNodes.First(n => n != leader);
+
+        // Straight to the follower's client listener (librdkafka would go to the controller itself).
+        var request = new CreateTopicsRequest
+        {
+            TimeoutMs = 15_000,
+            Topics = [new CreateTopicsRequest.CreatableTopic { Name = "forwarded", NumPartitions = 2, ReplicationFactor = 1 }],
+        };
+        var response = await cluster.SendAsync<CreateTopicsResponse>(follower, request, 7);
+
+        var topic = Assert.Single(response.Topics);
+        Assert.Equal("forwarded", topic.Name);
+        Assert.Equal(0, topic.ErrorCode);
+        Assert.Equal(2, topic.NumPartitions);
+        Assert.NotEqual(Guid.Empty, topic.TopicId);
+        await WaitForTopicEverywhereAsync(cluster, "forwarded");
+        Assert.Equal(topic.TopicId, cluster.Node(follower).Metadata.TopicsByName["forwarded"].TopicId);
+
+        // A second create of the same name is refused by the controller, and the refusal comes back the same way.
+        var again = await cluster.SendAsync<CreateTopicsResponse>(follower, request, 7);
+        Assert.Equal((short)Broker.Protocol.ErrorCode.TopicAlreadyExists, Assert.Single(again.Topics).ErrorCode);
+    }
+
     private async Task CreateTopicAsync(string bootstrap, string topic, int partitions)
     {
         using var admin = KafkaClients.Admin(bootstrap, _output);

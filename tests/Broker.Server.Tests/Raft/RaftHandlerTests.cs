@@ -139,6 +139,47 @@ public sealed class RaftHandlerTests : IDisposable
         Assert.Equal(1, response.ControllerId);
     }
 
+    [Fact]
+    public async Task Envelope_ForwardedCreateTopics_RunsOnTheControllerAndReturnsTheInnerResponse()
+    {
+        var inner = new CreateTopicsRequest { Topics = [new CreateTopicsRequest.CreatableTopic { Name = "enveloped", NumPartitions = 3, ReplicationFactor = 1 }] };
+        var envelope = new EnvelopeRequest { RequestData = Frame(19, 7, 42, inner), ClientHostAddress = new byte[] { 127, 0, 0, 1 } };
+
+        var response = await CallAsync<EnvelopeResponse>(58, 0, envelope);
+
+        Assert.Equal(0, response.ErrorCode);
+        var reader = new KafkaReader(response.ResponseData!.Value);
+        var header = new ResponseHeader();
+        header.Read(ref reader, 1);
+        Assert.Equal(42, header.CorrelationId);
+        var created = new CreateTopicsResponse();
+        created.Read(ref reader, 7);
+        var topic = Assert.Single(created.Topics);
+        Assert.Equal(0, topic.ErrorCode);
+        Assert.Equal(3, topic.NumPartitions);
+        Assert.Equal(topic.TopicId, _harness.Image.TopicsByName["enveloped"].TopicId);
+    }
+
+    [Fact]
+    public async Task Envelope_NotForwardableApi_InvalidRequest()
+    {
+        var envelope = new EnvelopeRequest { RequestData = Frame(3, 12, 1, new MetadataRequest()), ClientHostAddress = new byte[] { 127, 0, 0, 1 } };
+
+        var response = await CallAsync<EnvelopeResponse>(58, 0, envelope);
+
+        Assert.Equal((short)ErrorCode.InvalidRequest, response.ErrorCode);
+        Assert.Null(response.ResponseData);
+    }
+
+    private static byte[] Frame(short apiKey, short version, int correlationId, IApiMessage body)
+    {
+        using var writer = new KafkaWriter();
+        new RequestHeader { RequestApiKey = apiKey, RequestApiVersion = version, CorrelationId = correlationId, ClientId = "forwarding-test" }
+            .Write(writer, ApiMessageTypes.RequestHeaderVersion((ApiKey)apiKey, version));
+        body.Write(writer, version);
+        return writer.WrittenSpan.ToArray();
+    }
+
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;

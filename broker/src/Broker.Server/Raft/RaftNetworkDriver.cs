@@ -33,6 +33,7 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<IApiMessage>> _inbound = new();
     private readonly ConcurrentDictionary<int, KafkaClientConnection> _connections = new();
+    private readonly ConcurrentDictionary<int, KafkaClientConnection> _forwarding = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stopping = new();
     private RaftMetadataStore? _store;
@@ -117,6 +118,26 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
         _time,
         new Random(HashCode.Combine(_nodeId, voter, clientId)),
         _loggerFactory.CreateLogger<KafkaClientConnection>());
+
+    /// <summary>The connection forwarded admin requests (Envelope) take to a voter, apart from the Raft traffic.</summary>
+    public KafkaClientConnection ForwardingConnectionTo(int voter) =>
+        _forwarding.GetOrAdd(voter, id => CreateConnection(id, $"broker-{_nodeId}-forwarding"));
+
+    /// <summary>The quorum leader, waiting up to the quorum request timeout for one to be elected; -1 if none by then.</summary>
+    public async Task<int> WaitForLeaderAsync(CancellationToken cancellationToken)
+    {
+        var deadline = _time.GetTimestamp() + (long)(_config.RequestTimeoutMs / 1000.0 * _time.TimestampFrequency);
+        while (true)
+        {
+            var leader = LeaderId;
+            if (leader >= 0 || _time.GetTimestamp() >= deadline)
+            {
+                return leader;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     private KafkaClientConnection RaftConnectionTo(int voter) => _connections.GetOrAdd(voter, id => CreateConnection(id, $"raft-client-{_nodeId}"));
 
@@ -239,7 +260,7 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
-        foreach (var connection in _connections.Values)
+        foreach (var connection in _connections.Values.Concat(_forwarding.Values))
         {
             await connection.DisposeAsync().ConfigureAwait(false);
         }
