@@ -102,12 +102,14 @@ internal sealed class BrokerComponents : IDisposable
             var effectiveDefaults = new EffectiveTopicDefaults(config);
             // ISR changes go to the controller, created just below (this node is the single-node quorum's controller).
             TopicController? isrController = null;
+            IsrForwarder? isrForwarder = null;
             var replicas = new ReplicaManager(
                 config.NodeId,
                 logs,
                 effectiveDefaults.LogConfigFor,
                 new ReplicaManagerOptions(config.ReplicaLagTimeMaxMs, time, (request, ct) =>
-                    isrController?.AlterPartitionAsync(request, ct) ?? Task.FromResult(new AlterIsrResult(Protocol.ErrorCode.NotController, null))),
+                    isrForwarder?.AlterPartitionAsync(request, ct)
+                    ?? isrController?.AlterPartitionAsync(request, ct) ?? Task.FromResult(new AlterIsrResult(Protocol.ErrorCode.NotController, null))),
                 loggerFactory.CreateLogger<ReplicaManager>());
             Action<MetadataImage> applyReplicas = replicas.Apply;
             metadata.ImageChanged += applyReplicas;
@@ -117,6 +119,7 @@ internal sealed class BrokerComponents : IDisposable
             {
                 ValidateConfigs = static configs => TopicConfigDef.Validate(configs)?.Message,
             });
+            isrForwarder = quorum is null ? null : new IsrForwarder(quorum, controller, config.NodeId, () => logs.BrokerEpoch);
             var configs = new ConfigController(metadata, new ConfigSchema(config), config.NodeId);
             var uncleanDefault = config.GetBoolean(ConfigNames.UncleanLeaderElectionEnable);
             var lifecycle = new BrokerLifecycle(controller, new BrokerLifecycleOptions(time, config.GetInt(ConfigNames.BrokerSessionTimeoutMs), uncleanDefault));
@@ -129,10 +132,11 @@ internal sealed class BrokerComponents : IDisposable
             Action<MetadataImage> applyGroups = image => groups.OnLeadership(groupLog.LedHere(image));
             metadata.ImageChanged += applyGroups;
             groups.OnLeadership(groupLog.LedHere(metadata.Image));
+            var producerIdBlocks = quorum is null ? null : new ProducerIdBlocks(quorum, config.NodeId, () => logs.BrokerEpoch);
             var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes);
             var services = new BrokerServices(options, config, metadata, controller, replicas, time, metrics ?? new BrokerMetrics(time))
             {
-                ProducerIds = new ProducerIdManager(metadata, config.NodeId, () => logs.BrokerEpoch),
+                ProducerIds = new ProducerIdManager(metadata, config.NodeId, () => logs.BrokerEpoch, producerIdBlocks is null ? null : producerIdBlocks.NextBlockAsync),
                 Configs = configs,
                 Logs = logs,
                 TopicDefaults = effectiveDefaults,
@@ -196,7 +200,8 @@ internal sealed class BrokerComponents : IDisposable
                 // The controller-listener APIs of a KRaft node: the Raft RPCs, forwarded requests and broker registration.
                 handlers.AddRange([new VoteHandler(quorum), new BeginQuorumEpochHandler(quorum), new EndQuorumEpochHandler(quorum),
                     new DescribeQuorumHandler(quorum), new EnvelopeHandler(() => dispatcher!, quorum, config.NodeId),
-                    new BrokerRegistrationHandler(lifecycle), new BrokerHeartbeatHandler(lifecycle)]);
+                    new BrokerRegistrationHandler(lifecycle), new BrokerHeartbeatHandler(lifecycle), new AllocateProducerIdsHandler(producerIdBlocks!),
+                    new AlterPartitionHandler(controller)]);
             }
 
             dispatcher = new RequestDispatcher(handlers);

@@ -140,6 +140,60 @@ public sealed class RaftQuorumTests
         Assert.Equal((short)Broker.Protocol.ErrorCode.TopicAlreadyExists, Assert.Single(again.Topics).ErrorCode);
     }
 
+    [Fact]
+    public async Task Produce_ReplicatedTopicOnRaftCluster_IdempotentAcksAllAndIdenticalReplicas()
+    {
+        await using var cluster = await RaftCluster.StartAsync(_output);
+        await cluster.WaitForLeaderAsync();
+        await WaitForBrokersAsync(cluster, 3);
+
+        // Producer ids come from the controller on every node: distinct blocks, whoever leads.
+        var ids = new List<long>();
+        foreach (var node in cluster.RunningNodes)
+        {
+            var init = await cluster.SendAsync<InitProducerIdResponse>(node, new InitProducerIdRequest { TransactionalId = null, TransactionTimeoutMs = 60_000 }, 4);
+            Assert.Equal(0, init.ErrorCode);
+            ids.Add(init.ProducerId);
+        }
+
+        Assert.Equal(3, ids.Distinct().Count());
+        Assert.All(ids, id => Assert.True(id >= 0));
+
+        using (var admin = KafkaClients.Admin(cluster.BootstrapServers, _output))
+        {
+            await admin.CreateTopicsAsync(
+                [new TopicSpecification { Name = "raft-rf3", NumPartitions = 1, ReplicationFactor = 3, Configs = new() { ["min.insync.replicas"] = "2" } }],
+                new CreateTopicsOptions { RequestTimeout = KafkaClients.RequestTimeout, OperationTimeout = KafkaClients.RequestTimeout })
+                .WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n => cluster.Node(n).Replicas.Get("raft-rf3", 0) is not null),
+            "every node hosts a replica of raft-rf3");
+        using (var producer = KafkaClients.Producer(KafkaClients.ProducerConfig(cluster.BootstrapServers), _output))
+        {
+            var delivered = 0;
+            for (var i = 0; i < 300; i++)
+            {
+                producer.Produce("raft-rf3", new Message<string, string> { Key = $"k{i}", Value = $"v{i}" }, report =>
+                {
+                    Assert.Equal(global::Confluent.Kafka.ErrorCode.NoError, report.Error.Code);
+                    Interlocked.Increment(ref delivered);
+                });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(60));
+            Assert.Equal(300, Volatile.Read(ref delivered));
+        }
+
+        await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n => cluster.Node(n).Replicas.Get("raft-rf3", 0)!.Log.LogEndOffset == 300),
+            "every replica of raft-rf3 holds the 300 records");
+        var leaderBytes = InProcessCluster.ReadAll(cluster.Node(1).Replicas.Get("raft-rf3", 0)!.Log);
+        foreach (var node in cluster.RunningNodes)
+        {
+            Assert.Equal(leaderBytes, InProcessCluster.ReadAll(cluster.Node(node).Replicas.Get("raft-rf3", 0)!.Log));
+        }
+    }
+
     private async Task CreateTopicAsync(string bootstrap, string topic, int partitions)
     {
         using var admin = KafkaClients.Admin(bootstrap, _output);

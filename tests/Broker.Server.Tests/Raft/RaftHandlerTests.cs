@@ -1,3 +1,4 @@
+using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
@@ -169,6 +170,58 @@ public sealed class RaftHandlerTests : IDisposable
 
         Assert.Equal((short)ErrorCode.InvalidRequest, response.ErrorCode);
         Assert.Null(response.ResponseData);
+    }
+
+    [Fact]
+    public async Task AllocateProducerIds_TwoBrokers_CommitsConsecutiveBlocks()
+    {
+        var first = await CallAsync<AllocateProducerIdsResponse>(67, 0, new AllocateProducerIdsRequest { BrokerId = 2, BrokerEpoch = 5 });
+        var second = await CallAsync<AllocateProducerIdsResponse>(67, 0, new AllocateProducerIdsRequest { BrokerId = 3, BrokerEpoch = 6 });
+
+        Assert.Equal(0, first.ErrorCode);
+        Assert.Equal(0, second.ErrorCode);
+        Assert.Equal(1000, first.ProducerIdLen);
+        Assert.Equal(first.ProducerIdStart + first.ProducerIdLen, second.ProducerIdStart);
+        Assert.Equal(second.ProducerIdStart + second.ProducerIdLen, _harness.Image.NextProducerId);
+    }
+
+    [Fact]
+    public async Task AlterPartition_LeaderShrinksIsr_CommittedInTheImage()
+    {
+        var topics = _harness.Components.Services.Topics;
+        await topics.RegisterBrokerAsync(2, [new BrokerEndpoint("PLAINTEXT", "127.0.0.1", 9094, 0)], null, CancellationToken.None);
+        await topics.CreateTopicsAsync([new NewTopic("isr", -1, -1, new Dictionary<int, IReadOnlyList<int>> { [0] = [1, 2] }, new Dictionary<string, string?>())],
+            false, CancellationToken.None);
+        var before = _harness.Image.TopicsByName["isr"];
+
+        var response = await CallAsync<AlterPartitionResponse>(56, 3, new AlterPartitionRequest
+        {
+            BrokerId = 1,
+            BrokerEpoch = 1,
+            Topics =
+            [
+                new AlterPartitionRequest.TopicData
+                {
+                    TopicId = before.TopicId,
+                    Partitions =
+                    [
+                        new AlterPartitionRequest.PartitionData
+                        {
+                            PartitionIndex = 0,
+                            LeaderEpoch = before.Partitions[0].LeaderEpoch,
+                            PartitionEpoch = before.Partitions[0].PartitionEpoch,
+                            NewIsrWithEpochs = [new AlterPartitionRequest.BrokerState { BrokerId = 1, BrokerEpoch = 1 }],
+                        },
+                    ],
+                },
+            ],
+        });
+
+        var partition = Assert.Single(Assert.Single(response.Topics).Partitions);
+        Assert.Equal(0, partition.ErrorCode);
+        Assert.Equal([1], partition.Isr);
+        Assert.Equal([1], _harness.Image.TopicsByName["isr"].Partitions[0].Isr.ToArray());
+        Assert.True(partition.PartitionEpoch > before.Partitions[0].PartitionEpoch);
     }
 
     private static byte[] Frame(short apiKey, short version, int correlationId, IApiMessage body)
