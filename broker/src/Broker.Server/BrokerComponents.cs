@@ -118,6 +118,7 @@ internal sealed class BrokerComponents : IDisposable
             var controller = isrController = new TopicController(metadata, new TopicControllerOptions(config.NumPartitions, (short)config.DefaultReplicationFactor, config.DeleteTopicEnable)
             {
                 ValidateConfigs = static configs => TopicConfigDef.Validate(configs)?.Message,
+                CreateElsewhere = quorum is null ? null : new TopicCreationForwarder(quorum, config.NodeId).CreateAsync,
             });
             isrForwarder = quorum is null ? null : new IsrForwarder(quorum, controller, config.NodeId, () => logs.BrokerEpoch);
             var configs = new ConfigController(metadata, new ConfigSchema(config), config.NodeId);

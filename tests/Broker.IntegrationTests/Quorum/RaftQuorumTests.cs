@@ -194,6 +194,48 @@ public sealed class RaftQuorumTests
         }
     }
 
+    [Fact]
+    public async Task FindCoordinator_OnFollower_InternalTopicCreatedByTheControllerAndGroupCommits()
+    {
+        await using var cluster = await RaftCluster.StartAsync(_output);
+        var (leader, _) = await cluster.WaitForLeaderAsync();
+        await WaitForBrokersAsync(cluster, 3);
+        var follower = cluster.RunningNodes.First(n => n != leader);
+
+        // The follower's group coordinator asks the controller (CreateTopics to the leader) for __consumer_offsets.
+        var first = await cluster.SendAsync<FindCoordinatorResponse>(follower, new FindCoordinatorRequest { Key = "raft-group", KeyType = 0 }, 3);
+        Assert.Equal((short)Broker.Protocol.ErrorCode.CoordinatorNotAvailable, first.ErrorCode);
+        await WaitForTopicEverywhereAsync(cluster, "__consumer_offsets");
+
+        await CreateTopicAsync(cluster.BootstrapServers, "raft-grouped", partitions: 2);
+        using (var producer = KafkaClients.Producer(KafkaClients.ProducerConfig(cluster.BootstrapServers), _output))
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                producer.Produce("raft-grouped", new Message<string, string> { Key = $"k{i}", Value = $"v{i}" });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(60));
+        }
+
+        using var consumer = KafkaClients.Consumer(KafkaClients.GroupConsumerConfig(cluster.BootstrapServers, "raft-group"), _output);
+        consumer.Subscribe("raft-grouped");
+        var consumed = 0;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (consumed < 50 && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false })
+            {
+                consumed++;
+            }
+        }
+
+        Assert.Equal(50, consumed);
+        var committed = consumer.Commit();
+        Assert.Equal(50, committed.Sum(c => c.Offset.Value));
+        consumer.Close();
+    }
+
     private async Task CreateTopicAsync(string bootstrap, string topic, int partitions)
     {
         using var admin = KafkaClients.Admin(bootstrap, _output);
