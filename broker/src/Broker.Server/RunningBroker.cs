@@ -78,6 +78,12 @@ public sealed partial class RunningBroker : IAsyncDisposable
         LogStopping(_logger);
         _status.Set(BrokerState.ShuttingDown);
 
+        if (_components.Quorum is { } leading)
+        {
+            // First, while the listeners still answer: the other voters elect a successor without waiting for a timeout.
+            await leading.ResignAsync().ConfigureAwait(false);
+        }
+
         // Followers stop appending before anything else closes (Kafka's ReplicaManager shuts its fetchers down first).
         await _components.Fetchers.DisposeAsync().ConfigureAwait(false);
         await _server.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);

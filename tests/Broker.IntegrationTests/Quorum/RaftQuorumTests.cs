@@ -70,9 +70,11 @@ public sealed class RaftQuorumTests
         await CreateTopicAsync(cluster.Node(follower).BootstrapServers, "raft-a", partitions: 3);
         await WaitForTopicEverywhereAsync(cluster, "raft-a");
 
-        // The leader goes: the other two elect a new one within a few seconds, and metadata can still be written.
+        // The leader goes (resigning first): the other two elect a new one within a few seconds, and metadata can still be written.
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
         await cluster.StopNodeAsync(leader);
         var (second, secondEpoch) = await cluster.WaitForLeaderAsync(FailoverTimeout);
+        _output.WriteLine($"new leader {second} {stopping.ElapsedMilliseconds} ms after stopping leader {leader}");
         Assert.NotEqual(leader, second);
         Assert.True(secondEpoch > firstEpoch);
         await CreateTopicAsync(cluster.BootstrapServers, "raft-b", partitions: 1);

@@ -224,6 +224,21 @@ public sealed class RaftHandlerTests : IDisposable
         Assert.True(partition.PartitionEpoch > before.Partitions[0].PartitionEpoch);
     }
 
+    [Fact]
+    public async Task Resign_SingleVoterLeader_ResignsOnceAndStopsAnsweringDescribeQuorum()
+    {
+        var store = _harness.Components.Quorum!.Store;
+
+        Assert.True(store.Resign());
+        Assert.Equal(Broker.Cluster.Raft.RaftRole.Resigned, store.State.Role);
+        Assert.False(store.Resign());
+        var response = await CallAsync<DescribeQuorumResponse>(55, 1, new DescribeQuorumRequest
+        {
+            Topics = [new DescribeQuorumRequest.TopicData { TopicName = LocalMetadataLog.TopicName, Partitions = [new DescribeQuorumRequest.PartitionData()] }],
+        });
+        Assert.Equal((short)ErrorCode.NotLeaderOrFollower, response.Topics[0].Partitions[0].ErrorCode);
+    }
+
     private static byte[] Frame(short apiKey, short version, int correlationId, IApiMessage body)
     {
         using var writer = new KafkaWriter();
