@@ -41,7 +41,7 @@ public sealed class QuorumSettingsTests
     public void From_CombinedNodeAmongVoters_ReturnsVotersAndTimers()
     {
         var quorum = QuorumSettings.From(Load(("controller.quorum.election.timeout.ms", "700"), ("controller.quorum.fetch.timeout.ms", "1500"),
-            ("controller.quorum.election.backoff.max.ms", "300")));
+            ("controller.quorum.election.backoff.max.ms", "300"), ("controller.quorum.request.timeout.ms", "2500"), ("controller.quorum.retry.backoff.ms", "40")));
 
         Assert.NotNull(quorum);
         Assert.Equal([1, 2, 3], quorum.VoterIds);
@@ -49,6 +49,8 @@ public sealed class QuorumSettingsTests
         Assert.Equal(700, quorum.ElectionTimeoutMs);
         Assert.Equal(1500, quorum.FetchTimeoutMs);
         Assert.Equal(300, quorum.ElectionBackoffMaxMs);
+        Assert.Equal(2500, quorum.RequestTimeoutMs);
+        Assert.Equal(40, quorum.RetryBackoffMs);
         Assert.True(quorum.IsVoter(1));
     }
 

@@ -28,6 +28,8 @@ internal static class QuorumSettings
                 ElectionTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumElectionTimeoutMs),
                 FetchTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumFetchTimeoutMs),
                 ElectionBackoffMaxMs = config.GetInt(ConfigNames.ControllerQuorumElectionBackoffMaxMs),
+                RequestTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumRequestTimeoutMs),
+                RetryBackoffMs = config.GetInt(ConfigNames.ControllerQuorumRetryBackoffMs),
             };
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
