@@ -222,18 +222,36 @@ public sealed class RaftQuorumTests
 
         using var consumer = KafkaClients.Consumer(KafkaClients.GroupConsumerConfig(cluster.BootstrapServers, "raft-group"), _output);
         consumer.Subscribe("raft-grouped");
+        var next = new Dictionary<TopicPartition, long>();
         var consumed = 0;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (consumed < 50 && DateTime.UtcNow < deadline)
         {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false })
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false } record)
             {
                 consumed++;
+                next[record.TopicPartition] = record.Offset.Value + 1;
             }
         }
 
         Assert.Equal(50, consumed);
-        var committed = consumer.Commit();
+
+        // Explicit offsets, committed through the group coordinator (retried if a rebalance is in progress).
+        var offsets = next.Select(e => new TopicPartitionOffset(e.Key, e.Value)).ToList();
+        await InProcessCluster.WaitUntilAsync(() =>
+        {
+            try
+            {
+                consumer.Commit(offsets);
+                return true;
+            }
+            catch (KafkaException e)
+            {
+                _output.WriteLine($"commit retried: {e.Error}");
+                return false;
+            }
+        }, "the group commits its offsets");
+        var committed = consumer.Committed(next.Keys, TimeSpan.FromSeconds(15));
         Assert.Equal(50, committed.Sum(c => c.Offset.Value));
         consumer.Close();
     }
