@@ -10,6 +10,7 @@ using Broker.Server.Configuration;
 using Broker.Server.Dispatch;
 using Broker.Server.Handlers;
 using Broker.Server.Observability;
+using Broker.Server.Raft;
 using Broker.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -28,6 +29,7 @@ internal sealed class BrokerComponents : IDisposable
     private BrokerComponents(LogManager logs, IMetadataStore metadata, LocalMetadataLog? ownMetadata, BrokerServices services, RequestDispatcher dispatcher,
         ReplicaFetcherManager fetchers)
     {
+        Quorum = services.Quorum;
         Logs = logs;
         Metadata = metadata;
         _ownMetadata = ownMetadata;
@@ -45,6 +47,9 @@ internal sealed class BrokerComponents : IDisposable
     public ReplicaFetcherManager Fetchers { get; }
 
     public BrokerServices Services { get; }
+
+    /// <summary>The network-bound Raft quorum (controller.quorum.voters set), or null for the single-node metadata log.</summary>
+    public RaftNetworkDriver? Quorum { get; }
 
     public RequestDispatcher Dispatcher { get; }
 
@@ -69,11 +74,23 @@ internal sealed class BrokerComponents : IDisposable
 
         var logs = LogManager.Open(new LogManagerOptions(config.LogDirs, config.NodeId, config.ClusterId, defaultLogConfig) { RecoveryProgress = recovery }, time, loggerFactory);
         LocalMetadataLog? ownMetadata = null;
+        var quorumConfig = sharedMetadata is null ? QuorumSettings.From(config) : null;
+        RaftNetworkDriver? quorum = null;
         try
         {
-            IMetadataStore metadata = sharedMetadata
-                ?? (ownMetadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>()));
-            if (MetadataFeatures.BootstrapRecords(metadata.Image) is { Count: > 0 } defaults)
+            IMetadataStore metadata;
+            if (quorumConfig is not null)
+            {
+                // KRaft mode: the Raft quorum is the metadata log; the leader writes the bootstrap records (QuorumMembership).
+                quorum = new RaftNetworkDriver(config.NodeId, quorumConfig, time, loggerFactory);
+                metadata = quorum.Open(logs);
+            }
+            else
+            {
+                metadata = sharedMetadata ?? (ownMetadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>()));
+            }
+
+            if (quorum is null && MetadataFeatures.BootstrapRecords(metadata.Image) is { Count: > 0 } defaults)
             {
                 var bootstrap = ReadBootstrapCheckpoint(config.MetadataLogDir) ?? defaults;
 
@@ -85,12 +102,14 @@ internal sealed class BrokerComponents : IDisposable
             var effectiveDefaults = new EffectiveTopicDefaults(config);
             // ISR changes go to the controller, created just below (this node is the single-node quorum's controller).
             TopicController? isrController = null;
+            IsrForwarder? isrForwarder = null;
             var replicas = new ReplicaManager(
                 config.NodeId,
                 logs,
                 effectiveDefaults.LogConfigFor,
                 new ReplicaManagerOptions(config.ReplicaLagTimeMaxMs, time, (request, ct) =>
-                    isrController?.AlterPartitionAsync(request, ct) ?? Task.FromResult(new AlterIsrResult(Protocol.ErrorCode.NotController, null))),
+                    isrForwarder?.AlterPartitionAsync(request, ct)
+                    ?? isrController?.AlterPartitionAsync(request, ct) ?? Task.FromResult(new AlterIsrResult(Protocol.ErrorCode.NotController, null))),
                 loggerFactory.CreateLogger<ReplicaManager>());
             Action<MetadataImage> applyReplicas = replicas.Apply;
             metadata.ImageChanged += applyReplicas;
@@ -99,7 +118,9 @@ internal sealed class BrokerComponents : IDisposable
             var controller = isrController = new TopicController(metadata, new TopicControllerOptions(config.NumPartitions, (short)config.DefaultReplicationFactor, config.DeleteTopicEnable)
             {
                 ValidateConfigs = static configs => TopicConfigDef.Validate(configs)?.Message,
+                CreateElsewhere = quorum is null ? null : new TopicCreationForwarder(quorum, config.NodeId).CreateAsync,
             });
+            isrForwarder = quorum is null ? null : new IsrForwarder(quorum, controller, config.NodeId, () => logs.BrokerEpoch);
             var configs = new ConfigController(metadata, new ConfigSchema(config), config.NodeId);
             var uncleanDefault = config.GetBoolean(ConfigNames.UncleanLeaderElectionEnable);
             var lifecycle = new BrokerLifecycle(controller, new BrokerLifecycleOptions(time, config.GetInt(ConfigNames.BrokerSessionTimeoutMs), uncleanDefault));
@@ -113,10 +134,11 @@ internal sealed class BrokerComponents : IDisposable
             Action<MetadataImage> applyGroups = image => groups.OnLeadership(groupLog.LedHere(image));
             metadata.ImageChanged += applyGroups;
             groups.OnLeadership(groupLog.LedHere(metadata.Image));
+            var producerIdBlocks = quorum is null ? null : new ProducerIdBlocks(quorum, config.NodeId, () => logs.BrokerEpoch);
             var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes);
             var services = new BrokerServices(options, config, metadata, controller, replicas, time, metrics ?? new BrokerMetrics(time))
             {
-                ProducerIds = new ProducerIdManager(metadata, config.NodeId, () => logs.BrokerEpoch),
+                ProducerIds = new ProducerIdManager(metadata, config.NodeId, () => logs.BrokerEpoch, producerIdBlocks is null ? null : producerIdBlocks.NextBlockAsync),
                 Configs = configs,
                 Logs = logs,
                 TopicDefaults = effectiveDefaults,
@@ -127,9 +149,10 @@ internal sealed class BrokerComponents : IDisposable
                 BrokerLifecycle = lifecycle,
                 Elections = elections,
                 Reassignments = new ReassignmentController(controller, uncleanDefault),
+                Quorum = quorum,
             };
             RequestDispatcher? dispatcher = null;
-            dispatcher = new RequestDispatcher(
+            List<ApiHandler> handlers =
             [
                 new ProduceHandler(services),
                 new FetchHandler(services),
@@ -164,7 +187,26 @@ internal sealed class BrokerComponents : IDisposable
                 new DescribeGroupsHandler(services),
                 new DeleteGroupsHandler(services),
                 new OffsetDeleteHandler(services),
-            ]);
+            ];
+            if (quorum is not null)
+            {
+                // Admin APIs that commit metadata run on the active controller: other nodes forward them (Envelope).
+                for (var i = 0; i < handlers.Count; i++)
+                {
+                    if (ForwardedApis.Contains(handlers[i].ApiKey))
+                    {
+                        handlers[i] = new ForwardingHandler(handlers[i], quorum, config.NodeId);
+                    }
+                }
+
+                // The controller-listener APIs of a KRaft node: the Raft RPCs, forwarded requests and broker registration.
+                handlers.AddRange([new VoteHandler(quorum), new BeginQuorumEpochHandler(quorum), new EndQuorumEpochHandler(quorum),
+                    new DescribeQuorumHandler(quorum), new EnvelopeHandler(() => dispatcher!, quorum, config.NodeId),
+                    new BrokerRegistrationHandler(lifecycle), new BrokerHeartbeatHandler(lifecycle), new AllocateProducerIdsHandler(producerIdBlocks!),
+                    new AlterPartitionHandler(controller)]);
+            }
+
+            dispatcher = new RequestDispatcher(handlers);
             var endpoints = new BrokerEndpointResolver(() => metadata.Image, config.InterBrokerListenerName);
             var fetchers = new ReplicaFetcherManager(FetcherOptions(config), endpoints.Resolve, () => logs.BrokerEpoch, time, loggerFactory);
             return new BrokerComponents(logs, metadata, ownMetadata, services, dispatcher, fetchers)
@@ -179,11 +221,16 @@ internal sealed class BrokerComponents : IDisposable
         }
         catch
         {
+            quorum?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             ownMetadata?.Dispose();
             logs.Dispose();
             throw;
         }
     }
+
+    /// <summary>CreateTopics, DeleteTopics, AlterConfigs, CreatePartitions, ElectLeaders, IncrementalAlterConfigs,
+    /// AlterPartitionReassignments, UnregisterBroker: the handled APIs Kafka marks forwardable.</summary>
+    private static readonly HashSet<short> ForwardedApis = [19, 20, 33, 37, 43, 44, 45, 64];
 
     private static GroupCoordinatorOptions GroupOptions(BrokerConfig config) => new()
     {
@@ -216,6 +263,9 @@ internal sealed class BrokerComponents : IDisposable
     public void Dispose()
     {
         Interlocked.Exchange(ref _detach, null)?.Invoke();
+
+        // Normally already stopped by the host (asynchronously); the quorum must stop before its log closes.
+        Quorum?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _ownMetadata?.Dispose();
         Logs.Dispose();
     }

@@ -2,6 +2,7 @@ using Broker.Cluster.Metadata;
 using Broker.Server.Configuration;
 using Broker.Server.Network;
 using Broker.Server.Observability;
+using Broker.Server.Raft;
 using Broker.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -71,11 +72,21 @@ public static partial class BrokerHost
 
             server.Start(listeners);
             var endpoints = AdvertisedEndpoints(config, server);
-            components.Logs.BrokerEpoch = await components.Services.Topics.RegisterBrokerAsync(config.NodeId, endpoints, config.Rack, cancellationToken)
-                .ConfigureAwait(false);
+            QuorumMembership? membership = null;
+            if (components.Quorum is { } quorum)
+            {
+                // KRaft: registration needs a quorum leader, which needs a majority of nodes up, so it happens in the background.
+                var registeredComponents = components;
+                membership = new QuorumMembership(quorum, components.Services.Topics, config.NodeId, endpoints, config.Rack,
+                    config.HasBrokerRole ? epoch => OnRegistered(registeredComponents, epoch) : null, time, logger);
+                membership.Start();
+            }
+            else
+            {
+                OnRegistered(components, await components.Services.Topics.RegisterBrokerAsync(config.NodeId, endpoints, config.Rack, cancellationToken)
+                    .ConfigureAwait(false));
+            }
 
-            // Registered, so leaders accept this broker's fetches: partitions the image has this broker follow start now.
-            components.Services.Replicas.AttachFetchers(components.Fetchers);
             var maintenance = new LogMaintenance(components.Logs, config.LogFlushSchedulerIntervalMs, config.LogFlushOffsetCheckpointIntervalMs, config.LogRetentionCheckIntervalMs, time, logger)
             {
                 ProducerExpiration = (config.ProducerIdExpirationMs, config.ProducerIdExpirationCheckIntervalMs),
@@ -89,7 +100,7 @@ public static partial class BrokerHost
             ];
             status.Set(BrokerState.Running);
             LogStarted(logger, config.NodeId, components.Metadata.Image.ClusterId);
-            return new RunningBroker(server, components, maintenance, tickers, status, observability, logger);
+            return new RunningBroker(server, components, membership, maintenance, tickers, status, observability, logger);
         }
         catch
         {
@@ -102,6 +113,14 @@ public static partial class BrokerHost
             await observability.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    private static void OnRegistered(BrokerComponents components, long brokerEpoch)
+    {
+        components.Logs.BrokerEpoch = brokerEpoch;
+
+        // Registered, so leaders accept this broker's fetches: partitions the image has this broker follow start now.
+        components.Services.Replicas.AttachFetchers(components.Fetchers);
     }
 
     // advertised.listeners may name port 0 (tests bind ephemeral ports): advertise the bound port instead.

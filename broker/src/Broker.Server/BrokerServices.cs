@@ -5,6 +5,7 @@ using Broker.Coordinators.Groups;
 using Broker.Coordinators.Transactions;
 using Broker.Server.Configuration;
 using Broker.Server.Observability;
+using Broker.Server.Raft;
 using Broker.Storage;
 
 namespace Broker.Server;
@@ -73,4 +74,10 @@ internal sealed class BrokerServices
 
     /// <summary>Alter/ListPartitionReassignments.</summary>
     public required ReassignmentController Reassignments { get; init; }
+
+    /// <summary>The network-bound Raft quorum when controller.quorum.voters is set; null for a single-node metadata log.</summary>
+    public RaftNetworkDriver? Quorum { get; init; }
+
+    /// <summary>The active controller clients should call: the quorum leader (-1 while none is known), else this node.</summary>
+    public int ControllerId => Quorum is { } quorum ? quorum.LeaderId : Options.NodeId;
 }

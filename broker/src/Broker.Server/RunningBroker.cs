@@ -1,8 +1,10 @@
 using System.Net;
 using Broker.Cluster.Metadata;
+using Broker.Cluster.Raft;
 using Broker.Cluster.Replication;
 using Broker.Server.Network;
 using Broker.Server.Observability;
+using Broker.Server.Raft;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server;
@@ -15,6 +17,7 @@ public sealed partial class RunningBroker : IAsyncDisposable
 {
     private readonly KafkaSocketServer _server;
     private readonly BrokerComponents _components;
+    private readonly QuorumMembership? _membership;
     private readonly LogMaintenance _maintenance;
     private readonly PeriodicTicker[] _tickers;
     private readonly BrokerStatus _status;
@@ -22,11 +25,12 @@ public sealed partial class RunningBroker : IAsyncDisposable
     private readonly ILogger _logger;
     private int _disposed;
 
-    internal RunningBroker(KafkaSocketServer server, BrokerComponents components, LogMaintenance maintenance, PeriodicTicker[] tickers, BrokerStatus status,
+    internal RunningBroker(KafkaSocketServer server, BrokerComponents components, QuorumMembership? membership, LogMaintenance maintenance, PeriodicTicker[] tickers, BrokerStatus status,
         ObservabilityEndpoints observability, ILogger logger)
     {
         _server = server;
         _components = components;
+        _membership = membership;
         _maintenance = maintenance;
         _tickers = tickers;
         _status = status;
@@ -48,6 +52,9 @@ public sealed partial class RunningBroker : IAsyncDisposable
     }
 
     public MetadataImage Metadata => _components.Metadata.Image;
+
+    /// <summary>This node's view of the KRaft quorum (role, epoch, leader), or null without controller.quorum.voters.</summary>
+    public (RaftRole Role, int Epoch, int LeaderId)? QuorumState => _components.Quorum?.Store.State;
 
     /// <summary>The partitions this broker hosts, their logs and roles (for tests and tools).</summary>
     public ReplicaManager Replicas => _components.Services.Replicas;
@@ -71,9 +78,25 @@ public sealed partial class RunningBroker : IAsyncDisposable
         LogStopping(_logger);
         _status.Set(BrokerState.ShuttingDown);
 
+        if (_components.Quorum is { } leading)
+        {
+            // First, while the listeners still answer: the other voters elect a successor without waiting for a timeout.
+            await leading.ResignAsync().ConfigureAwait(false);
+        }
+
         // Followers stop appending before anything else closes (Kafka's ReplicaManager shuts its fetchers down first).
         await _components.Fetchers.DisposeAsync().ConfigureAwait(false);
         await _server.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        if (_membership is not null)
+        {
+            await _membership.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_components.Quorum is { } quorum)
+        {
+            await quorum.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var ticker in _tickers)
         {
             await ticker.DisposeAsync().ConfigureAwait(false);

@@ -18,16 +18,20 @@ public sealed class ProducerIdManager
     private readonly IMetadataStore _store;
     private readonly int _nodeId;
     private readonly Func<long> _brokerEpoch;
+    private readonly Func<CancellationToken, Task<(long Start, int Length)>>? _allocateBlock;
     private readonly SemaphoreSlim _allocating = new(1, 1);
     private readonly Lock _lock = new();
     private long _next;
     private long _end;
 
-    public ProducerIdManager(IMetadataStore store, int nodeId, Func<long> brokerEpoch)
+    /// <param name="allocateBlock">Obtains a block from the active controller (a KRaft quorum: AllocateProducerIds);
+    /// null commits the block through <paramref name="store"/> directly (this node is the only controller).</param>
+    public ProducerIdManager(IMetadataStore store, int nodeId, Func<long> brokerEpoch, Func<CancellationToken, Task<(long Start, int Length)>>? allocateBlock = null)
     {
         _store = store;
         _nodeId = nodeId;
         _brokerEpoch = brokerEpoch;
+        _allocateBlock = allocateBlock;
     }
 
     /// <summary>The next unused producer id.</summary>
@@ -73,6 +77,18 @@ public sealed class ProducerIdManager
     // will commit the same record on AllocateProducerIds from any broker.
     private async ValueTask AllocateBlockAsync(CancellationToken cancellationToken)
     {
+        if (_allocateBlock is not null)
+        {
+            var (blockStart, length) = await _allocateBlock(cancellationToken).ConfigureAwait(false);
+            lock (_lock)
+            {
+                _next = blockStart;
+                _end = blockStart + length;
+            }
+
+            return;
+        }
+
         var start = _store.Image.NextProducerId;
         if (start > long.MaxValue - BlockSize)
         {

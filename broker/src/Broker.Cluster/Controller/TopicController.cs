@@ -34,6 +34,13 @@ public sealed record TopicControllerOptions(int DefaultPartitions, short Default
     /// <summary>Source of topic ids and broker incarnation ids (injected so tests and simulations are deterministic).</summary>
     public Func<Guid> NewGuid { get; init; } = Guid.NewGuid;
 
+    /// <summary>
+    /// On a KRaft node: creates the topics at the active controller when that is another node (Kafka's brokers send
+    /// CreateTopics to the controller for auto-created and internal topics); returns null when this node is to create
+    /// them itself. Null: this node is always the controller.
+    /// </summary>
+    public Func<IReadOnlyList<NewTopic>, bool, CancellationToken, Task<IReadOnlyList<TopicResult>?>>? CreateElsewhere { get; init; }
+
     /// <summary>Randomness of replica placement (<see cref="ReplicaPlacer"/>); seeded in tests. Used under the controller's mutex.</summary>
     public Random PlacementRandom { get; init; } = Random.Shared;
 }
@@ -62,6 +69,11 @@ public sealed partial class TopicController
     public async Task<IReadOnlyList<TopicResult>> CreateTopicsAsync(
         IReadOnlyList<NewTopic> topics, bool validateOnly, CancellationToken cancellationToken)
     {
+        if (_options.CreateElsewhere is { } forward && await forward(topics, validateOnly, cancellationToken).ConfigureAwait(false) is { } forwarded)
+        {
+            return forwarded;
+        }
+
         await _mutex.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

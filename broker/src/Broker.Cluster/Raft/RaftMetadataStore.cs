@@ -161,6 +161,23 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
         return next;
     }
 
+    /// <summary>
+    /// Graceful shutdown of a leader: EndQuorumEpoch to the other voters so they elect a successor at once rather than
+    /// after the fetch timeout. False (and nothing sent) when this node does not lead.
+    /// </summary>
+    public bool Resign()
+    {
+        bool resigned;
+        lock (_lock)
+        {
+            resigned = _replica.Resign(NowMs);
+            CollectOutbound();
+        }
+
+        Flush();
+        return resigned;
+    }
+
     /// <summary>DescribeQuorum for this node (an error unless it leads).</summary>
     public DescribeQuorumResponse DescribeQuorum()
     {

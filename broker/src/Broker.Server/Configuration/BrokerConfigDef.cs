@@ -37,6 +37,8 @@ public static class BrokerConfigDef
         Int(ControllerQuorumElectionTimeoutMs, "1000", AtLeast(1), "Base election timeout; the effective timeout is randomised in [T, 2T)."),
         Int(ControllerQuorumFetchTimeoutMs, "2000", AtLeast(1), "A follower that has not fetched from the leader for this long starts an election."),
         Int(ControllerQuorumElectionBackoffMaxMs, "1000", AtLeast(1), "Upper bound of the randomised backoff before a new election."),
+        Int(ControllerQuorumRequestTimeoutMs, "2000", AtLeast(1), "A quorum request without a response this long is given up and may be resent."),
+        Int(ControllerQuorumRetryBackoffMs, "20", AtLeast(0), "Pause before resending a quorum request that failed."),
         Int(BrokerHeartbeatIntervalMs, "2000", AtLeast(1), "Interval between broker heartbeats to the controller."),
         Int(BrokerSessionTimeoutMs, "9000", AtLeast(1), "A broker that has not heartbeated for this long is fenced."),
         Int(MetadataMaxIdleIntervalMs, "500", AtLeast(0), "The quorum leader appends a no-op record after this much idle time."),

@@ -23,6 +23,8 @@ public static class ConfigNames
     public const string ControllerQuorumElectionTimeoutMs = "controller.quorum.election.timeout.ms";
     public const string ControllerQuorumFetchTimeoutMs = "controller.quorum.fetch.timeout.ms";
     public const string ControllerQuorumElectionBackoffMaxMs = "controller.quorum.election.backoff.max.ms";
+    public const string ControllerQuorumRequestTimeoutMs = "controller.quorum.request.timeout.ms";
+    public const string ControllerQuorumRetryBackoffMs = "controller.quorum.retry.backoff.ms";
     public const string BrokerHeartbeatIntervalMs = "broker.heartbeat.interval.ms";
     public const string BrokerSessionTimeoutMs = "broker.session.timeout.ms";
     public const string MetadataMaxIdleIntervalMs = "metadata.max.idle.interval.ms";

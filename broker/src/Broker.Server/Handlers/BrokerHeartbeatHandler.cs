@@ -1,4 +1,6 @@
 using Broker.Cluster.Controller;
+using Broker.Cluster.Raft;
+using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Server.Dispatch;
 
@@ -25,9 +27,19 @@ internal sealed class BrokerHeartbeatHandler : ApiHandler<BrokerHeartbeatRequest
 
     protected override async ValueTask<BrokerHeartbeatResponse?> HandleAsync(RequestContext context, BrokerHeartbeatRequest request, CancellationToken cancellationToken)
     {
-        var result = await _lifecycle.HeartbeatAsync(
-            new BrokerHeartbeatInfo(request.BrokerId, request.BrokerEpoch, request.CurrentMetadataOffset, request.WantFence, request.WantShutDown),
-            cancellationToken).ConfigureAwait(false);
+        BrokerHeartbeatResult result;
+        try
+        {
+            result = await _lifecycle.HeartbeatAsync(
+                new BrokerHeartbeatInfo(request.BrokerId, request.BrokerEpoch, request.CurrentMetadataOffset, request.WantFence, request.WantShutDown),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotLeaderException)
+        {
+            // This node stopped leading the quorum (KRaft): the broker retries at the new controller.
+            return new BrokerHeartbeatResponse { ErrorCode = (short)ErrorCode.NotController };
+        }
+
         return new BrokerHeartbeatResponse
         {
             ErrorCode = (short)result.Error,

@@ -1,5 +1,6 @@
 using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
+using Broker.Cluster.Raft;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Server.Dispatch;
@@ -40,9 +41,19 @@ internal sealed class BrokerRegistrationHandler : ApiHandler<BrokerRegistrationR
             features.Add((feature.Name, feature.MinSupportedVersion, feature.MaxSupportedVersion));
         }
 
-        var result = await _lifecycle.RegisterAsync(
-            new BrokerRegistrationRequestInfo(request.BrokerId, request.ClusterId, request.IncarnationId, endpoints, features, request.Rack),
-            cancellationToken).ConfigureAwait(false);
+        BrokerRegistrationResult result;
+        try
+        {
+            result = await _lifecycle.RegisterAsync(
+                new BrokerRegistrationRequestInfo(request.BrokerId, request.ClusterId, request.IncarnationId, endpoints, features, request.Rack),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotLeaderException)
+        {
+            // This node stopped leading the quorum (KRaft): the broker retries at the new controller.
+            return new BrokerRegistrationResponse { ErrorCode = (short)ErrorCode.NotController, BrokerEpoch = -1 };
+        }
+
         return new BrokerRegistrationResponse
         {
             ErrorCode = (short)result.Error,

@@ -1,4 +1,5 @@
 using Broker.Cluster.Controller;
+using Broker.Cluster.Raft;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Server.Dispatch;
@@ -57,7 +58,23 @@ internal sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest, Crea
             topics.Add(new NewTopic(topic.Name, topic.NumPartitions, topic.ReplicationFactor, assignments, configs));
         }
 
-        var results = await _services.Topics.CreateTopicsAsync(topics, request.ValidateOnly, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<TopicResult> results;
+        try
+        {
+            results = await _services.Topics.CreateTopicsAsync(topics, request.ValidateOnly, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotLeaderException)
+        {
+            // KRaft: this node does not lead the metadata quorum (or lost it mid-commit); the client retries at the controller.
+            var refused = new List<TopicResult>(topics.Count);
+            foreach (var topic in topics)
+            {
+                refused.Add(new TopicResult(topic.Name, Guid.Empty, ErrorCode.NotController, "This node is not the active controller."));
+            }
+
+            results = refused;
+        }
+
         foreach (var result in results)
         {
             var topicResult = new CreateTopicsResponse.CreatableTopicResult

@@ -33,7 +33,7 @@ internal sealed class DescribeClusterHandler : ApiHandler<DescribeClusterRequest
         var response = new DescribeClusterResponse
         {
             ClusterId = image.ClusterId,
-            ControllerId = _services.Options.NodeId,
+            ControllerId = _services.ControllerId,
             EndpointType = context.ApiVersion >= 1 ? request.EndpointType : BrokerEndpoints,
             ClusterAuthorizedOperations = request.IncludeClusterAuthorizedOperations ? AuthorizedOperations.AllOnCluster : AuthorizedOperations.NotRequested,
         };

@@ -1,3 +1,4 @@
+using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
@@ -34,6 +35,13 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
         if (request.SessionEpoch > 0)
         {
             return new FetchResponse { ErrorCode = (short)ErrorCode.FetchSessionIdNotFound, SessionId = 0 };
+        }
+
+        if (_services.Quorum is { } quorum && IsMetadataFetch(request))
+        {
+            // __cluster_metadata-0 is the Raft log: its fetches are the quorum's, answered by the replica.
+            return await quorum.ExchangeAsync(RaftReplicaId(context, request), request, cancellationToken).ConfigureAwait(false) as FetchResponse
+                ?? new FetchResponse { ErrorCode = (short)ErrorCode.RequestTimedOut };
         }
 
         var time = _services.Time;
@@ -114,6 +122,11 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
 
         return signals;
     }
+
+    private static bool IsMetadataFetch(FetchRequest request) =>
+        request.Topics is [var topic] && (topic.Topic == LocalMetadataLog.TopicName || topic.TopicId == LocalMetadataLog.TopicId);
+
+    private static int RaftReplicaId(RequestContext context, FetchRequest request) => Follower(context, request).ReplicaId;
 
     /// <summary>The fetching follower's broker id (ReplicaState from v15, replica_id before), or -1 for a consumer.</summary>
     private static (int ReplicaId, long BrokerEpoch) Follower(RequestContext context, FetchRequest request) =>

@@ -40,7 +40,7 @@ internal sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResp
         var response = new MetadataResponse
         {
             ClusterId = image.ClusterId,
-            ControllerId = _services.Options.NodeId,
+            ControllerId = _services.ControllerId,
             ClusterAuthorizedOperations = request.IncludeClusterAuthorizedOperations ? AuthorizedOperations.AllOnCluster : AuthorizedOperations.NotRequested,
         };
         AddBrokers(response, image, context.ListenerName);

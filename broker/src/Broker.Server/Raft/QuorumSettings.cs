@@ -1,0 +1,78 @@
+using Broker.Cluster.Raft;
+using Broker.Server.Configuration;
+
+namespace Broker.Server.Raft;
+
+/// <summary>
+/// Turns server.properties into a <see cref="QuorumConfig"/>, with Kafka's KafkaConfig checks of the KRaft keys; an
+/// error is a <see cref="ConfigException"/> naming the key (the host exits with code 2). Stateless; thread-safe.
+/// </summary>
+internal static class QuorumSettings
+{
+    /// <summary>The quorum of a KRaft node, or null when <c>controller.quorum.voters</c> is not set (today's single-node
+    /// metadata log, unchanged).</summary>
+    public static QuorumConfig? From(BrokerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.ControllerQuorumVoters.Count == 0)
+        {
+            return null;
+        }
+
+        var raw = string.Join(',', config.ControllerQuorumVoters);
+        QuorumConfig quorum;
+        try
+        {
+            quorum = new QuorumConfig(QuorumConfig.ParseVoters(raw))
+            {
+                ElectionTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumElectionTimeoutMs),
+                FetchTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumFetchTimeoutMs),
+                ElectionBackoffMaxMs = config.GetInt(ConfigNames.ControllerQuorumElectionBackoffMaxMs),
+                RequestTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumRequestTimeoutMs),
+                RetryBackoffMs = config.GetInt(ConfigNames.ControllerQuorumRetryBackoffMs),
+            };
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumVoters, raw, e.Message);
+        }
+
+        if (quorum.Voters.Count == 0)
+        {
+            throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumVoters, raw, "names no voter");
+        }
+
+        if (config.ControllerListenerNames.Count == 0)
+        {
+            throw ConfigException.InvalidValue(ConfigNames.ControllerListenerNames, "",
+                "must contain at least one value when running in KRaft mode (controller.quorum.voters is set)");
+        }
+
+        var isVoter = quorum.IsVoter(config.NodeId);
+        if (config.HasControllerRole && !isVoter)
+        {
+            throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumVoters, raw,
+                $"process.roles contains 'controller', so node.id {config.NodeId} must be one of the voters");
+        }
+
+        if (!config.HasControllerRole && isVoter)
+        {
+            throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumVoters, raw,
+                $"process.roles is just 'broker', so node.id {config.NodeId} must not be one of the voters");
+        }
+
+        foreach (var advertised in config.AdvertisedListeners)
+        {
+            foreach (var name in config.ControllerListenerNames)
+            {
+                if (string.Equals(advertised.Name, name, StringComparison.OrdinalIgnoreCase) && config.HasBrokerRole)
+                {
+                    throw ConfigException.InvalidValue(ConfigNames.AdvertisedListeners, advertised.Name,
+                        $"the controller listener {name} must not be advertised by a broker");
+                }
+            }
+        }
+
+        return quorum;
+    }
+}
