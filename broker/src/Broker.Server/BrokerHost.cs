@@ -77,7 +77,8 @@ public static partial class BrokerHost
             {
                 // KRaft: registration needs a quorum leader, which needs a majority of nodes up, so it happens in the background.
                 var registeredComponents = components;
-                membership = new QuorumMembership(quorum, components.Services.Topics, config.NodeId, endpoints, config.Rack,
+                membership = new QuorumMembership(quorum, components.Services.BrokerLifecycle,
+                    config.GetInt(ConfigNames.BrokerHeartbeatIntervalMs), config.NodeId, endpoints, config.Rack,
                     config.HasBrokerRole ? epoch => OnRegistered(registeredComponents, epoch) : null, time, logger);
                 membership.Start();
             }

@@ -76,6 +76,11 @@ internal sealed class RaftCluster : IAsyncDisposable
         settings["advertised.listeners"] = "PLAINTEXT://127.0.0.1:0";
         settings["controller.listener.names"] = "CONTROLLER";
         settings["controller.quorum.voters"] = Voters;
+
+        // A stopped node's leaderships move once its session expires: short enough for a test, long enough that a live
+        // node on a loaded machine keeps its session (heartbeats every 500 ms).
+        settings["broker.session.timeout.ms"] = "6000";
+        settings["broker.heartbeat.interval.ms"] = "500";
         var config = BrokerConfig.Load(null, new Dictionary<string, string>(), settings, _loggerFactory.CreateLogger("Config"));
         using var cts = new CancellationTokenSource(StartTimeout);
         _brokers[node - 1] = await BrokerHost.StartAsync(config, _loggerFactory, TimeProvider.System, cts.Token).WaitAsync(StartTimeout);

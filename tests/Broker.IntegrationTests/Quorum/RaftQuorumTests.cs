@@ -197,6 +197,81 @@ public sealed class RaftQuorumTests
     }
 
     [Fact]
+    public async Task Produce_PartitionLeaderStopped_SessionExpiresLeadershipMovesNothingLostAndTheNodeRejoins()
+    {
+        const string Topic = "raft-failover";
+        await using var cluster = await RaftCluster.StartAsync(_output);
+        await cluster.WaitForLeaderAsync();
+        await WaitForBrokersAsync(cluster, 3);
+        using (var admin = KafkaClients.Admin(cluster.BootstrapServers, _output))
+        {
+            await admin.CreateTopicsAsync(
+                [new TopicSpecification { Name = Topic, NumPartitions = 1, ReplicationFactor = 3, Configs = new() { ["min.insync.replicas"] = "2" } }],
+                new CreateTopicsOptions { RequestTimeout = KafkaClients.RequestTimeout, OperationTimeout = KafkaClients.RequestTimeout })
+                .WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n => cluster.Node(n).Replicas.Get(Topic, 0) is not null),
+            "every node hosts a replica of " + Topic);
+        var bootstrap = cluster.BootstrapServers;
+        ProduceAll(bootstrap, Topic, 0, 200);
+
+        // The partition leader stops without a controlled shutdown (as a crashed broker would, for the controller):
+        // nothing moves until its session expires, then the controller fences it and elects a live ISR member.
+        var before = Partition(cluster.Node(cluster.RunningNodes.First()), Topic)!;
+        var stopped = before.Leader;
+        await cluster.StopNodeAsync(stopped);
+        var observer = cluster.RunningNodes.First();
+        await InProcessCluster.WaitUntilAsync(() =>
+        {
+            var now = Partition(cluster.Node(observer), Topic)!;
+            return now.Leader >= 0 && now.Leader != stopped && !now.Isr.Contains(stopped) && now.LeaderEpoch > before.LeaderEpoch;
+        }, $"the controller to fence node {stopped} and move the leadership of {Topic}", TimeSpan.FromSeconds(40));
+        Assert.True(cluster.Node(observer).Metadata.Brokers[stopped].Fenced);
+
+        // acks=all with min.insync.replicas 2 goes on with the two live replicas.
+        ProduceAll(bootstrap, Topic, 200, 200);
+
+        var records = KafkaClients.ConsumeFromBeginning(cluster.BootstrapServers, _output, Topic, 400, TimeSpan.FromSeconds(60));
+        Assert.Equal(Enumerable.Range(0, 400).Select(i => $"v{i}"), records.Select(r => r.Message.Value));
+
+        // Restarted, the node registers again, is unfenced once caught up and rejoins the ISR.
+        await cluster.StartNodeAsync(stopped);
+        await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n => Partition(cluster.Node(n), Topic)?.Isr.Length == 3
+                && !cluster.Node(n).Metadata.Brokers[stopped].Fenced),
+            $"node {stopped} back in the ISR of {Topic}", TimeSpan.FromSeconds(60));
+        await InProcessCluster.WaitUntilAsync(() => cluster.Node(stopped).Replicas.Get(Topic, 0)!.Log.LogEndOffset == 400,
+            $"node {stopped} to catch up", TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Partition 0 of <paramref name="topic"/> in a node's image; null while the node has not seen the topic.</summary>
+    private static Broker.Cluster.Metadata.PartitionInfo? Partition(Broker.Server.RunningBroker node, string topic) =>
+        node.Metadata.TopicsByName.TryGetValue(topic, out var info) ? info.Partitions[0] : null;
+
+    /// <summary>Idempotent acks=all records v{first}..v{first+count-1}, each acknowledged without error.</summary>
+    private void ProduceAll(string bootstrap, string topic, int first, int count)
+    {
+        using var producer = KafkaClients.Producer(KafkaClients.ProducerConfig(bootstrap), _output);
+        var failures = new List<string>();
+        for (var i = first; i < first + count; i++)
+        {
+            producer.Produce(topic, new Message<string, string> { Key = $"k{i}", Value = $"v{i}" }, report =>
+            {
+                if (report.Error.Code != global::Confluent.Kafka.ErrorCode.NoError)
+                {
+                    lock (failures)
+                    {
+                        failures.Add(report.Error.Reason);
+                    }
+                }
+            });
+        }
+
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(60)));
+        Assert.Empty(failures);
+    }
+
+    [Fact]
     public async Task FindCoordinator_OnFollower_InternalTopicCreatedByTheControllerAndGroupCommits()
     {
         await using var cluster = await RaftCluster.StartAsync(_output);

@@ -12,14 +12,17 @@ namespace Broker.Server.Raft;
 /// A KRaft node's background duties towards the quorum: while this node leads, it writes the bootstrap feature levels
 /// if the log has none (Kafka's active controller does this first); until this broker is registered, it registers
 /// (locally when it leads, otherwise BrokerRegistration (62) then BrokerHeartbeat (63) to the leader's controller
-/// listener until unfenced), retrying while no leader is known. Runs in the background because a quorum needs a
-/// majority of nodes started before any registration can commit.
+/// listener until unfenced), retrying while no leader is known; once registered, it heartbeats every
+/// <c>broker.heartbeat.interval.ms</c> to whichever node leads (itself included), and while it leads, it fences brokers
+/// whose sessions expired (<c>broker.session.timeout.ms</c>), which moves their leaderships to live ISR members. Runs in
+/// the background because a quorum needs a majority of nodes started before any registration can commit.
 /// </summary>
 /// <remarks>Thread-safe: one background task owns the state.</remarks>
 internal sealed partial class QuorumMembership : IAsyncDisposable
 {
     private readonly RaftNetworkDriver _quorum;
-    private readonly TopicController _topics;
+    private readonly BrokerLifecycle _lifecycle;
+    private readonly long _heartbeatIntervalMs;
     private readonly int _nodeId;
     private readonly IReadOnlyList<BrokerEndpoint> _endpoints;
     private readonly string? _rack;
@@ -32,13 +35,15 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
     private long _brokerEpoch = -1;
     private KafkaClientConnection? _controller;
     private int _controllerId = -1;
+    private long _lastHeartbeatMs = -1;
 
     /// <param name="registered">Called once with the broker epoch; null for a controller-only node (nothing to register).</param>
-    public QuorumMembership(RaftNetworkDriver quorum, TopicController topics, int nodeId, IReadOnlyList<BrokerEndpoint> endpoints, string? rack,
-        Action<long>? registered, TimeProvider time, ILogger logger)
+    public QuorumMembership(RaftNetworkDriver quorum, BrokerLifecycle lifecycle, long heartbeatIntervalMs, int nodeId,
+        IReadOnlyList<BrokerEndpoint> endpoints, string? rack, Action<long>? registered, TimeProvider time, ILogger logger)
     {
         _quorum = quorum;
-        _topics = topics;
+        _lifecycle = lifecycle;
+        _heartbeatIntervalMs = heartbeatIntervalMs;
         _nodeId = nodeId;
         _endpoints = endpoints;
         _rack = rack;
@@ -91,8 +96,24 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
             await store.CommitAsync(bootstrap, token).ConfigureAwait(false);
         }
 
-        if (_registered is null || _brokerEpoch >= 0 || leader < 0)
+        if (role == RaftRole.Leader)
         {
+            // Kafka's active controller fences brokers whose heartbeats stopped (a crash, a pause, a cut-off network).
+            var fenced = await _lifecycle.FenceExpiredSessionsAsync(token).ConfigureAwait(false);
+            foreach (var id in fenced)
+            {
+                LogFenced(_logger, id);
+            }
+        }
+
+        if (_registered is null || leader < 0)
+        {
+            return;
+        }
+
+        if (_brokerEpoch >= 0)
+        {
+            await HeartbeatAsync(leader, token).ConfigureAwait(false);
             return;
         }
 
@@ -103,7 +124,7 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
         }
 
         var epoch = leader == _nodeId
-            ? await _topics.RegisterBrokerAsync(_nodeId, _endpoints, _rack, token).ConfigureAwait(false)
+            ? await RegisterLocallyAsync(token).ConfigureAwait(false)
             : await RegisterAtAsync(leader, token).ConfigureAwait(false);
         if (epoch >= 0)
         {
@@ -113,8 +134,44 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
         }
     }
 
-    // Kafka's BrokerLifecycleManager: register (fenced), then heartbeat until the controller unfences this broker.
-    private async Task<long> RegisterAtAsync(int leader, CancellationToken token)
+    // Kafka's BrokerLifecycleManager after registration: a heartbeat every interval keeps the session alive at the
+    // active controller, which unfences a fenced broker (one that was paused past its session) once it is caught up.
+    private async Task HeartbeatAsync(int leader, CancellationToken token)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (_lastHeartbeatMs >= 0 && now - _lastHeartbeatMs < _heartbeatIntervalMs)
+        {
+            return;
+        }
+
+        _lastHeartbeatMs = now;
+        ErrorCode error;
+        if (leader == _nodeId)
+        {
+            var result = await _lifecycle.HeartbeatAsync(
+                new BrokerHeartbeatInfo(_nodeId, _brokerEpoch, _quorum.Store.Image.Offset, WantFence: false, WantShutDown: false), token).ConfigureAwait(false);
+            error = result.Error;
+        }
+        else
+        {
+            var heartbeat = new BrokerHeartbeatRequest
+            {
+                BrokerId = _nodeId,
+                BrokerEpoch = _brokerEpoch,
+                CurrentMetadataOffset = _quorum.Store.Image.Offset,
+            };
+            using var response = await (await ConnectionToAsync(leader).ConfigureAwait(false))
+                .SendAsync<BrokerHeartbeatResponse>(heartbeat, 1, token).ConfigureAwait(false);
+            error = (ErrorCode)response.Message.ErrorCode;
+        }
+
+        if (error != ErrorCode.None)
+        {
+            LogRefused(_logger, "BrokerHeartbeat", (short)error);
+        }
+    }
+
+    private async ValueTask<KafkaClientConnection> ConnectionToAsync(int leader)
     {
         if (_controllerId != leader)
         {
@@ -127,7 +184,52 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
             _controllerId = leader;
         }
 
-        var connection = _controller!;
+        return _controller!;
+    }
+
+    // The active controller registers its own broker through the same lifecycle as everyone else's, so its session,
+    // epoch and fencing follow the same rules: register (fenced), heartbeat until caught up and unfenced.
+    private async Task<long> RegisterLocallyAsync(CancellationToken token)
+    {
+        var features = new List<(string, short, short)>();
+        foreach (var (name, min, max) in MetadataFeatures.Supported)
+        {
+            features.Add((name, min, max));
+        }
+
+        var registration = await _lifecycle.RegisterAsync(
+            new BrokerRegistrationRequestInfo(_nodeId, _quorum.Store.Image.ClusterId, _incarnation, _endpoints, features, _rack), token).ConfigureAwait(false);
+        if (registration.Error != ErrorCode.None)
+        {
+            LogRefused(_logger, "BrokerRegistration", (short)registration.Error);
+            return -1;
+        }
+
+        for (var attempt = 0; attempt < 50 && !token.IsCancellationRequested; attempt++)
+        {
+            var heartbeat = await _lifecycle.HeartbeatAsync(
+                new BrokerHeartbeatInfo(_nodeId, registration.BrokerEpoch, _quorum.Store.Image.Offset, WantFence: false, WantShutDown: false), token).ConfigureAwait(false);
+            if (heartbeat.Error != ErrorCode.None)
+            {
+                LogRefused(_logger, "BrokerHeartbeat", (short)heartbeat.Error);
+                return -1;
+            }
+
+            if (!heartbeat.IsFenced)
+            {
+                return registration.BrokerEpoch;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _time, token).ConfigureAwait(false);
+        }
+
+        return -1;
+    }
+
+    // Kafka's BrokerLifecycleManager: register (fenced), then heartbeat until the controller unfences this broker.
+    private async Task<long> RegisterAtAsync(int leader, CancellationToken token)
+    {
+        var connection = await ConnectionToAsync(leader).ConfigureAwait(false);
         var request = new BrokerRegistrationRequest
         {
             BrokerId = _nodeId,
@@ -201,6 +303,9 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
 
         _stopping.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fenced broker {BrokerId}: no heartbeat within broker.session.timeout.ms; its leaderships moved")]
+    private static partial void LogFenced(ILogger logger, int brokerId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Quorum membership step failed, retrying: {Reason}")]
     private static partial void LogRetry(ILogger logger, string reason);
