@@ -4,7 +4,7 @@ CONFIG ?= Release
 BROKER_DLL := broker/src/Broker.Cli/bin/$(CONFIG)/net10.0/kafka-broker.dll
 SCHEMAS ?= ../shared/kafka-protocol
 
-.PHONY: build run test e2e generate crds bench perf apiserver operator clean
+.PHONY: build run cluster test e2e generate crds bench perf apiserver operator clean
 
 build:
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
@@ -13,6 +13,11 @@ build:
 run:
 	$(DOTNET) build broker/src/Broker.Cli -c $(CONFIG) -nologo -v quiet
 	exec $(DOTNET) $(BROKER_DLL) start --config broker/config/server.properties
+
+# A local three-node KRaft cluster (every node broker and controller) on 127.0.0.1:9092-9094, data under ./data/cluster.
+cluster:
+	$(DOTNET) build broker/src/Broker.Cli -c $(CONFIG) -nologo -v quiet
+	BROKER_DLL=$(BROKER_DLL) DOTNET=$(DOTNET) exec bash broker/scripts/local-cluster.sh
 
 # Every test: codec, storage, server units, and integration against real brokers and real clients
 # (kcat, kafka-python and KafkaJS; KafkaJS is installed here from the npm registry).
