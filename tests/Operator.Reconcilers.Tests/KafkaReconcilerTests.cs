@@ -90,6 +90,35 @@ public sealed class KafkaReconcilerTests
         Assert.Equal(0, fixture.Operator.Counts.Failures);
     }
 
+    // Deleting a Kafka removes what the operator made for it through owner-reference garbage collection (the operator
+    // deletes nothing itself); the node pools, which the user made, stay.
+    [Fact]
+    public async Task Delete_Kafka_OwnedObjectsCollectedAndPoolsKept()
+    {
+        await using var fixture = await OperatorFixture.StartAsync();
+        var client = fixture.Client;
+        await fixture.CreateAsync(OperatorFixture.Example("kafka/kafka-ephemeral.yaml"));
+        await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(Cluster), k => k.Status?.ClusterId is not null, "the first reconcile");
+        var selector = StrimziLabels.Cluster + "=" + Cluster;
+        await OperatorFixture.EventuallyAsync(async () => (await client.CoreV1.ListNamespacedSecretAsync(OperatorFixture.Namespace)).Items
+            .Any(s => s.Metadata.Name == "my-cluster-kafka-brokers"), found => found, "the broker certificates");
+        await OperatorFixture.EventuallyAsync(async () => (await client.AppsV1.ListNamespacedStatefulSetAsync(OperatorFixture.Namespace, labelSelector: selector)).Items.Count,
+            count => count == 2, "both StatefulSets");
+
+        await client.CustomObjects.DeleteNamespacedCustomObjectAsync("kafka.strimzi.io", "v1", OperatorFixture.Namespace, "kafkas", Cluster);
+
+        await OperatorFixture.EventuallyAsync(async () =>
+                (await client.AppsV1.ListNamespacedStatefulSetAsync(OperatorFixture.Namespace, labelSelector: selector)).Items.Count
+                + (await client.CoreV1.ListNamespacedServiceAsync(OperatorFixture.Namespace, labelSelector: selector)).Items.Count
+                + (await client.CoreV1.ListNamespacedConfigMapAsync(OperatorFixture.Namespace, labelSelector: selector)).Items.Count
+                + (await client.CoreV1.ListNamespacedSecretAsync(OperatorFixture.Namespace, labelSelector: selector)).Items.Count
+                + (await client.CoreV1.ListNamespacedPodAsync(OperatorFixture.Namespace, labelSelector: selector)).Items.Count
+                + (await client.PolicyV1.ListNamespacedPodDisruptionBudgetAsync(OperatorFixture.Namespace, labelSelector: selector)).Items.Count,
+            remaining => remaining == 0, "every object owned by the Kafka to be collected");
+        Assert.Equal(3, (await fixture.GetPoolAsync("broker")).Status!.NodeIds!.Count);
+        Assert.Equal(0, fixture.Operator.Counts.Failures);
+    }
+
     [Fact]
     public async Task Reconcile_DuplicateListenerPorts_NotReadyNamingTheField_AndNothingCreated()
     {

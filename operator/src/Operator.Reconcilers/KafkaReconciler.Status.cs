@@ -122,7 +122,15 @@ public sealed partial class KafkaReconciler
             return;
         }
 
-        await resources.PatchStatusAsync(metadata.NamespaceProperty, metadata.Name, desired, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await resources.PatchStatusAsync(metadata.NamespaceProperty, metadata.Name, desired, cancellationToken).ConfigureAwait(false);
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            // Deleted while this reconcile ran: there is no status left to write, and its deletion event queues a
+            // reconcile that finds it gone. Not a failure to back off from.
+        }
     }
 
     private Condition NewCondition(string type, string? reason, string? message) => new()
