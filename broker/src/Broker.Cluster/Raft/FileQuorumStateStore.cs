@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using Broker.Storage.FileSystem;
 
 namespace Broker.Cluster.Raft;
 
@@ -13,7 +13,7 @@ namespace Broker.Cluster.Raft;
 /// fsync, rename, fsync of the directory. See docs/raft.md.
 /// </summary>
 /// <remarks>Owned by one <see cref="RaftReplica"/>; not thread-safe.</remarks>
-public sealed partial class FileQuorumStateStore : IQuorumStateStore
+public sealed class FileQuorumStateStore : IQuorumStateStore
 {
     public const string FileName = "quorum-state";
 
@@ -38,7 +38,7 @@ public sealed partial class FileQuorumStateStore : IQuorumStateStore
             return null;
         }
 
-        var text = File.ReadAllText(Path, Encoding.UTF8);
+        var text = DurableFile.ReadAllText(Path);
         try
         {
             using var document = JsonDocument.Parse(text);
@@ -63,16 +63,7 @@ public sealed partial class FileQuorumStateStore : IQuorumStateStore
     public void Write(ElectionState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        var bytes = Encoding.UTF8.GetBytes(Format(state, _voters));
-        var tmp = Path + ".tmp";
-        using (var handle = File.OpenHandle(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            RandomAccess.Write(handle, bytes, 0);
-            RandomAccess.FlushToDisk(handle);
-        }
-
-        File.Move(tmp, Path, overwrite: true);
-        FlushDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
+        DurableFile.WriteAtomically(Path, Format(state, _voters));
     }
 
     /// <summary>The file's content for <paramref name="state"/> (QuorumStateData v0 field order, then data_version).</summary>
@@ -90,45 +81,5 @@ public sealed partial class FileQuorumStateStore : IQuorumStateStore
 
         builder.Append("],\"data_version\":0}");
         return builder.ToString();
-    }
-
-    private static void FlushDirectory(string directory)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
-
-        var fd = Native.Open(directory, 0 /* O_RDONLY */);
-        if (fd < 0)
-        {
-            throw new IOException($"Cannot open directory '{directory}' to fsync it (errno {Marshal.GetLastPInvokeError()}).");
-        }
-
-        try
-        {
-            if (Native.FSync(fd) != 0)
-            {
-                throw new IOException($"fsync of directory '{directory}' failed (errno {Marshal.GetLastPInvokeError()}).");
-            }
-        }
-        finally
-        {
-            _ = Native.Close(fd);
-        }
-    }
-
-    /// <summary>libc calls for the directory fsync. Stateless; thread-safe.</summary>
-    /// <remarks>Broker.Storage's DurableFile is internal to that assembly; the three calls are repeated rather than widening it.</remarks>
-    private static partial class Native
-    {
-        [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-        internal static partial int Open(string path, int flags);
-
-        [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-        internal static partial int FSync(int fd);
-
-        [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-        internal static partial int Close(int fd);
     }
 }

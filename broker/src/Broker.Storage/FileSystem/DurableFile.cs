@@ -5,10 +5,10 @@ using Microsoft.Win32.SafeHandles;
 namespace Broker.Storage.FileSystem;
 
 /// <summary>
-/// fsync helpers and crash-safe small-file replacement. Stateless; thread-safe (callers serialise writers of the
-/// same path).
+/// fsync helpers and crash-safe small-file replacement, for the logs' checkpoints and the Raft quorum-state file.
+/// Stateless; thread-safe (callers serialise writers of the same path).
 /// </summary>
-internal static partial class DurableFile
+public static partial class DurableFile
 {
     private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 
