@@ -123,9 +123,7 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
             return;
         }
 
-        var epoch = leader == _nodeId
-            ? await RegisterLocallyAsync(token).ConfigureAwait(false)
-            : await RegisterAtAsync(leader, token).ConfigureAwait(false);
+        var epoch = await RegisterAsync(leader, token).ConfigureAwait(false);
         if (epoch >= 0)
         {
             _brokerEpoch = epoch;
@@ -145,91 +143,58 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
         }
 
         _lastHeartbeatMs = now;
-        ErrorCode error;
-        if (leader == _nodeId)
-        {
-            var result = await _lifecycle.HeartbeatAsync(
-                new BrokerHeartbeatInfo(_nodeId, _brokerEpoch, _quorum.Store.Image.Offset, WantFence: false, WantShutDown: false), token).ConfigureAwait(false);
-            error = result.Error;
-        }
-        else
-        {
-            var heartbeat = new BrokerHeartbeatRequest
-            {
-                BrokerId = _nodeId,
-                BrokerEpoch = _brokerEpoch,
-                CurrentMetadataOffset = _quorum.Store.Image.Offset,
-            };
-            using var response = await (await ConnectionToAsync(leader).ConfigureAwait(false))
-                .SendAsync<BrokerHeartbeatResponse>(heartbeat, 1, token).ConfigureAwait(false);
-            error = (ErrorCode)response.Message.ErrorCode;
-        }
-
+        var (error, _) = await SendHeartbeatAsync(leader, _brokerEpoch, token).ConfigureAwait(false);
         if (error != ErrorCode.None)
         {
             LogRefused(_logger, "BrokerHeartbeat", (short)error);
         }
     }
 
-    private async ValueTask<KafkaClientConnection> ConnectionToAsync(int leader)
+    // Kafka's BrokerLifecycleManager: register (fenced), then heartbeat until the controller unfences this broker. The
+    // active controller registers its own broker through the same lifecycle as everyone else's, so its session, epoch
+    // and fencing follow the same rules.
+    private async Task<long> RegisterAsync(int leader, CancellationToken token)
     {
-        if (_controllerId != leader)
+        var (registrationError, brokerEpoch) = leader == _nodeId
+            ? await RegisterLocallyAsync(token).ConfigureAwait(false)
+            : await RegisterRemotelyAsync(leader, token).ConfigureAwait(false);
+        if (registrationError != ErrorCode.None)
         {
-            if (_controller is not null)
-            {
-                await _controller.DisposeAsync().ConfigureAwait(false);
-            }
-
-            _controller = _quorum.CreateConnection(leader, $"broker-{_nodeId}-to-controller");
-            _controllerId = leader;
-        }
-
-        return _controller!;
-    }
-
-    // The active controller registers its own broker through the same lifecycle as everyone else's, so its session,
-    // epoch and fencing follow the same rules: register (fenced), heartbeat until caught up and unfenced.
-    private async Task<long> RegisterLocallyAsync(CancellationToken token)
-    {
-        var features = new List<(string, short, short)>();
-        foreach (var (name, min, max) in MetadataFeatures.Supported)
-        {
-            features.Add((name, min, max));
-        }
-
-        var registration = await _lifecycle.RegisterAsync(
-            new BrokerRegistrationRequestInfo(_nodeId, _quorum.Store.Image.ClusterId, _incarnation, _endpoints, features, _rack), token).ConfigureAwait(false);
-        if (registration.Error != ErrorCode.None)
-        {
-            LogRefused(_logger, "BrokerRegistration", (short)registration.Error);
+            LogRefused(_logger, "BrokerRegistration", (short)registrationError);
             return -1;
         }
 
         for (var attempt = 0; attempt < 50 && !token.IsCancellationRequested; attempt++)
         {
-            var heartbeat = await _lifecycle.HeartbeatAsync(
-                new BrokerHeartbeatInfo(_nodeId, registration.BrokerEpoch, _quorum.Store.Image.Offset, WantFence: false, WantShutDown: false), token).ConfigureAwait(false);
-            if (heartbeat.Error != ErrorCode.None)
+            var (error, fenced) = await SendHeartbeatAsync(leader, brokerEpoch, token).ConfigureAwait(false);
+            if (error != ErrorCode.None)
             {
-                LogRefused(_logger, "BrokerHeartbeat", (short)heartbeat.Error);
+                LogRefused(_logger, "BrokerHeartbeat", (short)error);
                 return -1;
             }
 
-            if (!heartbeat.IsFenced)
+            if (!fenced)
             {
-                return registration.BrokerEpoch;
+                return brokerEpoch;
             }
 
+            // Not caught up with its own registration yet: the image follows the leader's high watermark shortly.
             await Task.Delay(TimeSpan.FromMilliseconds(100), _time, token).ConfigureAwait(false);
         }
 
         return -1;
     }
 
-    // Kafka's BrokerLifecycleManager: register (fenced), then heartbeat until the controller unfences this broker.
-    private async Task<long> RegisterAtAsync(int leader, CancellationToken token)
+    private async Task<(ErrorCode Error, long BrokerEpoch)> RegisterLocallyAsync(CancellationToken token)
     {
-        var connection = await ConnectionToAsync(leader).ConfigureAwait(false);
+        var result = await _lifecycle.RegisterAsync(
+            new BrokerRegistrationRequestInfo(_nodeId, _quorum.Store.Image.ClusterId, _incarnation, _endpoints, MetadataFeatures.Supported, _rack),
+            token).ConfigureAwait(false);
+        return (result.Error, result.BrokerEpoch);
+    }
+
+    private async Task<(ErrorCode Error, long BrokerEpoch)> RegisterRemotelyAsync(int leader, CancellationToken token)
+    {
         var request = new BrokerRegistrationRequest
         {
             BrokerId = _nodeId,
@@ -253,43 +218,42 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
             request.Features.Add(new BrokerRegistrationRequest.Feature { Name = name, MinSupportedVersion = min, MaxSupportedVersion = max });
         }
 
-        long brokerEpoch;
-        using (var registration = await connection.SendAsync<BrokerRegistrationResponse>(request, 3, token).ConfigureAwait(false))
-        {
-            if (registration.Message.ErrorCode != (short)ErrorCode.None)
-            {
-                LogRefused(_logger, "BrokerRegistration", registration.Message.ErrorCode);
-                return -1;
-            }
+        var connection = await ConnectionToAsync(leader).ConfigureAwait(false);
+        using var response = await connection.SendAsync<BrokerRegistrationResponse>(request, 3, token).ConfigureAwait(false);
+        return ((ErrorCode)response.Message.ErrorCode, response.Message.BrokerEpoch);
+    }
 
-            brokerEpoch = registration.Message.BrokerEpoch;
+    /// <summary>One heartbeat at the active controller: through the lifecycle when this node is it, else over the wire.</summary>
+    private async Task<(ErrorCode Error, bool Fenced)> SendHeartbeatAsync(int leader, long brokerEpoch, CancellationToken token)
+    {
+        var offset = _quorum.Store.Image.Offset;
+        if (leader == _nodeId)
+        {
+            var result = await _lifecycle.HeartbeatAsync(
+                new BrokerHeartbeatInfo(_nodeId, brokerEpoch, offset, WantFence: false, WantShutDown: false), token).ConfigureAwait(false);
+            return (result.Error, result.IsFenced);
         }
 
-        for (var attempt = 0; attempt < 50 && !token.IsCancellationRequested; attempt++)
+        var heartbeat = new BrokerHeartbeatRequest { BrokerId = _nodeId, BrokerEpoch = brokerEpoch, CurrentMetadataOffset = offset };
+        using var response = await (await ConnectionToAsync(leader).ConfigureAwait(false))
+            .SendAsync<BrokerHeartbeatResponse>(heartbeat, 1, token).ConfigureAwait(false);
+        return ((ErrorCode)response.Message.ErrorCode, response.Message.IsFenced);
+    }
+
+    private async ValueTask<KafkaClientConnection> ConnectionToAsync(int leader)
+    {
+        if (_controllerId != leader)
         {
-            var heartbeat = new BrokerHeartbeatRequest
+            if (_controller is not null)
             {
-                BrokerId = _nodeId,
-                BrokerEpoch = brokerEpoch,
-                CurrentMetadataOffset = _quorum.Store.Image.Offset,
-            };
-            using var response = await connection.SendAsync<BrokerHeartbeatResponse>(heartbeat, 1, token).ConfigureAwait(false);
-            if (response.Message.ErrorCode != (short)ErrorCode.None)
-            {
-                LogRefused(_logger, "BrokerHeartbeat", response.Message.ErrorCode);
-                return -1;
+                await _controller.DisposeAsync().ConfigureAwait(false);
             }
 
-            if (!response.Message.IsFenced)
-            {
-                return brokerEpoch;
-            }
-
-            // Not caught up with its own registration yet: the image follows the leader's high watermark shortly.
-            await Task.Delay(TimeSpan.FromMilliseconds(100), _time, token).ConfigureAwait(false);
+            _controller = _quorum.CreateConnection(leader, $"broker-{_nodeId}-to-controller");
+            _controllerId = leader;
         }
 
-        return -1;
+        return _controller!;
     }
 
     public async ValueTask DisposeAsync()
