@@ -82,7 +82,19 @@ public sealed class SidePortTests
         Assert.Equal(hosted, scrape.Value("kafka_server_replicamanager_leadercount"));
         Assert.Equal(0, scrape.Value("kafka_server_replicamanager_underreplicatedpartitions"));
         Assert.Equal(0, scrape.Value("kafka_controller_kafkacontroller_offlinepartitionscount"));
-        Assert.True(scrape.Value("kafka_server_socketservermetrics_connection_count") >= 1);
+
+        // One full run on a loaded machine scraped 0 right after GetMetadata returned (librdkafka manages its broker
+        // connections on its own threads), so scrape again, keeping the admin client busy, until its connection shows.
+        var connections = scrape.Value("kafka_server_socketservermetrics_connection_count");
+        var deadline = DateTime.UtcNow + Timeout;
+        while (connections < 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            admin.GetMetadata(Timeout);
+            connections = PrometheusText.Parse(await GetStringAsync(broker.Broker.MetricsEndPoint!, "/metrics")).Value("kafka_server_socketservermetrics_connection_count");
+        }
+
+        Assert.True(connections >= 1, $"connection count {connections} with the admin client connected");
     }
 
     [Fact]
