@@ -84,7 +84,17 @@ public sealed class ReplicaFetcherTests : IAsyncLifetime
         await WaitUntilAsync(() => state.DelayedUntilMs == failedAt + Backoff);
         Assert.Equal(0, _leader.Pending);
 
-        _time.Advance(TimeSpan.FromMilliseconds(Backoff));
+        // The loop computes its wait before it arms the fake timer; an advance landing between the two would be
+        // missed, so the clock is moved on a backoff at a time until the retry shows (the first advance is enough
+        // whenever the timer was already armed).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (_leader.Pending == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no retry in 30 s");
+            _time.Advance(TimeSpan.FromMilliseconds(Backoff));
+            await Task.Delay(50);
+        }
+
         var (retry, _) = await _leader.NextAsync();
         Assert.Equal(0, Assert.Single(retry.Partitions).FetchOffset);
     }
