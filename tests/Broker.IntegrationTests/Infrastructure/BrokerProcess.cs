@@ -9,21 +9,28 @@ using Xunit.Abstractions;
 namespace Broker.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// The real broker executable (<c>dotnet kafka-broker.dll start --override ...</c>) as a child process on a fixed
-/// port and log dir, so tests can SIGKILL or SIGTERM it and start it again on the same data. Its stdout and
-/// stderr go to the test output. Dispose kills it if it is still running. Not thread-safe.
+/// The real broker executable (<c>dotnet kafka-broker.dll start --override ...</c> or <c>--config ...</c>) as a child
+/// process on a fixed port and log dir, so tests can SIGKILL, SIGTERM or SIGSTOP it and start it again on the same data.
+/// Its stdout and stderr go to the test output or to a file. Dispose resumes a suspended process, then kills it if it is
+/// still running. Not thread-safe.
 /// </summary>
 internal sealed class BrokerProcess : IAsyncDisposable
 {
     private const int TailLines = 40;
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _tail = new();
+    private readonly ITestOutputHelper? _output;
+    private readonly StreamWriter? _outputFile;
+    private bool _suspended;
+    private bool _outputClosed;
 
-    private BrokerProcess(Process process, int port, int advertisedPort)
+    private BrokerProcess(Process process, int port, int advertisedPort, ITestOutputHelper? output, StreamWriter? outputFile)
     {
         _process = process;
         Port = port;
         AdvertisedPort = advertisedPort;
+        _output = output;
+        _outputFile = outputFile;
     }
 
     public int Port { get; }
@@ -43,17 +50,30 @@ internal sealed class BrokerProcess : IAsyncDisposable
     public string Tail => string.Join(Environment.NewLine, _tail);
 
     /// <summary>A port that was free a moment ago: bound on 127.0.0.1:0, then released.</summary>
-    public static int FreePort()
+    public static int FreePort() => FreePorts(1)[0];
+
+    /// <summary>
+    /// <paramref name="count"/> distinct ports that were free a moment ago: held open together, then released. Another
+    /// process could bind one before the broker does, but with ephemeral ports on loopback that is unlikely.
+    /// </summary>
+    public static int[] FreePorts(int count)
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
         try
         {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
+            foreach (var listener in listeners)
+            {
+                listener.Start();
+            }
+
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
         }
         finally
         {
-            listener.Stop();
+            foreach (var listener in listeners)
+            {
+                listener.Stop();
+            }
         }
     }
 
@@ -67,6 +87,26 @@ internal sealed class BrokerProcess : IAsyncDisposable
             settings[key] = value;
         }
 
+        var arguments = new List<string> { "start" };
+        foreach (var (key, value) in settings)
+        {
+            arguments.Add("--override");
+            arguments.Add($"{key}={value}");
+        }
+
+        var advertised = settings["advertised.listeners"];
+        return Launch(arguments, port, int.Parse(advertised[(advertised.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture), $"log dir {logDir}", output, null);
+    }
+
+    /// <summary>
+    /// Starts <c>kafka-broker.dll start --config <paramref name="configFile"/></c> whose client listener is on
+    /// <paramref name="port"/>; every line it prints is appended to <paramref name="outputFile"/> instead of the test output.
+    /// </summary>
+    public static BrokerProcess StartWithConfig(string configFile, int port, string outputFile, ITestOutputHelper output) =>
+        Launch(["start", "--config", configFile], port, port, $"config {configFile}", output, new StreamWriter(outputFile, append: true) { AutoFlush = true });
+
+    private static BrokerProcess Launch(List<string> arguments, int port, int advertisedPort, string dataDescription, ITestOutputHelper output, StreamWriter? outputFile)
+    {
         var startInfo = new ProcessStartInfo(DotnetHost())
         {
             UseShellExecute = false,
@@ -75,27 +115,25 @@ internal sealed class BrokerProcess : IAsyncDisposable
             RedirectStandardInput = true,
         };
         startInfo.ArgumentList.Add(BrokerDll());
-        startInfo.ArgumentList.Add("start");
-        foreach (var (key, value) in settings)
+        foreach (var argument in arguments)
         {
-            startInfo.ArgumentList.Add("--override");
-            startInfo.ArgumentList.Add($"{key}={value}");
+            startInfo.ArgumentList.Add(argument);
         }
 
         TestOutput.TryWriteLine(output, $"$ {startInfo.FileName} {string.Join(' ', startInfo.ArgumentList)}");
         var process = new Process { StartInfo = startInfo };
-        var advertised = settings["advertised.listeners"];
-        var broker = new BrokerProcess(process, port, int.Parse(advertised[(advertised.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture));
-        process.OutputDataReceived += (_, e) => broker.OnLine(output, "out", e.Data);
-        process.ErrorDataReceived += (_, e) => broker.OnLine(output, "err", e.Data);
+        var broker = new BrokerProcess(process, port, advertisedPort, outputFile is null ? output : null, outputFile);
+        process.OutputDataReceived += (_, e) => broker.OnLine("out", e.Data);
+        process.ErrorDataReceived += (_, e) => broker.OnLine("err", e.Data);
         if (!process.Start())
         {
+            outputFile?.Dispose();
             throw new InvalidOperationException("The broker process did not start.");
         }
 
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        TestOutput.TryWriteLine(output, $"broker process {process.Id} starting on {broker.BootstrapServers}, log dir {logDir}");
+        TestOutput.TryWriteLine(output, $"broker process {process.Id} starting on {broker.BootstrapServers}, {dataDescription}");
         return broker;
     }
 
@@ -142,8 +180,7 @@ internal sealed class BrokerProcess : IAsyncDisposable
     /// <summary>Sends SIGTERM with kill(1), the way an init system or Kubernetes stops the broker.</summary>
     public async Task TerminateAsync(ITestOutputHelper output, TimeSpan timeout)
     {
-        var kill = await ProcessRunner.RunAsync("kill", ["-TERM", Pid.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10), output);
-        Assert.True(kill.ExitCode == 0, $"kill -TERM {Pid} failed: {kill.Describe()}");
+        await SignalAsync("TERM", output);
         try
         {
             await _process.WaitForExitAsync().WaitAsync(timeout);
@@ -154,10 +191,36 @@ internal sealed class BrokerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGSTOP: the process freezes with its sockets open, as in a long GC pause or a stalled VM.</summary>
+    public async Task SuspendAsync(ITestOutputHelper output)
+    {
+        await SignalAsync("STOP", output);
+        _suspended = true;
+    }
+
+    /// <summary>SIGCONT after <see cref="SuspendAsync"/>.</summary>
+    public async Task ResumeAsync(ITestOutputHelper output)
+    {
+        await SignalAsync("CONT", output);
+        _suspended = false;
+    }
+
+    private async Task SignalAsync(string signal, ITestOutputHelper? output)
+    {
+        var kill = await ProcessRunner.RunAsync("kill", [$"-{signal}", Pid.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10), output);
+        Assert.True(kill.ExitCode == 0, $"kill -{signal} {Pid} failed: {kill.Describe()}");
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
         {
+            if (_suspended && !_process.HasExited)
+            {
+                // SIGKILL ends a stopped process too, but a resumed one exits the ordinary way and leaves no stopped child behind.
+                await SignalAsync("CONT", null);
+            }
+
             if (!_process.HasExited)
             {
                 _process.Kill(entireProcessTree: true);
@@ -171,10 +234,18 @@ internal sealed class BrokerProcess : IAsyncDisposable
         finally
         {
             _process.Dispose();
+            if (_outputFile is not null)
+            {
+                lock (_outputFile)
+                {
+                    _outputClosed = true;
+                    _outputFile.Dispose();
+                }
+            }
         }
     }
 
-    private void OnLine(ITestOutputHelper output, string stream, string? line)
+    private void OnLine(string stream, string? line)
     {
         if (line is null)
         {
@@ -186,11 +257,25 @@ internal sealed class BrokerProcess : IAsyncDisposable
         {
         }
 
-        TestOutput.TryWriteLine(output, $"[broker {Port} {stream}] {line}");
+        if (_outputFile is not null)
+        {
+            lock (_outputFile)
+            {
+                // Lines racing the dispose are dropped: the process is already being killed.
+                if (!_outputClosed)
+                {
+                    _outputFile.WriteLine(line);
+                }
+            }
+
+            return;
+        }
+
+        TestOutput.TryWriteLine(_output, $"[broker {Port} {stream}] {line}");
     }
 
     // The muxer that runs this test host, so the child uses the same runtime; DOTNET_HOST_PATH is set by the SDK.
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))
@@ -203,7 +288,7 @@ internal sealed class BrokerProcess : IAsyncDisposable
     }
 
     /// <summary>kafka-broker.dll built in the same configuration as this test assembly.</summary>
-    private static string BrokerDll()
+    internal static string BrokerDll()
     {
         // <repo>/tests/Broker.IntegrationTests/bin/<Configuration>/<tfm>/
         var baseDirectory = new DirectoryInfo(AppContext.BaseDirectory);

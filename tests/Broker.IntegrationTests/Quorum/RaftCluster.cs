@@ -1,14 +1,11 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
-using Broker.Cluster.Network;
 using Broker.Cluster.Raft;
 using Broker.IntegrationTests.Cluster;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.Protocol.Messages;
 using Broker.Server;
 using Broker.Server.Configuration;
-using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace Broker.IntegrationTests.Quorum;
@@ -36,7 +33,7 @@ internal sealed class RaftCluster : IAsyncDisposable
         _output = output;
         _loggerFactory = new TestOutputLoggerFactory(output);
         _dirs = [.. Enumerable.Range(1, Size).Select(i => new TempDirectory($"raft-it-{i}-"))];
-        _controllerPorts = FreePorts(Size);
+        _controllerPorts = BrokerProcess.FreePorts(Size);
         Voters = string.Join(',', Enumerable.Range(1, Size).Select(i => $"{i}@127.0.0.1:{_controllerPorts[i - 1]}"));
     }
 
@@ -119,51 +116,13 @@ internal sealed class RaftCluster : IAsyncDisposable
     }
 
     /// <summary>DescribeQuorum (v1) sent over the wire to a node's controller listener.</summary>
-    public async Task<DescribeQuorumResponse> DescribeQuorumAsync(int node)
-    {
-        await using var connection = new KafkaClientConnection(
-            () => new IPEndPoint(IPAddress.Loopback, _controllerPorts[node - 1]),
-            new KafkaClientOptions("quorum-test", RequestTimeoutMs: 10_000),
-            TimeProvider.System,
-            new Random(node),
-            NullLogger.Instance);
-        var request = new DescribeQuorumRequest
-        {
-            Topics = [new DescribeQuorumRequest.TopicData { TopicName = "__cluster_metadata", Partitions = [new DescribeQuorumRequest.PartitionData { PartitionIndex = 0 }] }],
-        };
-        using var response = await connection.SendAsync<DescribeQuorumResponse>(request, 1, CancellationToken.None);
-        return response.Message;
-    }
+    public Task<DescribeQuorumResponse> DescribeQuorumAsync(int node) =>
+        KafkaRequests.DescribeQuorumAsync(new IPEndPoint(IPAddress.Loopback, _controllerPorts[node - 1]));
 
     /// <summary>Sends a request to a node's client (PLAINTEXT) listener and returns the response.</summary>
-    public async Task<TResponse> SendAsync<TResponse>(int node, IApiMessage request, short version)
-        where TResponse : IApiMessage, new()
-    {
-        var endPoint = Node(node).Endpoints.First(e => e.Listener == "PLAINTEXT").EndPoint;
-        await using var connection = new KafkaClientConnection(() => endPoint, new KafkaClientOptions("quorum-test", RequestTimeoutMs: 30_000),
-            TimeProvider.System, new Random(node), NullLogger.Instance);
-        using var response = await connection.SendAsync<TResponse>(request, version, CancellationToken.None);
-        return response.Message;
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        // Held open together so the three differ; a race with another process binding one before the node does is
-        // possible but unlikely on loopback.
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-        foreach (var listener in listeners)
-        {
-            listener.Start();
-        }
-
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var listener in listeners)
-        {
-            listener.Stop();
-        }
-
-        return ports;
-    }
+    public Task<TResponse> SendAsync<TResponse>(int node, IApiMessage request, short version)
+        where TResponse : IApiMessage, new() =>
+        KafkaRequests.SendAsync<TResponse>(Node(node).Endpoints.First(e => e.Listener == "PLAINTEXT").EndPoint, request, version);
 
     public async ValueTask DisposeAsync()
     {

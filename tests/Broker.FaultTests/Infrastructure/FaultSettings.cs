@@ -1,0 +1,47 @@
+using System.Globalization;
+using Broker.IntegrationTests.Infrastructure;
+
+namespace Broker.FaultTests.Infrastructure;
+
+/// <summary>
+/// server.properties of one node of a <see cref="ProcessCluster"/>: the test broker defaults, combined roles, Kafka's
+/// replicated-cluster settings (RF 3, min.insync.replicas 2) and timeouts short enough that a lost broker is noticed
+/// within seconds. Thread-safe (pure).
+/// </summary>
+internal static class FaultSettings
+{
+    /// <summary>broker.session.timeout.ms: how long a SIGKILLed or SIGSTOPped broker keeps its leaderships.</summary>
+    public const int SessionTimeoutMs = 4000;
+
+    public static Dictionary<string, string> For(int node, string clusterId, int clientPort, int[] controllerPorts, string logDir)
+    {
+        var settings = BrokerFixture.DefaultSettings(logDir);
+        var voters = string.Join(',', controllerPorts.Select((port, i) => $"{i + 1}@127.0.0.1:{port}"));
+        settings["node.id"] = node.ToString(CultureInfo.InvariantCulture);
+        settings["cluster.id"] = clusterId;
+        settings["controller.quorum.voters"] = voters;
+        settings["controller.listener.names"] = "CONTROLLER";
+        settings["listeners"] = $"PLAINTEXT://127.0.0.1:{clientPort},CONTROLLER://127.0.0.1:{controllerPorts[node - 1]}";
+        settings["advertised.listeners"] = $"PLAINTEXT://127.0.0.1:{clientPort}";
+        settings["listener.security.protocol.map"] = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT";
+        settings["inter.broker.listener.name"] = "PLAINTEXT";
+
+        settings["num.partitions"] = "3";
+        settings["default.replication.factor"] = "3";
+        settings["min.insync.replicas"] = "2";
+        settings["offsets.topic.replication.factor"] = "3";
+        settings["offsets.topic.num.partitions"] = "3";
+        settings["transaction.state.log.replication.factor"] = "3";
+        settings["transaction.state.log.min.isr"] = "2";
+        settings["transaction.state.log.num.partitions"] = "3";
+
+        // Heartbeats every 500 ms keep a live node's session on a loaded machine; a lost one is fenced after 4 s.
+        settings["broker.session.timeout.ms"] = SessionTimeoutMs.ToString(CultureInfo.InvariantCulture);
+        settings["broker.heartbeat.interval.ms"] = "500";
+        // A follower that stops fetching leaves the ISR after 5 s; a frozen leader's fetchers give up after 5 s.
+        settings["replica.lag.time.max.ms"] = "5000";
+        settings["replica.socket.timeout.ms"] = "5000";
+        settings["replica.fetch.backoff.ms"] = "200";
+        return settings;
+    }
+}

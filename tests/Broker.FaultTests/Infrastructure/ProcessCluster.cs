@@ -1,0 +1,293 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Broker.IntegrationTests.Infrastructure;
+using Broker.Protocol.Messages;
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using Xunit.Abstractions;
+
+namespace Broker.FaultTests.Infrastructure;
+
+/// <summary>
+/// Three real broker processes (<c>kafka-broker.dll start --config</c>) in combined mode (process.roles=broker,controller,
+/// node ids 1-3) on 127.0.0.1, each with a client and a controller port picked up front, a log dir formatted with
+/// <c>kafka-broker.dll storage format</c> under one random cluster id, and its output in <c>node-N/broker.log</c> under
+/// the test's temp dir. Nodes can be SIGKILLed, SIGTERMed, SIGSTOPped and resumed, and started again on the same data.
+/// Dispose resumes and kills every process and deletes the dir (kept when FAULT_KEEP_DIR is set). Not thread-safe:
+/// one test drives it.
+/// </summary>
+internal sealed class ProcessCluster : IAsyncDisposable
+{
+    public const int Size = 3;
+    public static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly ITestOutputHelper _output;
+    private readonly TempDirectory _dir;
+    private readonly int[] _clientPorts;
+    private readonly int[] _controllerPorts;
+    private readonly BrokerProcess?[] _processes = new BrokerProcess?[Size];
+    private readonly IAdminClient _admin;
+
+    private ProcessCluster(ITestOutputHelper output)
+    {
+        _output = output;
+        _dir = new TempDirectory("faults-");
+        var ports = BrokerProcess.FreePorts(2 * Size);
+        _clientPorts = ports[..Size];
+        _controllerPorts = ports[Size..];
+        BootstrapServers = string.Join(',', _clientPorts.Select(p => $"127.0.0.1:{p}"));
+        _admin = KafkaClients.Admin(BootstrapServers, new QuietOutput(output));
+    }
+
+    /// <summary>Every node's client address, running or not: clients skip the dead ones, as with a real bootstrap list.</summary>
+    public string BootstrapServers { get; }
+
+    public IAdminClient Admin => _admin;
+
+    public IEnumerable<int> RunningNodes => Enumerable.Range(1, Size).Where(IsRunning);
+
+    public bool IsRunning(int node) => _processes[node - 1] is { HasExited: false };
+
+    public string Bootstrap(int node) => $"127.0.0.1:{_clientPorts[node - 1]}";
+
+    /// <summary>Formats and starts three nodes with the fault-test settings plus <paramref name="overrides"/>, and waits until all are registered.</summary>
+    public static async Task<ProcessCluster> StartAsync(ITestOutputHelper output, params (string Key, string Value)[] overrides)
+    {
+        var cluster = new ProcessCluster(output);
+        try
+        {
+            var clusterId = Convert.ToBase64String(Guid.NewGuid().ToByteArray()).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            await Task.WhenAll(Enumerable.Range(1, Size).Select(node => cluster.FormatAsync(node, clusterId, overrides)));
+
+            // Together: a lone node cannot elect itself a quorum leader.
+            for (var node = 1; node <= Size; node++)
+            {
+                cluster.Start(node);
+            }
+
+            await cluster.WaitForBrokersAsync(Enumerable.Range(1, Size));
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts a node's process (again) on its formatted log dir; <see cref="WaitForBrokersAsync"/> says when it is back.</summary>
+    public void Start(int node)
+    {
+        if (IsRunning(node))
+        {
+            throw new InvalidOperationException($"Node {node} is already running.");
+        }
+
+        _processes[node - 1]?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _processes[node - 1] = BrokerProcess.StartWithConfig(ConfigFile(node), _clientPorts[node - 1], Path.Combine(NodeDir(node), "broker.log"), _output);
+    }
+
+    /// <summary>SIGKILL: no flush, no controlled shutdown; the controller notices only when the session times out.</summary>
+    public async Task KillAsync(int node)
+    {
+        var process = Process(node);
+        await process.KillAsync(TimeSpan.FromSeconds(30));
+        _output.WriteLine($"{Now} node {node} (pid {process.Pid}) SIGKILLed");
+    }
+
+    public async Task TerminateAsync(int node)
+    {
+        await Process(node).TerminateAsync(_output, TimeSpan.FromSeconds(60));
+        _output.WriteLine($"{Now} node {node} exited after SIGTERM");
+    }
+
+    public async Task SuspendAsync(int node)
+    {
+        await Process(node).SuspendAsync(_output);
+        _output.WriteLine($"{Now} node {node} SIGSTOPped");
+    }
+
+    public async Task ResumeAsync(int node)
+    {
+        await Process(node).ResumeAsync(_output);
+        _output.WriteLine($"{Now} node {node} SIGCONTinued");
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 200 ms; fails with <paramref name="what"/> and every node's output tail.</summary>
+    public async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? WaitTimeout;
+        var deadline = DateTime.UtcNow + limit;
+        Exception? last = null;
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is KafkaException or IOException or TimeoutException or SocketException or OperationCanceledException)
+            {
+                last = e;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out after {limit.TotalSeconds:F0} s waiting until {what} (last error: {last?.Message ?? "none"}).{Environment.NewLine}{Diagnostics()}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    public Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), what, timeout);
+
+    /// <summary>Waits until Metadata lists every one of <paramref name="nodes"/> (registered and unfenced).</summary>
+    public Task WaitForBrokersAsync(IEnumerable<int> nodes)
+    {
+        var wanted = nodes.ToArray();
+        return WaitUntilAsync(() =>
+        {
+            var brokers = _admin.GetMetadata(TimeSpan.FromSeconds(5)).Brokers.Select(b => b.BrokerId).ToHashSet();
+            return wanted.All(brokers.Contains);
+        }, $"Metadata lists brokers {string.Join(',', wanted)}");
+    }
+
+    /// <summary>The partition as the Metadata API describes it now (from whichever broker answers).</summary>
+    public PartitionMetadata Partition(string topic, int partition)
+    {
+        var metadata = _admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
+        var topicMetadata = metadata.Topics.Single(t => t.Topic == topic);
+        if (topicMetadata.Error.IsError)
+        {
+            throw new KafkaException(topicMetadata.Error);
+        }
+
+        return topicMetadata.Partitions.Single(p => p.PartitionId == partition);
+    }
+
+    /// <summary>Waits until the partition has a leader that satisfies <paramref name="accept"/> and is a running node; returns it.</summary>
+    public async Task<int> WaitForLeaderAsync(string topic, int partition, Func<int, bool> accept, string what)
+    {
+        var leader = -1;
+        await WaitUntilAsync(() =>
+        {
+            leader = Partition(topic, partition).Leader;
+            return leader > 0 && IsRunning(leader) && accept(leader);
+        }, $"{topic}-{partition} has {what}");
+        return leader;
+    }
+
+    /// <summary>Waits until <paramref name="node"/> is in the partition's ISR.</summary>
+    public Task WaitForInSyncAsync(string topic, int partition, int node) =>
+        WaitUntilAsync(() => Partition(topic, partition).InSyncReplicas.Contains(node), $"node {node} is in the ISR of {topic}-{partition}");
+
+    /// <summary>Waits until every partition of the topic has a leader and all its replicas in the ISR.</summary>
+    public Task WaitForFullIsrAsync(string topic, int partitions) =>
+        WaitUntilAsync(() =>
+        {
+            var metadata = _admin.GetMetadata(topic, TimeSpan.FromSeconds(5)).Topics.Single(t => t.Topic == topic);
+            return !metadata.Error.IsError && metadata.Partitions.Count == partitions
+                && metadata.Partitions.All(p => p.Leader > 0 && p.InSyncReplicas.Length == p.Replicas.Length);
+        }, $"every partition of {topic} has a leader and a full ISR");
+
+    public async Task CreateTopicAsync(string topic, int partitions, short replicationFactor = Size)
+    {
+        await _admin.CreateTopicsAsync(
+            [new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = replicationFactor }],
+            new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(30), OperationTimeout = TimeSpan.FromSeconds(30) })
+            .WaitAsync(TimeSpan.FromSeconds(40));
+        await WaitForFullIsrAsync(topic, partitions);
+    }
+
+    /// <summary>DescribeQuorum (v1) to a node's controller listener: the quorum leader and its epoch as that node knows them.</summary>
+    public async Task<(int Leader, int Epoch)> DescribeQuorumAsync(int node)
+    {
+        var response = await KafkaRequests.DescribeQuorumAsync(new IPEndPoint(IPAddress.Loopback, _controllerPorts[node - 1]));
+        var partition = response.Topics[0].Partitions[0];
+        return (partition.LeaderId, partition.LeaderEpoch);
+    }
+
+    /// <summary>Sends one request to a node's client listener (for APIs Confluent.Kafka has no call for).</summary>
+    public Task<TResponse> SendAsync<TResponse>(int node, IApiMessage request, short version)
+        where TResponse : IApiMessage, new() =>
+        KafkaRequests.SendAsync<TResponse>(new IPEndPoint(IPAddress.Loopback, _clientPorts[node - 1]), request, version);
+
+    /// <summary>The last lines of every node's output, for failure messages.</summary>
+    public string Diagnostics()
+    {
+        var text = new StringBuilder();
+        for (var node = 1; node <= Size; node++)
+        {
+            var process = _processes[node - 1];
+            var state = process is null ? "never started" : process.HasExited ? $"exited ({process.ExitCode})" : "running";
+            text.AppendLine(CultureInfo.InvariantCulture, $"--- node {node} ({state}), output in {Path.Combine(NodeDir(node), "broker.log")} ---");
+            text.AppendLine(process?.Tail);
+        }
+
+        return text.ToString();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _admin.Dispose();
+        foreach (var process in _processes)
+        {
+            if (process is not null)
+            {
+                await process.DisposeAsync();
+            }
+        }
+
+        if (Environment.GetEnvironmentVariable("FAULT_KEEP_DIR") is { Length: > 0 })
+        {
+            _output.WriteLine($"kept {_dir.Path}");
+            return;
+        }
+
+        _dir.Dispose();
+    }
+
+    private static string Now => DateTime.UtcNow.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
+
+    private BrokerProcess Process(int node) =>
+        _processes[node - 1] is { HasExited: false } process ? process : throw new InvalidOperationException($"Node {node} is not running.");
+
+    private string NodeDir(int node) => Path.Combine(_dir.Path, $"node-{node}");
+
+    private string ConfigFile(int node) => Path.Combine(NodeDir(node), "server.properties");
+
+    private async Task FormatAsync(int node, string clusterId, (string Key, string Value)[] overrides)
+    {
+        Directory.CreateDirectory(NodeDir(node));
+        var settings = FaultSettings.For(node, clusterId, _clientPorts[node - 1], _controllerPorts, Path.Combine(NodeDir(node), "logs"));
+        foreach (var (key, value) in overrides)
+        {
+            settings[key] = value;
+        }
+
+        await File.WriteAllLinesAsync(ConfigFile(node), settings.Select(s => $"{s.Key}={s.Value}"));
+        var format = await ProcessRunner.RunAsync(
+            BrokerProcess.DotnetHost(), [BrokerProcess.BrokerDll(), "storage", "format", "--config", ConfigFile(node), "--cluster-id", clusterId], TimeSpan.FromSeconds(60), _output);
+        Assert.True(format.ExitCode == 0, $"storage format of node {node} failed: {format.Describe()}");
+    }
+
+    /// <summary>The test output without librdkafka's chatter about connections to nodes a test killed on purpose.</summary>
+    private sealed class QuietOutput(ITestOutputHelper inner) : ITestOutputHelper
+    {
+        public void WriteLine(string message)
+        {
+            if (!message.Contains("Connection refused", StringComparison.Ordinal) && !message.Contains("Connect to ipv4", StringComparison.Ordinal))
+            {
+                TestOutput.TryWriteLine(inner, message);
+            }
+        }
+
+        public void WriteLine(string format, params object[] args) => WriteLine(string.Format(CultureInfo.InvariantCulture, format, args));
+    }
+}
