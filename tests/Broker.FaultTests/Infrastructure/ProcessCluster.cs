@@ -205,12 +205,28 @@ internal sealed class ProcessCluster : IAsyncDisposable
         await WaitForFullIsrAsync(topic, partitions);
     }
 
-    /// <summary>DescribeQuorum (v1) to a node's controller listener: the quorum leader and its epoch as that node knows them.</summary>
-    public async Task<(int Leader, int Epoch)> DescribeQuorumAsync(int node)
+    /// <summary>
+    /// Waits until a running node answers DescribeQuorum as the quorum leader (followers refuse it with
+    /// NOT_LEADER_OR_FOLLOWER) in an epoch <paramref name="accept"/> takes; returns that node and epoch.
+    /// </summary>
+    public async Task<(int Leader, int Epoch)> WaitForQuorumLeaderAsync(Func<int, int, bool> accept, string what)
     {
-        var response = await KafkaRequests.DescribeQuorumAsync(new IPEndPoint(IPAddress.Loopback, _controllerPorts[node - 1]));
-        var partition = response.Topics[0].Partitions[0];
-        return (partition.LeaderId, partition.LeaderEpoch);
+        (int Leader, int Epoch) found = (-1, -1);
+        await WaitUntilAsync(async () =>
+        {
+            foreach (var node in RunningNodes.ToArray())
+            {
+                var partition = (await KafkaRequests.DescribeQuorumAsync(new IPEndPoint(IPAddress.Loopback, _controllerPorts[node - 1]))).Topics[0].Partitions[0];
+                if (partition.ErrorCode == 0 && partition.LeaderId == node && accept(node, partition.LeaderEpoch))
+                {
+                    found = (node, partition.LeaderEpoch);
+                    return true;
+                }
+            }
+
+            return false;
+        }, $"a running node answers DescribeQuorum as {what}");
+        return found;
     }
 
     /// <summary>Sends one request to a node's client listener (for APIs Confluent.Kafka has no call for).</summary>
