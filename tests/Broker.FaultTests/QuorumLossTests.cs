@@ -1,9 +1,7 @@
-using System.Buffers;
 using Broker.FaultTests.Infrastructure;
 using Broker.IntegrationTests.Infrastructure;
 using Confluent.Kafka;
 using Broker.Protocol.Messages;
-using Broker.Protocol.Records;
 using Confluent.Kafka.Admin;
 using Xunit.Abstractions;
 
@@ -60,7 +58,7 @@ public sealed class QuorumLossTests
         // message times out. Either way nothing is acknowledged.
         var refused = await ProduceAsync(probe);
         Assert.True(refused?.Code == ErrorCode.Local_MsgTimedOut, $"acks=all with two of three replicas dead: expected librdkafka's message timeout, got {refused?.ToString() ?? "an acknowledgement"}");
-        var raw = await ProduceRawAsync(cluster, survivor);
+        var raw = await cluster.ProduceRawAsync(survivor, Probe, 0, "raw-probe");
         Assert.True(raw == ErrorCode.RequestTimedOut, $"a raw acks=-1 Produce to the survivor {survivor}: expected REQUEST_TIMED_OUT, got {raw}");
 
         // Metadata is frozen: the ISR still names the dead replicas, long after replica.lag.time.max.ms.
@@ -94,23 +92,6 @@ public sealed class QuorumLossTests
         Assert.True(accepted is null, $"acks=all produce after the restart failed: {accepted}");
         await cluster.CreateTopicAsync("quorum-loss-after", 1);
         await LogChecker.VerifyAsync(cluster, Topic, Partitions, producer, _output);
-    }
-
-    /// <summary>One Produce v9 (acks=-1, 3 s timeout) of one record to the probe partition, sent straight to <paramref name="node"/>.</summary>
-    private static async Task<ErrorCode> ProduceRawAsync(ProcessCluster cluster, int node)
-    {
-        using var builder = new RecordBatchBuilder();
-        builder.Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, "raw-probe"u8.ToArray());
-        var batch = new ArrayBufferWriter<byte>();
-        builder.WriteTo(batch);
-        var request = new ProduceRequest
-        {
-            Acks = -1,
-            TimeoutMs = 3000,
-            TopicData = [new ProduceRequest.TopicProduceData { Name = Probe, PartitionData = [new() { Index = 0, Records = batch.WrittenMemory.ToArray() }] }],
-        };
-        var response = await cluster.SendAsync<ProduceResponse>(node, request, 9);
-        return (ErrorCode)response.Responses[0].PartitionResponses[0].ErrorCode;
     }
 
     /// <summary>One acks=all idempotent record to the probe topic: null when acknowledged, else the delivery error.</summary>

@@ -9,8 +9,8 @@ namespace Broker.FaultTests.Infrastructure;
 /// <summary>
 /// Reads every partition a <see cref="SequenceProducer"/> wrote back from its leader, from the log start to the high
 /// watermark, and checks that every acknowledged sequence number is there exactly once at the offset it was
-/// acknowledged with, that no sequence number (acknowledged or not) appears twice or in the wrong partition, and that
-/// each partition holds its sequence numbers in produce order. Thread-safe (no state).
+/// acknowledged with, that no sequence number (acknowledged or not) appears twice or in the wrong partition, that no
+/// record the producer did not send is there, and that each partition holds its sequence numbers in produce order. Thread-safe (no state).
 /// </summary>
 internal static class LogChecker
 {
@@ -42,6 +42,12 @@ internal static class LogChecker
         var previous = -1L;
         foreach (var (offset, sequence) in records)
         {
+            if (sequence < 0)
+            {
+                problems.Add("foreign", $"partition {partition} holds a record at offset {offset} that the producer did not send");
+                continue;
+            }
+
             if (producer.PartitionOf(sequence) != partition)
             {
                 problems.Add("misplaced", $"sequence {sequence} at offset {offset} of partition {partition} was sent to partition {producer.PartitionOf(sequence)}");
@@ -97,7 +103,8 @@ internal static class LogChecker
             {
                 if (!result.IsPartitionEOF)
                 {
-                    records.Add((result.Offset.Value, long.Parse(result.Message.Value, CultureInfo.InvariantCulture)));
+                    // Anything but a sequence number (a test's stray write) becomes -1, which the checks report as foreign.
+                    records.Add((result.Offset.Value, long.TryParse(result.Message.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) ? sequence : -1));
                     last = result.Offset.Value;
                 }
 

@@ -1,9 +1,11 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.Protocol.Messages;
+using Broker.Protocol.Records;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Xunit.Abstractions;
@@ -233,6 +235,26 @@ internal sealed class ProcessCluster : IAsyncDisposable
     public Task<TResponse> SendAsync<TResponse>(int node, IApiMessage request, short version)
         where TResponse : IApiMessage, new() =>
         KafkaRequests.SendAsync<TResponse>(new IPEndPoint(IPAddress.Loopback, _clientPorts[node - 1]), request, version);
+
+    /// <summary>
+    /// One Produce v9 (acks=-1, 3 s timeout) of a one-record batch straight to <paramref name="node"/>, bypassing the
+    /// client's leader lookup and retries: the partition's error code exactly as that broker answers.
+    /// </summary>
+    public async Task<ErrorCode> ProduceRawAsync(int node, string topic, int partition, string value)
+    {
+        using var builder = new RecordBatchBuilder();
+        builder.Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, Encoding.UTF8.GetBytes(value));
+        var batch = new ArrayBufferWriter<byte>();
+        builder.WriteTo(batch);
+        var request = new ProduceRequest
+        {
+            Acks = -1,
+            TimeoutMs = 3000,
+            TopicData = [new ProduceRequest.TopicProduceData { Name = topic, PartitionData = [new() { Index = partition, Records = batch.WrittenMemory.ToArray() }] }],
+        };
+        var response = await SendAsync<ProduceResponse>(node, request, 9);
+        return (ErrorCode)response.Responses[0].PartitionResponses[0].ErrorCode;
+    }
 
     /// <summary>The last lines of every node's output, for failure messages.</summary>
     public string Diagnostics()
