@@ -134,6 +134,19 @@ public sealed class FollowerRoleTests : IDisposable
     }
 
     [Fact]
+    public void Apply_ReassignedAway_UnfollowedBeforeItsLogIsDeleted()
+    {
+        CreateTopic(leader: 1);
+        var partition = _fetchers.Followed[0].Partition;
+        _fetchers.OnUnfollow = p => Assert.True(_logs.Manager.TryGetLog("t", 0, out _));
+        Commit(new PartitionChangeRecord { PartitionId = 0, TopicId = TempLogs.TopicId, Replicas = [1, 3], Isr = [1, 3] });
+
+        Assert.Same(partition, Assert.Single(_fetchers.Unfollowed));
+        Assert.False(_logs.Manager.TryGetLog("t", 0, out _));
+        Assert.Null(_replicas.Get("t", 0));
+    }
+
+    [Fact]
     public void AttachFetchers_AfterImagesApplied_FollowsWhatTheImageAlreadyAssigns()
     {
         var replicas = new ReplicaManager(Me, _logs.Manager, (_, _) => LogConfig.Default,

@@ -59,7 +59,7 @@ public sealed class ReplicaSetTests
         Assert.Equal([1, 2, 3], set.MaximalIsr);
         Assert.Equal(50, set.HighWatermark(120));
 
-        set.OnIsrCommitted([1, 2], 10);
+        set.OnPartitionChanged([1, 2, 3], [1, 2], 10);
         Assert.Equal([1, 2], set.Isr);
         Assert.Equal(100, set.HighWatermark(120));
     }
@@ -99,14 +99,62 @@ public sealed class ReplicaSetTests
     }
 
     [Fact]
-    public void OnIsrCommitted_OlderPartitionEpoch_Ignored()
+    public void OnPartitionChanged_OlderPartitionEpoch_Ignored()
     {
         var set = ThreeReplicas();
 
-        set.OnIsrCommitted([1], 8);
+        set.OnPartitionChanged([1, 2, 3, 4], [1], 8);
 
         Assert.Equal([1, 2, 3], set.Isr);
         Assert.Equal(9, set.PartitionEpoch);
         Assert.False(set.IsReplica(4));
+    }
+
+    [Fact]
+    public void OnPartitionChanged_ReassignmentAddsReplicaInTheSameLeaderEpoch_ItsFetchesCountAndItJoinsTheIsr()
+    {
+        var set = ThreeReplicas();
+        set.OnFollowerFetch(2, 100, 0, 1, 100, 0, 10);
+        set.OnFollowerFetch(3, 100, 0, 1, 100, 0, 10);
+
+        // The controller's first reassignment step: replicas = target + removing, the ISR unchanged, same leader epoch.
+        set.OnPartitionChanged([4, 1, 2, 3], [1, 2, 3], 10);
+
+        Assert.True(set.IsReplica(4));
+        Assert.Equal([4, 1, 2, 3], set.AssignedReplicas);
+        Assert.Null(set.OnFollowerFetch(4, 50, 0, 1, 100, 100, 20)); // behind: not yet in sync
+        var change = set.OnFollowerFetch(4, 100, 0, 1, 100, 100, 30);
+        Assert.NotNull(change);
+        Assert.Equal([1, 2, 3, 4], change.NewIsr);
+        Assert.Equal(10, change.PartitionEpoch);
+    }
+
+    [Fact]
+    public void OnPartitionChanged_ReassignmentRemovesReplica_ItNoLongerCountsOrFetches()
+    {
+        var set = ThreeReplicas();
+
+        set.OnPartitionChanged([1, 2], [1, 2], 10);
+
+        Assert.False(set.IsReplica(3));
+        Assert.Equal([1, 2], set.AssignedReplicas);
+        Assert.Equal(2, set.EffectiveMinIsr);
+        Assert.Null(set.OnFollowerFetch(3, 100, 0, 1, 100, 0, 10)); // a fetch that raced the change is ignored
+    }
+
+    [Fact]
+    public void OnPartitionChanged_SamePartitionEpochReapplied_KeepsThePendingExpansion()
+    {
+        var set = ThreeReplicas(isr: [1, 2]);
+        set.OnFollowerFetch(2, 100, 0, 1, 100, 0, 10);
+        var expansion = set.OnFollowerFetch(3, 100, 0, 1, 100, 100, 10);
+        Assert.NotNull(expansion);
+
+        // Another record changed the image; this partition is re-applied unchanged.
+        set.OnPartitionChanged([1, 2, 3], [1, 2], 9);
+
+        Assert.Same(expansion, set.Pending);
+        Assert.Equal([1, 2, 3], set.MaximalIsr); // node 3 still holds the high watermark until the controller answers
+        Assert.Null(set.OnFollowerFetch(3, 100, 0, 1, 100, 100, 20)); // and no second proposal goes out
     }
 }

@@ -92,7 +92,7 @@ public sealed class Partition
         }
         else
         {
-            current.OnIsrCommitted(info.Isr, info.PartitionEpoch);
+            current.OnPartitionChanged(info.Replicas, info.Isr, info.PartitionEpoch);
         }
 
         LeaderEpoch = info.LeaderEpoch;

@@ -114,6 +114,7 @@ public sealed partial class ReplicaManager
             var previous = _snapshot;
             var follow = new List<FollowerAssignment>();
             var unfollow = new List<Partition>();
+            var deleted = new List<Partition>();
             var byName = new Dictionary<string, Partition[]>(StringComparer.Ordinal);
             var byId = new Dictionary<Guid, Partition[]>();
             foreach (var topic in image.TopicsById.Values)
@@ -127,6 +128,14 @@ public sealed partial class ReplicaManager
                     var info = topic.Partitions[i];
                     if (!info.Replicas.Contains(_nodeId))
                     {
+                        if (existing is not null && i < existing.Length && existing[i] is { } reassignedAway)
+                        {
+                            // A reassignment moved this replica elsewhere: as Kafka's applyDelta, it stops leading and
+                            // fetching and its log is deleted.
+                            reassignedAway.ApplyNotLeader(info);
+                            deleted.Add(reassignedAway);
+                        }
+
                         continue;
                     }
 
@@ -184,11 +193,13 @@ public sealed partial class ReplicaManager
                     {
                         if (partition is not null)
                         {
-                            unfollow.Add(partition);
+                            deleted.Add(partition);
                         }
                     }
                 }
             }
+
+            unfollow.AddRange(deleted);
 
             // Fetchers let go of partitions before their logs are deleted, and follow in image order (under the lock).
             if (_fetchers is { } fetchers)
@@ -204,19 +215,10 @@ public sealed partial class ReplicaManager
                 }
             }
 
-            foreach (var (topicId, partitions) in previous.ById)
+            foreach (var partition in deleted)
             {
-                if (!image.TopicsById.ContainsKey(topicId))
-                {
-                    foreach (var partition in partitions)
-                    {
-                        if (partition is not null)
-                        {
-                            LogDeletingPartition(partition.Topic, partition.Index);
-                            _logs.DeleteLog(partition.Topic, partition.Index);
-                        }
-                    }
-                }
+                LogDeletingPartition(partition.Topic, partition.Index);
+                _logs.DeleteLog(partition.Topic, partition.Index);
             }
         }
     }
@@ -272,8 +274,14 @@ public sealed partial class ReplicaManager
             if (result.Error != ErrorCode.None)
             {
                 // The committed state arrives through the metadata image when there is one; a new proposal may follow.
+                // A stale leader or partition epoch means the controller has already moved on (a new leader, or a
+                // reassignment completed): as Kafka, the proposal stays pending until that image arrives, so the high
+                // watermark never advances over the smaller committed ISR meanwhile and acknowledges what a new leader lacks.
                 LogIsrChangeRefused(partition.Topic, partition.Index, result.Error);
-                set?.OnIsrChangeFailed();
+                if (result.Error is not (ErrorCode.FencedLeaderEpoch or ErrorCode.InvalidUpdateVersion))
+                {
+                    set?.OnIsrChangeFailed();
+                }
             }
         }
 #pragma warning disable CA1031 // A background proposal: any failure is logged and the next check tries again.

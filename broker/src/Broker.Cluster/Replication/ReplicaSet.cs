@@ -19,7 +19,7 @@ public sealed record IsrChange(IReadOnlyList<int> NewIsr, int LeaderEpoch, int P
 /// The leader's view of a partition's replicas (Kafka's Partition with its Replica states and PartitionState): follower
 /// log end offsets from their fetches, the high watermark they allow, which followers fell out of sync or caught up,
 /// and whether acks=all can be satisfied. Pure: time comes in as arguments, ISR changes go out as
-/// <see cref="IsrChange"/> proposals and come back through <see cref="OnIsrCommitted"/> (the metadata log). At most one
+/// <see cref="IsrChange"/> proposals and come back through <see cref="OnPartitionChanged"/> (the metadata log). At most one
 /// proposal is in flight; meanwhile the maximal ISR (the current one plus a pending addition) counts for the high
 /// watermark and acks=all, as in Kafka (KIP-497). Thread-safe: every method takes one lock.
 /// </summary>
@@ -153,7 +153,11 @@ public sealed class ReplicaSet
     {
         lock (_lock)
         {
-            var previous = _followers[replicaId];
+            if (!_followers.TryGetValue(replicaId, out var previous))
+            {
+                return null; // removed by a reassignment after the caller's IsReplica check
+            }
+
             var caughtUp = previous.LastCaughtUpTimeMs;
             if (fetchOffset >= leaderEndOffset)
             {
@@ -261,17 +265,37 @@ public sealed class ReplicaSet
     }
 
     /// <summary>
-    /// The metadata log committed a partition change: the new ISR and partition epoch replace the old, and a pending
-    /// proposal is settled (whether or not it was the one committed).
+    /// The metadata log committed a partition change in this leader epoch: the new ISR and partition epoch replace the
+    /// old, and a pending proposal is settled (whether or not it was the one committed). A reassignment changes the
+    /// replicas without a new leader epoch when the leader stays: replicas it adds become followers whose fetches are
+    /// served (else they could never catch up and the reassignment never completes), replicas it drops stop counting,
+    /// as in Kafka's updateAssignmentAndIsr.
     /// </summary>
-    public void OnIsrCommitted(IReadOnlyList<int> isr, int partitionEpoch)
+    public void OnPartitionChanged(IReadOnlyList<int> replicas, IReadOnlyList<int> isr, int partitionEpoch)
     {
+        ArgumentNullException.ThrowIfNull(replicas);
         ArgumentNullException.ThrowIfNull(isr);
         lock (_lock)
         {
-            if (partitionEpoch < PartitionEpoch)
+            // Every metadata image re-applies every partition; one at the same partition epoch is no change and must not
+            // settle a proposal still in flight (that would let the high watermark move over the smaller ISR).
+            if (partitionEpoch <= PartitionEpoch)
             {
                 return;
+            }
+
+            _replicas = [.. replicas];
+            foreach (var replica in replicas)
+            {
+                if (replica != _localId && !_followers.ContainsKey(replica))
+                {
+                    _followers[replica] = new FollowerState(replica, -1, -1, -1, -1, -1, -1);
+                }
+            }
+
+            foreach (var follower in _followers.Keys.Where(f => !replicas.Contains(f)).ToArray())
+            {
+                _followers.Remove(follower);
             }
 
             _isr = [.. isr];
