@@ -54,6 +54,9 @@ internal sealed class ProcessCluster : IAsyncDisposable
 
     public string Bootstrap(int node) => $"127.0.0.1:{_clientPorts[node - 1]}";
 
+    /// <summary>A node's log.dirs (one directory).</summary>
+    public string LogDir(int node) => Path.Combine(NodeDir(node), "logs");
+
     /// <summary>Formats and starts three nodes with the fault-test settings plus <paramref name="overrides"/>, and waits until all are registered.</summary>
     public static async Task<ProcessCluster> StartAsync(ITestOutputHelper output, params (string Key, string Value)[] overrides)
     {
@@ -303,7 +306,7 @@ internal sealed class ProcessCluster : IAsyncDisposable
     private async Task FormatAsync(int node, string clusterId, (string Key, string Value)[] overrides)
     {
         Directory.CreateDirectory(NodeDir(node));
-        var settings = FaultSettings.For(node, clusterId, _clientPorts[node - 1], _controllerPorts, Path.Combine(NodeDir(node), "logs"));
+        var settings = FaultSettings.For(node, clusterId, _clientPorts[node - 1], _controllerPorts, LogDir(node));
         foreach (var (key, value) in overrides)
         {
             settings[key] = value;

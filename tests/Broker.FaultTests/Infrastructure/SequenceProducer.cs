@@ -151,6 +151,16 @@ internal sealed class SequenceProducer : IAsyncDisposable
                     // Backpressure while a partition has no leader: this sequence number is sent on the next tick.
                     break;
                 }
+                catch (ProduceException<string, string> e)
+                {
+                    // The producer failed fatally (see FatalError): nothing more can be sent, the test reports why.
+                    lock (_lock)
+                    {
+                        _fatal ??= e.Error.ToString();
+                    }
+
+                    return;
+                }
 
                 sequence++;
                 Interlocked.Increment(ref _sent);
