@@ -4,7 +4,7 @@ CONFIG ?= Release
 BROKER_DLL := broker/src/Broker.Cli/bin/$(CONFIG)/net10.0/kafka-broker.dll
 SCHEMAS ?= ../shared/kafka-protocol
 
-.PHONY: build run cluster test e2e generate crds bench perf apiserver operator clean
+.PHONY: build run cluster test soak e2e generate crds bench perf apiserver operator clean
 
 build:
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
@@ -26,6 +26,13 @@ test:
 	else echo "warning: npm not found: the KafkaJS tests will fail (apt-get install nodejs npm)"; fi
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
 	$(DOTNET) test Operator.sln -c $(CONFIG) --no-build -nologo
+
+# The fault tests' SIGKILL-the-partition-leader loop for longer: FAULT_ROUNDS rounds (make test runs 10) against
+# three real broker processes, with every acknowledged record checked afterwards (docs/replication.md, "Fault tests").
+FAULT_ROUNDS ?= 100
+soak:
+	$(DOTNET) build tests/Broker.FaultTests -c $(CONFIG) -nologo -v quiet
+	FAULT_ROUNDS=$(FAULT_ROUNDS) $(DOTNET) test tests/Broker.FaultTests -c $(CONFIG) --no-build -nologo --filter "FullyQualifiedName~LeaderKillTests"
 
 # The broker and operator images, built from Dockerfile.broker and Dockerfile.operator and run for real
 # (needs a Docker engine: see .ci/run).

@@ -133,8 +133,30 @@ internal sealed class BrokerProcess : IAsyncDisposable
 
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        StartReaper(process.Id);
         TestOutput.TryWriteLine(output, $"broker process {process.Id} starting on {broker.BootstrapServers}, {dataDescription}");
         return broker;
+    }
+
+    /// <summary>
+    /// A shell loop that SIGKILLs the broker once this test host is gone: Dispose never runs when the host itself dies
+    /// (a native client library abort, a killed test run), and an orphaned broker would keep its ports and CPU. It ends
+    /// by itself within a second of the broker exiting.
+    /// </summary>
+    private static void StartReaper(int brokerPid)
+    {
+        var host = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        var broker = brokerPid.ToString(CultureInfo.InvariantCulture);
+        var startInfo = new ProcessStartInfo("sh")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        startInfo.ArgumentList.Add("-c");
+        startInfo.ArgumentList.Add($"while kill -0 {host} 2>/dev/null && kill -0 {broker} 2>/dev/null; do sleep 1; done; kill -9 {broker} 2>/dev/null; true");
+        using var reaper = Process.Start(startInfo);
     }
 
     /// <summary>Polls Metadata until the broker answers with itself as a registered broker.</summary>
