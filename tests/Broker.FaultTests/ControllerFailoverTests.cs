@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 
 namespace Broker.FaultTests;
 
-/// <summary>The active controller (the metadata quorum's leader) SIGKILLed under produce load.</summary>
+/// <summary>The active controller (the metadata quorum's leader) SIGKILLed under produce load. Not thread-safe: one instance per test.</summary>
 public sealed class ControllerFailoverTests
 {
     private const string Topic = "controller-kill";

@@ -7,7 +7,10 @@ using Xunit.Abstractions;
 
 namespace Broker.FaultTests;
 
-/// <summary>A librdkafka group consumer across a SIGKILL of its group coordinator.</summary>
+/// <summary>
+/// A librdkafka group consumer across a SIGKILL of its group coordinator. One instance per test; the consume loop
+/// and the test thread share the seen set under its lock.
+/// </summary>
 public sealed class GroupFailoverTests
 {
     private const string Topic = "group-failover";

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace Broker.FaultTests;
 
-/// <summary>The partition leader SIGKILLed over and over under continuous idempotent acks=all load.</summary>
+/// <summary>The partition leader SIGKILLed over and over under continuous idempotent acks=all load. Not thread-safe: xunit runs each test on its own instance.</summary>
 public sealed class LeaderKillTests
 {
     private const string Topic = "kill-loop";

@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 
 namespace Broker.FaultTests;
 
-/// <summary>Two of three combined nodes SIGKILLed: no ISR majority, no metadata quorum; then both restarted.</summary>
+/// <summary>Two of three combined nodes SIGKILLed: no ISR majority, no metadata quorum; then both restarted. Not thread-safe: one instance per test.</summary>
 public sealed class QuorumLossTests
 {
     private const string Topic = "quorum-loss";

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace Broker.FaultTests;
 
-/// <summary>AlterPartitionReassignments moving replicas, with their data, between real broker processes.</summary>
+/// <summary>AlterPartitionReassignments moving replicas, with their data, between real broker processes. Not thread-safe: one instance per test.</summary>
 public sealed class ReassignmentTests
 {
     private const string Topic = "reassign";

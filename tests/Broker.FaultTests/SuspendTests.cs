@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 
 namespace Broker.FaultTests;
 
-/// <summary>Brokers frozen with SIGSTOP past the session timeout and resumed with SIGCONT under produce load.</summary>
+/// <summary>Brokers frozen with SIGSTOP past the session timeout and resumed with SIGCONT under produce load. Not thread-safe: one instance per test.</summary>
 public sealed class SuspendTests
 {
     private const string Topic = "suspend";

@@ -120,7 +120,7 @@ internal static class LogChecker
         return records;
     }
 
-    /// <summary>Problems by kind, with the first few examples of each.</summary>
+    /// <summary>Problems by kind, with the first few examples of each. Not thread-safe: one check fills it.</summary>
     private sealed class Problems
     {
         private readonly SortedDictionary<string, (int Count, List<string> Examples)> _byKind = new(StringComparer.Ordinal);

@@ -318,7 +318,7 @@ internal sealed class ProcessCluster : IAsyncDisposable
         Assert.True(format.ExitCode == 0, $"storage format of node {node} failed: {format.Describe()}");
     }
 
-    /// <summary>The test output without librdkafka's chatter about connections to nodes a test killed on purpose.</summary>
+    /// <summary>The test output without librdkafka's chatter about connections to nodes a test killed on purpose. Thread-safe.</summary>
     private sealed class QuietOutput(ITestOutputHelper inner) : ITestOutputHelper
     {
         public void WriteLine(string message)
