@@ -147,6 +147,15 @@ internal sealed class RaftCluster : IAsyncDisposable
         return response.Message;
     }
 
+    /// <summary>A new connection to a node's client (PLAINTEXT) listener, owned by the caller (several requests on one
+    /// connection).</summary>
+    public KafkaClientConnection ClientConnection(int node)
+    {
+        var endPoint = Node(node).Endpoints.First(e => e.Listener == "PLAINTEXT").EndPoint;
+        return new KafkaClientConnection(() => endPoint, new KafkaClientOptions("quorum-test", RequestTimeoutMs: 30_000),
+            TimeProvider.System, new Random(node), NullLogger.Instance);
+    }
+
     /// <summary>Sends a request to a node's client (PLAINTEXT) listener and returns the response.</summary>
     public async Task<TResponse> SendAsync<TResponse>(int node, IApiMessage request, short version)
         where TResponse : IApiMessage, new()
