@@ -90,6 +90,15 @@ public sealed class ActiveControllerTasks
             _uncleanSeen[topic.TopicId] = enabled;
         }
 
+        if (_uncleanSeen.Count > image.TopicsById.Count)
+        {
+            // Deleted topics: forget them.
+            foreach (var id in _uncleanSeen.Keys.Where(id => !image.TopicsById.ContainsKey(id)).ToArray())
+            {
+                _uncleanSeen.Remove(id);
+            }
+        }
+
         return turnedOn;
     }
 }
