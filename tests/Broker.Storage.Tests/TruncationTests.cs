@@ -181,4 +181,36 @@ public sealed class TruncationTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => log.TruncateTo(3));
         Assert.Equal(10, log.LogEndOffset);
     }
+
+    [Fact]
+    public void TruncateFullyAndStartAt_AboveTheLogEnd_LogRestartsEmptyThereAndSurvivesARestart()
+    {
+        using (var manager = TestLogs.Open(_dir.Path, _time))
+        {
+            var log = manager.GetOrCreateLog("full", 0, TopicId, TestLogs.Small);
+            for (var i = 0; i < 6; i++)
+            {
+                log.AppendAsFollower(LeaderBatch(i * 3, 1), _time.NowMs);
+            }
+
+            log.HighWatermark = 18;
+
+            log.TruncateFullyAndStartAt(50);
+
+            Assert.Equal((50L, 50L, 50L), (log.LogStartOffset, log.LogEndOffset, log.HighWatermark));
+            Assert.Equal(1, log.SegmentCount);
+            Assert.Empty(log.LeaderEpochs.Entries);
+            log.AppendAsFollower(LeaderBatch(50, 3), _time.NowMs);
+            Assert.Equal([(50L, 52L)], AllBatches(log));
+            Assert.Equal([new(3, 50)], log.LeaderEpochs.Entries);
+        }
+
+        using (var manager = TestLogs.Open(_dir.Path, _time))
+        {
+            Assert.True(manager.TryGetLog("full", 0, out var log));
+            Assert.Equal((50L, 53L), (log.LogStartOffset, log.LogEndOffset));
+            Assert.Equal([(50L, 52L)], AllBatches(log));
+            Assert.Equal([new(3, 50)], log.LeaderEpochs.Entries);
+        }
+    }
 }

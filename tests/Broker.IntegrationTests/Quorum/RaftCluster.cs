@@ -28,9 +28,12 @@ internal sealed class RaftCluster : IAsyncDisposable
     private readonly RunningBroker?[] _brokers = new RunningBroker?[Size];
     private readonly int[] _controllerPorts;
 
-    private RaftCluster(ITestOutputHelper output)
+    private readonly IReadOnlyDictionary<string, string> _extraSettings;
+
+    private RaftCluster(ITestOutputHelper output, IReadOnlyDictionary<string, string>? extraSettings)
     {
         _output = output;
+        _extraSettings = extraSettings ?? new Dictionary<string, string>();
         _loggerFactory = new TestOutputLoggerFactory(output);
         _dirs = [.. Enumerable.Range(1, Size).Select(i => new TempDirectory($"raft-it-{i}-"))];
         _controllerPorts = BrokerProcess.FreePorts(Size);
@@ -45,9 +48,10 @@ internal sealed class RaftCluster : IAsyncDisposable
 
     public IEnumerable<int> RunningNodes => Enumerable.Range(1, Size).Where(n => _brokers[n - 1] is not null);
 
-    public static async Task<RaftCluster> StartAsync(ITestOutputHelper output)
+    /// <param name="extraSettings">Broker settings every node gets on top of the defaults (for instance shorter intervals).</param>
+    public static async Task<RaftCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? extraSettings = null)
     {
-        var cluster = new RaftCluster(output);
+        var cluster = new RaftCluster(output, extraSettings);
         try
         {
             // Together: a lone node cannot elect itself, and start-up does not wait for the quorum.
@@ -78,19 +82,27 @@ internal sealed class RaftCluster : IAsyncDisposable
         // node on a loaded machine keeps its session (heartbeats every 500 ms).
         settings["broker.session.timeout.ms"] = "6000";
         settings["broker.heartbeat.interval.ms"] = "500";
+        foreach (var (key, value) in _extraSettings)
+        {
+            settings[key] = value;
+        }
+
         var config = BrokerConfig.Load(null, new Dictionary<string, string>(), settings, _loggerFactory.CreateLogger("Config"));
         using var cts = new CancellationTokenSource(StartTimeout);
         _brokers[node - 1] = await BrokerHost.StartAsync(config, _loggerFactory, TimeProvider.System, cts.Token).WaitAsync(StartTimeout);
         TestOutput.TryWriteLine(_output, $"node {node} started on {_brokers[node - 1]!.BootstrapServers}, controller port {_controllerPorts[node - 1]}");
     }
 
-    public async Task StopNodeAsync(int node)
+    /// <summary>Stops a node gracefully; <paramref name="controlledShutdown"/> false skips the KRaft controlled shutdown, so
+    /// the controller only learns of the stop when the node's session expires (as after a crash).</summary>
+    public async Task StopNodeAsync(int node, bool controlledShutdown = true)
     {
         var broker = _brokers[node - 1];
         _brokers[node - 1] = null;
         if (broker is not null)
         {
-            await broker.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            // The bound covers a controlled shutdown (at most RunningBroker's 30 s) plus closing.
+            await broker.StopAsync(controlledShutdown).AsTask().WaitAsync(TimeSpan.FromSeconds(60));
             TestOutput.TryWriteLine(_output, $"node {node} stopped");
         }
     }
@@ -119,6 +131,15 @@ internal sealed class RaftCluster : IAsyncDisposable
     public Task<DescribeQuorumResponse> DescribeQuorumAsync(int node) =>
         KafkaRequests.DescribeQuorumAsync(new IPEndPoint(IPAddress.Loopback, _controllerPorts[node - 1]));
 
+    /// <summary>A new connection to a node's client (PLAINTEXT) listener, owned by the caller (several requests on one
+    /// connection).</summary>
+    public KafkaClientConnection ClientConnection(int node)
+    {
+        var endPoint = Node(node).Endpoints.First(e => e.Listener == "PLAINTEXT").EndPoint;
+        return new KafkaClientConnection(() => endPoint, new KafkaClientOptions("quorum-test", RequestTimeoutMs: 30_000),
+            TimeProvider.System, new Random(node), NullLogger.Instance);
+    }
+
     /// <summary>Sends a request to a node's client (PLAINTEXT) listener and returns the response.</summary>
     public Task<TResponse> SendAsync<TResponse>(int node, IApiMessage request, short version)
         where TResponse : IApiMessage, new() =>
@@ -130,7 +151,8 @@ internal sealed class RaftCluster : IAsyncDisposable
         {
             try
             {
-                await StopNodeAsync(node);
+                // Teardown is not under test: a controlled shutdown of the last voters would only wait for a leader.
+                await StopNodeAsync(node, controlledShutdown: false);
             }
             catch (Exception e) when (e is TimeoutException or ObjectDisposedException)
             {
