@@ -1,5 +1,6 @@
 using Broker.Protocol.Records;
 using Broker.Storage.Checkpoints;
+using Broker.Storage.FileSystem;
 using Broker.Storage.Segments;
 
 namespace Broker.Storage;
@@ -164,6 +165,51 @@ public sealed partial class PartitionLog
             LoadProducerState();
             StorageLog.LogTruncated(_logger, Name, previousEnd, newEnd, segments.Length - 1 - index);
             return newEnd;
+        }
+    }
+
+    /// <summary>
+    /// Kafka's truncateFullyAndStartAt, for a Raft follower that installed a snapshot past its log: every segment leaves
+    /// the log (renamed to .deleted, files removed after file.delete.delay.ms) and the log restarts empty at
+    /// <paramref name="offset"/>, which becomes its start, end, high watermark and recovery point. Durable on return.
+    /// </summary>
+    public void TruncateFullyAndStartAt(long offset)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        lock (_writeLock)
+        {
+            if (_closed)
+            {
+                ThrowHelper.ThrowLogClosed(Name);
+            }
+
+            var config = _config;
+            var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var previousEnd = _logEndOffset;
+            var segments = _segments;
+            Volatile.Write(ref _logEndOffset, Math.Min(previousEnd, offset));
+            foreach (var old in segments)
+            {
+                old.RenameForDeletion();
+                _retiredSegments.Add((old, nowMs + config.FileDeleteDelayMs));
+            }
+
+            var segment = LogSegment.Create(DirectoryPath, offset, config, nowMs, PartitionLogLoader.RollJitter(config, Name, offset));
+            _segments = [segment];
+            _active = segment;
+            lock (_flushLock)
+            {
+                segment.Flush();
+                DurableFile.FlushDirectory(DirectoryPath);
+                Volatile.Write(ref _recoveryPoint, offset);
+            }
+
+            Volatile.Write(ref _logStartOffset, offset);
+            Volatile.Write(ref _logEndOffset, offset);
+            Volatile.Write(ref _highWatermark, offset);
+            _epochs.TruncateFromEnd(0);
+            _producers.Clear();
+            StorageLog.LogTruncated(_logger, Name, previousEnd, offset, segments.Length);
         }
     }
 

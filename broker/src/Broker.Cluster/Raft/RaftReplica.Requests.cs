@@ -91,7 +91,15 @@ public sealed partial class RaftReplica
 
                 break;
             case RaftRole.Follower when IsReady(LeaderId, nowMs):
-                SendFetch(LeaderId, nowMs);
+                if (_download is not null)
+                {
+                    SendFetchSnapshot(LeaderId, nowMs);
+                }
+                else
+                {
+                    SendFetch(LeaderId, nowMs);
+                }
+
                 break;
             case RaftRole.Unattached when !IsVoter && _config.VoterIds.Count > 0:
                 // An observer without a leader asks a random voter, which answers with the leader it knows.
