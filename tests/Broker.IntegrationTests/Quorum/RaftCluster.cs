@@ -30,10 +30,12 @@ internal sealed class RaftCluster : IAsyncDisposable
     private readonly TempDirectory[] _dirs;
     private readonly RunningBroker?[] _brokers = new RunningBroker?[Size];
     private readonly int[] _controllerPorts;
+    private readonly IReadOnlyDictionary<string, string> _settings;
 
-    private RaftCluster(ITestOutputHelper output)
+    private RaftCluster(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings)
     {
         _output = output;
+        _settings = settings ?? new Dictionary<string, string>();
         _loggerFactory = new TestOutputLoggerFactory(output);
         _dirs = [.. Enumerable.Range(1, Size).Select(i => new TempDirectory($"raft-it-{i}-"))];
         _controllerPorts = FreePorts(Size);
@@ -48,9 +50,10 @@ internal sealed class RaftCluster : IAsyncDisposable
 
     public IEnumerable<int> RunningNodes => Enumerable.Range(1, Size).Where(n => _brokers[n - 1] is not null);
 
-    public static async Task<RaftCluster> StartAsync(ITestOutputHelper output)
+    /// <param name="settings">Extra server.properties for every node (they win over the cluster's own).</param>
+    public static async Task<RaftCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var cluster = new RaftCluster(output);
+        var cluster = new RaftCluster(output, settings);
         try
         {
             // Together: a lone node cannot elect itself, and start-up does not wait for the quorum.
@@ -81,6 +84,11 @@ internal sealed class RaftCluster : IAsyncDisposable
         // node on a loaded machine keeps its session (heartbeats every 500 ms).
         settings["broker.session.timeout.ms"] = "6000";
         settings["broker.heartbeat.interval.ms"] = "500";
+        foreach (var (key, value) in _settings)
+        {
+            settings[key] = value;
+        }
+
         var config = BrokerConfig.Load(null, new Dictionary<string, string>(), settings, _loggerFactory.CreateLogger("Config"));
         using var cts = new CancellationTokenSource(StartTimeout);
         _brokers[node - 1] = await BrokerHost.StartAsync(config, _loggerFactory, TimeProvider.System, cts.Token).WaitAsync(StartTimeout);
@@ -97,6 +105,9 @@ internal sealed class RaftCluster : IAsyncDisposable
             TestOutput.TryWriteLine(_output, $"node {node} stopped");
         }
     }
+
+    /// <summary>A node's <c>__cluster_metadata-0</c> directory (segments, snapshots, quorum-state), running or not.</summary>
+    public string MetadataDirectory(int node) => System.IO.Path.Combine(_dirs[node - 1].Path, "__cluster_metadata-0");
 
     /// <summary>Waits until every running node names the same leader, which itself leads; returns it and its epoch.</summary>
     public async Task<(int Leader, int Epoch)> WaitForLeaderAsync(TimeSpan? timeout = null)

@@ -75,4 +75,15 @@ internal static class QuorumSettings
 
         return quorum;
     }
+
+    /// <summary>When this node snapshots its metadata image (Kafka's <c>metadata.log.*</c> keys).</summary>
+    public static MetadataSnapshotPolicy SnapshotPolicy(BrokerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new MetadataSnapshotPolicy(config.GetLong(ConfigNames.MetadataLogMaxRecordBytesBetweenSnapshots),
+            config.GetLong(ConfigNames.MetadataLogMaxSnapshotIntervalMs))
+        {
+            LogSegmentBytes = config.GetInt(ConfigNames.MetadataLogSegmentBytes),
+        };
+    }
 }
