@@ -108,6 +108,11 @@ internal sealed class InstantNetwork
 
     public Func<RaftMessage, bool> Deliverable { get; set; } = _ => true;
 
+    /// <summary>Bootstrap-server ids (negative) and the node that answers at each.</summary>
+    public Dictionary<int, int> Aliases { get; } = [];
+
+    private readonly Dictionary<(int Requester, long CorrelationId), int> _aliased = [];
+
     public RaftTestNode this[int id]
     {
         get => _nodes[id];
@@ -144,8 +149,20 @@ internal sealed class InstantNetwork
                 return delivered;
             }
 
-            while (queue.TryDequeue(out var message))
+            while (queue.TryDequeue(out var next))
             {
+                var message = next;
+                if (Aliases.TryGetValue(message.Destination, out var real))
+                {
+                    // A bootstrap server: the node behind it answers, and the answer comes back from the address asked.
+                    _aliased[(message.Source, message.CorrelationId)] = message.Destination;
+                    message = message with { Destination = real };
+                }
+                else if (_aliased.Remove((message.Destination, message.CorrelationId), out var alias))
+                {
+                    message = message with { Source = alias };
+                }
+
                 if (_nodes.TryGetValue(message.Destination, out var target) && Deliverable(message))
                 {
                     target.Replica.Handle(message, Time.NowMs);

@@ -96,7 +96,19 @@ public sealed partial class RaftReplica
         data.Records = records;
         Respond(response);
 
-        void Respond(FetchResponse body) => _outbound.Enqueue(new RaftMessage(LocalId, source, correlationId, body));
+        void Respond(FetchResponse body)
+        {
+            // Kafka's NodeEndpoints (v16+): an observer that found us through a bootstrap server learns where the leader is.
+            foreach (var voter in _config.Voters)
+            {
+                if (voter.Id == LeaderId)
+                {
+                    body.NodeEndpoints.Add(new FetchResponse.NodeEndpoint { NodeId = voter.Id, Host = voter.Host, Port = voter.Port });
+                }
+            }
+
+            _outbound.Enqueue(new RaftMessage(LocalId, source, correlationId, body));
+        }
     }
 
     private void CompleteParkedFetches(long nowMs)

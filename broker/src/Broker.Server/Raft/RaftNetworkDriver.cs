@@ -34,6 +34,7 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
     private readonly MetadataSnapshotPolicy? _snapshots;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<IApiMessage>> _inbound = new();
     private readonly ConcurrentDictionary<int, KafkaClientConnection> _connections = new();
+    private readonly ConcurrentDictionary<int, (string Host, int Port)> _learned = new();
     private readonly ConcurrentDictionary<int, KafkaClientConnection> _forwarding = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stopping = new();
@@ -96,18 +97,25 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
         }
     }
 
-    /// <summary>The controller endpoint of a voter, from <c>controller.quorum.voters</c>; null for an unknown id.</summary>
+    /// <summary>
+    /// The controller endpoint of a node of the quorum: a voter from <c>controller.quorum.voters</c>, a bootstrap server
+    /// (ids -2, -3, ...) from <c>controller.quorum.bootstrap.servers</c>, or a leader whose endpoint a fetch response named
+    /// (how a node that only has bootstrap servers reaches the leader); null for an unknown id.
+    /// </summary>
     public EndPoint? VoterEndPoint(int id)
     {
-        foreach (var voter in _config.Voters)
+        foreach (var voter in id < 0 ? _config.BootstrapServers : _config.Voters)
         {
             if (voter.Id == id)
             {
-                return IPAddress.TryParse(voter.Host, out var address) ? new IPEndPoint(address, voter.Port) : new DnsEndPoint(voter.Host, voter.Port);
+                return ToEndPoint(voter.Host, voter.Port);
             }
         }
 
-        return null;
+        return _learned.TryGetValue(id, out var learned) ? ToEndPoint(learned.Host, learned.Port) : null;
+
+        static EndPoint ToEndPoint(string host, int port) =>
+            IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port) : new DnsEndPoint(host, port);
     }
 
     /// <summary>
@@ -230,6 +238,11 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
                 case FetchRequest:
                     var fetch = await connection.SendAsync<FetchResponse>(message.Body, 17, _stopping.Token).ConfigureAwait(false);
                     (response, lease) = (fetch.Message, fetch);
+                    foreach (var endpoint in fetch.Message.NodeEndpoints)
+                    {
+                        _learned[endpoint.NodeId] = (endpoint.Host, endpoint.Port);
+                    }
+
                     break;
                 case FetchSnapshotRequest:
                     var chunk = await connection.SendAsync<FetchSnapshotResponse>(message.Body, 1, _stopping.Token).ConfigureAwait(false);
