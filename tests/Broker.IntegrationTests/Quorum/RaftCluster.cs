@@ -31,6 +31,7 @@ internal sealed class RaftCluster : IAsyncDisposable
     private readonly RunningBroker?[] _brokers = new RunningBroker?[Size];
     private readonly int[] _controllerPorts;
     private readonly IReadOnlyDictionary<string, string> _settings;
+    private readonly List<(RunningBroker Broker, TempDirectory Dir)> _brokerOnly = [];
 
     private RaftCluster(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings)
     {
@@ -106,6 +107,44 @@ internal sealed class RaftCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>The voters' controller endpoints as <c>controller.quorum.bootstrap.servers</c>.</summary>
+    public string ControllerBootstrapServers => string.Join(',', _controllerPorts.Select(p => $"127.0.0.1:{p}"));
+
+    /// <summary>
+    /// Starts a broker-only node (process.roles=broker, no controller listener) with <paramref name="quorumSettings"/>
+    /// (voters and/or bootstrap servers); it is stopped with the cluster.
+    /// </summary>
+    public async Task<RunningBroker> StartBrokerOnlyAsync(int nodeId, IReadOnlyDictionary<string, string> quorumSettings)
+    {
+        var dir = new TempDirectory($"raft-it-broker-{nodeId}-");
+        var settings = BrokerFixture.DefaultSettings(dir.Path);
+        settings["node.id"] = nodeId.ToString(CultureInfo.InvariantCulture);
+        settings["process.roles"] = "broker";
+        settings["cluster.id"] = ClusterId;
+        settings["controller.listener.names"] = "CONTROLLER";
+        settings["broker.session.timeout.ms"] = "6000";
+        settings["broker.heartbeat.interval.ms"] = "500";
+        foreach (var (key, value) in quorumSettings)
+        {
+            settings[key] = value;
+        }
+
+        try
+        {
+            var config = BrokerConfig.Load(null, new Dictionary<string, string>(), settings, _loggerFactory.CreateLogger("Config"));
+            using var cts = new CancellationTokenSource(StartTimeout);
+            var broker = await BrokerHost.StartAsync(config, _loggerFactory, TimeProvider.System, cts.Token).WaitAsync(StartTimeout);
+            _brokerOnly.Add((broker, dir));
+            TestOutput.TryWriteLine(_output, $"broker-only node {nodeId} started on {broker.BootstrapServers}");
+            return broker;
+        }
+        catch
+        {
+            dir.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>A node's <c>__cluster_metadata-0</c> directory (segments, snapshots, quorum-state), running or not.</summary>
     public string MetadataDirectory(int node) => System.IO.Path.Combine(_dirs[node - 1].Path, "__cluster_metadata-0");
 
@@ -178,6 +217,20 @@ internal sealed class RaftCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var (broker, dir) in _brokerOnly)
+        {
+            try
+            {
+                await broker.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (Exception e) when (e is TimeoutException or ObjectDisposedException)
+            {
+                TestOutput.TryWriteLine(_output, $"a broker-only node did not stop cleanly: {e.Message}");
+            }
+
+            dir.Dispose();
+        }
+
         for (var node = 1; node <= Size; node++)
         {
             try

@@ -91,6 +91,37 @@ public sealed class RaftSnapshotTests
             "the restarted node replicates records after the snapshot");
     }
 
+    [Fact]
+    public async Task BootstrapServers_BrokerOnlyNodeWithoutVoters_FindsTheLeaderRegistersAndServesMetadata()
+    {
+        await using var cluster = await RaftCluster.StartAsync(_output);
+        var (leader, _) = await cluster.WaitForLeaderAsync();
+        await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n => cluster.Node(n).Metadata.Brokers.Values.Count(b => !b.Fenced) == 3),
+            "every node's image lists 3 unfenced brokers");
+        using (var admin = KafkaClients.Admin(cluster.BootstrapServers, _output))
+        {
+            await admin.CreateTopicsAsync([new TopicSpecification { Name = "before-broker", NumPartitions = 1, ReplicationFactor = 1 }],
+                new CreateTopicsOptions { RequestTimeout = KafkaClients.RequestTimeout, OperationTimeout = KafkaClients.RequestTimeout })
+                .WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        // Only controller.quorum.bootstrap.servers: the node asks one of them, learns the leader and its endpoint from the
+        // fetch response, replicates the metadata log as an observer and registers with the controller.
+        var broker = await cluster.StartBrokerOnlyAsync(4, new Dictionary<string, string>
+        {
+            ["controller.quorum.bootstrap.servers"] = cluster.ControllerBootstrapServers,
+        });
+
+        await InProcessCluster.WaitUntilAsync(() => broker.Metadata.TopicsByName.ContainsKey("before-broker")
+                && broker.Metadata.Brokers.TryGetValue(4, out var self) && !self.Fenced
+                && cluster.Node(leader).Metadata.Brokers.ContainsKey(4),
+            "the broker-only node replicates the metadata and is registered, unfenced");
+        Assert.Equal(leader, broker.QuorumState!.Value.LeaderId);
+        Assert.Equal(RaftRole.Follower, broker.QuorumState.Value.Role);
+        var observers = (await cluster.DescribeQuorumAsync(leader)).Topics[0].Partitions[0].Observers;
+        Assert.Contains(observers, o => o.ReplicaId == 4);
+    }
+
     /// <summary>Topics with partitions (replicas, ISR, leader) and configs, and brokers, as text to compare images.</summary>
     private static string Describe(Broker.Cluster.Metadata.MetadataImage image) => string.Join('\n',
         image.TopicsByName.Values.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t =>
