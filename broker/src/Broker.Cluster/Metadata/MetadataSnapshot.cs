@@ -117,7 +117,8 @@ public static class MetadataSnapshot
             builder.Apply(record, endOffset - 1);
         }
 
-        builder.Apply(NoOp, endOffset - 1);
+        // A NoOpRecord moves the image's offset to the snapshot end even when the snapshot holds no record.
+        builder.Apply(new NoOpRecord(), endOffset - 1);
         return builder.Build();
     }
 
@@ -206,9 +207,6 @@ public static class MetadataSnapshot
 
         return records;
     }
-
-    // Replaying a NoOpRecord moves the image's offset to the snapshot end even when the snapshot holds no record.
-    private static readonly NoOpRecord NoOp = new();
 
     private static void WriteControl(MemoryStream output, ref long offset, int epoch, short type, IApiMessage message, long timestampMs)
     {
