@@ -169,11 +169,12 @@ public sealed partial class PartitionLog
     }
 
     /// <summary>
-    /// Kafka's truncateFullyAndStartAt, for a follower whose whole log lies below the leader's log start: every segment
-    /// leaves the log (deleted after file.delete.delay.ms), and the log restarts empty at <paramref name="newOffset"/>,
-    /// which becomes its log start, log end, high watermark and recovery point. The epoch cache and producer state (and
-    /// its snapshots) describe the removed data, so they are cleared. Only followers do this; a concurrent read of the old
-    /// segments may fail, as with <see cref="TruncateTo"/>.
+    /// Kafka's truncateFullyAndStartAt, for a follower whose whole log lies below the leader's log start, or a Raft
+    /// follower that installed a snapshot past its log: every segment leaves the log (renamed to .deleted, files removed
+    /// after file.delete.delay.ms) and the log restarts empty at <paramref name="newOffset"/>, which becomes its log
+    /// start, log end, high watermark and recovery point. The epoch cache and producer state (and its snapshots)
+    /// describe the removed data, so they are cleared. Durable on return. Only followers do this; a concurrent read of
+    /// the old segments may fail, as with <see cref="TruncateTo"/>.
     /// </summary>
     public void TruncateFullyAndStartAt(long newOffset)
     {
@@ -201,11 +202,12 @@ public sealed partial class PartitionLog
             Volatile.Write(ref _logStartOffset, newOffset);
             _segments = [segment];
             _active = segment;
-            Volatile.Write(ref _directoryDirty, 1);
             Volatile.Write(ref _logEndOffset, newOffset);
             Volatile.Write(ref _highWatermark, newOffset);
             lock (_flushLock)
             {
+                segment.Flush();
+                DurableFile.FlushDirectory(DirectoryPath);
                 Volatile.Write(ref _recoveryPoint, newOffset);
             }
 
@@ -213,7 +215,6 @@ public sealed partial class PartitionLog
             _epochs.TruncateFromEnd(long.MinValue);
             _producers.Clear();
             DeleteProducerSnapshotsBelow(long.MaxValue);
-            DurableFile.FlushDirectory(DirectoryPath);
             StorageLog.LogTruncated(_logger, Name, previousEnd, newOffset, segments.Length);
         }
     }

@@ -27,13 +27,13 @@ internal sealed class RaftCluster : IAsyncDisposable
     private readonly TempDirectory[] _dirs;
     private readonly RunningBroker?[] _brokers = new RunningBroker?[Size];
     private readonly int[] _controllerPorts;
+    private readonly IReadOnlyDictionary<string, string> _settings;
+    private readonly List<(RunningBroker Broker, TempDirectory Dir)> _brokerOnly = [];
 
-    private readonly IReadOnlyDictionary<string, string> _extraSettings;
-
-    private RaftCluster(ITestOutputHelper output, IReadOnlyDictionary<string, string>? extraSettings)
+    private RaftCluster(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings)
     {
         _output = output;
-        _extraSettings = extraSettings ?? new Dictionary<string, string>();
+        _settings = settings ?? new Dictionary<string, string>();
         _loggerFactory = new TestOutputLoggerFactory(output);
         _dirs = [.. Enumerable.Range(1, Size).Select(i => new TempDirectory($"raft-it-{i}-"))];
         _controllerPorts = BrokerProcess.FreePorts(Size);
@@ -48,10 +48,10 @@ internal sealed class RaftCluster : IAsyncDisposable
 
     public IEnumerable<int> RunningNodes => Enumerable.Range(1, Size).Where(n => _brokers[n - 1] is not null);
 
-    /// <param name="extraSettings">Broker settings every node gets on top of the defaults (for instance shorter intervals).</param>
-    public static async Task<RaftCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? extraSettings = null)
+    /// <param name="settings">Extra server.properties for every node (they win over the cluster's own).</param>
+    public static async Task<RaftCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var cluster = new RaftCluster(output, extraSettings);
+        var cluster = new RaftCluster(output, settings);
         try
         {
             // Together: a lone node cannot elect itself, and start-up does not wait for the quorum.
@@ -82,7 +82,7 @@ internal sealed class RaftCluster : IAsyncDisposable
         // node on a loaded machine keeps its session (heartbeats every 500 ms).
         settings["broker.session.timeout.ms"] = "6000";
         settings["broker.heartbeat.interval.ms"] = "500";
-        foreach (var (key, value) in _extraSettings)
+        foreach (var (key, value) in _settings)
         {
             settings[key] = value;
         }
@@ -106,6 +106,47 @@ internal sealed class RaftCluster : IAsyncDisposable
             TestOutput.TryWriteLine(_output, $"node {node} stopped");
         }
     }
+
+    /// <summary>The voters' controller endpoints as <c>controller.quorum.bootstrap.servers</c>.</summary>
+    public string ControllerBootstrapServers => string.Join(',', _controllerPorts.Select(p => $"127.0.0.1:{p}"));
+
+    /// <summary>
+    /// Starts a broker-only node (process.roles=broker, no controller listener) with <paramref name="quorumSettings"/>
+    /// (voters and/or bootstrap servers); it is stopped with the cluster.
+    /// </summary>
+    public async Task<RunningBroker> StartBrokerOnlyAsync(int nodeId, IReadOnlyDictionary<string, string> quorumSettings)
+    {
+        var dir = new TempDirectory($"raft-it-broker-{nodeId}-");
+        var settings = BrokerFixture.DefaultSettings(dir.Path);
+        settings["node.id"] = nodeId.ToString(CultureInfo.InvariantCulture);
+        settings["process.roles"] = "broker";
+        settings["cluster.id"] = ClusterId;
+        settings["controller.listener.names"] = "CONTROLLER";
+        settings["broker.session.timeout.ms"] = "6000";
+        settings["broker.heartbeat.interval.ms"] = "500";
+        foreach (var (key, value) in quorumSettings)
+        {
+            settings[key] = value;
+        }
+
+        try
+        {
+            var config = BrokerConfig.Load(null, new Dictionary<string, string>(), settings, _loggerFactory.CreateLogger("Config"));
+            using var cts = new CancellationTokenSource(StartTimeout);
+            var broker = await BrokerHost.StartAsync(config, _loggerFactory, TimeProvider.System, cts.Token).WaitAsync(StartTimeout);
+            _brokerOnly.Add((broker, dir));
+            TestOutput.TryWriteLine(_output, $"broker-only node {nodeId} started on {broker.BootstrapServers}");
+            return broker;
+        }
+        catch
+        {
+            dir.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A node's <c>__cluster_metadata-0</c> directory (segments, snapshots, quorum-state), running or not.</summary>
+    public string MetadataDirectory(int node) => System.IO.Path.Combine(_dirs[node - 1].Path, "__cluster_metadata-0");
 
     /// <summary>Waits until every running node names the same leader, which itself leads; returns it and its epoch.</summary>
     public async Task<(int Leader, int Epoch)> WaitForLeaderAsync(TimeSpan? timeout = null)
@@ -147,6 +188,20 @@ internal sealed class RaftCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var (broker, dir) in _brokerOnly)
+        {
+            try
+            {
+                await broker.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (Exception e) when (e is TimeoutException or ObjectDisposedException)
+            {
+                TestOutput.TryWriteLine(_output, $"a broker-only node did not stop cleanly: {e.Message}");
+            }
+
+            dir.Dispose();
+        }
+
         for (var node = 1; node <= Size; node++)
         {
             try
