@@ -30,10 +30,12 @@ internal sealed class RaftCluster : IAsyncDisposable
     private readonly TempDirectory[] _dirs;
     private readonly RunningBroker?[] _brokers = new RunningBroker?[Size];
     private readonly int[] _controllerPorts;
+    private readonly Func<int, IEnumerable<KeyValuePair<string, string>>>? _nodeSettings;
 
-    private RaftCluster(ITestOutputHelper output)
+    private RaftCluster(ITestOutputHelper output, Func<int, IEnumerable<KeyValuePair<string, string>>>? nodeSettings)
     {
         _output = output;
+        _nodeSettings = nodeSettings;
         _loggerFactory = new TestOutputLoggerFactory(output);
         _dirs = [.. Enumerable.Range(1, Size).Select(i => new TempDirectory($"raft-it-{i}-"))];
         _controllerPorts = FreePorts(Size);
@@ -48,9 +50,10 @@ internal sealed class RaftCluster : IAsyncDisposable
 
     public IEnumerable<int> RunningNodes => Enumerable.Range(1, Size).Where(n => _brokers[n - 1] is not null);
 
-    public static async Task<RaftCluster> StartAsync(ITestOutputHelper output)
+    /// <param name="nodeSettings">Extra server settings per node id (e.g. broker.rack), applied last.</param>
+    public static async Task<RaftCluster> StartAsync(ITestOutputHelper output, Func<int, IEnumerable<KeyValuePair<string, string>>>? nodeSettings = null)
     {
-        var cluster = new RaftCluster(output);
+        var cluster = new RaftCluster(output, nodeSettings);
         try
         {
             // Together: a lone node cannot elect itself, and start-up does not wait for the quorum.
@@ -81,6 +84,11 @@ internal sealed class RaftCluster : IAsyncDisposable
         // node on a loaded machine keeps its session (heartbeats every 500 ms).
         settings["broker.session.timeout.ms"] = "6000";
         settings["broker.heartbeat.interval.ms"] = "500";
+        foreach (var (key, value) in _nodeSettings?.Invoke(node) ?? [])
+        {
+            settings[key] = value;
+        }
+
         var config = BrokerConfig.Load(null, new Dictionary<string, string>(), settings, _loggerFactory.CreateLogger("Config"));
         using var cts = new CancellationTokenSource(StartTimeout);
         _brokers[node - 1] = await BrokerHost.StartAsync(config, _loggerFactory, TimeProvider.System, cts.Token).WaitAsync(StartTimeout);
