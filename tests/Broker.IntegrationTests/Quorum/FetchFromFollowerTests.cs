@@ -28,33 +28,8 @@ public sealed class FetchFromFollowerTests
     [Fact]
     public async Task Consume_ClientRackOfAFollower_ReadsEverythingFromThatFollower()
     {
-        await using var cluster = await RaftCluster.StartAsync(_output, node =>
-        [
-            new("broker.rack", $"rack-{node}"),
-            new("replica.selector.class", "org.apache.kafka.common.replica.RackAwareReplicaSelector"),
-        ]);
-        await cluster.WaitForLeaderAsync();
-        await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n => cluster.Node(n).Metadata.Brokers.Values.Count(b => !b.Fenced) == 3),
-            "every node's image lists 3 unfenced brokers");
-        using (var admin = KafkaClients.Admin(cluster.BootstrapServers, _output))
-        {
-            await admin.CreateTopicsAsync(
-                [new TopicSpecification { Name = Topic, NumPartitions = 1, ReplicationFactor = 3, Configs = new() { ["min.insync.replicas"] = "2" } }],
-                new CreateTopicsOptions { RequestTimeout = KafkaClients.RequestTimeout, OperationTimeout = KafkaClients.RequestTimeout })
-                .WaitAsync(TimeSpan.FromSeconds(30));
-        }
-
-        await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n => cluster.Node(n).Replicas.Get(Topic, 0) is not null),
-            "every node hosts a replica of the topic");
-        using (var producer = KafkaClients.Producer(KafkaClients.ProducerConfig(cluster.BootstrapServers), _output))
-        {
-            for (var i = 0; i < Records; i++)
-            {
-                producer.Produce(Topic, new Message<string, string> { Key = $"k{i}", Value = $"v{i}" });
-            }
-
-            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(60)));
-        }
+        await using var cluster = await StartRackAwareClusterAsync();
+        await ProduceAsync(cluster, 0, Records);
 
         var leader = cluster.Node(1).Metadata.TopicsByName[Topic].Partitions[0].Leader;
         var follower = cluster.RunningNodes.First(n => n != leader);
@@ -88,6 +63,82 @@ public sealed class FetchFromFollowerTests
         _output.WriteLine($"bytes out to consumers: follower {followerBytes}, leader {leaderBytes}");
         Assert.True(followerBytes >= Records * 2, $"the follower served {followerBytes} bytes");
         Assert.Equal(0, leaderBytes);
+    }
+
+    [Fact]
+    public async Task Consume_PreferredFollowerStopped_ConsumerFallsBackToTheLeaderAndReadsTheRest()
+    {
+        await using var cluster = await StartRackAwareClusterAsync();
+        await ProduceAsync(cluster, 0, Records);
+        var leader = cluster.Node(1).Metadata.TopicsByName[Topic].Partitions[0].Leader;
+        var follower = cluster.RunningNodes.First(n => n != leader);
+        await InProcessCluster.WaitUntilAsync(() => cluster.Node(follower).Replicas.Get(Topic, 0)!.Log.HighWatermark == Records,
+            "the follower's high watermark reaches the last record");
+
+        var config = KafkaClients.ConsumerConfig(cluster.BootstrapServers);
+        config.ClientRack = $"rack-{follower}";
+        config.TopicMetadataRefreshIntervalMs = 1000;
+        var values = new List<string>(2 * Records);
+        using var consumer = KafkaClients.Consumer(config, _output);
+        consumer.Assign(new TopicPartitionOffset(Topic, 0, Offset.Beginning));
+        ConsumeUntil(consumer, values, Records, TimeSpan.FromSeconds(60));
+        Assert.True(await BytesOutAsync(cluster.Node(follower)) > 0, "the first half came from the follower");
+
+        // The follower goes away: its session expires, the controller fences it and drops it from the ISR, and the
+        // consumer must find its way back to the leader for what is produced next.
+        await cluster.StopNodeAsync(follower);
+        await ProduceAsync(cluster, Records, Records);
+        ConsumeUntil(consumer, values, 2 * Records, TimeSpan.FromSeconds(90));
+        consumer.Close();
+
+        Assert.Equal(Enumerable.Range(0, 2 * Records).Select(i => $"v{i}"), values);
+        Assert.True(await BytesOutAsync(cluster.Node(leader)) > 0, "the second half came from the leader");
+    }
+
+    private async Task<RaftCluster> StartRackAwareClusterAsync()
+    {
+        var cluster = await RaftCluster.StartAsync(_output, node =>
+        [
+            new("broker.rack", $"rack-{node}"),
+            new("replica.selector.class", "org.apache.kafka.common.replica.RackAwareReplicaSelector"),
+        ]);
+        await cluster.WaitForLeaderAsync();
+        await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n => cluster.Node(n).Metadata.Brokers.Values.Count(b => !b.Fenced) == 3),
+            "every node's image lists 3 unfenced brokers");
+        using (var admin = KafkaClients.Admin(cluster.BootstrapServers, _output))
+        {
+            await admin.CreateTopicsAsync(
+                [new TopicSpecification { Name = Topic, NumPartitions = 1, ReplicationFactor = 3, Configs = new() { ["min.insync.replicas"] = "2" } }],
+                new CreateTopicsOptions { RequestTimeout = KafkaClients.RequestTimeout, OperationTimeout = KafkaClients.RequestTimeout })
+                .WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n => cluster.Node(n).Replicas.Get(Topic, 0) is not null),
+            "every node hosts a replica of the topic");
+        return cluster;
+    }
+
+    private async Task ProduceAsync(RaftCluster cluster, int from, int count)
+    {
+        using var producer = KafkaClients.Producer(KafkaClients.ProducerConfig(cluster.BootstrapServers), _output);
+        for (var i = from; i < from + count; i++)
+        {
+            producer.Produce(Topic, new Message<string, string> { Key = $"k{i}", Value = $"v{i}" });
+        }
+
+        await Task.Run(() => Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(90))));
+    }
+
+    private static void ConsumeUntil(IConsumer<string, string> consumer, List<string> values, int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (values.Count < count && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false } result)
+            {
+                values.Add(result.Message.Value);
+            }
+        }
     }
 
     /// <summary>kafka_server_brokertopicmetrics_bytesout_total for the topic, 0 when the broker never served it.</summary>
