@@ -18,10 +18,10 @@ namespace Broker.Server.Network;
 /// as Kafka does; frames that arrive while one is being handled wait in the pipe, and the socket's
 /// receive window provides backpressure. One exception, as in Redpanda: an acks=all produce whose records are
 /// appended and which only waits for the ISR does not hold up the produce requests behind it (see
-/// KafkaConnection.DeferredAnswers.cs); answers still leave in request order. Output is not copied into a pipe: responses accumulate in one
-/// pooled writer whose large record fields are spliced, and a flush is one gather send, so fetched
-/// records go from their read buffer to the socket without further copies. Owned by its own loop;
-/// not thread-safe.
+/// KafkaConnection.DeferredAnswers.cs); answers still leave in request order. Output is not copied into a
+/// pipe: responses accumulate in one pooled writer whose large record fields are spliced, and a flush is one
+/// gather send, so fetched records go from their read buffer to the socket without further copies. Owned by
+/// its own loop; not thread-safe.
 /// </summary>
 internal sealed partial class KafkaConnection : IAsyncDisposable
 {
