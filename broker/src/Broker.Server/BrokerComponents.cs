@@ -135,7 +135,8 @@ internal sealed class BrokerComponents : IDisposable
             metadata.ImageChanged += applyGroups;
             groups.OnLeadership(groupLog.LedHere(metadata.Image));
             var producerIdBlocks = quorum is null ? null : new ProducerIdBlocks(quorum, config.NodeId, () => logs.BrokerEpoch);
-            var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes);
+            var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes,
+                PreferredReadReplica.FromClassName(config.GetString(ConfigNames.ReplicaSelectorClass)));
             var services = new BrokerServices(options, config, metadata, controller, replicas, time, metrics ?? new BrokerMetrics(time))
             {
                 ProducerIds = new ProducerIdManager(metadata, config.NodeId, () => logs.BrokerEpoch, producerIdBlocks is null ? null : producerIdBlocks.NextBlockAsync),

@@ -28,12 +28,15 @@ internal sealed class RaftCluster : IAsyncDisposable
     private readonly RunningBroker?[] _brokers = new RunningBroker?[Size];
     private readonly int[] _controllerPorts;
     private readonly IReadOnlyDictionary<string, string> _settings;
+    private readonly Func<int, IEnumerable<KeyValuePair<string, string>>>? _nodeSettings;
     private readonly List<(RunningBroker Broker, TempDirectory Dir)> _brokerOnly = [];
 
-    private RaftCluster(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings)
+    private RaftCluster(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings,
+        Func<int, IEnumerable<KeyValuePair<string, string>>>? nodeSettings)
     {
         _output = output;
         _settings = settings ?? new Dictionary<string, string>();
+        _nodeSettings = nodeSettings;
         _loggerFactory = new TestOutputLoggerFactory(output);
         _dirs = [.. Enumerable.Range(1, Size).Select(i => new TempDirectory($"raft-it-{i}-"))];
         _controllerPorts = BrokerProcess.FreePorts(Size);
@@ -49,9 +52,17 @@ internal sealed class RaftCluster : IAsyncDisposable
     public IEnumerable<int> RunningNodes => Enumerable.Range(1, Size).Where(n => _brokers[n - 1] is not null);
 
     /// <param name="settings">Extra server.properties for every node (they win over the cluster's own).</param>
-    public static async Task<RaftCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings = null)
+    public static Task<RaftCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings = null) =>
+        StartAsync(output, settings, null);
+
+    /// <param name="nodeSettings">Extra server settings per node id (e.g. broker.rack), applied last.</param>
+    public static Task<RaftCluster> StartAsync(ITestOutputHelper output, Func<int, IEnumerable<KeyValuePair<string, string>>> nodeSettings) =>
+        StartAsync(output, null, nodeSettings);
+
+    private static async Task<RaftCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings,
+        Func<int, IEnumerable<KeyValuePair<string, string>>>? nodeSettings)
     {
-        var cluster = new RaftCluster(output, settings);
+        var cluster = new RaftCluster(output, settings, nodeSettings);
         try
         {
             // Together: a lone node cannot elect itself, and start-up does not wait for the quorum.
@@ -82,7 +93,7 @@ internal sealed class RaftCluster : IAsyncDisposable
         // node on a loaded machine keeps its session (heartbeats every 500 ms).
         settings["broker.session.timeout.ms"] = "6000";
         settings["broker.heartbeat.interval.ms"] = "500";
-        foreach (var (key, value) in _settings)
+        foreach (var (key, value) in _settings.Concat(_nodeSettings?.Invoke(node) ?? []))
         {
             settings[key] = value;
         }

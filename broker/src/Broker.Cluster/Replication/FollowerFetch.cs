@@ -91,7 +91,12 @@ public static class FollowerFetch
         // The follower's high watermark is the leader's, capped at what it holds (the setter caps and never goes back).
         if (data.HighWatermark >= 0)
         {
+            var before = log.HighWatermark;
             log.HighWatermark = Math.Min(data.HighWatermark, log.LogEndOffset);
+            if (log.HighWatermark != before)
+            {
+                state.Partition.OnFollowerHighWatermarkMoved();
+            }
         }
 
         MaybeFollowLogStart(log, data.LogStartOffset);

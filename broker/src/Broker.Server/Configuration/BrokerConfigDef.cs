@@ -157,6 +157,8 @@ public static class BrokerConfigDef
         Int(ReplicaSocketReceiveBufferBytes, "65536", null, "SO_RCVBUF of follower fetch connections."),
         Long(ReplicaHighWatermarkCheckpointIntervalMs, "5000", null, "How often high watermarks are checkpointed."),
         Int(NumReplicaFetchers, "1", AtLeast(1), "Fetcher threads per source broker."),
+        Str(ReplicaSelectorClass, null, OneOf(Broker.Cluster.Replication.RackAwareReplicaSelector.ClassName),
+            "Picks the replica a consumer with client.rack reads from (KIP-392). Unset: consumers read from the leader only."),
         Int(ReconnectBackoffMs, "50", AtLeast(0), "Wait before reconnecting to another broker after a failure."),
         Int(ReconnectBackoffMaxMs, "1000", AtLeast(0), "Cap of the exponential reconnect backoff between brokers."),
     ]);
