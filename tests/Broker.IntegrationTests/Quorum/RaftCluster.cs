@@ -1,11 +1,13 @@
 using System.Globalization;
 using System.Net;
+using Broker.Cluster.Network;
 using Broker.Cluster.Raft;
 using Broker.IntegrationTests.Cluster;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.Protocol.Messages;
 using Broker.Server;
 using Broker.Server.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace Broker.IntegrationTests.Quorum;
