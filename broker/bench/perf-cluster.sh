@@ -41,6 +41,8 @@ wait_port() {
 cpu() { local total=0 pid; for pid in "$@"; do total=$(echo "$total + $(awk '{print ($14+$15)/100}' /proc/"$pid"/stat)" | bc); done; echo "$total"; }
 phase() {
   local before after
+  # Each phase starts with no dirty page cache left by the one before (writeback would compete with it).
+  sync
   before=$(cpu "${phase_pids[@]}")
   "$@"
   after=$(cpu "${phase_pids[@]}")
