@@ -1,8 +1,8 @@
 using Broker.IntegrationTests.Cluster;
 using Broker.IntegrationTests.Infrastructure;
-using Broker.Server;
-using Confluent.Kafka;
 using Broker.Protocol.Messages;
+using Broker.Server.Observability;
+using Confluent.Kafka;
 using Xunit.Abstractions;
 
 namespace Broker.IntegrationTests.Quorum;
@@ -94,7 +94,38 @@ public sealed class ControlledShutdownTests
 
         await InProcessCluster.WaitUntilAsync(() => { lock (failures) { return acknowledged.Count >= 200; } }, "the producer gets going");
         var stopped = cluster.Node(stopping);
+
+        // The states the stopping broker reports, sampled on a thread of its own (the pending phase lasts at least one
+        // heartbeat round of the other brokers, hundreds of milliseconds).
+        var states = new List<BrokerState> { stopped.State };
+        var sampling = true;
+        var sampler = new Thread(() =>
+        {
+            while (Volatile.Read(ref sampling))
+            {
+                var state = stopped.State;
+                if (states[^1] != state)
+                {
+                    states.Add(state);
+                }
+
+                Thread.Sleep(1);
+            }
+        });
+        sampler.Start();
+        var stopWatch = System.Diagnostics.Stopwatch.StartNew();
         await cluster.StopNodeAsync(stopping);
+        TestOutput.TryWriteLine(_output, $"node {stopping} stopped with a controlled shutdown in {stopWatch.ElapsedMilliseconds} ms");
+        Volatile.Write(ref sampling, false);
+        sampler.Join();
+
+        // The sampler may have stopped between its last look and the final state.
+        if (states[^1] != stopped.State)
+        {
+            states.Add(stopped.State);
+        }
+
+        Assert.Equal([BrokerState.Running, BrokerState.PendingControlledShutdown, BrokerState.ShuttingDown, BrokerState.NotRunning], states);
 
         // What the stopping node's last responses could say: its partitions already led elsewhere, itself in controlled
         // shutdown. A stop without a controlled shutdown would still show it leading everything here.

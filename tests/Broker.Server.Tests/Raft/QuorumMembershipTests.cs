@@ -43,10 +43,10 @@ public sealed class QuorumMembershipTests : IAsyncDisposable
         }
     }
 
-    private QuorumMembership Member(int nodeId, bool broker = true)
+    private QuorumMembership Member(int nodeId, bool broker = true, ActiveControllerTasks? controllerTasks = null)
     {
         var member = new QuorumMembership(_store, () => (_quorumLeader == nodeId ? RaftRole.Leader : RaftRole.Follower, 1, _quorumLeader),
-            _channel, _lifecycle, controllerTasks: null, HeartbeatIntervalMs, nodeId,
+            _channel, _lifecycle, controllerTasks, HeartbeatIntervalMs, nodeId,
             [new BrokerEndpoint("PLAINTEXT", "127.0.0.1", 9090 + nodeId, 0)], rack: null, broker ? _ => { } : null, _time, NullLogger.Instance);
         _members.Add(member);
         return member;
@@ -187,6 +187,32 @@ public sealed class QuorumMembershipTests : IAsyncDisposable
 
         Assert.False(await shutdown.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.False(members[1].ShutdownDone.IsCompleted);
+    }
+
+    [Fact]
+    public async Task StepAsync_ControllerTasks_RunWhileLeadingAndResetWhenLeadershipMoves()
+    {
+        var elections = new LeaderElections(_topics, new LeaderElectionOptions(LeaderImbalanceCheckIntervalSeconds: 1));
+        var tasks = new ActiveControllerTasks(_lifecycle, elections, _store, _time);
+        var controller = Member(1, controllerTasks: tasks);
+        var other = (await RegisteredAsync(2))[0];
+        await controller.StepAsync(CancellationToken.None);
+        await CreateTopicLedByAsync("t", 1, 2);
+        await _store.CommitAsync([new Broker.Protocol.Metadata.PartitionChangeRecord { TopicId = _store.Image.TopicsByName["t"].TopicId, PartitionId = 0, Leader = 2 }],
+            CancellationToken.None);
+        Assert.True(tasks.IsActive);
+
+        _quorumLeader = 2;
+        await controller.StepAsync(CancellationToken.None);
+        Assert.False(tasks.IsActive);
+
+        // Leading again: the rebalance interval counts from now, then the preferred leader (1) is back.
+        _quorumLeader = 1;
+        await controller.StepAsync(CancellationToken.None);
+        Assert.Equal(2, _store.Image.TopicsByName["t"].Partitions[0].Leader);
+        await RoundAsync(other, controller);
+        await RoundAsync(other, controller);
+        Assert.Equal(1, _store.Image.TopicsByName["t"].Partitions[0].Leader);
     }
 
     /// <summary>The remote controller: the same lifecycle, reached as over the wire. Owned by one test.</summary>
