@@ -4,7 +4,7 @@ CONFIG ?= Release
 BROKER_DLL := broker/src/Broker.Cli/bin/$(CONFIG)/net10.0/kafka-broker.dll
 SCHEMAS ?= ../shared/kafka-protocol
 
-.PHONY: build run cluster test soak e2e generate crds bench perf apiserver operator clean
+.PHONY: build run cluster test soak e2e generate crds bench perf perf-cluster apiserver operator clean
 
 build:
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
@@ -55,6 +55,11 @@ bench:
 # End-to-end throughput: a broker plus the perf tool (librdkafka client), see docs/performance.md.
 perf:
 	bash broker/bench/perf.sh
+
+# Replication benchmark: 3 broker processes (KRaft), RF 3, acks=all vs one broker with acks=1, and p99 at a fixed rate
+# (RATE, default 50000 records/s); see docs/performance.md. Not part of `make test`.
+perf-cluster:
+	bash broker/bench/perf-cluster.sh
 
 # In-process Kubernetes API server fixture on 127.0.0.1:$(APISERVER_PORT) (0 = any free port); kubeconfig in .kube/config.
 APISERVER_PORT ?= 0

@@ -47,6 +47,32 @@ public sealed class TruncationTests : IDisposable
         TestBatches.Parse(TestBatches.ReadAll(log.Read(from, 1 << 24, log.LogEndOffset, true)));
 
     [Fact]
+    public void TruncateFullyAndStartAt_PastTheEnd_RestartsEmptyThereDurablyAndAppendsContinue()
+    {
+        using (var manager = TestLogs.Open(_dir.Path, _time))
+        {
+            var log = manager.GetOrCreateLog("f", 0, TopicId, TestLogs.Small);
+            log.AppendAsFollower(TestBatches.Concat(LeaderBatch(0, 1), LeaderBatch(3, 1)), _time.NowMs);
+            log.Flush();
+
+            log.TruncateFullyAndStartAt(50);
+
+            Assert.Equal((50L, 50L, 50L, 50L), (log.LogStartOffset, log.LogEndOffset, log.HighWatermark, log.RecoveryPoint));
+            Assert.Empty(log.LeaderEpochs.Entries);
+            Assert.Empty(AllBatches(log));
+            log.AppendAsFollower(LeaderBatch(50, 4), _time.NowMs);
+            log.Flush();
+            Assert.Equal([(50L, 52L)], AllBatches(log));
+        }
+
+        using var reopened = TestLogs.Open(_dir.Path, _time);
+        var again = reopened.GetOrCreateLog("f", 0, TopicId, TestLogs.Small);
+        Assert.Equal((50L, 53L), (again.LogStartOffset, again.LogEndOffset));
+        Assert.Equal([(50L, 52L)], AllBatches(again));
+        Assert.Equal(4, again.LeaderEpochs.LatestEpoch);
+    }
+
+    [Fact]
     public void AppendAsFollower_KeepsOffsetsAndEpochs_AndRefusesOffsetsBelowTheEnd()
     {
         using var manager = TestLogs.Open(_dir.Path, _time);
@@ -180,5 +206,37 @@ public sealed class TruncationTests : IDisposable
 
         Assert.Throws<ArgumentOutOfRangeException>(() => log.TruncateTo(3));
         Assert.Equal(10, log.LogEndOffset);
+    }
+
+    [Fact]
+    public void TruncateFullyAndStartAt_AboveTheLogEnd_LogRestartsEmptyThereAndSurvivesARestart()
+    {
+        using (var manager = TestLogs.Open(_dir.Path, _time))
+        {
+            var log = manager.GetOrCreateLog("full", 0, TopicId, TestLogs.Small);
+            for (var i = 0; i < 6; i++)
+            {
+                log.AppendAsFollower(LeaderBatch(i * 3, 1), _time.NowMs);
+            }
+
+            log.HighWatermark = 18;
+
+            log.TruncateFullyAndStartAt(50);
+
+            Assert.Equal((50L, 50L, 50L), (log.LogStartOffset, log.LogEndOffset, log.HighWatermark));
+            Assert.Equal(1, log.SegmentCount);
+            Assert.Empty(log.LeaderEpochs.Entries);
+            log.AppendAsFollower(LeaderBatch(50, 3), _time.NowMs);
+            Assert.Equal([(50L, 52L)], AllBatches(log));
+            Assert.Equal([new(3, 50)], log.LeaderEpochs.Entries);
+        }
+
+        using (var manager = TestLogs.Open(_dir.Path, _time))
+        {
+            Assert.True(manager.TryGetLog("full", 0, out var log));
+            Assert.Equal((50L, 53L), (log.LogStartOffset, log.LogEndOffset));
+            Assert.Equal([(50L, 52L)], AllBatches(log));
+            Assert.Equal([new(3, 50)], log.LeaderEpochs.Entries);
+        }
     }
 }

@@ -61,8 +61,10 @@ public sealed class NodePoolStatusTests
         // my-cluster goes on as if the orphan were not there.
         await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(Cluster),
             k => k.Status?.Conditions?.Any(c => c.Reason == KafkaReconciler.WaitingForPodsReason) == true, "my-cluster reconciled");
-        var broker = await OperatorFixture.EventuallyAsync(() => fixture.GetPoolAsync("broker"), p => p.Status?.NodeIds is { Count: 3 }, "broker ids");
-        Assert.True(Has(broker, ConditionTypes.NotReady, KafkaReconciler.WaitingForPodsReason));
+        // The node ids are kept in the pool status before its condition is written (two status writes), so both are
+        // waited for together.
+        await OperatorFixture.EventuallyAsync(() => fixture.GetPoolAsync("broker"),
+            p => p.Status?.NodeIds is { Count: 3 } && Has(p, ConditionTypes.NotReady, KafkaReconciler.WaitingForPodsReason), "broker ids and NotReady");
         Assert.DoesNotContain((await fixture.Client.AppsV1.ListNamespacedStatefulSetAsync(Ns)).Items, s => s.Metadata.Name.Contains("lost", StringComparison.Ordinal));
         Assert.Equal(0, fixture.Operator.Counts.Failures);
     }

@@ -3,6 +3,8 @@
  *   rdkafka_perf produce <bootstrap> <topic> <count> <size> <acks> <linger.ms> [compression]
  *   rdkafka_perf consume <bootstrap> <topic> <count>
  * produce: prints records/s, MB/s and delivery latency percentiles (send -> delivery report).
+ *          RDKAFKA_PERF_RATE=<records/s> sends at that fixed rate instead of as fast as possible (for latency at a
+ *          given load); RDKAFKA_PERF_PRODUCER_PROPS="k=v,..." adds producer properties.
  * consume: simple (group-less) consumer of partition 0 from the beginning; prints records/s and MB/s.
  *          RDKAFKA_PERF_CONSUMER_PROPS="k=v,..." adds consumer properties; RDKAFKA_PERF_API=batch switches from
  *          rd_kafka_consume_callback (default) to rd_kafka_consume_batch.
@@ -42,6 +44,18 @@ static void set(rd_kafka_conf_t *conf, const char *k, const char *v) {
     }
 }
 
+/* "k=v,k=v" from an environment variable, for experiments. */
+static void set_from_env(rd_kafka_conf_t *conf, const char *name) {
+    const char *extra = getenv(name);
+    if (!extra) return;
+    char *copy = strdup(extra), *save = NULL;
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (eq) { *eq = 0; set(conf, kv, eq + 1); }
+    }
+    free(copy);
+}
+
 static int produce(const char *bootstrap, const char *topic, long count, int size, const char *acks,
                    const char *linger, const char *codec) {
     char err[256];
@@ -51,6 +65,7 @@ static int produce(const char *bootstrap, const char *topic, long count, int siz
     set(conf, "linger.ms", linger);
     set(conf, "compression.codec", codec);
     set(conf, "queue.buffering.max.messages", "1000000");
+    set_from_env(conf, "RDKAFKA_PERF_PRODUCER_PROPS");
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!rk) { fprintf(stderr, "%s\n", err); return 1; }
@@ -59,14 +74,23 @@ static int produce(const char *bootstrap, const char *topic, long count, int siz
     char *payload = malloc((size_t)size);
     memset(payload, 'x', (size_t)size);
 
+    const char *rate_env = getenv("RDKAFKA_PERF_RATE");
+    double rate = rate_env ? atof(rate_env) : 0;
     int64_t start = now_us();
     for (long i = 0; i < count; i++) {
+        if (rate > 0) {
+            /* Fixed rate: record i is due at start + i / rate. Waiting inside rd_kafka_poll serves delivery reports
+             * the moment they arrive, so waiting adds nothing to the measured latency. */
+            int64_t due = start + (int64_t)((double)i * 1e6 / rate);
+            while (now_us() < due) rd_kafka_poll(rk, due - now_us() >= 1000 ? 1 : 0);
+        }
         while (rd_kafka_produce(rkt, 0, RD_KAFKA_MSG_F_COPY, payload, (size_t)size, NULL, 0,
                                 (void *)(intptr_t)now_us()) == -1) {
             rd_kafka_poll(rk, 1); /* queue full: serve delivery reports */
         }
         if ((i & 1023) == 0) rd_kafka_poll(rk, 0);
     }
+    double send_secs = (double)(now_us() - start) / 1e6;
     rd_kafka_flush(rk, 60000);
     double secs = (double)(now_us() - start) / 1e6;
 
@@ -74,6 +98,7 @@ static int produce(const char *bootstrap, const char *topic, long count, int siz
     int64_t sum = 0;
     for (long i = 0; i < delivered; i++) sum += latencies[i];
 #define PCT(p) (delivered ? latencies[(long)((delivered - 1) * (p))] / 1000.0 : 0)
+    if (rate > 0) printf("fixed rate %.0f records/s requested, %.0f records/s sent; ", rate, count / send_secs);
     printf("%ld records sent (%ld failed), %.1f records/sec (%.2f MB/sec), %.2f ms avg latency, "
            "%.2f ms p50, %.2f ms p95, %.2f ms p99, %.2f ms p99.9, %.2f ms max\n",
            delivered, failed, delivered / secs, delivered * (double)size / secs / 1048576.0,
@@ -97,15 +122,7 @@ static int consume(const char *bootstrap, const char *topic, long count) {
     char err[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     set(conf, "bootstrap.servers", bootstrap);
-    const char *extra = getenv("RDKAFKA_PERF_CONSUMER_PROPS"); /* "k=v,k=v" for experiments */
-    if (extra) {
-        char *copy = strdup(extra), *save = NULL;
-        for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-            char *eq = strchr(kv, '=');
-            if (eq) { *eq = 0; set(conf, kv, eq + 1); }
-        }
-        free(copy);
-    }
+    set_from_env(conf, "RDKAFKA_PERF_CONSUMER_PROPS");
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk) { fprintf(stderr, "%s\n", err); return 1; }
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);

@@ -82,7 +82,7 @@ internal sealed class BrokerComponents : IDisposable
             if (quorumConfig is not null)
             {
                 // KRaft mode: the Raft quorum is the metadata log; the leader writes the bootstrap records (QuorumMembership).
-                quorum = new RaftNetworkDriver(config.NodeId, quorumConfig, time, loggerFactory);
+                quorum = new RaftNetworkDriver(config.NodeId, quorumConfig, time, loggerFactory, QuorumSettings.SnapshotPolicy(config));
                 metadata = quorum.Open(logs);
             }
             else
@@ -135,7 +135,8 @@ internal sealed class BrokerComponents : IDisposable
             metadata.ImageChanged += applyGroups;
             groups.OnLeadership(groupLog.LedHere(metadata.Image));
             var producerIdBlocks = quorum is null ? null : new ProducerIdBlocks(quorum, config.NodeId, () => logs.BrokerEpoch);
-            var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes);
+            var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes,
+                PreferredReadReplica.FromClassName(config.GetString(ConfigNames.ReplicaSelectorClass)));
             var services = new BrokerServices(options, config, metadata, controller, replicas, time, metrics ?? new BrokerMetrics(time))
             {
                 ProducerIds = new ProducerIdManager(metadata, config.NodeId, () => logs.BrokerEpoch, producerIdBlocks is null ? null : producerIdBlocks.NextBlockAsync),
@@ -200,7 +201,7 @@ internal sealed class BrokerComponents : IDisposable
                 }
 
                 // The controller-listener APIs of a KRaft node: the Raft RPCs, forwarded requests and broker registration.
-                handlers.AddRange([new VoteHandler(quorum), new BeginQuorumEpochHandler(quorum), new EndQuorumEpochHandler(quorum),
+                handlers.AddRange([new VoteHandler(quorum), new BeginQuorumEpochHandler(quorum), new EndQuorumEpochHandler(quorum), new FetchSnapshotHandler(quorum),
                     new DescribeQuorumHandler(quorum), new EnvelopeHandler(() => dispatcher!, quorum, config.NodeId),
                     new BrokerRegistrationHandler(lifecycle), new BrokerHeartbeatHandler(lifecycle), new AllocateProducerIdsHandler(producerIdBlocks!),
                     new AlterPartitionHandler(controller)]);

@@ -1,3 +1,4 @@
+using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Server.Configuration;
 using Broker.Server.Network;
@@ -77,9 +78,14 @@ public static partial class BrokerHost
             {
                 // KRaft: registration needs a quorum leader, which needs a majority of nodes up, so it happens in the background.
                 var registeredComponents = components;
-                membership = new QuorumMembership(quorum, components.Services.BrokerLifecycle,
+                var services = components.Services;
+                membership = new QuorumMembership(quorum.Store, () => quorum.Store.State, new ControllerChannel(quorum, config.NodeId),
+                    services.BrokerLifecycle, new ActiveControllerTasks(services.BrokerLifecycle, services.Elections, quorum.Store, time),
                     config.GetInt(ConfigNames.BrokerHeartbeatIntervalMs), config.NodeId, endpoints, config.Rack,
-                    config.HasBrokerRole ? epoch => OnRegistered(registeredComponents, epoch) : null, time, logger);
+                    config.HasBrokerRole ? epoch => OnRegistered(registeredComponents, epoch) : null, time, logger)
+                {
+                    LeaderlessGiveUp = TimeSpan.FromMilliseconds(quorum.Config.FetchTimeoutMs + quorum.Config.ElectionTimeoutMs),
+                };
                 membership.Start();
             }
             else

@@ -10,11 +10,13 @@ using Broker.Storage;
 
 namespace Broker.Server;
 
-/// <summary>Broker-level settings the request handlers need, resolved from server.properties.</summary>
+/// <summary>Broker-level settings the request handlers need, resolved from server.properties. Immutable.</summary>
+/// <param name="ReplicaSelector">replica.selector.class: null when consumers read from leaders only.</param>
 internal sealed record ServerOptions(
     int NodeId,
     bool AutoCreateTopicsEnable,
-    int MaxFetchBytes);
+    int MaxFetchBytes,
+    IReplicaSelector? ReplicaSelector = null);
 
 /// <summary>
 /// The domain services handlers call: metadata image, topic controller, local partitions, the clock and metrics.

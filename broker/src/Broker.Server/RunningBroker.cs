@@ -25,6 +25,14 @@ public sealed partial class RunningBroker : IAsyncDisposable
     private readonly ILogger _logger;
     private int _disposed;
 
+    /// <summary>
+    /// How long a stopping broker waits for the controller to grant its controlled shutdown. Kafka bounds it only by the
+    /// process's own shutdown timeout; a grant normally takes a few heartbeat intervals, and a broker that cannot reach
+    /// the controller is fenced by its session timeout anyway, so 30 s only stops an unreachable controller from holding
+    /// the shutdown forever.
+    /// </summary>
+    internal static readonly TimeSpan ControlledShutdownBound = TimeSpan.FromSeconds(30);
+
     internal RunningBroker(KafkaSocketServer server, BrokerComponents components, QuorumMembership? membership, LogMaintenance maintenance, PeriodicTicker[] tickers, BrokerStatus status,
         ObservabilityEndpoints observability, ILogger logger)
     {
@@ -59,6 +67,12 @@ public sealed partial class RunningBroker : IAsyncDisposable
     /// <summary>The partitions this broker hosts, their logs and roles (for tests and tools).</summary>
     public ReplicaManager Replicas => _components.Services.Replicas;
 
+    /// <summary>
+    /// This node's metadata image as it began closing its listeners (null while running): the newest metadata its last
+    /// responses can have carried. Tests read it to check a controlled shutdown moved the leaderships first.
+    /// </summary>
+    public MetadataImage? ImageAtListenerStop { get; private set; }
+
     /// <summary>Kafka's broker state, as /v1/broker-state reports it.</summary>
     public BrokerState State => _status.State;
 
@@ -68,11 +82,26 @@ public sealed partial class RunningBroker : IAsyncDisposable
     /// <summary>Bound Prometheus endpoint (metrics.port; ephemeral port resolved), or null when disabled.</summary>
     public IPEndPoint? MetricsEndPoint => _observability.MetricsEndPoint;
 
-    public async ValueTask DisposeAsync()
+    /// <summary>The graceful shutdown, with a KRaft controlled shutdown first.</summary>
+    public ValueTask DisposeAsync() => StopAsync(controlledShutdown: true);
+
+    /// <summary>
+    /// The graceful shutdown; <paramref name="controlledShutdown"/> false skips asking the controller to move this broker's
+    /// leaderships first (they move when its session expires, as after a crash): for tests of that path.
+    /// </summary>
+    public async ValueTask StopAsync(bool controlledShutdown)
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
+        }
+
+        if (_membership is not null && controlledShutdown)
+        {
+            // KRaft controlled shutdown, while everything still serves: the controller moves this broker's leaderships
+            // away, and the followers keep fetching from it to join the new leaders' ISRs.
+            _status.Set(BrokerState.PendingControlledShutdown);
+            await _membership.ControlledShutdownAsync(ControlledShutdownBound).ConfigureAwait(false);
         }
 
         LogStopping(_logger);
@@ -80,9 +109,11 @@ public sealed partial class RunningBroker : IAsyncDisposable
 
         if (_components.Quorum is { } leading)
         {
-            // First, while the listeners still answer: the other voters elect a successor without waiting for a timeout.
+            // Then, while the listeners still answer: the other voters elect a successor without waiting for a timeout.
             await leading.ResignAsync().ConfigureAwait(false);
         }
+
+        ImageAtListenerStop = _components.Metadata.Image;
 
         // Followers stop appending before anything else closes (Kafka's ReplicaManager shuts its fetchers down first).
         await _components.Fetchers.DisposeAsync().ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using Broker.Protocol.Records;
 using Broker.Storage.Checkpoints;
+using Broker.Storage.FileSystem;
 using Broker.Storage.Segments;
 
 namespace Broker.Storage;
@@ -164,6 +165,57 @@ public sealed partial class PartitionLog
             LoadProducerState();
             StorageLog.LogTruncated(_logger, Name, previousEnd, newEnd, segments.Length - 1 - index);
             return newEnd;
+        }
+    }
+
+    /// <summary>
+    /// Kafka's truncateFullyAndStartAt, for a follower whose whole log lies below the leader's log start, or a Raft
+    /// follower that installed a snapshot past its log: every segment leaves the log (renamed to .deleted, files removed
+    /// after file.delete.delay.ms) and the log restarts empty at <paramref name="newOffset"/>, which becomes its log
+    /// start, log end, high watermark and recovery point. The epoch cache and producer state (and its snapshots)
+    /// describe the removed data, so they are cleared. Durable on return. Only followers do this; a concurrent read of
+    /// the old segments may fail, as with <see cref="TruncateTo"/>.
+    /// </summary>
+    public void TruncateFullyAndStartAt(long newOffset)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(newOffset);
+        lock (_writeLock)
+        {
+            if (_closed)
+            {
+                ThrowHelper.ThrowLogClosed(Name);
+            }
+
+            var segments = _segments;
+            var config = _config;
+            var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var previousEnd = _logEndOffset;
+
+            // Renamed first, so the new segment may take a base offset an old one had.
+            foreach (var old in segments)
+            {
+                old.RenameForDeletion();
+                _retiredSegments.Add((old, nowMs + config.FileDeleteDelayMs));
+            }
+
+            var segment = LogSegment.Create(DirectoryPath, newOffset, config, nowMs, PartitionLogLoader.RollJitter(config, Name, newOffset));
+            Volatile.Write(ref _logStartOffset, newOffset);
+            _segments = [segment];
+            _active = segment;
+            Volatile.Write(ref _logEndOffset, newOffset);
+            Volatile.Write(ref _highWatermark, newOffset);
+            lock (_flushLock)
+            {
+                segment.Flush();
+                DurableFile.FlushDirectory(DirectoryPath);
+                Volatile.Write(ref _recoveryPoint, newOffset);
+            }
+
+            // Every epoch entry starts at an offset >= 0, so this drops them all.
+            _epochs.TruncateFromEnd(long.MinValue);
+            _producers.Clear();
+            DeleteProducerSnapshotsBelow(long.MaxValue);
+            StorageLog.LogTruncated(_logger, Name, previousEnd, newOffset, segments.Length);
         }
     }
 

@@ -136,6 +136,81 @@ public sealed class RaftLogTests : IDisposable
         Assert.True(File.Exists(Path.Combine(reopened.DirectoryPath, "leader-epoch-checkpoint")));
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void StoreSnapshot_InsideTheLogThenDeleteBefore_StartMovesUpAndTheRestStays(string kind)
+    {
+        var log = Create(kind);
+        log.AppendAsLeader(RaftTestData.Batch(3), 1);
+        log.AppendAsLeader(RaftTestData.Batch(2), 2);
+        log.AppendAsLeader(RaftTestData.Batch(4), 2);
+        log.UpdateHighWatermark(9);
+        log.Flush();
+
+        log.StoreSnapshot(new OffsetAndEpoch(5, 2), [1, 2, 3]);
+        log.DeleteBeforeSnapshot();
+
+        Assert.Equal(new OffsetAndEpoch(5, 2), log.LatestSnapshot);
+        Assert.Equal(5, log.StartOffset);
+        Assert.Equal(new OffsetAndEpoch(9, 2), log.EndOffset);
+        Assert.Equal([(5L, 8L, 2)], RaftTestData.ReadAll(log));
+        Assert.Equal(new byte[] { 1, 2, 3 }, log.ReadSnapshot(new OffsetAndEpoch(5, 2)).ToArray());
+        Assert.Equal(new OffsetAndEpoch(9, 2), log.EndOffsetForEpoch(2));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void StoreSnapshot_PastTheLogEnd_LogRestartsEmptyAtTheSnapshotEnd(string kind)
+    {
+        var log = Create(kind);
+        log.AppendAsLeader(RaftTestData.Batch(3), 1);
+        log.Flush();
+
+        log.StoreSnapshot(new OffsetAndEpoch(40, 4), [9]);
+
+        Assert.Equal(40, log.StartOffset);
+        Assert.Equal(new OffsetAndEpoch(40, 4), log.EndOffset);
+        Assert.Empty(RaftTestData.ReadAll(log));
+        Assert.Equal(42, log.AppendAsFollower(RaftTestData.Batch(2, baseOffset: 40, epoch: 5)));
+        Assert.Equal(new OffsetAndEpoch(42, 5), log.EndOffset);
+    }
+
+    [Fact]
+    public void Open_AfterAFollowerInstalledASnapshot_KeepsTheSnapshotStartAndWhatFollowed()
+    {
+        var log = Open();
+        log.AppendAsLeader(RaftTestData.Batch(3), 1);
+        log.StoreSnapshot(new OffsetAndEpoch(40, 4), [9]);
+        log.AppendAsFollower(RaftTestData.Batch(2, baseOffset: 40, epoch: 5));
+        log.Flush();
+        _managers[^1].Dispose();
+        _managers.RemoveAt(_managers.Count - 1);
+
+        var reopened = Open();
+
+        Assert.Equal(new OffsetAndEpoch(40, 4), reopened.LatestSnapshot);
+        Assert.Equal(40, reopened.StartOffset);
+        Assert.Equal(new OffsetAndEpoch(42, 5), reopened.EndOffset);
+        Assert.Equal([(40L, 41L, 5)], RaftTestData.ReadAll(reopened));
+    }
+
+    [Fact]
+    public void Open_SnapshotAheadOfTheLog_RestartsTheLogAtIt()
+    {
+        // A crash after the snapshot file was renamed into place but before the log restarted there.
+        var log = Open();
+        log.AppendAsLeader(RaftTestData.Batch(3), 1);
+        log.Flush();
+        SnapshotFiles.Write(log.DirectoryPath, new OffsetAndEpoch(40, 4), [9]);
+        _managers[^1].Dispose();
+        _managers.RemoveAt(_managers.Count - 1);
+
+        var reopened = Open();
+
+        Assert.Equal(new OffsetAndEpoch(40, 4), reopened.EndOffset);
+        Assert.Equal(40, reopened.StartOffset);
+    }
+
     private IRaftLog Create(string kind) => kind == "memory" ? new MemoryRaftLog() : Open();
 
     private PartitionRaftLog Open()

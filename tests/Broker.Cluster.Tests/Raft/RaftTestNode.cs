@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Broker.Cluster.Raft;
 using Broker.Protocol.Records;
 
@@ -14,6 +15,42 @@ internal sealed class RecordingListener : IRaftListener
         Committed.Add((batch.BaseOffset, batch.LastOffset, batch.PartitionLeaderEpoch, batch.IsControl, batch.Crc));
 
     public void OnLeaderChange(int leaderId, int epoch) => LeaderChanges.Add((leaderId, epoch));
+
+    /// <summary>Snapshots loaded, in order.</summary>
+    public List<OffsetAndEpoch> Snapshots { get; } = [];
+
+    /// <summary>The state this listener would snapshot: its committed list, one fixed-size entry per batch.</summary>
+    public byte[] SnapshotContent()
+    {
+        var content = new byte[Committed.Count * EntrySize];
+        for (var i = 0; i < Committed.Count; i++)
+        {
+            var (baseOffset, last, epoch, control, crc) = Committed[i];
+            var entry = content.AsSpan(i * EntrySize);
+            BinaryPrimitives.WriteInt64BigEndian(entry, baseOffset);
+            BinaryPrimitives.WriteInt64BigEndian(entry[8..], last);
+            BinaryPrimitives.WriteInt32BigEndian(entry[16..], epoch);
+            entry[20] = control ? (byte)1 : (byte)0;
+            BinaryPrimitives.WriteUInt32BigEndian(entry[21..], crc);
+        }
+
+        return content;
+    }
+
+    /// <summary>Loading a snapshot replaces the committed list with the one it holds.</summary>
+    public void OnSnapshot(OffsetAndEpoch id, ReadOnlyMemory<byte> content)
+    {
+        Snapshots.Add(id);
+        Committed.Clear();
+        for (var position = 0; position < content.Length; position += EntrySize)
+        {
+            var entry = content.Span[position..];
+            Committed.Add((BinaryPrimitives.ReadInt64BigEndian(entry), BinaryPrimitives.ReadInt64BigEndian(entry[8..]),
+                BinaryPrimitives.ReadInt32BigEndian(entry[16..]), entry[20] == 1, BinaryPrimitives.ReadUInt32BigEndian(entry[21..])));
+        }
+    }
+
+    private const int EntrySize = 25;
 }
 
 /// <summary>One replica with in-memory log and state, as unit tests drive it. Not thread-safe.</summary>
@@ -71,6 +108,11 @@ internal sealed class InstantNetwork
 
     public Func<RaftMessage, bool> Deliverable { get; set; } = _ => true;
 
+    /// <summary>Bootstrap-server ids (negative) and the node that answers at each.</summary>
+    public Dictionary<int, int> Aliases { get; } = [];
+
+    private readonly Dictionary<(int Requester, long CorrelationId), int> _aliased = [];
+
     public RaftTestNode this[int id]
     {
         get => _nodes[id];
@@ -107,8 +149,20 @@ internal sealed class InstantNetwork
                 return delivered;
             }
 
-            while (queue.TryDequeue(out var message))
+            while (queue.TryDequeue(out var next))
             {
+                var message = next;
+                if (Aliases.TryGetValue(message.Destination, out var real))
+                {
+                    // A bootstrap server: the node behind it answers, and the answer comes back from the address asked.
+                    _aliased[(message.Source, message.CorrelationId)] = message.Destination;
+                    message = message with { Destination = real };
+                }
+                else if (_aliased.Remove((message.Destination, message.CorrelationId), out var alias))
+                {
+                    message = message with { Source = alias };
+                }
+
                 if (_nodes.TryGetValue(message.Destination, out var target) && Deliverable(message))
                 {
                     target.Replica.Handle(message, Time.NowMs);

@@ -51,11 +51,11 @@ internal static class RaftTestData
         return result;
     }
 
-    /// <summary>Reads the whole log as batch summaries.</summary>
+    /// <summary>Reads the whole log (from its start) as batch summaries.</summary>
     public static List<(long Base, long Last, int Epoch)> ReadAll(IRaftLog log)
     {
         var result = new List<(long, long, int)>();
-        var offset = 0L;
+        var offset = log.StartOffset;
         while (offset < log.EndOffset.Offset)
         {
             var batches = Batches(log.Read(offset, 1 << 20));

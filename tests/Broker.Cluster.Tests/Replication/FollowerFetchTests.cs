@@ -129,6 +129,29 @@ public sealed class FollowerFetchTests : IDisposable
         Assert.Equal(13, partition.Log.HighWatermark);
     }
 
+    [Fact]
+    public void Process_OutOfRangeWholeLogBelowTheLeadersStart_LogRestartsAtTheLeadersStart()
+    {
+        var partition = _logs.NewPartition();
+        var state = new FollowerFetchState(partition, 1, 2);
+        FollowerFetch.Process(state, Answer(LeaderBatches.Batch(0, 4, 1), 4), _clock.NowMs, Backoff);
+
+        var outcome = FollowerFetch.Process(state, Answer(null, highWatermark: 120, logStart: 100, ErrorCode.OffsetOutOfRange), _clock.NowMs, Backoff);
+
+        // Kafka's truncateFullyAndStartAt: start, end and high watermark are the leader's start, and no epoch is left,
+        // so the next request tells the leader the truth about this replica.
+        Assert.Equal(FollowerFetchOutcome.Truncated, outcome);
+        var log = partition.Log;
+        Assert.Equal((100L, 100L, 100L), (log.LogStartOffset, log.LogEndOffset, log.HighWatermark));
+        Assert.Empty(log.LeaderEpochs.Entries);
+        var request = FollowerFetch.FillRequest(state, 1024);
+        Assert.Equal((100L, 100L, LeaderEpochCacheUndefined), (request.FetchOffset, request.LogStartOffset, request.LastFetchedEpoch));
+
+        FollowerFetch.Process(state, Answer(LeaderBatches.Batch(100, 5, 2), highWatermark: 105, logStart: 100), _clock.NowMs, Backoff);
+        Assert.Equal((100L, 105L, 105L), (log.LogStartOffset, log.LogEndOffset, log.HighWatermark));
+        Assert.Equal([new(2, 100)], log.LeaderEpochs.Entries);
+    }
+
     private const int LeaderEpochCacheUndefined = -1;
 
     [Theory]

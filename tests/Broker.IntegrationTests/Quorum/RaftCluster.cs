@@ -1,11 +1,13 @@
 using System.Globalization;
 using System.Net;
+using Broker.Cluster.Network;
 using Broker.Cluster.Raft;
 using Broker.IntegrationTests.Cluster;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.Protocol.Messages;
 using Broker.Server;
 using Broker.Server.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace Broker.IntegrationTests.Quorum;
@@ -27,10 +29,16 @@ internal sealed class RaftCluster : IAsyncDisposable
     private readonly TempDirectory[] _dirs;
     private readonly RunningBroker?[] _brokers = new RunningBroker?[Size];
     private readonly int[] _controllerPorts;
+    private readonly IReadOnlyDictionary<string, string> _settings;
+    private readonly Func<int, IEnumerable<KeyValuePair<string, string>>>? _nodeSettings;
+    private readonly List<(RunningBroker Broker, TempDirectory Dir)> _brokerOnly = [];
 
-    private RaftCluster(ITestOutputHelper output)
+    private RaftCluster(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings,
+        Func<int, IEnumerable<KeyValuePair<string, string>>>? nodeSettings)
     {
         _output = output;
+        _settings = settings ?? new Dictionary<string, string>();
+        _nodeSettings = nodeSettings;
         _loggerFactory = new TestOutputLoggerFactory(output);
         _dirs = [.. Enumerable.Range(1, Size).Select(i => new TempDirectory($"raft-it-{i}-"))];
         _controllerPorts = BrokerProcess.FreePorts(Size);
@@ -45,9 +53,18 @@ internal sealed class RaftCluster : IAsyncDisposable
 
     public IEnumerable<int> RunningNodes => Enumerable.Range(1, Size).Where(n => _brokers[n - 1] is not null);
 
-    public static async Task<RaftCluster> StartAsync(ITestOutputHelper output)
+    /// <param name="settings">Extra server.properties for every node (they win over the cluster's own).</param>
+    public static Task<RaftCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings = null) =>
+        StartAsync(output, settings, null);
+
+    /// <param name="nodeSettings">Extra server settings per node id (e.g. broker.rack), applied last.</param>
+    public static Task<RaftCluster> StartAsync(ITestOutputHelper output, Func<int, IEnumerable<KeyValuePair<string, string>>> nodeSettings) =>
+        StartAsync(output, null, nodeSettings);
+
+    private static async Task<RaftCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings,
+        Func<int, IEnumerable<KeyValuePair<string, string>>>? nodeSettings)
     {
-        var cluster = new RaftCluster(output);
+        var cluster = new RaftCluster(output, settings, nodeSettings);
         try
         {
             // Together: a lone node cannot elect itself, and start-up does not wait for the quorum.
@@ -78,22 +95,71 @@ internal sealed class RaftCluster : IAsyncDisposable
         // node on a loaded machine keeps its session (heartbeats every 500 ms).
         settings["broker.session.timeout.ms"] = "6000";
         settings["broker.heartbeat.interval.ms"] = "500";
+        foreach (var (key, value) in _settings.Concat(_nodeSettings?.Invoke(node) ?? []))
+        {
+            settings[key] = value;
+        }
+
         var config = BrokerConfig.Load(null, new Dictionary<string, string>(), settings, _loggerFactory.CreateLogger("Config"));
         using var cts = new CancellationTokenSource(StartTimeout);
         _brokers[node - 1] = await BrokerHost.StartAsync(config, _loggerFactory, TimeProvider.System, cts.Token).WaitAsync(StartTimeout);
         TestOutput.TryWriteLine(_output, $"node {node} started on {_brokers[node - 1]!.BootstrapServers}, controller port {_controllerPorts[node - 1]}");
     }
 
-    public async Task StopNodeAsync(int node)
+    /// <summary>Stops a node gracefully; <paramref name="controlledShutdown"/> false skips the KRaft controlled shutdown, so
+    /// the controller only learns of the stop when the node's session expires (as after a crash).</summary>
+    public async Task StopNodeAsync(int node, bool controlledShutdown = true)
     {
         var broker = _brokers[node - 1];
         _brokers[node - 1] = null;
         if (broker is not null)
         {
-            await broker.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            // The bound covers a controlled shutdown (at most RunningBroker's 30 s) plus closing.
+            await broker.StopAsync(controlledShutdown).AsTask().WaitAsync(TimeSpan.FromSeconds(60));
             TestOutput.TryWriteLine(_output, $"node {node} stopped");
         }
     }
+
+    /// <summary>The voters' controller endpoints as <c>controller.quorum.bootstrap.servers</c>.</summary>
+    public string ControllerBootstrapServers => string.Join(',', _controllerPorts.Select(p => $"127.0.0.1:{p}"));
+
+    /// <summary>
+    /// Starts a broker-only node (process.roles=broker, no controller listener) with <paramref name="quorumSettings"/>
+    /// (voters and/or bootstrap servers); it is stopped with the cluster.
+    /// </summary>
+    public async Task<RunningBroker> StartBrokerOnlyAsync(int nodeId, IReadOnlyDictionary<string, string> quorumSettings)
+    {
+        var dir = new TempDirectory($"raft-it-broker-{nodeId}-");
+        var settings = BrokerFixture.DefaultSettings(dir.Path);
+        settings["node.id"] = nodeId.ToString(CultureInfo.InvariantCulture);
+        settings["process.roles"] = "broker";
+        settings["cluster.id"] = ClusterId;
+        settings["controller.listener.names"] = "CONTROLLER";
+        settings["broker.session.timeout.ms"] = "6000";
+        settings["broker.heartbeat.interval.ms"] = "500";
+        foreach (var (key, value) in quorumSettings)
+        {
+            settings[key] = value;
+        }
+
+        try
+        {
+            var config = BrokerConfig.Load(null, new Dictionary<string, string>(), settings, _loggerFactory.CreateLogger("Config"));
+            using var cts = new CancellationTokenSource(StartTimeout);
+            var broker = await BrokerHost.StartAsync(config, _loggerFactory, TimeProvider.System, cts.Token).WaitAsync(StartTimeout);
+            _brokerOnly.Add((broker, dir));
+            TestOutput.TryWriteLine(_output, $"broker-only node {nodeId} started on {broker.BootstrapServers}");
+            return broker;
+        }
+        catch
+        {
+            dir.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A node's <c>__cluster_metadata-0</c> directory (segments, snapshots, quorum-state), running or not.</summary>
+    public string MetadataDirectory(int node) => System.IO.Path.Combine(_dirs[node - 1].Path, "__cluster_metadata-0");
 
     /// <summary>Waits until every running node names the same leader, which itself leads; returns it and its epoch.</summary>
     public async Task<(int Leader, int Epoch)> WaitForLeaderAsync(TimeSpan? timeout = null)
@@ -119,6 +185,15 @@ internal sealed class RaftCluster : IAsyncDisposable
     public Task<DescribeQuorumResponse> DescribeQuorumAsync(int node) =>
         KafkaRequests.DescribeQuorumAsync(new IPEndPoint(IPAddress.Loopback, _controllerPorts[node - 1]));
 
+    /// <summary>A new connection to a node's client (PLAINTEXT) listener, owned by the caller (several requests on one
+    /// connection).</summary>
+    public KafkaClientConnection ClientConnection(int node)
+    {
+        var endPoint = Node(node).Endpoints.First(e => e.Listener == "PLAINTEXT").EndPoint;
+        return new KafkaClientConnection(() => endPoint, new KafkaClientOptions("quorum-test", RequestTimeoutMs: 30_000),
+            TimeProvider.System, new Random(node), NullLogger.Instance);
+    }
+
     /// <summary>Sends a request to a node's client (PLAINTEXT) listener and returns the response.</summary>
     public Task<TResponse> SendAsync<TResponse>(int node, IApiMessage request, short version)
         where TResponse : IApiMessage, new() =>
@@ -126,11 +201,26 @@ internal sealed class RaftCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var (broker, dir) in _brokerOnly)
+        {
+            try
+            {
+                await broker.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (Exception e) when (e is TimeoutException or ObjectDisposedException)
+            {
+                TestOutput.TryWriteLine(_output, $"a broker-only node did not stop cleanly: {e.Message}");
+            }
+
+            dir.Dispose();
+        }
+
         for (var node = 1; node <= Size; node++)
         {
             try
             {
-                await StopNodeAsync(node);
+                // Teardown is not under test: a controlled shutdown of the last voters would only wait for a leader.
+                await StopNodeAsync(node, controlledShutdown: false);
             }
             catch (Exception e) when (e is TimeoutException or ObjectDisposedException)
             {

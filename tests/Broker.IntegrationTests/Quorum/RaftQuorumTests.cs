@@ -220,7 +220,7 @@ public sealed class RaftQuorumTests
         // nothing moves until its session expires, then the controller fences it and elects a live ISR member.
         var before = Partition(cluster.Node(cluster.RunningNodes.First()), Topic)!;
         var stopped = before.Leader;
-        await cluster.StopNodeAsync(stopped);
+        await cluster.StopNodeAsync(stopped, controlledShutdown: false);
         var observer = cluster.RunningNodes.First();
         await InProcessCluster.WaitUntilAsync(() =>
         {

@@ -44,6 +44,10 @@ public sealed class LeaderElections
     /// <summary>How often the host should call <see cref="ElectUncleanLeadersAsync"/> (<c>unclean.leader.election.interval.ms</c>).</summary>
     public TimeSpan UncleanCheckInterval => _options.UncleanCheckInterval;
 
+    /// <summary>The topic's effective <c>unclean.leader.election.enable</c> (override, dynamic default, static default).</summary>
+    internal bool UncleanEnabled(MetadataImage image, TopicInfo topic) =>
+        PartitionElections.UncleanAllowed(image, topic, _options.UncleanLeaderElectionDefault);
+
     /// <summary>
     /// The periodic check of <c>unclean.leader.election.interval.ms</c> (Kafka's controller runs it every 5 minutes):
     /// offline partitions of topics whose effective <c>unclean.leader.election.enable</c> is true (for instance turned

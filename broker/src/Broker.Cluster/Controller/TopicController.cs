@@ -442,9 +442,13 @@ public sealed partial class TopicController
         await _mutex.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            // KRaft's broker epoch is the offset of the registration record: the image right after committing it alone.
-            var image = await _store.CommitAsync([record], cancellationToken).ConfigureAwait(false);
-            return image.Offset;
+            // KRaft's broker epoch is the offset of the registration record (the next one, as it is committed alone), and
+            // at least the previous registration's + 1. The record carries it, so the image and the caller agree.
+            var image = _store.Image;
+            var previous = image.Brokers.TryGetValue(nodeId, out var existing) ? existing.Epoch : -1;
+            record.BrokerEpoch = Math.Max(image.Offset + 1, previous + 1);
+            await _store.CommitAsync([record], cancellationToken).ConfigureAwait(false);
+            return record.BrokerEpoch;
         }
         finally
         {

@@ -63,6 +63,27 @@ public interface IRaftLog
     /// </summary>
     ReadOnlyMemory<byte> Read(long offset, int maxBytes);
 
+    /// <summary>The first offset the log holds; offsets below it exist only in <see cref="LatestSnapshot"/>.</summary>
+    long StartOffset { get; }
+
+    /// <summary>The newest snapshot (its end offset is exclusive, its epoch that of the last record it covers), or null.</summary>
+    OffsetAndEpoch? LatestSnapshot { get; }
+
+    /// <summary>The whole content of snapshot <paramref name="id"/>. The memory belongs to the caller.</summary>
+    ReadOnlyMemory<byte> ReadSnapshot(OffsetAndEpoch id);
+
+    /// <summary>
+    /// Stores a snapshot of committed state durably. When it ends past the log, or the log disagrees with its epoch at
+    /// its end (a follower installing the leader's snapshot), the whole log goes and restarts empty at its end offset.
+    /// </summary>
+    void StoreSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> content);
+
+    /// <summary>
+    /// Moves the start of the log up to the latest snapshot, dropping what lies wholly below it (whole batches or
+    /// segments, so the start may stay a little lower) and older snapshots. Never drops anything at or above the snapshot.
+    /// </summary>
+    void DeleteBeforeSnapshot();
+
     /// <summary>Makes everything appended so far durable.</summary>
     void Flush();
 

@@ -13,10 +13,19 @@ public sealed class MemoryRaftLog : IRaftLog
     private readonly List<byte[]> _batches = [];
     private readonly List<long> _baseOffsets = [];
     private readonly List<(int Epoch, long StartOffset)> _epochs = [];
+    private readonly SortedList<long, (OffsetAndEpoch Id, byte[] Content)> _snapshots = [];
+    private long _startOffset;
     private long _endOffset;
     private long _flushedOffset;
 
-    public OffsetAndEpoch EndOffset => new(_endOffset, _epochs.Count == 0 ? 0 : _epochs[^1].Epoch);
+    public OffsetAndEpoch EndOffset => new(_endOffset, _epochs.Count > 0 ? _epochs[^1].Epoch : LatestSnapshot?.Epoch ?? 0);
+
+    public long StartOffset => _startOffset;
+
+    public OffsetAndEpoch? LatestSnapshot => _snapshots.Count == 0 ? null : _snapshots.Values[^1].Id;
+
+    /// <summary>Number of snapshots held (tests).</summary>
+    public int SnapshotCount => _snapshots.Count;
 
     public long FlushedOffset => _flushedOffset;
 
@@ -81,7 +90,7 @@ public sealed class MemoryRaftLog : IRaftLog
 
         _batches.RemoveRange(keep, _batches.Count - keep);
         _baseOffsets.RemoveRange(keep, _baseOffsets.Count - keep);
-        _endOffset = keep == 0 ? 0 : RecordBatchHeader.LastOffset(_batches[^1]) + 1;
+        _endOffset = keep == 0 ? _startOffset : RecordBatchHeader.LastOffset(_batches[^1]) + 1;
         while (_epochs.Count > 0 && _epochs[^1].StartOffset >= _endOffset)
         {
             _epochs.RemoveAt(_epochs.Count - 1);
@@ -96,7 +105,7 @@ public sealed class MemoryRaftLog : IRaftLog
     {
         if (_epochs.Count == 0)
         {
-            return new OffsetAndEpoch(0, 0);
+            return LatestSnapshot is { } snapshot ? new OffsetAndEpoch(snapshot.Offset, Math.Min(epoch, snapshot.Epoch)) : new OffsetAndEpoch(0, 0);
         }
 
         if (epoch < _epochs[0].Epoch)
@@ -154,12 +163,73 @@ public sealed class MemoryRaftLog : IRaftLog
 
     public void Flush() => _flushedOffset = _endOffset;
 
+    public ReadOnlyMemory<byte> ReadSnapshot(OffsetAndEpoch id) =>
+        _snapshots.TryGetValue(id.Offset, out var snapshot) && snapshot.Id == id
+            ? snapshot.Content
+            : throw new InvalidOperationException($"No snapshot {id}.");
+
+    public void StoreSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> content)
+    {
+        _snapshots[id.Offset] = (id, content.ToArray());
+        if (id.Offset > _endOffset || EndOffsetForEpoch(id.Epoch) is var local && (local.Epoch != id.Epoch || local.Offset < id.Offset))
+        {
+            // Kafka's truncateToLatestSnapshot: the log cannot continue from this snapshot, so it restarts at its end.
+            _batches.Clear();
+            _baseOffsets.Clear();
+            _epochs.Clear();
+            _startOffset = _endOffset = _flushedOffset = id.Offset;
+        }
+    }
+
+    public void DeleteBeforeSnapshot()
+    {
+        if (LatestSnapshot is not { } latest)
+        {
+            return;
+        }
+
+        var drop = 0;
+        while (drop < _batches.Count && RecordBatchHeader.LastOffset(_batches[drop]) < latest.Offset)
+        {
+            drop++;
+        }
+
+        _batches.RemoveRange(0, drop);
+        _baseOffsets.RemoveRange(0, drop);
+        _startOffset = Math.Max(_startOffset, _batches.Count > 0 ? _baseOffsets[0] : latest.Offset);
+        while (_epochs.Count > 1 && _epochs[1].StartOffset <= _startOffset)
+        {
+            _epochs.RemoveAt(0);
+        }
+
+        if (_epochs.Count > 0 && _epochs[0].StartOffset < _startOffset)
+        {
+            _epochs[0] = (_epochs[0].Epoch, _startOffset);
+        }
+
+        if (_batches.Count == 0)
+        {
+            _epochs.Clear();
+        }
+
+        while (_snapshots.Count > 1)
+        {
+            _snapshots.RemoveAt(0);
+        }
+    }
+
     public void UpdateHighWatermark(long offset) => HighWatermark = offset;
 
     /// <summary>What survives a crash: a new log holding the flushed batches only.</summary>
     public MemoryRaftLog CloneFlushed()
     {
-        var clone = new MemoryRaftLog();
+        // Snapshots and the log start are durable when written.
+        var clone = new MemoryRaftLog { _startOffset = _startOffset, _endOffset = _startOffset };
+        foreach (var (offset, snapshot) in _snapshots)
+        {
+            clone._snapshots[offset] = snapshot;
+        }
+
         for (var i = 0; i < _batches.Count && RecordBatchHeader.LastOffset(_batches[i]) < _flushedOffset; i++)
         {
             clone.Store(_batches[i]);

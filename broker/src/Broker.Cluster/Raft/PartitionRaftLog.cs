@@ -14,6 +14,7 @@ public sealed class PartitionRaftLog : IRaftLog
 {
     private readonly PartitionLog _log;
     private readonly TimeProvider _time;
+    private OffsetAndEpoch? _latestSnapshot;
 
     public PartitionRaftLog(PartitionLog log, TimeProvider time)
     {
@@ -21,21 +22,40 @@ public sealed class PartitionRaftLog : IRaftLog
         ArgumentNullException.ThrowIfNull(time);
         _log = log;
         _time = time;
+        var snapshots = SnapshotFiles.List(log.DirectoryPath);
+        if (snapshots.Count > 0)
+        {
+            _latestSnapshot = snapshots[^1];
+            if (log.LogEndOffset < _latestSnapshot.Value.Offset)
+            {
+                // A crash after a follower stored a fetched snapshot but before its log restarted there.
+                log.TruncateFullyAndStartAt(_latestSnapshot.Value.Offset);
+            }
+        }
     }
 
-    /// <summary>The metadata partition's log, created when missing. Never trimmed by retention (snapshots are not built yet).</summary>
-    public static PartitionRaftLog Open(LogManager logs, TimeProvider time)
+    /// <summary>The metadata partition's log, created when missing. Never trimmed by retention: only snapshots move its start.</summary>
+    /// <param name="segmentBytes"><c>metadata.log.segment.bytes</c>; Kafka's 1 GiB when null.</param>
+    public static PartitionRaftLog Open(LogManager logs, TimeProvider time, int? segmentBytes = null)
     {
         ArgumentNullException.ThrowIfNull(logs);
+        var config = LogConfig.Default with { RetentionMs = -1, RetentionBytes = -1 };
         var log = logs.GetOrCreateLog(LocalMetadataLog.TopicName, 0, LocalMetadataLog.TopicId,
-            LogConfig.Default with { RetentionMs = -1, RetentionBytes = -1 });
+            segmentBytes is { } bytes ? config with { SegmentBytes = bytes } : config);
         return new PartitionRaftLog(log, time);
     }
 
     /// <summary>The directory holding the partition, where <c>quorum-state</c> lives too.</summary>
     public string DirectoryPath => _log.DirectoryPath;
 
-    public OffsetAndEpoch EndOffset => new(_log.LogEndOffset, Math.Max(0, _log.LeaderEpochs.LatestEpoch));
+    public OffsetAndEpoch EndOffset => new(_log.LogEndOffset,
+        _log.LeaderEpochs.LatestEpoch >= 0 ? _log.LeaderEpochs.LatestEpoch : _latestSnapshot?.Epoch ?? 0);
+
+    /// <summary>The latest snapshot's end when there is one (segments below it may linger until they are deleted whole),
+    /// as Kafka's log start is always a snapshot's end.</summary>
+    public long StartOffset => Math.Max(_log.LogStartOffset, _latestSnapshot?.Offset ?? 0);
+
+    public OffsetAndEpoch? LatestSnapshot => _latestSnapshot;
 
     public long FlushedOffset => _log.RecoveryPoint;
 
@@ -52,7 +72,7 @@ public sealed class PartitionRaftLog : IRaftLog
         var entries = _log.LeaderEpochs.Entries;
         if (entries.Count == 0)
         {
-            return new OffsetAndEpoch(0, 0);
+            return _latestSnapshot is { } snapshot ? new OffsetAndEpoch(snapshot.Offset, Math.Min(epoch, snapshot.Epoch)) : new OffsetAndEpoch(0, 0);
         }
 
         var (foundEpoch, endOffset) = _log.EndOffsetForEpoch(epoch);
@@ -80,6 +100,41 @@ public sealed class PartitionRaftLog : IRaftLog
     }
 
     public void Flush() => _log.Flush();
+
+    public ReadOnlyMemory<byte> ReadSnapshot(OffsetAndEpoch id) => SnapshotFiles.Read(_log.DirectoryPath, id);
+
+    public void StoreSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> content)
+    {
+        SnapshotFiles.Write(_log.DirectoryPath, id, content);
+        if (_latestSnapshot is not { } latest || id.Offset >= latest.Offset)
+        {
+            _latestSnapshot = id;
+        }
+
+        var local = EndOffsetForEpoch(id.Epoch);
+        if (id.Offset > _log.LogEndOffset || local.Epoch != id.Epoch || local.Offset < id.Offset)
+        {
+            // Kafka's truncateToLatestSnapshot: the log cannot continue from this snapshot, so it restarts at its end.
+            _log.TruncateFullyAndStartAt(id.Offset);
+        }
+    }
+
+    public void DeleteBeforeSnapshot()
+    {
+        if (_latestSnapshot is not { } latest)
+        {
+            return;
+        }
+
+        // Only whole segments below the snapshot go; the high watermark is at or past it, as the snapshot is committed.
+        if (_log.HighWatermark < latest.Offset)
+        {
+            _log.HighWatermark = Math.Min(latest.Offset, _log.LogEndOffset);
+        }
+
+        _log.DeleteRecordsBefore(Math.Min(latest.Offset, _log.HighWatermark), NowMs);
+        SnapshotFiles.DeleteBefore(_log.DirectoryPath, latest);
+    }
 
     public void UpdateHighWatermark(long offset) => _log.HighWatermark = offset;
 

@@ -12,6 +12,7 @@ public readonly record struct VoterEndpoint(int Id, string Host, int Port);
 public sealed record QuorumConfig
 {
     public const string VotersKey = "controller.quorum.voters";
+    public const string BootstrapServersKey = "controller.quorum.bootstrap.servers";
     public const string ElectionTimeoutKey = "controller.quorum.election.timeout.ms";
     public const string FetchTimeoutKey = "controller.quorum.fetch.timeout.ms";
     public const string ElectionBackoffMaxKey = "controller.quorum.election.backoff.max.ms";
@@ -41,6 +42,17 @@ public sealed record QuorumConfig
 
     /// <summary>Voter ids, ascending.</summary>
     public IReadOnlyList<int> VoterIds { get; }
+
+    /// <summary>
+    /// <c>controller.quorum.bootstrap.servers</c> (KIP-853): endpoints an observer asks to find the leader, numbered -2,
+    /// -3, ... as Kafka numbers them (their node ids are unknown). Empty when not set.
+    /// </summary>
+    public IReadOnlyList<VoterEndpoint> BootstrapServers { get; init; } = [];
+
+    /// <summary>Where an observer without a leader sends its fetch: the bootstrap servers when set (as Kafka does even
+    /// when the voters are known), else the voters.</summary>
+    public IReadOnlyList<int> DiscoveryIds =>
+        BootstrapServers.Count == 0 ? VoterIds : [.. BootstrapServers.Select(static b => b.Id)];
 
     /// <summary>Base election timeout; the timeout in force is drawn from [T, 2T).</summary>
     public int ElectionTimeoutMs { get; init; } = 1000;
@@ -108,6 +120,35 @@ public sealed record QuorumConfig
             }
 
             result.Add(new VoterEndpoint(id, host, port));
+        }
+
+        return result;
+    }
+
+    /// <summary>Parses <c>controller.quorum.bootstrap.servers</c>: <c>host:port</c>, comma separated (IPv6 hosts in
+    /// brackets); the i-th entry gets id -(i + 2).</summary>
+    /// <exception cref="FormatException">An entry is malformed; the message names the key and the entry.</exception>
+    public static IReadOnlyList<VoterEndpoint> ParseBootstrapServers(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var result = new List<VoterEndpoint>();
+        foreach (var raw in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var colon = raw.LastIndexOf(':');
+            if (colon <= 0 || colon == raw.Length - 1
+                || !int.TryParse(raw.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+                || port > 65535 || raw[..colon] is "[]")
+            {
+                throw new FormatException($"{BootstrapServersKey}: '{raw}' is not host:port.");
+            }
+
+            var host = raw[..colon];
+            if (host.StartsWith('[') && host.EndsWith(']'))
+            {
+                host = host[1..^1];
+            }
+
+            result.Add(new VoterEndpoint(-(result.Count + 2), host, port));
         }
 
         return result;

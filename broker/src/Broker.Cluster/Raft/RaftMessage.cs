@@ -33,6 +33,12 @@ public interface IRaftListener
     /// batch's memory is only valid during the call.</summary>
     void OnCommitted(in RecordBatch batch);
 
+    /// <summary>
+    /// The state as of snapshot <paramref name="id"/> replaces the listener's: at start when the log has a snapshot (before
+    /// any batch), and when a follower installed one fetched from the leader. Batches from <c>id.Offset</c> follow.
+    /// </summary>
+    void OnSnapshot(OffsetAndEpoch id, ReadOnlyMemory<byte> content);
+
     /// <summary>The replica learned a new epoch or the leader of its epoch (leaderId -1 when unknown).</summary>
     void OnLeaderChange(int leaderId, int epoch);
 }

@@ -29,16 +29,21 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
     private readonly ILogger _logger;
     private readonly List<(long LastOffset, TaskCompletionSource<MetadataImage> Completion)> _pending = [];
     private readonly List<RaftMessage> _outbox = [];
+    private readonly MetadataSnapshotPolicy _snapshotPolicy;
     private RaftReplica _replica = null!;
     private MetadataImage _image;
     private long _committedEnd;
+    private long _bytesSinceSnapshot;
+    private long _lastSnapshotMs;
 
-    private RaftMetadataStore(MetadataImage initial, TimeProvider time, Action<RaftMessage>? send, ILogger logger)
+    private RaftMetadataStore(MetadataImage initial, TimeProvider time, Action<RaftMessage>? send, ILogger logger, MetadataSnapshotPolicy policy)
     {
         _image = initial;
         _time = time;
         _send = send;
         _logger = logger;
+        _snapshotPolicy = policy;
+        _lastSnapshotMs = NowMs;
     }
 
     public MetadataImage Image => Volatile.Read(ref _image);
@@ -50,21 +55,24 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
     /// is committed. A lone voter has elected itself and replayed the whole log when this returns.
     /// </summary>
     /// <param name="send">Receives messages for other nodes; null when there are none (a single voter).</param>
+    /// <param name="snapshots">When to snapshot the image; Kafka's defaults when null.</param>
     public static RaftMetadataStore Open(LogManager logs, int nodeId, QuorumConfig config, TimeProvider time,
-        Action<RaftMessage>? send, ILogger<RaftMetadataStore> logger, Random? random = null)
+        Action<RaftMessage>? send, ILogger<RaftMetadataStore> logger, Random? random = null, MetadataSnapshotPolicy? snapshots = null)
     {
         ArgumentNullException.ThrowIfNull(logs);
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
-        var log = PartitionRaftLog.Open(logs, time);
-        var store = new RaftMetadataStore(MetadataImage.Empty(logs.ClusterId, nodeId), time, send, logger);
+        snapshots ??= MetadataSnapshotPolicy.Default;
+        var log = PartitionRaftLog.Open(logs, time, snapshots.LogSegmentBytes);
+        var store = new RaftMetadataStore(MetadataImage.Empty(logs.ClusterId, nodeId), time, send, logger, snapshots);
         var replica = new RaftReplica(nodeId, config, log, new FileQuorumStateStore(log.DirectoryPath, config.VoterIds),
             random ?? new Random(), store);
         lock (store._lock)
         {
             store._replica = replica;
             replica.Start(store.NowMs);
+            store.MaybeSnapshot();
             store.CollectOutbound();
         }
 
@@ -128,6 +136,7 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
                 _pending.Add((lastOffset, completion));
             }
 
+            MaybeSnapshot();
             CollectOutbound();
         }
 
@@ -141,6 +150,7 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
         lock (_lock)
         {
             _replica.Handle(message, NowMs);
+            MaybeSnapshot();
             CollectOutbound();
         }
 
@@ -154,6 +164,7 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
         lock (_lock)
         {
             next = _replica.Poll(NowMs);
+            MaybeSnapshot();
             CollectOutbound();
         }
 
@@ -187,9 +198,36 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
         }
     }
 
+    /// <summary>The latest snapshot and the log start (a snapshot; they move as snapshots are taken or fetched).</summary>
+    public (OffsetAndEpoch? LatestSnapshot, long LogStartOffset) Snapshots
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_replica.LatestSnapshot, _replica.LogStartOffset);
+            }
+        }
+    }
+
+    void IRaftListener.OnSnapshot(OffsetAndEpoch id, ReadOnlyMemory<byte> content)
+    {
+        var image = MetadataSnapshot.Read(content, _image.ClusterId, _image.ControllerId, id.Offset, "metadata snapshot " + SnapshotFiles.FileName(id));
+        _committedEnd = id.Offset;
+        _bytesSinceSnapshot = 0;
+        Volatile.Write(ref _image, image);
+        ImageChanged?.Invoke(image);
+        CompletePending();
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            LogSnapshotLoaded(_logger, id.Offset, id.Epoch, image.TopicsById.Count, image.Brokers.Count);
+        }
+    }
+
     void IRaftListener.OnCommitted(in RecordBatch batch)
     {
         _committedEnd = batch.NextOffset;
+        _bytesSinceSnapshot += batch.Memory.Length;
         if (!batch.IsControl)
         {
             // LEADER_CHANGE and other control batches carry no metadata record.
@@ -211,6 +249,11 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
             ImageChanged?.Invoke(next);
         }
 
+        CompletePending();
+    }
+
+    private void CompletePending()
+    {
         for (var i = _pending.Count - 1; i >= 0; i--)
         {
             if (_pending[i].LastOffset < _committedEnd)
@@ -238,6 +281,32 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
     }
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// Kafka's snapshot generator: once the committed batches since the last snapshot pass
+    /// <c>metadata.log.max.record.bytes.between.snapshots</c>, or <c>metadata.log.max.snapshot.interval.ms</c> has passed
+    /// with anything new, the image is written as a snapshot at the delivered end and the log may drop what it covers.
+    /// Every node does this for itself (the image is the same everywhere). Called under the lock, after a replica call.
+    /// </summary>
+    private void MaybeSnapshot()
+    {
+        var now = NowMs;
+        if (_bytesSinceSnapshot == 0
+            || (_bytesSinceSnapshot < _snapshotPolicy.MaxBytesBetweenSnapshots && (_snapshotPolicy.MaxIntervalMs <= 0 || now - _lastSnapshotMs < _snapshotPolicy.MaxIntervalMs)))
+        {
+            return;
+        }
+
+        var id = _replica.DeliveredEnd;
+        var content = MetadataSnapshot.Write(_image, id.Epoch, now);
+        if (_replica.TryCreateSnapshot(id, content))
+        {
+            LogSnapshotWritten(_logger, id.Offset, id.Epoch, content.Length, _bytesSinceSnapshot, _replica.LogStartOffset);
+        }
+
+        _bytesSinceSnapshot = 0;
+        _lastSnapshotMs = now;
+    }
 
     private void CollectOutbound()
     {
@@ -278,8 +347,31 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
     [LoggerMessage(Level = LogLevel.Information, Message = "Metadata quorum started: {Role} in epoch {Epoch}, leader {LeaderId}; replayed {Records} records")]
     private static partial void LogOpened(ILogger logger, string role, int epoch, int leaderId, long records);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Metadata snapshot written at offset {Offset} epoch {Epoch}: {Bytes} bytes, after {LogBytes} log bytes; log start now {LogStart}")]
+    private static partial void LogSnapshotWritten(ILogger logger, long offset, int epoch, int bytes, long logBytes, long logStart);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Metadata snapshot loaded at offset {Offset} epoch {Epoch}: {Topics} topics, {Brokers} brokers")]
+    private static partial void LogSnapshotLoaded(ILogger logger, long offset, int epoch, int topics, int brokers);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Metadata quorum leader is now {LeaderId} in epoch {Epoch}")]
     private static partial void LogLeaderChange(ILogger logger, int leaderId, int epoch);
+}
+
+/// <summary>When a node snapshots its metadata image (Kafka's <c>metadata.log.max.*</c> keys and defaults). Immutable.</summary>
+/// <param name="MaxBytesBetweenSnapshots"><c>metadata.log.max.record.bytes.between.snapshots</c>: committed log bytes that trigger a snapshot.</param>
+/// <param name="MaxIntervalMs"><c>metadata.log.max.snapshot.interval.ms</c>: the longest time between snapshots while records arrive (0 = only by size).</param>
+public sealed record MetadataSnapshotPolicy(long MaxBytesBetweenSnapshots, long MaxIntervalMs)
+{
+    public const string MaxBytesKey = "metadata.log.max.record.bytes.between.snapshots";
+    public const string MaxIntervalKey = "metadata.log.max.snapshot.interval.ms";
+
+    public const string LogSegmentBytesKey = "metadata.log.segment.bytes";
+
+    public static MetadataSnapshotPolicy Default { get; } = new(20 * 1024 * 1024, 60 * 60 * 1000);
+
+    /// <summary><c>metadata.log.segment.bytes</c>: the metadata log's segment size (Kafka's 1 GiB when null). Only whole
+    /// segments below the latest snapshot are deleted, so smaller segments free space sooner.</summary>
+    public int? LogSegmentBytes { get; init; }
 }
 
 /// <summary>A metadata commit was refused or abandoned because this node does not lead the quorum. Immutable.</summary>

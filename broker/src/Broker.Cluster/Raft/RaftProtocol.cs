@@ -17,6 +17,12 @@ internal static class RaftProtocol
     /// <summary>INCONSISTENT_VOTER_SET: the sender or receiver is not a voter (not in the shared ErrorCode enum yet).</summary>
     public const short InconsistentVoterSet = 94;
 
+    /// <summary>SNAPSHOT_NOT_FOUND: the requested snapshot is not (or no longer) on the leader.</summary>
+    public const short SnapshotNotFound = 98;
+
+    /// <summary>POSITION_OUT_OF_RANGE: a FetchSnapshot position past the snapshot's size.</summary>
+    public const short PositionOutOfRange = 99;
+
     public static VoteRequest VoteRequest(string? clusterId, int voterId, int candidateId, int epoch, OffsetAndEpoch logEnd) => new()
     {
         ClusterId = clusterId,
@@ -127,9 +133,10 @@ internal static class RaftProtocol
     };
 
     /// <summary>A fetch response with its partition; the caller fills records, watermark or diverging epoch.</summary>
-    public static (FetchResponse Response, FetchResponse.PartitionData Partition) FetchResponse(short error, int leaderId, int epoch, long highWatermark)
+    public static (FetchResponse Response, FetchResponse.PartitionData Partition) FetchResponse(short error, int leaderId, int epoch, long highWatermark,
+        long logStartOffset = 0)
     {
-        var partition = new FetchResponse.PartitionData { ErrorCode = error, HighWatermark = highWatermark, LogStartOffset = 0 };
+        var partition = new FetchResponse.PartitionData { ErrorCode = error, HighWatermark = highWatermark, LogStartOffset = logStartOffset };
         partition.CurrentLeader.LeaderId = leaderId;
         partition.CurrentLeader.LeaderEpoch = epoch;
         var response = new FetchResponse
@@ -137,6 +144,60 @@ internal static class RaftProtocol
             Responses = [new FetchResponse.FetchableTopicResponse { Topic = TopicName, TopicId = LocalMetadataLog.TopicId, Partitions = [partition] }],
         };
         return (response, partition);
+    }
+
+    public static FetchSnapshotRequest FetchSnapshotRequest(string? clusterId, int replicaId, int epoch, OffsetAndEpoch snapshot, long position,
+        int maxBytes)
+    {
+        var partition = new FetchSnapshotRequest.PartitionSnapshot { Partition = 0, CurrentLeaderEpoch = epoch, Position = position };
+        partition.SnapshotId.EndOffset = snapshot.Offset;
+        partition.SnapshotId.Epoch = snapshot.Epoch;
+        return new FetchSnapshotRequest
+        {
+            ClusterId = clusterId,
+            ReplicaId = replicaId,
+            MaxBytes = maxBytes,
+            Topics = [new FetchSnapshotRequest.TopicSnapshot { Name = TopicName, Partitions = [partition] }],
+        };
+    }
+
+    /// <summary>A FetchSnapshot response with its partition; the caller fills the chunk.</summary>
+    public static (FetchSnapshotResponse Response, FetchSnapshotResponse.PartitionSnapshot Partition) FetchSnapshotResponse(short error,
+        int leaderId, int epoch)
+    {
+        var partition = new FetchSnapshotResponse.PartitionSnapshot { Index = 0, ErrorCode = error };
+        partition.CurrentLeader.LeaderId = leaderId;
+        partition.CurrentLeader.LeaderEpoch = epoch;
+        var response = new FetchSnapshotResponse
+        {
+            Topics = [new FetchSnapshotResponse.TopicSnapshot { Name = TopicName, Partitions = [partition] }],
+        };
+        return (response, partition);
+    }
+
+    public static bool TryGetPartition(FetchSnapshotRequest request, out FetchSnapshotRequest.PartitionSnapshot partition)
+    {
+        if (request.Topics.Count == 1 && request.Topics[0].Name == TopicName && request.Topics[0].Partitions.Count == 1
+            && request.Topics[0].Partitions[0].Partition == 0)
+        {
+            partition = request.Topics[0].Partitions[0];
+            return true;
+        }
+
+        partition = null!;
+        return false;
+    }
+
+    public static bool TryGetPartition(FetchSnapshotResponse response, out FetchSnapshotResponse.PartitionSnapshot partition)
+    {
+        if (response.Topics.Count == 1 && response.Topics[0].Partitions.Count == 1 && response.Topics[0].Partitions[0].Index == 0)
+        {
+            partition = response.Topics[0].Partitions[0];
+            return true;
+        }
+
+        partition = null!;
+        return false;
     }
 
     /// <summary>The request's replica id: <c>ReplicaState.ReplicaId</c> from v15, the top-level field before.</summary>

@@ -175,6 +175,9 @@ public sealed partial class RaftReplica
             case FetchResponse response:
                 HandleFetchResponse(message.Source, response, nowMs);
                 break;
+            case FetchSnapshotResponse response:
+                HandleFetchSnapshotResponse(message.Source, response, nowMs);
+                break;
         }
     }
 

@@ -54,7 +54,16 @@ public sealed partial class RaftReplica
             leader.UnacknowledgedVoters.Remove(replicaId);
         }
 
-        var (response, data) = RaftProtocol.FetchResponse((short)ErrorCode.None, LeaderId, Epoch, _highWatermark);
+        var (response, data) = RaftProtocol.FetchResponse((short)ErrorCode.None, LeaderId, Epoch, _highWatermark, _log.StartOffset);
+        if (SnapshotForFetch(partition.FetchOffset, partition.LastFetchedEpoch) is { } snapshot)
+        {
+            // The log no longer holds what the follower needs next: it downloads the snapshot, then fetches after it.
+            data.SnapshotId.EndOffset = snapshot.Offset;
+            data.SnapshotId.Epoch = snapshot.Epoch;
+            Respond(response);
+            return;
+        }
+
         if (partition.FetchOffset > 0)
         {
             var end = _log.EndOffsetForEpoch(partition.LastFetchedEpoch);
@@ -87,7 +96,19 @@ public sealed partial class RaftReplica
         data.Records = records;
         Respond(response);
 
-        void Respond(FetchResponse body) => _outbound.Enqueue(new RaftMessage(LocalId, source, correlationId, body));
+        void Respond(FetchResponse body)
+        {
+            // Kafka's NodeEndpoints (v16+): an observer that found us through a bootstrap server learns where the leader is.
+            foreach (var voter in _config.Voters)
+            {
+                if (voter.Id == LeaderId)
+                {
+                    body.NodeEndpoints.Add(new FetchResponse.NodeEndpoint { NodeId = voter.Id, Host = voter.Host, Port = voter.Port });
+                }
+            }
+
+            _outbound.Enqueue(new RaftMessage(LocalId, source, correlationId, body));
+        }
     }
 
     private void CompleteParkedFetches(long nowMs)
@@ -139,6 +160,18 @@ public sealed partial class RaftReplica
         }
 
         _fetchDeadline = nowMs + _config.FetchTimeoutMs;
+        if (partition.SnapshotId.EndOffset >= 0 && partition.SnapshotId.Epoch >= 0)
+        {
+            // Below the leader's log start: the next request is a FetchSnapshot.
+            var id = new OffsetAndEpoch(partition.SnapshotId.EndOffset, partition.SnapshotId.Epoch);
+            if (_download?.Id != id)
+            {
+                _download = new SnapshotDownload(id);
+            }
+
+            return;
+        }
+
         if (partition.DivergingEpoch.EndOffset >= 0 && partition.DivergingEpoch.Epoch >= 0)
         {
             TruncateToLeader(new OffsetAndEpoch(partition.DivergingEpoch.EndOffset, partition.DivergingEpoch.Epoch));

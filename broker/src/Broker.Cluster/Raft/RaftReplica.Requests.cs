@@ -91,11 +91,21 @@ public sealed partial class RaftReplica
 
                 break;
             case RaftRole.Follower when IsReady(LeaderId, nowMs):
-                SendFetch(LeaderId, nowMs);
+                if (_download is not null)
+                {
+                    SendFetchSnapshot(LeaderId, nowMs);
+                }
+                else
+                {
+                    SendFetch(LeaderId, nowMs);
+                }
+
                 break;
-            case RaftRole.Unattached when !IsVoter && _config.VoterIds.Count > 0:
-                // An observer without a leader asks a random voter, which answers with the leader it knows.
-                var target = _config.VoterIds[_random.Next(_config.VoterIds.Count)];
+            case RaftRole.Unattached when !IsVoter && _config.DiscoveryIds.Count > 0:
+                // An observer without a leader asks a random bootstrap server (or voter), which answers with the leader it
+                // knows and that leader's endpoint.
+                var discovery = _config.DiscoveryIds;
+                var target = discovery[_random.Next(discovery.Count)];
                 if (_inflight.Count == 0 && IsReady(target, nowMs))
                 {
                     SendFetch(target, nowMs);

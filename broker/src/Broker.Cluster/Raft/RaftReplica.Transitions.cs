@@ -35,6 +35,7 @@ public sealed partial class RaftReplica
         _inflight.Clear();
         _readyAtMs.Clear();
         _backingOff = false;
+        _download = null;
         _electionDeadline = long.MaxValue;
         _fetchDeadline = long.MaxValue;
         _backoffDeadline = long.MaxValue;

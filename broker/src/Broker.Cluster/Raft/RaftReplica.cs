@@ -98,6 +98,7 @@ public sealed partial class RaftReplica
         }
 
         _started = true;
+        LoadLatestSnapshot();
         var stored = _store.Read() ?? ElectionState.Initial;
         _election = stored;
         var logEpoch = _log.EndOffset.Epoch;
@@ -199,6 +200,9 @@ public sealed partial class RaftReplica
                 break;
             case FetchRequest request:
                 HandleFetchRequest(message.Source, message.CorrelationId, request, nowMs, mayPark: true);
+                break;
+            case FetchSnapshotRequest request:
+                Reply(message, HandleFetchSnapshotRequest(message.Source, request, nowMs));
                 break;
             case DescribeQuorumRequest:
                 Reply(message, DescribeQuorum());
@@ -322,6 +326,7 @@ public sealed partial class RaftReplica
                 {
                     _listener?.OnCommitted(batch);
                     _nextDelivery = batch.NextOffset;
+                    _lastDeliveredEpoch = batch.PartitionLeaderEpoch;
                 }
 
                 position += size;

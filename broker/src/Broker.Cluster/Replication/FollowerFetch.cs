@@ -91,7 +91,12 @@ public static class FollowerFetch
         // The follower's high watermark is the leader's, capped at what it holds (the setter caps and never goes back).
         if (data.HighWatermark >= 0)
         {
+            var before = log.HighWatermark;
             log.HighWatermark = Math.Min(data.HighWatermark, log.LogEndOffset);
+            if (log.HighWatermark != before)
+            {
+                state.Partition.OnFollowerHighWatermarkMoved();
+            }
         }
 
         MaybeFollowLogStart(log, data.LogStartOffset);
@@ -99,17 +104,18 @@ public static class FollowerFetch
     }
 
     /// <summary>
-    /// Kafka's handleOutOfRangeError: a follower behind the leader's log start drops its log and continues at the leader's
-    /// start; a follower ahead of the leader (possible only after an unclean election) cuts back to what the leader has
-    /// committed.
+    /// Kafka's handleOutOfRangeError: a follower whose log end is below the leader's log start drops its whole log and
+    /// restarts it at the leader's start (truncateFullyAndStartAt), so its log start, end and high watermark are the
+    /// leader's start and its next fetch asks for exactly that; a follower ahead of the leader (possible only after an
+    /// unclean election) cuts back to what the leader has committed.
     /// </summary>
     private static FollowerFetchOutcome HandleOutOfRange(FollowerFetchState state, PartitionLog log, FetchResponse.PartitionData data)
     {
         var leaderStart = data.LogStartOffset;
         if (leaderStart > state.FetchOffset)
         {
-            log.TruncateTo(log.LogStartOffset);
-            state.FetchOffset = leaderStart;
+            log.TruncateFullyAndStartAt(leaderStart);
+            state.FetchOffset = log.LogEndOffset;
             return FollowerFetchOutcome.Truncated;
         }
 

@@ -202,6 +202,12 @@ public sealed class Partition
     }
 
     /// <summary>
+    /// As a follower: the high watermark moved, so consumers fetching from this replica (KIP-392) may see more; wakes
+    /// their parked fetches, as a leader's append does.
+    /// </summary>
+    internal void OnFollowerHighWatermarkMoved() => Signal();
+
+    /// <summary>
     /// A task that completes at the next append. Take it before reading, then wait on it if the read
     /// found too little: an append between the two still completes it.
     /// </summary>

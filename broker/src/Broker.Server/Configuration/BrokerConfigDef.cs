@@ -33,7 +33,7 @@ public static class BrokerConfigDef
 
         // KRaft quorum.
         List(ControllerQuorumVoters, null, null, "Static quorum voters as id@host:port."),
-        List(ControllerQuorumBootstrapServers, null, null, "host:port endpoints used to discover a dynamic quorum."),
+        List(ControllerQuorumBootstrapServers, null, null, "host:port controller endpoints a broker-only node asks to find the quorum leader (KIP-853); controllers still need controller.quorum.voters."),
         Int(ControllerQuorumElectionTimeoutMs, "1000", AtLeast(1), "Base election timeout; the effective timeout is randomised in [T, 2T)."),
         Int(ControllerQuorumFetchTimeoutMs, "2000", AtLeast(1), "A follower that has not fetched from the leader for this long starts an election."),
         Int(ControllerQuorumElectionBackoffMaxMs, "1000", AtLeast(1), "Upper bound of the randomised backoff before a new election."),
@@ -42,6 +42,9 @@ public static class BrokerConfigDef
         Int(BrokerHeartbeatIntervalMs, "2000", AtLeast(1), "Interval between broker heartbeats to the controller."),
         Int(BrokerSessionTimeoutMs, "9000", AtLeast(1), "A broker that has not heartbeated for this long is fenced."),
         Int(MetadataMaxIdleIntervalMs, "500", AtLeast(0), "The quorum leader appends a no-op record after this much idle time."),
+        Long(MetadataLogMaxRecordBytesBetweenSnapshots, "20971520", AtLeast(1), "Committed metadata log bytes after which each node writes a new metadata snapshot."),
+        Long(MetadataLogMaxSnapshotIntervalMs, "3600000", AtLeast(0), "Longest time between metadata snapshots while records are committed; 0 snapshots by size only."),
+        Int(MetadataLogSegmentBytes, "1073741824", AtLeast(12), "Segment size of the metadata log; whole segments below the latest snapshot are deleted."),
         Str(MetadataLogDir, null, null, "Directory of the cluster metadata log; defaults to the first log directory."),
 
         // Network.
@@ -154,6 +157,8 @@ public static class BrokerConfigDef
         Int(ReplicaSocketReceiveBufferBytes, "65536", null, "SO_RCVBUF of follower fetch connections."),
         Long(ReplicaHighWatermarkCheckpointIntervalMs, "5000", null, "How often high watermarks are checkpointed."),
         Int(NumReplicaFetchers, "1", AtLeast(1), "Fetcher threads per source broker."),
+        Str(ReplicaSelectorClass, null, OneOf(Broker.Cluster.Replication.RackAwareReplicaSelector.ClassName),
+            "Picks the replica a consumer with client.rack reads from (KIP-392). Unset: consumers read from the leader only."),
         Int(ReconnectBackoffMs, "50", AtLeast(0), "Wait before reconnecting to another broker after a failure."),
         Int(ReconnectBackoffMaxMs, "1000", AtLeast(0), "Cap of the exponential reconnect backoff between brokers."),
     ]);

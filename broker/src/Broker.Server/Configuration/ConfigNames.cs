@@ -28,6 +28,9 @@ public static class ConfigNames
     public const string BrokerHeartbeatIntervalMs = "broker.heartbeat.interval.ms";
     public const string BrokerSessionTimeoutMs = "broker.session.timeout.ms";
     public const string MetadataMaxIdleIntervalMs = "metadata.max.idle.interval.ms";
+    public const string MetadataLogMaxRecordBytesBetweenSnapshots = "metadata.log.max.record.bytes.between.snapshots";
+    public const string MetadataLogMaxSnapshotIntervalMs = "metadata.log.max.snapshot.interval.ms";
+    public const string MetadataLogSegmentBytes = "metadata.log.segment.bytes";
     public const string MetadataLogDir = "metadata.log.dir";
 
     // Network.
@@ -140,6 +143,7 @@ public static class ConfigNames
     public const string ReplicaSocketReceiveBufferBytes = "replica.socket.receive.buffer.bytes";
     public const string ReplicaHighWatermarkCheckpointIntervalMs = "replica.high.watermark.checkpoint.interval.ms";
     public const string NumReplicaFetchers = "num.replica.fetchers";
+    public const string ReplicaSelectorClass = "replica.selector.class";
     public const string ReconnectBackoffMs = "reconnect.backoff.ms";
     public const string ReconnectBackoffMaxMs = "reconnect.backoff.max.ms";
 }

@@ -37,6 +37,12 @@ internal sealed class RequestContext
 
     public long ConnectionId { get; }
 
+    /// <summary>
+    /// Set by a handler whose request has fully taken effect and whose answer only waits (an acks=all produce waiting
+    /// for the ISR): the connection may go on with later produce requests meanwhile, still answering in order.
+    /// </summary>
+    public bool ResponseDeferrable { get; set; }
+
     /// <summary>Set by a handler that sends no response but needs the connection closed (acks=0 failures).</summary>
     public bool CloseConnection { get; set; }
 

@@ -1,3 +1,4 @@
+using Broker.Cluster.Raft;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Server.Dispatch;
@@ -62,6 +63,11 @@ internal sealed class EnvelopeHandler : ApiHandler<EnvelopeRequest, EnvelopeResp
             new ResponseHeader { CorrelationId = header.CorrelationId }.Write(writer, ApiMessageTypes.ResponseHeaderVersion((Protocol.Messages.ApiKey)apiKey, version));
             response.Write(writer, version);
             return new EnvelopeResponse { ResponseData = writer.WrittenSpan.ToArray() };
+        }
+        catch (NotLeaderException)
+        {
+            // Leadership moved during the commit: the forwarding broker asks the next controller.
+            return new EnvelopeResponse { ErrorCode = (short)ErrorCode.NotController };
         }
         finally
         {

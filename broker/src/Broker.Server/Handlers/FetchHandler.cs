@@ -9,8 +9,11 @@ namespace Broker.Server.Handlers;
 /// <summary>
 /// Fetch (1) for consumers and followers: reads whole batches straight from segment files into pooled response
 /// buffers (consumers up to the high watermark, followers up to the log end, their fetch offset recorded as their
-/// progress, a diverged follower answered with its diverging epoch), honouring max_bytes / partition_max_bytes with KIP-74's first-batch exception. When less
-/// than min_bytes is available it parks until an append to one of its partitions wakes it or max_wait_ms
+/// progress, a diverged follower answered with its diverging epoch), honouring max_bytes / partition_max_bytes with
+/// KIP-74's first-batch exception. Fetch from follower (KIP-392): with replica.selector.class set, the leader answers a
+/// consumer (v11+) with the preferred read replica for its rack_id and no records; a follower serves consumers (v11+)
+/// up to its own high watermark. When less than min_bytes is available (and nothing calls for an answer now: an error,
+/// a diverging epoch, a preferred replica) it parks until an append to one of its partitions wakes it or max_wait_ms
 /// passes; no polling. Fetch sessions are not kept: full fetches get session id 0 and incremental ones
 /// FETCH_SESSION_ID_NOT_FOUND, which Kafka documents as compliant (clients fall back to full fetches).
 /// Thread-safe.
@@ -57,9 +60,9 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                 signals = CollectSignals(context, request, signals);
             }
 
-            var (response, bytes, hasError) = Read(context, request, maxBytes);
+            var (response, bytes, answerNow) = Read(context, request, maxBytes);
             var remaining = time.GetElapsedTime(time.GetTimestamp(), deadline);
-            if (bytes >= minBytes || hasError || signals is null || signals.Length == 0 || remaining <= TimeSpan.Zero || cancellationToken.IsCancellationRequested)
+            if (bytes >= minBytes || answerNow || signals is null || signals.Length == 0 || remaining <= TimeSpan.Zero || cancellationToken.IsCancellationRequested)
             {
                 CountTraffic(context, request, response);
                 return response;
@@ -132,16 +135,26 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
     private static (int ReplicaId, long BrokerEpoch) Follower(RequestContext context, FetchRequest request) =>
         context.ApiVersion >= 15 ? (request.ReplicaState.ReplicaId, request.ReplicaState.ReplicaEpoch) : (request.ReplicaId, -1);
 
+    private bool IsInImage(RequestContext context, FetchRequest.FetchTopic topic, int index)
+    {
+        var image = _services.Metadata.Image;
+        var found = context.ApiVersion >= 13 ? image.TopicsById.TryGetValue(topic.TopicId, out var info) : image.TopicsByName.TryGetValue(topic.Topic, out info);
+        return found && index >= 0 && index < info!.Partitions.Length;
+    }
+
     private Partition? Resolve(RequestContext context, FetchRequest.FetchTopic topic, int index) =>
         context.ApiVersion >= 13 ? _services.Replicas.Get(topic.TopicId, index) : _services.Replicas.Get(topic.Topic, index);
 
-    private (FetchResponse Response, long Bytes, bool HasError) Read(RequestContext context, FetchRequest request, int maxBytes)
+    /// <returns>The response, its record bytes, and whether it must go now whatever min_bytes says (Kafka answers at
+    /// once on an error, a diverging epoch or a preferred read replica).</returns>
+    private (FetchResponse Response, long Bytes, bool AnswerNow) Read(RequestContext context, FetchRequest request, int maxBytes)
     {
         var response = new FetchResponse { SessionId = 0 };
         long total = 0;
-        var hasError = false;
+        var answerNow = false;
         var readCommitted = request.IsolationLevel == 1;
         var follower = Follower(context, request);
+        var nowMs = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var topic in request.Topics)
         {
             var topicResponse = new FetchResponse.FetchableTopicResponse { Topic = topic.Topic, TopicId = topic.TopicId };
@@ -159,14 +172,14 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                     Records = ReadOnlyMemory<byte>.Empty,
                 };
                 topicResponse.Partitions.Add(data);
-                var error = ReadPartition(context, topic, p, follower, maxBytes - total, firstData: total == 0, data, out var read);
+                var error = ReadPartition(context, topic, p, follower, request.RackId, nowMs, maxBytes - total, firstData: total == 0, data, out var read, out var noRead);
                 data.ErrorCode = (short)error;
                 total += read;
-                hasError |= error != ErrorCode.None;
+                answerNow |= error != ErrorCode.None || noRead;
             }
         }
 
-        return (response, total, hasError);
+        return (response, total, answerNow);
     }
 
     private ErrorCode ReadPartition(
@@ -174,19 +187,31 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
         FetchRequest.FetchTopic topic,
         FetchRequest.FetchPartition request,
         (int ReplicaId, long BrokerEpoch) follower,
+        string? clientRack,
+        long nowMs,
         long bytesLeft,
         bool firstData,
         FetchResponse.PartitionData data,
-        out int read)
+        out int read,
+        out bool noRead)
     {
         read = 0;
+        noRead = false;
         var partition = Resolve(context, topic, request.Partition);
         if (partition is null)
         {
-            return context.ApiVersion >= 13 ? ErrorCode.UnknownTopicId : ErrorCode.UnknownTopicOrPartition;
+            // Kafka's getPartitionOrError: a partition the image knows but this broker does not host (e.g. a preferred
+            // read replica since moved away) is NOT_LEADER_OR_FOLLOWER, so the client refreshes metadata and goes back
+            // to the leader.
+            return IsInImage(context, topic, request.Partition) ? ErrorCode.NotLeaderOrFollower
+                : context.ApiVersion >= 13 ? ErrorCode.UnknownTopicId : ErrorCode.UnknownTopicOrPartition;
         }
 
-        if (!partition.IsLeader)
+        var isFollower = follower.ReplicaId >= 0;
+
+        // Replicas fetch from the leader only; so do consumers before v11, which cannot be sent elsewhere (no rack_id).
+        var isLeader = partition.IsLeader;
+        if (!isLeader && (isFollower || context.ApiVersion < 11))
         {
             return ErrorCode.NotLeaderOrFollower;
         }
@@ -196,7 +221,6 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
             return request.CurrentLeaderEpoch < partition.LeaderEpoch ? ErrorCode.FencedLeaderEpoch : ErrorCode.UnknownLeaderEpoch;
         }
 
-        var isFollower = follower.ReplicaId >= 0;
         if (isFollower && partition.Replicas?.IsReplica(follower.ReplicaId) != true)
         {
             return ErrorCode.NotLeaderOrFollower;
@@ -214,13 +238,29 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                 data.DivergingEpoch = new FetchResponse.EpochEndOffset { Epoch = epoch, EndOffset = endOffset };
                 data.HighWatermark = log.HighWatermark;
                 data.LastStableOffset = data.HighWatermark;
+                noRead = true;
+                return ErrorCode.None;
+            }
+        }
+
+        if (!isFollower && isLeader && context.ApiVersion >= 11 && _services.Options.ReplicaSelector is { } selector)
+        {
+            var preferred = PreferredReadReplica.Find(selector, partition, _services.Metadata.Image, context.ListenerName, clientRack, request.FetchOffset, nowMs);
+            if (preferred >= 0)
+            {
+                // As in Kafka, the answer naming another replica carries no records: the client re-sends the fetch there.
+                data.PreferredReadReplica = preferred;
+                data.HighWatermark = log.HighWatermark;
+                data.LastStableOffset = data.HighWatermark;
+                noRead = true;
                 return ErrorCode.None;
             }
         }
 
         var limit = (int)Math.Max(0, Math.Min(request.PartitionMaxBytes, bytesLeft));
 
-        // Followers read up to the log end, consumers up to the high watermark. KIP-74: until some partition returned
+        // Followers read up to the log end, consumers up to the high watermark (on a follower replica its own, which trails
+        // the leader's: a consumer there never sees what the leader has not committed). KIP-74: until some partition returned
         // data, the first batch comes back whole even if over the limits.
         var highWatermark = log.HighWatermark;
         var result = log.Read(request.FetchOffset, limit, isFollower ? log.LogEndOffset : highWatermark, minOneBatch: firstData);

@@ -65,9 +65,14 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
             return ValueTask.FromResult<ProduceResponse?>(null);
         }
 
-        return waiting is null
-            ? ValueTask.FromResult<ProduceResponse?>(response)
-            : WaitForReplicasAsync(response, waiting, request.TimeoutMs, cancellationToken);
+        if (waiting is null)
+        {
+            return ValueTask.FromResult<ProduceResponse?>(response);
+        }
+
+        // Everything is appended; only the answer waits, so the connection may append the next produce meanwhile.
+        context.ResponseDeferrable = true;
+        return WaitForReplicasAsync(response, waiting, request.TimeoutMs, cancellationToken);
     }
 
     /// <summary>

@@ -16,12 +16,14 @@ namespace Broker.Server.Network;
 /// One client connection: the canonical System.IO.Pipelines loop on input (ReadAsync, slice whole frames,
 /// AdvanceTo(consumed, examined)). Requests are handled one after another and answered in request order,
 /// as Kafka does; frames that arrive while one is being handled wait in the pipe, and the socket's
-/// receive window provides backpressure. Output is not copied into a pipe: responses accumulate in one
-/// pooled writer whose large record fields are spliced, and a flush is one gather send, so fetched
-/// records go from their read buffer to the socket without further copies. Owned by its own loop;
-/// not thread-safe.
+/// receive window provides backpressure. One exception, as in Redpanda: an acks=all produce whose records are
+/// appended and which only waits for the ISR does not hold up the produce requests behind it (see
+/// KafkaConnection.DeferredAnswers.cs); answers still leave in request order. Output is not copied into a
+/// pipe: responses accumulate in one pooled writer whose large record fields are spliced, and a flush is one
+/// gather send, so fetched records go from their read buffer to the socket without further copies. Owned by
+/// its own loop; not thread-safe.
 /// </summary>
-internal sealed class KafkaConnection : IAsyncDisposable
+internal sealed partial class KafkaConnection : IAsyncDisposable
 {
     // Kafka's fixed request prefix: api key, api version, correlation id.
     private const int FixedHeaderBytes = 8;
@@ -85,7 +87,18 @@ internal sealed class KafkaConnection : IAsyncDisposable
                 ReadResult result;
                 try
                 {
-                    result = await _input.ReadAsync(idle.Token).ConfigureAwait(false);
+                    if (_deferred.Count == 0)
+                    {
+                        result = await _input.ReadAsync(idle.Token).ConfigureAwait(false);
+                    }
+                    else if (await ReadWhileAnsweringAsync(idle.Token).ConfigureAwait(false) is { } read)
+                    {
+                        result = read;
+                    }
+                    else
+                    {
+                        return;
+                    }
                 }
                 catch (OperationCanceledException)
                 {
@@ -119,6 +132,12 @@ internal sealed class KafkaConnection : IAsyncDisposable
                 }
 
                 _input.AdvanceTo(buffer.Start, buffer.End);
+                if (keepOpen && _deferred.Count > 0)
+                {
+                    // The client may have sent its last request: answers still owed go out once ready.
+                    keepOpen = await WriteDeferredAsync(wait: result.IsCompleted).ConfigureAwait(false);
+                }
+
                 await FlushAsync().ConfigureAwait(false);
                 if (!keepOpen || result.IsCompleted)
                 {
@@ -210,10 +229,25 @@ internal sealed class KafkaConnection : IAsyncDisposable
 
             var context = new RequestContext(apiKey, apiVersion, correlationId, clientId, _listenerName, _remote, Id);
             var started = _metrics?.RequestStarted() ?? 0;
+            if (_deferred.Count > 0 && apiKey != ProduceApiKey && !await WriteDeferredAsync(wait: true).ConfigureAwait(false))
+            {
+                return false;
+            }
+
             IApiMessage? response;
             try
             {
                 var pending = handler.HandleAsync(context, memory[bodyStart..], _serverStopping);
+                if (TryDefer(context, pending, started))
+                {
+                    return _deferred.Count <= MaxDeferred || await WriteDeferredAsync(wait: false).ConfigureAwait(false);
+                }
+
+                if (_deferred.Count > 0 && !await WriteDeferredAsync(wait: true).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
                 if (!pending.IsCompleted && _writer.Position > 0)
                 {
                     // Don't hold earlier responses back while this request waits (fetch long polling).
@@ -236,28 +270,9 @@ internal sealed class KafkaConnection : IAsyncDisposable
                 return false;
             }
 
-            if (response is null)
+            if (!WriteAnswer(context, response))
             {
-                context.ReturnResponseBuffers();
-                return !context.CloseConnection;
-            }
-
-            try
-            {
-                WriteResponse(correlationId, ApiMessageTypes.ResponseHeaderVersion((ApiKey)apiKey, apiVersion), apiVersion, response);
-            }
-            catch (Exception e) when (e is UnsupportedVersionException or InvalidOperationException)
-            {
-                // A handler filled a field this version cannot carry: a bug, reported loudly. The partial
-                // response must never reach the client, so nothing more is sent on this connection.
-                _outputBroken = true;
-                ServerLog.HandlerFailed(_logger, e, apiKey, apiVersion, Id);
                 return false;
-            }
-            finally
-            {
-                // Spliced record buffers live until the flush that sends them.
-                context.MoveResponseBuffersTo(_sentBuffers);
             }
 
             if (_writer.Position >= FlushThresholdBytes || !HasCompleteFrame(rest))
@@ -303,6 +318,35 @@ internal sealed class KafkaConnection : IAsyncDisposable
             bodyStart = 0;
             error = $"malformed request header: {e.Message}";
             return false;
+        }
+    }
+
+    /// <summary>Appends a handler's answer to the output (none for a null response); false when the connection must close.</summary>
+    private bool WriteAnswer(RequestContext context, IApiMessage? response)
+    {
+        if (response is null)
+        {
+            context.ReturnResponseBuffers();
+            return !context.CloseConnection;
+        }
+
+        try
+        {
+            WriteResponse(context.CorrelationId, ApiMessageTypes.ResponseHeaderVersion((ApiKey)context.ApiKey, context.ApiVersion), context.ApiVersion, response);
+            return true;
+        }
+        catch (Exception e) when (e is UnsupportedVersionException or InvalidOperationException)
+        {
+            // A handler filled a field this version cannot carry: a bug, reported loudly. The partial
+            // response must never reach the client, so nothing more is sent on this connection.
+            _outputBroken = true;
+            ServerLog.HandlerFailed(_logger, e, context.ApiKey, context.ApiVersion, Id);
+            return false;
+        }
+        finally
+        {
+            // Spliced record buffers live until the flush that sends them.
+            context.MoveResponseBuffersTo(_sentBuffers);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Broker.Cluster.Network;
+using Broker.Cluster.Raft;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Server.Dispatch;
@@ -10,8 +11,9 @@ namespace Broker.Server.Raft;
 /// Wraps the handler of a metadata-writing admin API on a KRaft node. The quorum leader (the active controller) runs the
 /// wrapped handler; any other node forwards the client's request, header and body as received, in an Envelope (58) to
 /// the leader's controller listener and returns the inner response, as Kafka's ForwardingManager does. While no leader
-/// is known it waits up to the quorum's request timeout, then runs the wrapped handler locally, whose commit is refused
-/// (NOT_CONTROLLER where the handler maps it). Thread-safe.
+/// is known it waits up to the quorum's request timeout, then answers the API's error response with REQUEST_TIMED_OUT;
+/// a controller that moved (NOT_CONTROLLER, or unreachable) is looked up again, up to three attempts; every failure is a
+/// retriable error in the response, never an exception that would close the client's connection. Thread-safe.
 /// </summary>
 internal sealed class ForwardingHandler : ApiHandler
 {
@@ -40,26 +42,55 @@ internal sealed class ForwardingHandler : ApiHandler
         for (var attempt = 1; ; attempt++)
         {
             var leader = await _quorum.WaitForLeaderAsync(cancellationToken).ConfigureAwait(false);
-            if (leader < 0 || leader == _nodeId)
+            if (leader < 0)
             {
-                return await Inner.HandleAsync(context, body, cancellationToken).ConfigureAwait(false);
+                // Kafka's forwarding gives up with a timeout error once no controller answered within the request timeout:
+                // a retriable answer, where an exception would close the client's connection.
+                return ForwardingErrors.Build(ApiKey, context.ApiVersion, body, ErrorCode.RequestTimedOut);
             }
 
-            var envelope = new EnvelopeRequest
+            if (leader == _nodeId)
             {
-                RequestData = Frame(context, body),
-                ClientHostAddress = context.Remote is IPEndPoint remote ? remote.Address.GetAddressBytes() : IPAddress.Loopback.GetAddressBytes(),
-            };
-            using var response = await _quorum.ForwardingConnectionTo(leader).SendAsync<EnvelopeResponse>(envelope, 0, cancellationToken).ConfigureAwait(false);
-            var error = response.Message.ErrorCode;
-            if (error == (short)ErrorCode.None && response.Message.ResponseData is { } data)
-            {
-                return Decode(context, data);
+                try
+                {
+                    return await Inner.HandleAsync(context, body, cancellationToken).ConfigureAwait(false);
+                }
+                catch (NotLeaderException)
+                {
+                    // Leadership moved during the commit: the client retries at the next controller.
+                    return ForwardingErrors.Build(ApiKey, context.ApiVersion, body, ErrorCode.NotController);
+                }
             }
 
-            if (error != (short)ErrorCode.NotController || attempt == MaxAttempts)
+            short error;
+            try
             {
-                throw new KafkaConnectionException($"Envelope for API {ApiKey} to controller {leader} failed with error {error}.");
+                var envelope = new EnvelopeRequest
+                {
+                    RequestData = Frame(context, body),
+                    ClientHostAddress = context.Remote is IPEndPoint remote ? remote.Address.GetAddressBytes() : IPAddress.Loopback.GetAddressBytes(),
+                };
+                using var response = await _quorum.ForwardingConnectionTo(leader).SendAsync<EnvelopeResponse>(envelope, 0, cancellationToken).ConfigureAwait(false);
+                error = response.Message.ErrorCode;
+                if (error == (short)ErrorCode.None && response.Message.ResponseData is { } data)
+                {
+                    return Decode(context, data);
+                }
+            }
+            catch (KafkaConnectionException)
+            {
+                // The controller we knew is unreachable (stopped, or no longer listening): as NOT_CONTROLLER, ask again.
+                error = (short)ErrorCode.NotController;
+            }
+
+            if (error != (short)ErrorCode.NotController)
+            {
+                return ForwardingErrors.Build(ApiKey, context.ApiVersion, body, (ErrorCode)error);
+            }
+
+            if (attempt == MaxAttempts)
+            {
+                return ForwardingErrors.Build(ApiKey, context.ApiVersion, body, ErrorCode.RequestTimedOut);
             }
 
             // The leader moved between our look-up and its handling: ask again.

@@ -9,51 +9,34 @@ namespace Broker.Server.Raft;
 
 /// <summary>
 /// Producer-id blocks on a KRaft quorum, as Kafka's controller and RPCProducerIdManager: the active controller commits a
-/// ProducerIdsRecord per block, one allocation at a time (two must never read the same next id), for itself or for a
-/// broker asking with AllocateProducerIds (67); any other node asks the leader over its forwarding connection.
+/// ProducerIdsRecord per block (<see cref="ProducerIdBlockAllocator"/>), for itself or for a broker asking with
+/// AllocateProducerIds (67); any other node asks the leader over its forwarding connection.
 /// Thread-safe.
 /// </summary>
 internal sealed class ProducerIdBlocks
 {
     private const int MaxAttempts = 5;
-    private readonly SemaphoreSlim _allocating = new(1, 1);
     private readonly RaftNetworkDriver _quorum;
+    private readonly ProducerIdBlockAllocator _allocator;
     private readonly int _nodeId;
     private readonly Func<long> _brokerEpoch;
 
     public ProducerIdBlocks(RaftNetworkDriver quorum, int nodeId, Func<long> brokerEpoch)
     {
         _quorum = quorum;
+        _allocator = new ProducerIdBlockAllocator(quorum.Store, () =>
+        {
+            var (_, epoch, leader) = quorum.Store.State;
+            return (leader == nodeId, epoch);
+        });
         _nodeId = nodeId;
         _brokerEpoch = brokerEpoch;
     }
 
-    /// <summary>Controller side: commits the next block for <paramref name="brokerId"/>; NOT_CONTROLLER unless this node leads.</summary>
-    public async Task<(ErrorCode Error, long Start, int Length)> AllocateAsync(int brokerId, long brokerEpoch, CancellationToken cancellationToken)
-    {
-        await _allocating.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_quorum.LeaderId != _nodeId)
-            {
-                return (ErrorCode.NotController, -1, 0);
-            }
-
-            var store = _quorum.Store;
-            var start = store.Image.NextProducerId;
-            var record = new ProducerIdsRecord { BrokerId = brokerId, BrokerEpoch = brokerEpoch, NextProducerId = start + ProducerIdManager.BlockSize };
-            await store.CommitAsync([record], cancellationToken).ConfigureAwait(false);
-            return (ErrorCode.None, start, ProducerIdManager.BlockSize);
-        }
-        catch (NotLeaderException)
-        {
-            return (ErrorCode.NotController, -1, 0);
-        }
-        finally
-        {
-            _allocating.Release();
-        }
-    }
+    /// <summary>Controller side: commits the next block for <paramref name="brokerId"/>; NOT_CONTROLLER unless this node
+    /// leads (see <see cref="ProducerIdBlockAllocator"/>: not before its epoch's first entry is committed).</summary>
+    public Task<(ErrorCode Error, long Start, int Length)> AllocateAsync(int brokerId, long brokerEpoch, CancellationToken cancellationToken) =>
+        _allocator.AllocateAsync(brokerId, brokerEpoch, cancellationToken);
 
     /// <summary>Broker side: a block for this node from whoever leads the quorum.</summary>
     public async Task<(long Start, int Length)> NextBlockAsync(CancellationToken cancellationToken)

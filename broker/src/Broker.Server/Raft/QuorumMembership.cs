@@ -10,18 +10,24 @@ namespace Broker.Server.Raft;
 
 /// <summary>
 /// A KRaft node's background duties towards the quorum: while this node leads, it writes the bootstrap feature levels
-/// if the log has none (Kafka's active controller does this first); until this broker is registered, it registers
-/// (locally when it leads, otherwise BrokerRegistration (62) then BrokerHeartbeat (63) to the leader's controller
-/// listener until unfenced), retrying while no leader is known; once registered, it heartbeats every
-/// <c>broker.heartbeat.interval.ms</c> to whichever node leads (itself included), and while it leads, it fences brokers
-/// whose sessions expired (<c>broker.session.timeout.ms</c>), which moves their leaderships to live ISR members. Runs in
-/// the background because a quorum needs a majority of nodes started before any registration can commit.
+/// if the log has none (Kafka's active controller does this first) and runs the active controller's periodic tasks
+/// (<see cref="ActiveControllerTasks"/>: session fencing, leader rebalance, unclean elections); until this broker is
+/// registered, it registers (locally when it leads, otherwise BrokerRegistration (62) then BrokerHeartbeat (63) to the
+/// leader's controller listener until unfenced), retrying while no leader is known; once registered, it heartbeats every
+/// <c>broker.heartbeat.interval.ms</c> to whichever node leads (itself included). On stop, <see
+/// cref="ControlledShutdownAsync"/> asks for a controlled shutdown (heartbeats with WantShutDown) until the controller
+/// answers ShouldShutDown, as Kafka's BrokerLifecycleManager does. Runs in the background because a quorum needs a
+/// majority of nodes started before any registration can commit.
 /// </summary>
-/// <remarks>Thread-safe: one background task owns the state.</remarks>
+/// <remarks>Thread-safe: one background task owns the state (tests drive <see cref="StepAsync"/> themselves instead);
+/// <see cref="ControlledShutdownAsync"/> hands the request to it.</remarks>
 internal sealed partial class QuorumMembership : IAsyncDisposable
 {
-    private readonly RaftNetworkDriver _quorum;
+    private readonly IMetadataStore _store;
+    private readonly Func<(RaftRole Role, int Epoch, int LeaderId)> _quorumState;
+    private readonly IControllerChannel _channel;
     private readonly BrokerLifecycle _lifecycle;
+    private readonly ActiveControllerTasks? _controllerTasks;
     private readonly long _heartbeatIntervalMs;
     private readonly int _nodeId;
     private readonly IReadOnlyList<BrokerEndpoint> _endpoints;
@@ -31,18 +37,28 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Guid _incarnation = Guid.NewGuid();
+    private readonly TaskCompletionSource _shutdownRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<bool> _shutdownDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _run = Task.CompletedTask;
     private long _brokerEpoch = -1;
-    private KafkaClientConnection? _controller;
-    private int _controllerId = -1;
     private long _lastHeartbeatMs = -1;
+    private bool _shutdownAsked;
+    private long _leaderlessSinceMs = -1;
 
+    /// <param name="store">The metadata quorum's store (image and commits).</param>
+    /// <param name="quorumState">This node's Raft role, epoch and the leader it knows.</param>
+    /// <param name="channel">Requests to a remote active controller.</param>
+    /// <param name="controllerTasks">The active controller's periodic tasks; null runs none (tests of the broker side).</param>
     /// <param name="registered">Called once with the broker epoch; null for a controller-only node (nothing to register).</param>
-    public QuorumMembership(RaftNetworkDriver quorum, BrokerLifecycle lifecycle, long heartbeatIntervalMs, int nodeId,
+    public QuorumMembership(IMetadataStore store, Func<(RaftRole Role, int Epoch, int LeaderId)> quorumState, IControllerChannel channel,
+        BrokerLifecycle lifecycle, ActiveControllerTasks? controllerTasks, long heartbeatIntervalMs, int nodeId,
         IReadOnlyList<BrokerEndpoint> endpoints, string? rack, Action<long>? registered, TimeProvider time, ILogger logger)
     {
-        _quorum = quorum;
+        _store = store;
+        _quorumState = quorumState;
+        _channel = channel;
         _lifecycle = lifecycle;
+        _controllerTasks = controllerTasks;
         _heartbeatIntervalMs = heartbeatIntervalMs;
         _nodeId = nodeId;
         _endpoints = endpoints;
@@ -52,7 +68,62 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
         _logger = logger;
     }
 
+    /// <summary>The broker epoch once registered, else -1.</summary>
+    public long BrokerEpoch => Volatile.Read(ref _brokerEpoch);
+
+    /// <summary>Completes with true when the controller granted the controlled shutdown (ShouldShutDown), with false
+    /// when no controller was known for <see cref="LeaderlessGiveUp"/> while asking.</summary>
+    public Task<bool> ShutdownDone => _shutdownDone.Task;
+
+    /// <summary>
+    /// How long a controlled shutdown goes on while no quorum leader is known before giving up: nothing could move the
+    /// leaderships then (the last voters of a cluster stopping together). The host sets the quorum's fetch timeout plus
+    /// election timeout, the time a follower needs to notice a lost leader and elect another.
+    /// </summary>
+    public TimeSpan LeaderlessGiveUp { get; init; } = TimeSpan.FromSeconds(3);
+
     public void Start() => _run = Task.Run(RunAsync);
+
+    /// <summary>
+    /// Kafka's controlled shutdown (KRaft): heartbeats with WantShutDown until the active controller has moved every
+    /// leadership off this broker and answers ShouldShutDown, or until <paramref name="bound"/> passes (Kafka bounds it
+    /// only by the process's own shutdown timeout). Returns true when granted; at once when there is nothing to shut down
+    /// (a controller-only node, or a broker never registered). Call before the listeners close: the followers must still
+    /// fetch from this broker to catch up into the ISR of the leaders that replace it.
+    /// </summary>
+    public async Task<bool> ControlledShutdownAsync(TimeSpan bound)
+    {
+        if (!BeginControlledShutdown())
+        {
+            return true;
+        }
+
+        try
+        {
+            return await _shutdownDone.Task.WaitAsync(bound, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            LogShutdownTimedOut(_logger, _nodeId, (long)bound.TotalMilliseconds);
+            return false;
+        }
+    }
+
+    /// <summary>Sets the WantShutDown flag for the next heartbeats; false when there is nothing to ask for.</summary>
+    internal bool BeginControlledShutdown()
+    {
+        if (_registered is null || BrokerEpoch < 0)
+        {
+            return false;
+        }
+
+        if (_shutdownRequested.TrySetResult())
+        {
+            LogShutdownRequested(_logger, _nodeId);
+        }
+
+        return true;
+    }
 
     private async Task RunAsync()
     {
@@ -78,7 +149,18 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
 
             try
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(_brokerEpoch >= 0 ? 500 : 100), _time, token).ConfigureAwait(false);
+                var pause = _brokerEpoch >= 0 ? Math.Min(500, Math.Max(50, _heartbeatIntervalMs / 2)) : 100;
+                var delay = Task.Delay(TimeSpan.FromMilliseconds(pause), _time, token);
+                if (_shutdownRequested.Task.IsCompleted)
+                {
+                    await delay.ConfigureAwait(false);
+                }
+                else
+                {
+                    // A shutdown request wakes the loop at once.
+                    await Task.WhenAny(delay, _shutdownRequested.Task).ConfigureAwait(false);
+                    token.ThrowIfCancellationRequested();
+                }
             }
             catch (OperationCanceledException)
             {
@@ -87,23 +169,40 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
         }
     }
 
-    private async Task StepAsync(CancellationToken token)
+    /// <summary>One round of the loop (tests call it directly).</summary>
+    internal async Task StepAsync(CancellationToken token)
     {
-        var store = _quorum.Store;
-        var (role, _, leader) = store.State;
-        if (role == RaftRole.Leader && MetadataFeatures.BootstrapRecords(store.Image) is { Count: > 0 } bootstrap)
+        var (role, _, leader) = _quorumState();
+        if (role == RaftRole.Leader && MetadataFeatures.BootstrapRecords(_store.Image) is { Count: > 0 } bootstrap)
         {
-            await store.CommitAsync(bootstrap, token).ConfigureAwait(false);
+            await _store.CommitAsync(bootstrap, token).ConfigureAwait(false);
         }
 
-        if (role == RaftRole.Leader)
+        if (_controllerTasks is not null)
         {
-            // Kafka's active controller fences brokers whose heartbeats stopped (a crash, a pause, a cut-off network).
-            var fenced = await _lifecycle.FenceExpiredSessionsAsync(token).ConfigureAwait(false);
-            foreach (var id in fenced)
+            if (role == RaftRole.Leader)
             {
-                LogFenced(_logger, id);
+                var done = await _controllerTasks.RunDueAsync(token).ConfigureAwait(false);
+                foreach (var id in done.Fenced)
+                {
+                    LogFenced(_logger, id);
+                }
+
+                if (done.Rebalanced > 0 || done.UncleanElected > 0)
+                {
+                    LogElections(_logger, done.Rebalanced, done.UncleanElected);
+                }
             }
+            else if (_controllerTasks.IsActive)
+            {
+                // Kafka's controller stops its periodic tasks when it renounces; the next leader runs its own.
+                _controllerTasks.Deactivate();
+            }
+        }
+
+        if (_shutdownRequested.Task.IsCompleted && !_shutdownDone.Task.IsCompleted)
+        {
+            GiveUpWhenLeaderless(leader);
         }
 
         if (_registered is null || leader < 0)
@@ -117,7 +216,7 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
             return;
         }
 
-        if (MetadataFeatures.BootstrapRecords(store.Image).Count > 0)
+        if (MetadataFeatures.BootstrapRecords(_store.Image).Count > 0)
         {
             // The leader has not written metadata.version yet; registering before would be refused.
             return;
@@ -126,7 +225,7 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
         var epoch = await RegisterAsync(leader, token).ConfigureAwait(false);
         if (epoch >= 0)
         {
-            _brokerEpoch = epoch;
+            Volatile.Write(ref _brokerEpoch, epoch);
             LogRegistered(_logger, _nodeId, epoch, leader);
             _registered(epoch);
         }
@@ -134,19 +233,48 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
 
     // Kafka's BrokerLifecycleManager after registration: a heartbeat every interval keeps the session alive at the
     // active controller, which unfences a fenced broker (one that was paused past its session) once it is caught up.
+    // During a controlled shutdown the heartbeats carry WantShutDown until one answers ShouldShutDown.
     private async Task HeartbeatAsync(int leader, CancellationToken token)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (_lastHeartbeatMs >= 0 && now - _lastHeartbeatMs < _heartbeatIntervalMs)
+        var wantShutDown = _shutdownRequested.Task.IsCompleted;
+        var firstShutdownRequest = wantShutDown && !_shutdownAsked;
+        if (_shutdownDone.Task.IsCompleted
+            || (!firstShutdownRequest && _lastHeartbeatMs >= 0 && now - _lastHeartbeatMs < _heartbeatIntervalMs))
         {
             return;
         }
 
+        // The first WantShutDown heartbeat goes at once, not at the next interval.
         _lastHeartbeatMs = now;
-        var (error, _) = await SendHeartbeatAsync(leader, _brokerEpoch, token).ConfigureAwait(false);
-        if (error != ErrorCode.None)
+        _shutdownAsked |= wantShutDown;
+        var result = await SendHeartbeatAsync(leader, _brokerEpoch, wantShutDown, token).ConfigureAwait(false);
+        if (result.Error != ErrorCode.None)
         {
-            LogRefused(_logger, "BrokerHeartbeat", (short)error);
+            LogRefused(_logger, "BrokerHeartbeat", (short)result.Error);
+        }
+        else if (wantShutDown && result.ShouldShutDown)
+        {
+            LogShutdownGranted(_logger, _nodeId, leader);
+            _shutdownDone.TrySetResult(true);
+        }
+    }
+
+    private void GiveUpWhenLeaderless(int leader)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (leader >= 0)
+        {
+            _leaderlessSinceMs = -1;
+        }
+        else if (_leaderlessSinceMs < 0)
+        {
+            _leaderlessSinceMs = now;
+        }
+        else if (now - _leaderlessSinceMs >= (long)LeaderlessGiveUp.TotalMilliseconds)
+        {
+            LogShutdownLeaderless(_logger, _nodeId, now - _leaderlessSinceMs);
+            _shutdownDone.TrySetResult(false);
         }
     }
 
@@ -166,14 +294,14 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
 
         for (var attempt = 0; attempt < 50 && !token.IsCancellationRequested; attempt++)
         {
-            var (error, fenced) = await SendHeartbeatAsync(leader, brokerEpoch, token).ConfigureAwait(false);
-            if (error != ErrorCode.None)
+            var heartbeat = await SendHeartbeatAsync(leader, brokerEpoch, wantShutDown: false, token).ConfigureAwait(false);
+            if (heartbeat.Error != ErrorCode.None)
             {
-                LogRefused(_logger, "BrokerHeartbeat", (short)error);
+                LogRefused(_logger, "BrokerHeartbeat", (short)heartbeat.Error);
                 return -1;
             }
 
-            if (!fenced)
+            if (!heartbeat.IsFenced)
             {
                 return brokerEpoch;
             }
@@ -188,7 +316,7 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
     private async Task<(ErrorCode Error, long BrokerEpoch)> RegisterLocallyAsync(CancellationToken token)
     {
         var result = await _lifecycle.RegisterAsync(
-            new BrokerRegistrationRequestInfo(_nodeId, _quorum.Store.Image.ClusterId, _incarnation, _endpoints, MetadataFeatures.Supported, _rack),
+            new BrokerRegistrationRequestInfo(_nodeId, _store.Image.ClusterId, _incarnation, _endpoints, MetadataFeatures.Supported, _rack),
             token).ConfigureAwait(false);
         return (result.Error, result.BrokerEpoch);
     }
@@ -198,7 +326,7 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
         var request = new BrokerRegistrationRequest
         {
             BrokerId = _nodeId,
-            ClusterId = _quorum.Store.Image.ClusterId,
+            ClusterId = _store.Image.ClusterId,
             IncarnationId = _incarnation,
             Rack = _rack,
         };
@@ -218,58 +346,54 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
             request.Features.Add(new BrokerRegistrationRequest.Feature { Name = name, MinSupportedVersion = min, MaxSupportedVersion = max });
         }
 
-        var connection = await ConnectionToAsync(leader).ConfigureAwait(false);
-        using var response = await connection.SendAsync<BrokerRegistrationResponse>(request, 3, token).ConfigureAwait(false);
-        return ((ErrorCode)response.Message.ErrorCode, response.Message.BrokerEpoch);
+        return await _channel.RegisterAsync(leader, request, token).ConfigureAwait(false);
     }
 
     /// <summary>One heartbeat at the active controller: through the lifecycle when this node is it, else over the wire.</summary>
-    private async Task<(ErrorCode Error, bool Fenced)> SendHeartbeatAsync(int leader, long brokerEpoch, CancellationToken token)
+    private async Task<BrokerHeartbeatResult> SendHeartbeatAsync(int leader, long brokerEpoch, bool wantShutDown, CancellationToken token)
     {
-        var offset = _quorum.Store.Image.Offset;
+        var offset = _store.Image.Offset;
         if (leader == _nodeId)
         {
-            var result = await _lifecycle.HeartbeatAsync(
-                new BrokerHeartbeatInfo(_nodeId, brokerEpoch, offset, WantFence: false, WantShutDown: false), token).ConfigureAwait(false);
-            return (result.Error, result.IsFenced);
+            return await _lifecycle.HeartbeatAsync(
+                new BrokerHeartbeatInfo(_nodeId, brokerEpoch, offset, WantFence: false, WantShutDown: wantShutDown), token).ConfigureAwait(false);
         }
 
-        var heartbeat = new BrokerHeartbeatRequest { BrokerId = _nodeId, BrokerEpoch = brokerEpoch, CurrentMetadataOffset = offset };
-        using var response = await (await ConnectionToAsync(leader).ConfigureAwait(false))
-            .SendAsync<BrokerHeartbeatResponse>(heartbeat, 1, token).ConfigureAwait(false);
-        return ((ErrorCode)response.Message.ErrorCode, response.Message.IsFenced);
-    }
-
-    private async ValueTask<KafkaClientConnection> ConnectionToAsync(int leader)
-    {
-        if (_controllerId != leader)
+        var heartbeat = new BrokerHeartbeatRequest
         {
-            if (_controller is not null)
-            {
-                await _controller.DisposeAsync().ConfigureAwait(false);
-            }
-
-            _controller = _quorum.CreateConnection(leader, $"broker-{_nodeId}-to-controller");
-            _controllerId = leader;
-        }
-
-        return _controller!;
+            BrokerId = _nodeId,
+            BrokerEpoch = brokerEpoch,
+            CurrentMetadataOffset = offset,
+            WantShutDown = wantShutDown,
+        };
+        return await _channel.HeartbeatAsync(leader, heartbeat, token).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _run.ConfigureAwait(false);
-        if (_controller is not null)
-        {
-            await _controller.DisposeAsync().ConfigureAwait(false);
-        }
-
+        await _channel.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Fenced broker {BrokerId}: no heartbeat within broker.session.timeout.ms; its leaderships moved")]
     private static partial void LogFenced(ILogger logger, int brokerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Leader rebalance moved {Rebalanced} leaderships; unclean elections gave {Unclean} offline partitions a leader")]
+    private static partial void LogElections(ILogger logger, int rebalanced, int unclean);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broker {NodeId} requests a controlled shutdown")]
+    private static partial void LogShutdownRequested(ILogger logger, int nodeId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broker {NodeId}: controller {LeaderId} granted the controlled shutdown")]
+    private static partial void LogShutdownGranted(ILogger logger, int nodeId, int leaderId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker {NodeId}: no quorum leader known for {Ms} ms; shutting down without a controlled shutdown")]
+    private static partial void LogShutdownLeaderless(ILogger logger, int nodeId, long ms);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker {NodeId}: controlled shutdown not granted within {BoundMs} ms; shutting down anyway")]
+    private static partial void LogShutdownTimedOut(ILogger logger, int nodeId, long boundMs);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Quorum membership step failed, retrying: {Reason}")]
     private static partial void LogRetry(ILogger logger, string reason);

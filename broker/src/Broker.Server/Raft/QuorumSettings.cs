@@ -9,14 +9,37 @@ namespace Broker.Server.Raft;
 /// </summary>
 internal static class QuorumSettings
 {
-    /// <summary>The quorum of a KRaft node, or null when <c>controller.quorum.voters</c> is not set (today's single-node
-    /// metadata log, unchanged).</summary>
+    /// <summary>
+    /// The quorum of a KRaft node, or null when neither <c>controller.quorum.voters</c> nor
+    /// <c>controller.quorum.bootstrap.servers</c> is set (today's single-node metadata log, unchanged). With voters the
+    /// quorum is static (kraft.version 0) and bootstrap servers only serve observers looking for the leader, as in Kafka;
+    /// bootstrap servers alone are accepted for broker-only nodes (observers), not for controllers.
+    /// </summary>
     public static QuorumConfig? From(BrokerConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (config.ControllerQuorumVoters.Count == 0)
+        if (config.ControllerQuorumVoters.Count == 0 && config.ControllerQuorumBootstrapServers.Count == 0)
         {
             return null;
+        }
+
+        IReadOnlyList<VoterEndpoint> bootstrap;
+        var rawBootstrap = string.Join(',', config.ControllerQuorumBootstrapServers);
+        try
+        {
+            bootstrap = QuorumConfig.ParseBootstrapServers(rawBootstrap);
+        }
+        catch (FormatException e)
+        {
+            throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumBootstrapServers, rawBootstrap, e.Message);
+        }
+
+        if (config.ControllerQuorumVoters.Count == 0 && config.HasControllerRole)
+        {
+            // Kafka would run a dynamic quorum (kraft.version 1) whose voters come from the log; that is not built here.
+            throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumBootstrapServers, rawBootstrap,
+                "a controller needs controller.quorum.voters: dynamic quorums (kraft.version 1, voters from the log) are not supported; "
+                + "only broker-only nodes may rely on the bootstrap servers alone");
         }
 
         var raw = string.Join(',', config.ControllerQuorumVoters);
@@ -25,6 +48,7 @@ internal static class QuorumSettings
         {
             quorum = new QuorumConfig(QuorumConfig.ParseVoters(raw))
             {
+                BootstrapServers = bootstrap,
                 ElectionTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumElectionTimeoutMs),
                 FetchTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumFetchTimeoutMs),
                 ElectionBackoffMaxMs = config.GetInt(ConfigNames.ControllerQuorumElectionBackoffMaxMs),
@@ -37,7 +61,7 @@ internal static class QuorumSettings
             throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumVoters, raw, e.Message);
         }
 
-        if (quorum.Voters.Count == 0)
+        if (quorum.Voters.Count == 0 && quorum.BootstrapServers.Count == 0)
         {
             throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumVoters, raw, "names no voter");
         }
@@ -74,5 +98,16 @@ internal static class QuorumSettings
         }
 
         return quorum;
+    }
+
+    /// <summary>When this node snapshots its metadata image (Kafka's <c>metadata.log.*</c> keys).</summary>
+    public static MetadataSnapshotPolicy SnapshotPolicy(BrokerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new MetadataSnapshotPolicy(config.GetLong(ConfigNames.MetadataLogMaxRecordBytesBetweenSnapshots),
+            config.GetLong(ConfigNames.MetadataLogMaxSnapshotIntervalMs))
+        {
+            LogSegmentBytes = config.GetInt(ConfigNames.MetadataLogSegmentBytes),
+        };
     }
 }

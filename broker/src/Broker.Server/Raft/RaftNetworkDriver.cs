@@ -31,8 +31,10 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
+    private readonly MetadataSnapshotPolicy? _snapshots;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<IApiMessage>> _inbound = new();
     private readonly ConcurrentDictionary<int, KafkaClientConnection> _connections = new();
+    private readonly ConcurrentDictionary<int, (string Host, int Port)> _learned = new();
     private readonly ConcurrentDictionary<int, KafkaClientConnection> _forwarding = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stopping = new();
@@ -40,9 +42,11 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private int _disposed;
 
-    public RaftNetworkDriver(int nodeId, QuorumConfig config, TimeProvider time, ILoggerFactory loggerFactory)
+    /// <param name="snapshots">When the store snapshots its image; Kafka's defaults when null.</param>
+    public RaftNetworkDriver(int nodeId, QuorumConfig config, TimeProvider time, ILoggerFactory loggerFactory, MetadataSnapshotPolicy? snapshots = null)
     {
         _nodeId = nodeId;
+        _snapshots = snapshots;
         _config = config;
         _time = time;
         _loggerFactory = loggerFactory;
@@ -60,13 +64,13 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
     /// <summary>Opens the metadata partition and its quorum-state and starts the driver loop.</summary>
     public RaftMetadataStore Open(LogManager logs)
     {
-        _store = RaftMetadataStore.Open(logs, _nodeId, _config, _time, Send, _loggerFactory.CreateLogger<RaftMetadataStore>());
+        _store = RaftMetadataStore.Open(logs, _nodeId, _config, _time, Send, _loggerFactory.CreateLogger<RaftMetadataStore>(), snapshots: _snapshots);
         _loop = Task.Run(RunAsync);
         return _store;
     }
 
     /// <summary>
-    /// Hands an inbound Raft request (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch of <c>__cluster_metadata-0</c>) from
+    /// Hands an inbound Raft request (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch or FetchSnapshot of <c>__cluster_metadata-0</c>) from
     /// node <paramref name="source"/> to the replica and awaits its answer; null when the replica did not answer within
     /// the request timeout plus the fetch wait (the caller then reports REQUEST_TIMED_OUT).
     /// </summary>
@@ -93,18 +97,25 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
         }
     }
 
-    /// <summary>The controller endpoint of a voter, from <c>controller.quorum.voters</c>; null for an unknown id.</summary>
+    /// <summary>
+    /// The controller endpoint of a node of the quorum: a voter from <c>controller.quorum.voters</c>, a bootstrap server
+    /// (ids -2, -3, ...) from <c>controller.quorum.bootstrap.servers</c>, or a leader whose endpoint a fetch response named
+    /// (how a node that only has bootstrap servers reaches the leader); null for an unknown id.
+    /// </summary>
     public EndPoint? VoterEndPoint(int id)
     {
-        foreach (var voter in _config.Voters)
+        foreach (var voter in id < 0 ? _config.BootstrapServers : _config.Voters)
         {
             if (voter.Id == id)
             {
-                return IPAddress.TryParse(voter.Host, out var address) ? new IPEndPoint(address, voter.Port) : new DnsEndPoint(voter.Host, voter.Port);
+                return ToEndPoint(voter.Host, voter.Port);
             }
         }
 
-        return null;
+        return _learned.TryGetValue(id, out var learned) ? ToEndPoint(learned.Host, learned.Port) : null;
+
+        static EndPoint ToEndPoint(string host, int port) =>
+            IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port) : new DnsEndPoint(host, port);
     }
 
     /// <summary>
@@ -227,6 +238,15 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
                 case FetchRequest:
                     var fetch = await connection.SendAsync<FetchResponse>(message.Body, 17, _stopping.Token).ConfigureAwait(false);
                     (response, lease) = (fetch.Message, fetch);
+                    foreach (var endpoint in fetch.Message.NodeEndpoints)
+                    {
+                        _learned[endpoint.NodeId] = (endpoint.Host, endpoint.Port);
+                    }
+
+                    break;
+                case FetchSnapshotRequest:
+                    var chunk = await connection.SendAsync<FetchSnapshotResponse>(message.Body, 1, _stopping.Token).ConfigureAwait(false);
+                    (response, lease) = (chunk.Message, chunk);
                     break;
                 default:
                     LogUnknownOutbound(_logger, message.Body.GetType().Name);

@@ -25,19 +25,22 @@ public sealed class RaftOnDiskSimulationTests(ITestOutputHelper output) : IDispo
     }
 
     [Fact]
-    public void Simulation_RealStorageWithPartitionsAndLoss_KeepsSafetyTruncatesOnDiskAndAgrees()
+    public void Simulation_RealStorageWithPartitionsLossAndSnapshots_KeepsSafetyTruncatesOnDiskAndAgrees()
     {
         var truncations = new int[1];
+        var snapshots = new int[1];
         for (var seed = 1; seed <= 2; seed++)
         {
-            Run(seed, truncations);
+            Run(seed, truncations, snapshots);
         }
+
+        Assert.True(snapshots[0] > 5, $"only {snapshots[0]} snapshots written");
 
         // Divergent uncommitted tails really were cut from the segment files (not only from the in-memory log).
         Assert.True(truncations[0] > 0, "no seed made a follower truncate");
     }
 
-    private void Run(int seed, int[] truncations)
+    private void Run(int seed, int[] truncations, int[] snapshots)
     {
         var time = new ManualTime(1_700_000_000_000);
         var sim = new RaftSimulation(seed, voters: 3, observers: 0, storage: id =>
@@ -51,6 +54,7 @@ public sealed class RaftOnDiskSimulationTests(ITestOutputHelper output) : IDispo
         sim.StartAll();
         SimulationScenarios.ScheduleClient(sim, 0, 10_000);
         SimulationScenarios.ScheduleFaults(sim, 0, 10_000);
+        SimulationScenarios.ScheduleSnapshots(sim, 0, 10_000);
         sim.RunUntil(10_000);
 
         var recovery = SimulationScenarios.HealAndAwaitCommit(sim, 30_000);
@@ -60,8 +64,18 @@ public sealed class RaftOnDiskSimulationTests(ITestOutputHelper output) : IDispo
         Assert.True(committed.Count > 10);
         foreach (var node in sim.Nodes)
         {
-            Assert.Equal(committed, RaftTestData.ReadAll(node.Log).Take(committed.Count));
+            // Below the log start the batches are in the node's latest snapshot file; from it on, in its segments.
+            var start = node.Log.StartOffset;
+            var kept = committed.Where(b => b.BaseOffset >= start).ToList();
+            Assert.Equal(kept, RaftTestData.ReadAll(node.Log).Take(kept.Count));
+            if (start > 0)
+            {
+                Assert.Equal(start, node.Log.LatestSnapshot!.Value.Offset);
+                Assert.True(File.Exists(Path.Combine(_root, $"{seed}-{node.Id}", "__cluster_metadata-0", SnapshotFiles.FileName(node.Log.LatestSnapshot.Value))));
+            }
         }
+
+        snapshots[0] += sim.Nodes.Sum(n => n.SnapshotsTaken);
     }
 }
 
@@ -95,4 +109,14 @@ internal sealed class CountingLog(IRaftLog inner, int[] truncations) : IRaftLog
     public void Flush() => inner.Flush();
 
     public void UpdateHighWatermark(long offset) => inner.UpdateHighWatermark(offset);
+
+    public long StartOffset => inner.StartOffset;
+
+    public OffsetAndEpoch? LatestSnapshot => inner.LatestSnapshot;
+
+    public ReadOnlyMemory<byte> ReadSnapshot(OffsetAndEpoch id) => inner.ReadSnapshot(id);
+
+    public void StoreSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> content) => inner.StoreSnapshot(id, content);
+
+    public void DeleteBeforeSnapshot() => inner.DeleteBeforeSnapshot();
 }

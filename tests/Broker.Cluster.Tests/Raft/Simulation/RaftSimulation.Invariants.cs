@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Broker.Cluster.Raft;
 
 namespace Broker.Cluster.Tests.Raft.Simulation;
@@ -69,7 +70,10 @@ internal sealed partial class RaftSimulation
         node.Delivered = index + 1;
     }
 
-    /// <summary>Leader completeness: a new leader's log starts with every committed batch, unchanged.</summary>
+    /// <summary>
+    /// Leader completeness: a new leader holds every committed batch, unchanged: those below its log start in its latest
+    /// snapshot (which must reach the log start), the rest in its log from the start on.
+    /// </summary>
     private void CheckHoldsCommitted(SimNode node)
     {
         if (_committed.Count == 0)
@@ -77,15 +81,92 @@ internal sealed partial class RaftSimulation
             return;
         }
 
+        var start = node.Log.StartOffset;
+        if (start > 0 && (node.Log.LatestSnapshot is not { } snapshot || snapshot.Offset < start))
+        {
+            Fail($"leader {node.Id} starts its log at {start} without a snapshot reaching it");
+        }
+
         var held = RaftTestData.ReadAll(node.Log);
-        for (var i = 0; i < _committed.Count; i++)
+        var first = 0;
+        while (first < _committed.Count && _committed[first].LastOffset < start)
+        {
+            first++;
+        }
+
+        for (var i = first; i < _committed.Count; i++)
         {
             var expected = _committed[i];
-            if (i >= held.Count || held[i] != (expected.BaseOffset, expected.LastOffset, expected.Epoch))
+            var at = i - first;
+            if (at >= held.Count || held[at] != (expected.BaseOffset, expected.LastOffset, expected.Epoch))
             {
                 Fail($"leader {node.Id} of epoch {node.Replica!.Epoch} lacks committed batch #{i} {expected}");
             }
         }
+    }
+
+    /// <summary>
+    /// A node takes a snapshot of its state (the committed batches it covers, as their CRCs) at its delivered end,
+    /// which must be the end of the last of them.
+    /// </summary>
+    public bool TakeSnapshot(SimNode node)
+    {
+        if (!node.Alive || node.Delivered == 0)
+        {
+            return false;
+        }
+
+        var last = _committed[node.Delivered - 1];
+        var id = node.Replica!.DeliveredEnd;
+        if (id != new OffsetAndEpoch(last.LastOffset + 1, last.Epoch))
+        {
+            Fail($"node {node.Id} delivered end {id} is not the end of its last committed batch {last}");
+        }
+
+        if (!node.Replica.TryCreateSnapshot(id, SnapshotContent(node.Delivered)))
+        {
+            return false;
+        }
+
+        node.SnapshotsTaken++;
+        Record($"node {node.Id} snapshot at {id}, log start {node.Log.StartOffset}");
+        return true;
+    }
+
+    /// <summary>A loaded snapshot must be exactly a prefix of the committed batches, ending at its id, and never take
+    /// the node backwards.</summary>
+    private void CheckSnapshot(SimNode node, OffsetAndEpoch id, ReadOnlyMemory<byte> content)
+    {
+        var count = BinaryPrimitives.ReadInt32BigEndian(content.Span);
+        if (count <= 0 || count > _committed.Count || !content.Span.SequenceEqual(SnapshotContent(count)))
+        {
+            Fail($"node {node.Id} loaded snapshot {id} of {count} batches that is not a committed prefix");
+        }
+
+        var last = _committed[count - 1];
+        if (id != new OffsetAndEpoch(last.LastOffset + 1, last.Epoch) || count < node.Delivered)
+        {
+            Fail($"node {node.Id} loaded snapshot {id} of {count} batches (last {last}) having delivered {node.Delivered}");
+        }
+
+        node.Delivered = count;
+        if (!node.Starting)
+        {
+            node.SnapshotsInstalled++;
+            Record($"node {node.Id} installed snapshot {id}");
+        }
+    }
+
+    private byte[] SnapshotContent(int count)
+    {
+        var content = new byte[4 + 4 * count];
+        BinaryPrimitives.WriteInt32BigEndian(content, count);
+        for (var i = 0; i < count; i++)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(content.AsSpan(4 + 4 * i), _committed[i].Crc);
+        }
+
+        return content;
     }
 
     private void Fail(string message) => throw new SimulationFailure(message + "\n" + Describe());

@@ -184,7 +184,9 @@ internal sealed partial class RaftSimulation
         node.ScheduledPoll = long.MaxValue;
         var listener = new SimListener(this, node);
         node.Replica = new RaftReplica(node.Id, Config, node.Log, node.Store, new Random(Random.Next()), listener);
+        node.Starting = true;
         node.Replica.Start(Now);
+        node.Starting = false;
         AfterStep(node);
     }
 
@@ -296,6 +298,8 @@ internal sealed partial class RaftSimulation
         public void OnCommitted(in RecordBatch batch) =>
             sim.CheckCommitted(node, new CommittedBatch(batch.BaseOffset, batch.LastOffset, batch.PartitionLeaderEpoch, batch.Crc));
 
+        public void OnSnapshot(OffsetAndEpoch id, ReadOnlyMemory<byte> content) => sim.CheckSnapshot(node, id, content);
+
         public void OnLeaderChange(int leaderId, int epoch)
         {
         }
@@ -318,8 +322,17 @@ internal sealed class SimNode(int id, IRaftLog log, IQuorumStateStore store)
 
     public bool Alive { get; set; }
 
-    /// <summary>Batches delivered to the listener since the last start.</summary>
+    /// <summary>Committed batches the listener's state covers: loaded from a snapshot, then delivered one by one.</summary>
     public int Delivered { get; set; }
+
+    /// <summary>True while the replica starts (a snapshot loaded then is the node's own, not a fetched one).</summary>
+    public bool Starting { get; set; }
+
+    /// <summary>Snapshots fetched from a leader and installed.</summary>
+    public int SnapshotsInstalled { get; set; }
+
+    /// <summary>Snapshots this node took of its own state.</summary>
+    public int SnapshotsTaken { get; set; }
 
     /// <summary>Highest epoch ever observed on this node (across restarts).</summary>
     public int MaxEpoch { get; set; }

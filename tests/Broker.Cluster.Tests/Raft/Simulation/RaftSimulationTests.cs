@@ -20,6 +20,8 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
         long committed = 0;
         long slowestRecovery = 0;
         var slowestSeed = 0;
+        long snapshotsTaken = 0;
+        long snapshotsInstalled = 0;
         for (var seed = 1; seed <= Seeds; seed++)
         {
             var sim = new RaftSimulation(seed, voters: seed % 2 == 0 ? 3 : 5, observers: seed % 3 == 0 ? 1 : 0);
@@ -27,6 +29,7 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
             var chaosEnd = 20_000 + sim.Random.Next(20_000);
             SimulationScenarios.ScheduleClient(sim, 0, chaosEnd);
             SimulationScenarios.ScheduleFaults(sim, 0, chaosEnd);
+            SimulationScenarios.ScheduleSnapshots(sim, 0, chaosEnd);
             sim.RunUntil(chaosEnd);
 
             var recovery = SimulationScenarios.HealAndAwaitCommit(sim, LivenessBoundMs);
@@ -37,10 +40,15 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
 
             events += sim.EventCount;
             committed += sim.Committed.Count;
+            snapshotsTaken += sim.Nodes.Sum(n => n.SnapshotsTaken);
+            snapshotsInstalled += sim.Nodes.Sum(n => n.SnapshotsInstalled);
         }
 
-        output.WriteLine($"{Seeds} seeds, {events} events, {committed} committed batches; slowest recovery {slowestRecovery} ms (seed {slowestSeed})");
+        output.WriteLine($"{Seeds} seeds, {events} events, {committed} committed batches; slowest recovery {slowestRecovery} ms (seed {slowestSeed}); "
+            + $"{snapshotsTaken} snapshots taken, {snapshotsInstalled} fetched and installed");
         Assert.True(events > Seeds * 1000L, $"only {events} events in {Seeds} seeds");
+        Assert.True(snapshotsTaken > Seeds * 5L, $"only {snapshotsTaken} snapshots in {Seeds} seeds");
+        Assert.True(snapshotsInstalled > 0, "no node ever caught up through FetchSnapshot");
         Assert.True(committed > Seeds * 20L, $"only {committed} batches committed in {Seeds} seeds");
     }
 
@@ -111,5 +119,47 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
 
         Assert.True(sim.Committed.Count > committedBefore);
         Assert.All(sim.Nodes, n => Assert.True(n.Delivered > committedBefore));
+    }
+
+    [Theory]
+    [InlineData(21, 3)]
+    [InlineData(22, 5)]
+    public void Simulation_NodeDownWhileOthersSnapshot_RestartsFarBehindAndCatchesUpThroughFetchSnapshot(int seed, int voters)
+    {
+        // Small fetches, so the snapshot comes over in many FetchSnapshot chunks.
+        var sim = new RaftSimulation(seed, voters, observers: 1, c => c with { FetchMaxBytes = 64 });
+        sim.StartAll();
+        SimulationScenarios.ScheduleClient(sim, 0, 12_000);
+        sim.RunUntil(2_000);
+        var behind = sim.Nodes.First(n => n.Id == voters);
+        sim.Crash(behind);
+        var observer = sim.Nodes.First(n => n.Id >= 100);
+        sim.Crash(observer);
+        var deliveredAtCrash = behind.Delivered;
+        for (var t = 3_000; t < 12_000; t += 1_000)
+        {
+            sim.At(t, "", () =>
+            {
+                foreach (var node in sim.Nodes.Where(n => n.Alive))
+                {
+                    sim.TakeSnapshot(node);
+                }
+            });
+        }
+
+        sim.RunUntil(12_500);
+        Assert.All(sim.Nodes.Where(n => n.Alive), n => Assert.True(n.Log.StartOffset > behind.Log.EndOffset.Offset,
+            $"node {n.Id} log start {n.Log.StartOffset} is not past the stopped node's end {behind.Log.EndOffset.Offset}"));
+
+        SimulationScenarios.HealAndAwaitCommit(sim, LivenessBoundMs);
+
+        foreach (var node in new[] { behind, observer })
+        {
+            Assert.True(node.SnapshotsInstalled >= 1, $"node {node.Id} installed no snapshot");
+            Assert.True(node.Log.StartOffset > 0);
+            Assert.Equal(sim.Committed.Count, node.Delivered);
+        }
+
+        Assert.True(behind.Delivered > deliveredAtCrash + 50);
     }
 }

@@ -18,6 +18,22 @@ internal static class SimulationScenarios
         sim.At(startMs, "", Tick);
     }
 
+    /// <summary>A random live node snapshots its state every 0.3-1.5 s until <paramref name="endMs"/>.</summary>
+    public static void ScheduleSnapshots(RaftSimulation sim, long startMs, long endMs)
+    {
+        for (var t = startMs + sim.Random.Next(300, 1500); t < endMs; t += sim.Random.Next(300, 1500))
+        {
+            sim.At(t, "", () =>
+            {
+                var alive = sim.Nodes.Where(n => n.Alive).ToList();
+                if (alive.Count > 0)
+                {
+                    sim.TakeSnapshot(alive[sim.Random.Next(alive.Count)]);
+                }
+            });
+        }
+    }
+
     /// <summary>Random faults every 0.5-2.5 s until <paramref name="endMs"/>.</summary>
     public static void ScheduleFaults(RaftSimulation sim, long startMs, long endMs)
     {

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Replication benchmark (issue 7), `make perf-cluster`; not part of `make test`. On this machine, all on 127.0.0.1:
+#   1. one broker process (single-node metadata log), topic with 1 partition: produce N x 100 B with acks=1, as fast as
+#      the client goes (the baseline);
+#   2. three broker processes forming a KRaft quorum (combined nodes, formatted in a temp dir like `make cluster`),
+#      topic with 1 partition, RF 3, min.insync.replicas 2: produce N x 100 B with acks=all as fast as the client goes,
+#      then at a fixed RATE (default 50,000 records/s) for RATE_SECONDS and report the delivery latency percentiles.
+# Client: broker/bench/rdkafka-perf (C librdkafka, needs Debian's librdkafka-dev and gcc), linger.ms=0.
+# Targets: acks=all RF 3 throughput at least half of the single broker's acks=1; p99 at 50,000 records/s <= 5 ms.
+# Usage: broker/bench/perf-cluster.sh [records]    (env: RATE, RATE_SECONDS, BASE_PORT, KEEP=1 keeps the data dir)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${1:-2000000}
+RATE=${RATE:-50000}
+RATE_SECONDS=${RATE_SECONDS:-20}
+BASE=${BASE_PORT:-29092}
+SINGLE_PORT=$((BASE + 10))
+DATA=$(mktemp -d /tmp/perf-cluster.XXXXXX)
+TOOL=$DATA/rdkafka_perf
+if ! [ -f /usr/include/librdkafka/rdkafka.h ]; then
+  echo "perf-cluster.sh needs librdkafka-dev (apt-get install -y librdkafka-dev)" >&2
+  exit 1
+fi
+gcc -O2 -Wall -Wextra -o "$TOOL" broker/bench/rdkafka-perf/rdkafka_perf.c -lrdkafka
+dotnet build broker/src/Broker.Cli -c Release -nologo -v quiet >/dev/null
+DLL=broker/src/Broker.Cli/bin/Release/net10.0/kafka-broker.dll
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "${KEEP:-0}" = 1 ]; then echo "data kept in $DATA"; else rm -rf "$DATA"; fi
+}
+trap cleanup EXIT
+
+wait_port() {
+  for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "nothing listens on 127.0.0.1:$1" >&2
+  return 1
+}
+cpu() { local total=0 pid; for pid in "$@"; do total=$(echo "$total + $(awk '{print ($14+$15)/100}' /proc/"$pid"/stat)" | bc); done; echo "$total"; }
+phase() {
+  local before after
+  # Each phase starts with no dirty page cache left by the one before (writeback would compete with it).
+  sync
+  before=$(cpu "${phase_pids[@]}")
+  "$@"
+  after=$(cpu "${phase_pids[@]}")
+  echo "  broker CPU (all brokers): $(echo "$after - $before" | bc) s"
+}
+produce() { "$TOOL" produce "$@"; }
+
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $N records of 100 B per throughput run"
+
+# 1. The baseline: one broker, acks=1.
+mkdir -p "$DATA/single"
+dotnet "$DLL" start --config broker/config/server.properties --log-level Warning \
+  --override "listeners=PLAINTEXT://127.0.0.1:$SINGLE_PORT" --override "advertised.listeners=PLAINTEXT://127.0.0.1:$SINGLE_PORT" \
+  --override "log.dirs=$DATA/single" --override num.partitions=1 --override health.port=-1 --override metrics.port=-1 &
+single=$!
+pids+=("$single")
+wait_port "$SINGLE_PORT"
+phase_pids=("$single")
+produce "127.0.0.1:$SINGLE_PORT" warmup 20000 100 1 0 none >/dev/null
+echo "== single broker, acks=1, $N x 100 B, linger.ms=0"
+phase produce "127.0.0.1:$SINGLE_PORT" perf-single "$N" 100 1 0 none
+echo "== single broker, acks=1, fixed rate $RATE records/s for ${RATE_SECONDS} s (reference)"
+RDKAFKA_PERF_RATE=$RATE phase produce "127.0.0.1:$SINGLE_PORT" perf-single-rate $((RATE * RATE_SECONDS)) 100 1 0 none
+kill -TERM "$single"; wait "$single" 2>/dev/null || true
+pids=()
+
+# 2. Three KRaft nodes, RF 3, acks=all.
+CLUSTER_ID=$(dotnet "$DLL" storage random-uuid)
+voters=""
+for n in 1 2 3; do voters="${voters:+$voters,}$n@127.0.0.1:$((BASE + 100 + n - 1))"; done
+bootstrap=""
+for n in 1 2 3; do
+  dir=$DATA/node-$n
+  port=$((BASE + n - 1))
+  bootstrap="${bootstrap:+$bootstrap,}127.0.0.1:$port"
+  mkdir -p "$dir/logs"
+  cat > "$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=$n
+cluster.id=$CLUSTER_ID
+controller.quorum.voters=$voters
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$((BASE + 100 + n - 1))
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/logs
+health.port=-1
+metrics.port=-1
+num.partitions=1
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+PROPS
+  dotnet "$DLL" storage format -c "$dir/server.properties" -t "$CLUSTER_ID" >/dev/null
+done
+for n in 1 2 3; do
+  dotnet "$DLL" start --config "$DATA/node-$n/server.properties" --log-level Warning > "$DATA/node-$n/broker.log" 2>&1 &
+  pids+=($!)
+done
+for n in 1 2 3; do wait_port $((BASE + n - 1)); done
+phase_pids=("${pids[@]}")
+# The first produce auto-creates the topic (RF 3 by default.replication.factor) once the quorum has a leader.
+for attempt in 1 2 3; do
+  produce "$bootstrap" perf-rf3 20000 100 all 0 none >/dev/null && break
+  echo "warm-up attempt $attempt failed, retrying" >&2
+done
+echo "== 3 brokers, RF 3, min.insync.replicas 2, acks=all, $N x 100 B, linger.ms=0"
+phase produce "$bootstrap" perf-rf3 "$N" 100 all 0 none
+echo "== 3 brokers, RF 3, acks=all, fixed rate $RATE records/s for ${RATE_SECONDS} s, linger.ms=0"
+RDKAFKA_PERF_RATE=$RATE phase produce "$bootstrap" perf-rf3 $((RATE * RATE_SECONDS)) 100 all 0 none
+for n in 1 2 3; do
+  echo "node $n: RSS $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/"${pids[$((n - 1))]}"/status), log end of perf-rf3-0: $(du -sh "$DATA/node-$n/logs/perf-rf3-0" | cut -f1)"
+done

@@ -1,0 +1,111 @@
+using Broker.Server.Configuration;
+using Broker.Server.Raft;
+
+namespace Broker.Server.Tests.Raft;
+
+/// <summary><c>controller.quorum.bootstrap.servers</c> and the metadata snapshot keys; every error names its key.</summary>
+public sealed class QuorumBootstrapSettingsTests
+{
+    private const string Voters = "1@127.0.0.1:9093,2@127.0.0.1:9094,3@127.0.0.1:9095";
+    private const string Bootstrap = "127.0.0.1:9093,127.0.0.1:9094";
+
+    private static BrokerConfig Load(params (string Key, string Value)[] overrides)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["node.id"] = "1",
+            ["process.roles"] = "broker,controller",
+            ["listeners"] = "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093",
+            ["advertised.listeners"] = "PLAINTEXT://127.0.0.1:9092",
+            ["controller.listener.names"] = "CONTROLLER",
+            ["log.dirs"] = "/tmp/unused-quorum-settings",
+        };
+        foreach (var (key, value) in overrides)
+        {
+            settings[key] = value;
+        }
+
+        return BrokerConfig.Load(null, new Dictionary<string, string>(), settings, null);
+    }
+
+    [Fact]
+    public void From_VotersAndBootstrapServers_StaticQuorumWithBootstrapForDiscovery()
+    {
+        var quorum = QuorumSettings.From(Load(("controller.quorum.voters", Voters), ("controller.quorum.bootstrap.servers", Bootstrap)));
+
+        Assert.NotNull(quorum);
+        Assert.Equal([1, 2, 3], quorum.VoterIds);
+        Assert.Equal([-2, -3], quorum.BootstrapServers.Select(b => b.Id));
+        Assert.Equal([-2, -3], quorum.DiscoveryIds);
+    }
+
+    [Fact]
+    public void From_VotersOnly_ObserversDiscoverThroughTheVoters()
+    {
+        var quorum = QuorumSettings.From(Load(("controller.quorum.voters", Voters)));
+
+        Assert.NotNull(quorum);
+        Assert.Empty(quorum.BootstrapServers);
+        Assert.Equal([1, 2, 3], quorum.DiscoveryIds);
+    }
+
+    [Fact]
+    public void From_BrokerOnlyWithBootstrapServersOnly_ObserverWithoutVoters()
+    {
+        var quorum = QuorumSettings.From(Load(("node.id", "7"), ("process.roles", "broker"), ("listeners", "PLAINTEXT://127.0.0.1:9092"),
+            ("controller.quorum.bootstrap.servers", Bootstrap)));
+
+        Assert.NotNull(quorum);
+        Assert.Empty(quorum.Voters);
+        Assert.False(quorum.IsVoter(7));
+        Assert.Equal(9094, quorum.BootstrapServers[1].Port);
+    }
+
+    [Fact]
+    public void From_ControllerWithBootstrapServersOnly_ThrowsNamingBootstrapServers()
+    {
+        var error = Assert.Throws<ConfigException>(() => QuorumSettings.From(Load(("controller.quorum.bootstrap.servers", Bootstrap))));
+
+        Assert.Equal("controller.quorum.bootstrap.servers", error.Key);
+        Assert.Contains("controller.quorum.voters", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("127.0.0.1:port")]
+    [InlineData(":9093")]
+    public void From_MalformedBootstrapServers_ThrowsNamingBootstrapServers(string value)
+    {
+        var error = Assert.Throws<ConfigException>(() => QuorumSettings.From(Load(("controller.quorum.voters", Voters),
+            ("controller.quorum.bootstrap.servers", value))));
+
+        Assert.Equal("controller.quorum.bootstrap.servers", error.Key);
+    }
+
+    [Fact]
+    public void SnapshotPolicy_Defaults_KafkasTwentyMebibytesAndOneHour()
+    {
+        var policy = QuorumSettings.SnapshotPolicy(Load());
+
+        Assert.Equal(20 * 1024 * 1024, policy.MaxBytesBetweenSnapshots);
+        Assert.Equal(3_600_000, policy.MaxIntervalMs);
+        Assert.Equal(1024 * 1024 * 1024, policy.LogSegmentBytes);
+    }
+
+    [Fact]
+    public void SnapshotPolicy_Overrides_AreRead()
+    {
+        var policy = QuorumSettings.SnapshotPolicy(Load(("metadata.log.max.record.bytes.between.snapshots", "4096"),
+            ("metadata.log.max.snapshot.interval.ms", "0"), ("metadata.log.segment.bytes", "8192")));
+
+        Assert.Equal((4096L, 0L, 8192), (policy.MaxBytesBetweenSnapshots, policy.MaxIntervalMs, policy.LogSegmentBytes!.Value));
+    }
+
+    [Fact]
+    public void Load_ZeroBytesBetweenSnapshots_ThrowsNamingTheKey()
+    {
+        var error = Assert.Throws<ConfigException>(() => Load(("metadata.log.max.record.bytes.between.snapshots", "0")));
+
+        Assert.Equal("metadata.log.max.record.bytes.between.snapshots", error.Key);
+    }
+}
