@@ -1,5 +1,4 @@
 using Broker.FaultTests.Infrastructure;
-using Confluent.Kafka.Admin;
 using Xunit.Abstractions;
 
 namespace Broker.FaultTests;
@@ -55,23 +54,7 @@ public sealed class ControllerFailoverTests
             await producer.WaitForAcknowledgementsAsync(cluster, p, producer.AcknowledgedCount(p), $"partition {p} after the failover");
         }
 
-        await cluster.WaitUntilAsync(async () =>
-        {
-            try
-            {
-                await cluster.Admin.CreateTopicsAsync([new TopicSpecification { Name = "after-failover", NumPartitions = 2, ReplicationFactor = 2 }]);
-                return true;
-            }
-            catch (CreateTopicsException e) when (e.Results.Single().Error.Code == Confluent.Kafka.ErrorCode.TopicAlreadyExists)
-            {
-                return true; // an earlier attempt committed but its answer was lost
-            }
-            catch (CreateTopicsException e) when (e.Results.Single().Error.Code == Confluent.Kafka.ErrorCode.NotController)
-            {
-                return false; // the client still had the dead controller's id
-            }
-        }, "a topic is created through the new controller");
-        await cluster.WaitForFullIsrAsync("after-failover", 2);
+        await cluster.CreateTopicEventuallyAsync("after-failover", 2, 2);
 
         cluster.Start(controller);
         await cluster.WaitForFullIsrAsync(Topic, Partitions);

@@ -2,7 +2,7 @@ using System.Globalization;
 using Broker.FaultTests.Infrastructure;
 using Broker.IntegrationTests.Infrastructure;
 using Confluent.Kafka;
-using Confluent.Kafka.Admin;
+using Broker.Protocol.Messages;
 using Xunit.Abstractions;
 
 namespace Broker.FaultTests;
@@ -40,7 +40,7 @@ public sealed class GroupFailoverTests
         try
         {
             await cluster.WaitUntilAsync(() => Consumed > 200, "the group consumer reads records");
-            var before = await WaitForCommittedAsync(cluster, _ => true, "every partition has a committed offset");
+            var before = await WaitForCommittedAsync(cluster, (_, _) => true, "every partition has a committed offset");
             var coordinator = await CoordinatorAsync(cluster);
             var consumedAtKill = Consumed;
             await cluster.KillAsync(coordinator);
@@ -48,7 +48,7 @@ public sealed class GroupFailoverTests
             await cluster.WaitUntilAsync(async () => await CoordinatorAsync(cluster) != coordinator, $"the group's coordinator moves off the killed node {coordinator}");
             await cluster.WaitUntilAsync(() => Consumed > consumedAtKill + 200, $"the consumer goes on after coordinator {coordinator} died (consumed {Consumed})");
             // The new coordinator loaded what was committed before the kill, and takes new commits.
-            var after = await WaitForCommittedAsync(cluster, p => p.Offset.Value > before[p.Partition.Value], "every committed offset moved past its value before the kill");
+            var after = await WaitForCommittedAsync(cluster, (p, offset) => offset > before[p], "every committed offset moved past its value before the kill");
             _output.WriteLine($"coordinator {coordinator} killed; committed offsets [{string.Join(',', before)}] before, [{string.Join(',', after)}] from the new coordinator");
 
             await producer.StopAsync();
@@ -65,7 +65,7 @@ public sealed class GroupFailoverTests
         // Closing commits the final positions: the committed offsets are the partitions' ends.
         consumer.Close();
         var ends = Enumerable.Range(0, Partitions).Select(p => producer.Acknowledged(p).Values.Max(o => o.Value) + 1).ToArray();
-        await WaitForCommittedAsync(cluster, p => p.Offset.Value >= ends[p.Partition.Value], $"the committed offsets reach the partition ends [{string.Join(',', ends)}]");
+        await WaitForCommittedAsync(cluster, (p, offset) => offset >= ends[p], $"the committed offsets reach the partition ends [{string.Join(',', ends)}]");
     }
 
     private long Consumed => Interlocked.Read(ref _consumed);
@@ -97,30 +97,51 @@ public sealed class GroupFailoverTests
         }
     }
 
+    /// <summary>
+    /// FindCoordinator (v3) asked of each running node in turn: the first error-free answer. Raw requests rather than
+    /// librdkafka's admin calls, whose cached coordinator kept timing out against the killed node for a minute once.
+    /// </summary>
     private static async Task<int> CoordinatorAsync(ProcessCluster cluster)
     {
-        var described = await cluster.Admin.DescribeConsumerGroupsAsync([Group], new DescribeConsumerGroupsOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
-        return described.ConsumerGroupDescriptions.Single().Coordinator?.Id ?? -1;
+        foreach (var node in cluster.RunningNodes.ToArray())
+        {
+            var found = await cluster.SendAsync<FindCoordinatorResponse>(node, new FindCoordinatorRequest { Key = Group, KeyType = 0 }, 3);
+            if (found.ErrorCode == 0)
+            {
+                return found.NodeId;
+            }
+        }
+
+        return -1;
     }
 
-    /// <summary>Waits until the group has a committed offset for every partition, each accepted by <paramref name="accept"/>; returns them by partition.</summary>
-    private static async Task<long[]> WaitForCommittedAsync(ProcessCluster cluster, Func<TopicPartitionOffsetError, bool> accept, string what)
+    /// <summary>Waits until the group's coordinator has a committed offset for every partition, each accepted by <paramref name="accept"/>; returns them by partition.</summary>
+    private static async Task<long[]> WaitForCommittedAsync(ProcessCluster cluster, Func<int, long, bool> accept, string what)
     {
         var offsets = new long[Partitions];
         await cluster.WaitUntilAsync(async () =>
         {
-            var partitions = Enumerable.Range(0, Partitions).Select(p => new TopicPartition(Topic, p)).ToList();
-            var listed = await cluster.Admin.ListConsumerGroupOffsetsAsync(
-                [new ConsumerGroupTopicPartitions(Group, partitions)], new ListConsumerGroupOffsetsOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
-            var committed = listed.Single().Partitions;
-            if (committed.Count != Partitions || committed.Any(p => p.Error.IsError || p.Offset.Value < 0 || !accept(p)))
+            var coordinator = await CoordinatorAsync(cluster);
+            if (coordinator < 0 || !cluster.IsRunning(coordinator))
+            {
+                return false;
+            }
+
+            var fetched = await cluster.SendAsync<OffsetFetchResponse>(coordinator, new OffsetFetchRequest
+            {
+                GroupId = Group,
+                Topics = [new OffsetFetchRequest.OffsetFetchRequestTopic { Name = Topic, PartitionIndexes = [.. Enumerable.Range(0, Partitions)] }],
+            }, 7);
+            var committed = fetched.Topics.SingleOrDefault()?.Partitions;
+            if (fetched.ErrorCode != 0 || committed is null || committed.Count != Partitions
+                || committed.Any(p => p.ErrorCode != 0 || p.CommittedOffset < 0 || !accept(p.PartitionIndex, p.CommittedOffset)))
             {
                 return false;
             }
 
             foreach (var partition in committed)
             {
-                offsets[partition.Partition.Value] = partition.Offset.Value;
+                offsets[partition.PartitionIndex] = partition.CommittedOffset;
             }
 
             return true;

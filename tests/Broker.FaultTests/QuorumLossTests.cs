@@ -92,7 +92,7 @@ public sealed class QuorumLossTests
         using var after = KafkaClients.Producer(afterConfig, _output);
         var accepted = await ProduceAsync(after);
         Assert.True(accepted is null, $"acks=all produce after the restart failed: {accepted}");
-        await cluster.CreateTopicAsync("quorum-loss-after", 1);
+        await cluster.CreateTopicEventuallyAsync("quorum-loss-after", 1);
         await LogChecker.VerifyAsync(cluster, Topic, Partitions, producer, _output);
     }
 

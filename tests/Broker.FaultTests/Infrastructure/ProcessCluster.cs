@@ -211,6 +211,35 @@ internal sealed class ProcessCluster : IAsyncDisposable
     }
 
     /// <summary>
+    /// Creates a topic once the cluster can: after a failover or restart the client may still name a dead controller
+    /// (NOT_CONTROLLER), restarted brokers stay fenced until they catch up (INVALID_REPLICATION_FACTOR), and a forwarded
+    /// creation may time out; an earlier attempt that committed without its answer shows as TOPIC_ALREADY_EXISTS.
+    /// </summary>
+    public async Task CreateTopicEventuallyAsync(string topic, int partitions, short replicationFactor = Size)
+    {
+        await WaitUntilAsync(async () =>
+        {
+            try
+            {
+                await _admin.CreateTopicsAsync(
+                    [new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = replicationFactor }],
+                    new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(10), OperationTimeout = TimeSpan.FromSeconds(10) })
+                    .WaitAsync(TimeSpan.FromSeconds(20));
+                return true;
+            }
+            catch (CreateTopicsException e) when (e.Results.Single().Error.Code == ErrorCode.TopicAlreadyExists)
+            {
+                return true;
+            }
+            catch (CreateTopicsException e) when (e.Results.Single().Error.Code is ErrorCode.NotController or ErrorCode.InvalidReplicationFactor or ErrorCode.RequestTimedOut)
+            {
+                return false;
+            }
+        }, $"topic {topic} is created");
+        await WaitForFullIsrAsync(topic, partitions);
+    }
+
+    /// <summary>
     /// Waits until a running node answers DescribeQuorum as the quorum leader (followers refuse it with
     /// NOT_LEADER_OR_FOLLOWER) in an epoch <paramref name="accept"/> takes; returns that node and epoch.
     /// </summary>
