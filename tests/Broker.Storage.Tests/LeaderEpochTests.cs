@@ -131,6 +131,20 @@ public sealed class LeaderEpochTests : IDisposable
     }
 
     [Fact]
+    public void TruncateTo_LogEndAfterAnEpochWithoutAppends_DropsThatEpoch()
+    {
+        using var manager = TestLogs.Open(_dir.Path, _time);
+        var log = manager.GetOrCreateLog("e", 0, TopicId, TestLogs.Small);
+        log.Append(TestBatches.Create(3), 0, _time.NowMs, false);
+        log.AssignEpochStartOffset(1); // led in epoch 1, appended nothing, then followed a leader that never had epoch 1
+
+        Assert.Equal(3, log.TruncateTo(3));
+
+        Assert.Equal(0, log.LeaderEpochs.LatestEpoch);
+        Assert.Equal([new(0, 0)], log.LeaderEpochs.Entries);
+    }
+
+    [Fact]
     public void LogStartMoves_EpochCacheTrimmedFromStart()
     {
         using var manager = TestLogs.Open(_dir.Path, _time);

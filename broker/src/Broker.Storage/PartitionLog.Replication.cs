@@ -117,6 +117,11 @@ public sealed partial class PartitionLog
 
             if (targetOffset >= _logEndOffset)
             {
+                // No record goes, but an epoch this replica started as leader at the log end without appending anything
+                // must: a follower whose latest epoch the leader never had would otherwise send it as last_fetched_epoch
+                // forever, get the same diverging epoch back and "truncate" to where it already is (Kafka's truncateTo
+                // trims the epoch cache here too).
+                _epochs.TruncateFromEnd(_logEndOffset);
                 return _logEndOffset;
             }
 
