@@ -211,9 +211,15 @@ internal sealed class BrokerComponents : IDisposable
 
                 // The controller-listener APIs of a KRaft node: the Raft RPCs, forwarded requests and broker registration.
                 handlers.AddRange([new VoteHandler(quorum), new BeginQuorumEpochHandler(quorum), new EndQuorumEpochHandler(quorum), new FetchSnapshotHandler(quorum),
-                    new DescribeQuorumHandler(quorum), new EnvelopeHandler(() => dispatcher!, quorum, config.NodeId),
+                    new DescribeQuorumHandler(quorum.Store), new EnvelopeHandler(() => dispatcher!, quorum, config.NodeId),
                     new BrokerRegistrationHandler(lifecycle), new BrokerHeartbeatHandler(lifecycle), new AllocateProducerIdsHandler(producerIdBlocks!),
                     new AlterPartitionHandler(controller)]);
+            }
+
+            else if (soleVoter is not null)
+            {
+                // Kafka brokers serve DescribeQuorum too (kafka-metadata-quorum --bootstrap-server); a sole voter answers itself.
+                handlers.Add(new DescribeQuorumHandler(soleVoter));
             }
 
             dispatcher = new RequestDispatcher(handlers);
