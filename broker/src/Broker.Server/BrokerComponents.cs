@@ -1,6 +1,7 @@
 using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Network;
+using Broker.Cluster.Raft;
 using Broker.Cluster.Replication;
 using Broker.Coordinators.Groups;
 using Broker.Coordinators.Transactions;
@@ -23,16 +24,15 @@ namespace Broker.Server;
 /// </summary>
 internal sealed class BrokerComponents : IDisposable
 {
-    private readonly LocalMetadataLog? _ownMetadata;
     private Action? _detach;
 
-    private BrokerComponents(LogManager logs, IMetadataStore metadata, LocalMetadataLog? ownMetadata, BrokerServices services, RequestDispatcher dispatcher,
+    private BrokerComponents(LogManager logs, IMetadataStore metadata, RaftMetadataStore? soleVoter, BrokerServices services, RequestDispatcher dispatcher,
         ReplicaFetcherManager fetchers)
     {
         Quorum = services.Quorum;
         Logs = logs;
         Metadata = metadata;
-        _ownMetadata = ownMetadata;
+        SoleVoter = soleVoter;
         Services = services;
         Dispatcher = dispatcher;
         Fetchers = fetchers;
@@ -40,23 +40,28 @@ internal sealed class BrokerComponents : IDisposable
 
     public LogManager Logs { get; }
 
-    /// <summary>The metadata log: this broker's own single-node log, or the store shared by in-process test clusters.</summary>
+    /// <summary>The metadata log: this node's Raft store (network-bound or a sole voter), or the store shared by in-process
+    /// test clusters.</summary>
     public IMetadataStore Metadata { get; }
+
+    /// <summary>The Raft store of a node without controller.quorum.voters, a one-voter quorum of itself that needs no
+    /// network; null in KRaft mode (see <see cref="Quorum"/>) and with a shared store.</summary>
+    public RaftMetadataStore? SoleVoter { get; }
 
     /// <summary>The follower side; the host attaches it to the replica manager once this broker is registered.</summary>
     public ReplicaFetcherManager Fetchers { get; }
 
     public BrokerServices Services { get; }
 
-    /// <summary>The network-bound Raft quorum (controller.quorum.voters set), or null for the single-node metadata log.</summary>
+    /// <summary>The network-bound Raft quorum (controller.quorum.voters set), or null for a sole voter or a shared store.</summary>
     public RaftNetworkDriver? Quorum { get; }
 
     public RequestDispatcher Dispatcher { get; }
 
     /// <param name="metrics">The broker's metrics; null gives the handlers a private, unserved registry (tests).</param>
     /// <param name="recovery">Updated while the logs load, for the health endpoint.</param>
-    /// <param name="sharedMetadata">A metadata store shared by several brokers of one process (multi-broker tests, until the
-    /// Raft quorum lands); null opens this broker's own metadata log.</param>
+    /// <param name="sharedMetadata">A metadata store shared by several brokers of one process (in-process multi-broker
+    /// tests); null opens this node's own Raft metadata store.</param>
     public static BrokerComponents Create(BrokerConfig config, ILoggerFactory loggerFactory, TimeProvider time, BrokerMetrics? metrics = null,
         LogRecoveryProgress? recovery = null, IMetadataStore? sharedMetadata = null)
     {
@@ -73,7 +78,7 @@ internal sealed class BrokerComponents : IDisposable
         }
 
         var logs = LogManager.Open(new LogManagerOptions(config.LogDirs, config.NodeId, config.ClusterId, defaultLogConfig) { RecoveryProgress = recovery }, time, loggerFactory);
-        LocalMetadataLog? ownMetadata = null;
+        RaftMetadataStore? soleVoter = null;
         var quorumConfig = sharedMetadata is null ? QuorumSettings.From(config) : null;
         RaftNetworkDriver? quorum = null;
         try
@@ -87,7 +92,11 @@ internal sealed class BrokerComponents : IDisposable
             }
             else
             {
-                metadata = sharedMetadata ?? (ownMetadata = LocalMetadataLog.Open(logs, config.NodeId, time, loggerFactory.CreateLogger<LocalMetadataLog>()));
+                // No voters configured: a one-voter quorum of this node, as Kafka's combined node with
+                // controller.quorum.voters=<node.id>@<its controller listener>. It elects itself and commits its own appends
+                // inside Open/CommitAsync, so it sends nothing and needs no controller listener (the endpoint is never dialled).
+                metadata = sharedMetadata ?? (soleVoter = RaftMetadataStore.Open(logs, config.NodeId, QuorumSettings.SoleVoter(config), time, send: null,
+                    loggerFactory.CreateLogger<RaftMetadataStore>(), snapshots: QuorumSettings.SnapshotPolicy(config)));
             }
 
             if (quorum is null && MetadataFeatures.BootstrapRecords(metadata.Image) is { Count: > 0 } defaults)
@@ -202,15 +211,21 @@ internal sealed class BrokerComponents : IDisposable
 
                 // The controller-listener APIs of a KRaft node: the Raft RPCs, forwarded requests and broker registration.
                 handlers.AddRange([new VoteHandler(quorum), new BeginQuorumEpochHandler(quorum), new EndQuorumEpochHandler(quorum), new FetchSnapshotHandler(quorum),
-                    new DescribeQuorumHandler(quorum), new EnvelopeHandler(() => dispatcher!, quorum, config.NodeId),
+                    new DescribeQuorumHandler(quorum.Store), new EnvelopeHandler(() => dispatcher!, quorum, config.NodeId),
                     new BrokerRegistrationHandler(lifecycle), new BrokerHeartbeatHandler(lifecycle), new AllocateProducerIdsHandler(producerIdBlocks!),
                     new AlterPartitionHandler(controller)]);
+            }
+
+            else if (soleVoter is not null)
+            {
+                // Kafka brokers serve DescribeQuorum too (kafka-metadata-quorum --bootstrap-server); a sole voter answers itself.
+                handlers.Add(new DescribeQuorumHandler(soleVoter));
             }
 
             dispatcher = new RequestDispatcher(handlers);
             var endpoints = new BrokerEndpointResolver(() => metadata.Image, config.InterBrokerListenerName);
             var fetchers = new ReplicaFetcherManager(FetcherOptions(config), endpoints.Resolve, () => logs.BrokerEpoch, time, loggerFactory);
-            return new BrokerComponents(logs, metadata, ownMetadata, services, dispatcher, fetchers)
+            return new BrokerComponents(logs, metadata, soleVoter, services, dispatcher, fetchers)
             {
                 // A shared store outlives this broker: its images must stop reaching closed logs.
                 _detach = () =>
@@ -223,7 +238,6 @@ internal sealed class BrokerComponents : IDisposable
         catch
         {
             quorum?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            ownMetadata?.Dispose();
             logs.Dispose();
             throw;
         }
@@ -259,15 +273,14 @@ internal sealed class BrokerComponents : IDisposable
     private static bool PartitionExists(MetadataImage image, string topic, int partition) =>
         image.TopicsByName.TryGetValue(topic, out var info) && (uint)partition < (uint)info.Partitions.Length;
 
-    /// <summary>Closes this broker's own metadata log (a shared store belongs to whoever shared it) and the logs. Stop the
-    /// fetchers first.</summary>
+    /// <summary>Stops the network-bound quorum, if any (a sole voter has no loop to stop; a shared store belongs to whoever
+    /// shared it), and closes the logs, the metadata partition with them. Stop the fetchers first.</summary>
     public void Dispose()
     {
         Interlocked.Exchange(ref _detach, null)?.Invoke();
 
         // Normally already stopped by the host (asynchronously); the quorum must stop before its log closes.
         Quorum?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _ownMetadata?.Dispose();
         Logs.Dispose();
     }
 

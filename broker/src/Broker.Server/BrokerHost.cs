@@ -36,7 +36,8 @@ public static partial class BrokerHost
 
     /// <summary>
     /// Starts a broker whose metadata comes from <paramref name="sharedMetadata"/>, a store several in-process brokers share
-    /// (multi-broker tests until the Raft quorum lands); null gives the broker its own single-node metadata log.
+    /// (in-process multi-broker tests); null gives the broker its own Raft metadata store (a one-voter quorum of itself
+    /// without controller.quorum.voters).
     /// </summary>
     public static async Task<RunningBroker> StartAsync(BrokerConfig config, ILoggerFactory loggerFactory, TimeProvider time, IMetadataStore? sharedMetadata,
         CancellationToken cancellationToken)

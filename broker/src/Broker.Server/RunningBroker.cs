@@ -61,8 +61,9 @@ public sealed partial class RunningBroker : IAsyncDisposable
 
     public MetadataImage Metadata => _components.Metadata.Image;
 
-    /// <summary>This node's view of the KRaft quorum (role, epoch, leader), or null without controller.quorum.voters.</summary>
-    public (RaftRole Role, int Epoch, int LeaderId)? QuorumState => _components.Quorum?.Store.State;
+    /// <summary>This node's view of the KRaft quorum (role, epoch, leader); a node without controller.quorum.voters is a
+    /// quorum of itself. Null only for brokers sharing an in-process store (tests).</summary>
+    public (RaftRole Role, int Epoch, int LeaderId)? QuorumState => (_components.Quorum?.Store ?? _components.SoleVoter)?.State;
 
     /// <summary>The partitions this broker hosts, their logs and roles (for tests and tools).</summary>
     public ReplicaManager Replicas => _components.Services.Replicas;

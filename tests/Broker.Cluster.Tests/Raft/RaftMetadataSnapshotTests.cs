@@ -175,7 +175,7 @@ public sealed class RaftMetadataSnapshotTests : IDisposable
         return RaftMetadataStore.Open(manager, nodeId, config, _time, send, NullLogger<RaftMetadataStore>.Instance, new Random(nodeId), policy);
     }
 
-    private string MetadataDir(string dir) => Path.Combine(_root, dir, LocalMetadataLog.TopicName + "-0");
+    private string MetadataDir(string dir) => Path.Combine(_root, dir, MetadataTopic.TopicName + "-0");
 
     private void Close(string dir)
     {

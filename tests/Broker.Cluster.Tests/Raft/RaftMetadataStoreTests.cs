@@ -1,6 +1,9 @@
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Raft;
+using Broker.Protocol;
+using Broker.Protocol.Messages;
 using Broker.Protocol.Metadata;
+using Broker.Protocol.Records;
 using Broker.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -47,25 +50,35 @@ public sealed class RaftMetadataStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Open_LogWrittenByLocalMetadataLog_ReplaysItAndAppendsAfterIt()
+    public async Task Open_LogWrittenBeforeRaft_ReplaysItAndAppendsAfterIt()
     {
+        // The pre-Raft single-node metadata log: one epoch-0 batch per commit, no control batches, no quorum-state.
         var logs = Logs(1, "node-1");
-        using (var local = LocalMetadataLog.Open(logs, 1, _time, NullLogger<LocalMetadataLog>.Instance))
-        {
-            await local.CommitAsync([new FeatureLevelRecord { Name = "metadata.version", FeatureLevel = 25 }], CancellationToken.None);
-            await local.CommitAsync([new FeatureLevelRecord { Name = "group.version", FeatureLevel = 1 }], CancellationToken.None);
-        }
-
+        var log = logs.GetOrCreateLog(MetadataTopic.TopicName, 0, MetadataTopic.TopicId, LogConfig.Default);
+        AppendPreRaftBatch(log, new FeatureLevelRecord { Name = "metadata.version", FeatureLevel = 25 });
+        AppendPreRaftBatch(log, new FeatureLevelRecord { Name = "group.version", FeatureLevel = 1 });
         CloseAll();
+
         var store = Open(1, TestQuorums.Of(1), "node-1");
 
         Assert.Equal(25, store.Image.FinalizedFeatures["metadata.version"]);
         Assert.Equal(1, store.Image.FinalizedFeatures["group.version"]);
         var next = await store.CommitAsync([new FeatureLevelRecord { Name = "transaction.version", FeatureLevel = 2 }], CancellationToken.None);
 
-        // Offsets 0 and 1 were LocalMetadataLog's, 2 is the LEADER_CHANGE of epoch 1.
+        // Offsets 0 and 1 were written before Raft, 2 is the LEADER_CHANGE of epoch 1.
         Assert.Equal(3, next.Offset);
         Assert.Equal(2, next.FinalizedFeatures["transaction.version"]);
+    }
+
+    private void AppendPreRaftBatch(PartitionLog log, IApiMessage record)
+    {
+        using var value = new KafkaWriter(64);
+        MetadataRecordSerde.Write(value, record);
+        using var batch = new RecordBatchBuilder();
+        batch.Append(_time.NowMs, null, value.WrittenSpan.ToArray());
+        log.Append(batch.ToArray(), 0, _time.NowMs, logAppendTime: false);
+        log.Flush();
+        log.HighWatermark = log.LogEndOffset;
     }
 
     [Fact]

@@ -410,6 +410,11 @@ public sealed class HandlerVersionTests : IDisposable
                     GroupId = "g",
                     Topics = [new OffsetDeleteRequest.OffsetDeleteRequestTopic { Name = "t", Partitions = [new OffsetDeleteRequest.OffsetDeleteRequestPartition { PartitionIndex = 0 }] }],
                 };
+            case ApiKey.DescribeQuorum:
+                return new DescribeQuorumRequest
+                {
+                    Topics = [new DescribeQuorumRequest.TopicData { TopicName = "__cluster_metadata", Partitions = [new DescribeQuorumRequest.PartitionData()] }],
+                };
             default:
                 throw new InvalidOperationException($"No sample request for {key}; add one when a handler is added.");
         }

@@ -38,7 +38,7 @@ public sealed class RaftHandlerTests : IDisposable
     {
         var response = await CallAsync<DescribeQuorumResponse>(55, version, new DescribeQuorumRequest
         {
-            Topics = [new DescribeQuorumRequest.TopicData { TopicName = LocalMetadataLog.TopicName, Partitions = [new DescribeQuorumRequest.PartitionData()] }],
+            Topics = [new DescribeQuorumRequest.TopicData { TopicName = MetadataTopic.TopicName, Partitions = [new DescribeQuorumRequest.PartitionData()] }],
         });
 
         var partition = Assert.Single(Assert.Single(response.Topics).Partitions);
@@ -61,7 +61,7 @@ public sealed class RaftHandlerTests : IDisposable
             [
                 new VoteRequest.TopicData
                 {
-                    TopicName = LocalMetadataLog.TopicName,
+                    TopicName = MetadataTopic.TopicName,
                     Partitions = [new VoteRequest.PartitionData { CandidateId = 2, CandidateEpoch = 50, LastOffsetEpoch = 49, LastOffset = 1000 }],
                 },
             ],
@@ -90,7 +90,7 @@ public sealed class RaftHandlerTests : IDisposable
             [
                 new BeginQuorumEpochRequest.TopicData
                 {
-                    TopicName = LocalMetadataLog.TopicName,
+                    TopicName = MetadataTopic.TopicName,
                     Partitions = [new BeginQuorumEpochRequest.PartitionData { LeaderId = 2, LeaderEpoch = 0 }],
                 },
             ],
@@ -106,7 +106,7 @@ public sealed class RaftHandlerTests : IDisposable
     {
         var describe = await CallAsync<DescribeQuorumResponse>(55, 1, new DescribeQuorumRequest
         {
-            Topics = [new DescribeQuorumRequest.TopicData { TopicName = LocalMetadataLog.TopicName, Partitions = [new DescribeQuorumRequest.PartitionData()] }],
+            Topics = [new DescribeQuorumRequest.TopicData { TopicName = MetadataTopic.TopicName, Partitions = [new DescribeQuorumRequest.PartitionData()] }],
         });
         var epoch = describe.Topics[0].Partitions[0].LeaderEpoch;
 
@@ -119,7 +119,7 @@ public sealed class RaftHandlerTests : IDisposable
             [
                 new FetchRequest.FetchTopic
                 {
-                    TopicId = LocalMetadataLog.TopicId,
+                    TopicId = MetadataTopic.TopicId,
                     Partitions = [new FetchRequest.FetchPartition { Partition = 0, CurrentLeaderEpoch = epoch, FetchOffset = 0, LastFetchedEpoch = 0, PartitionMaxBytes = 1 << 20 }],
                 },
             ],
@@ -234,7 +234,7 @@ public sealed class RaftHandlerTests : IDisposable
         Assert.False(store.Resign());
         var response = await CallAsync<DescribeQuorumResponse>(55, 1, new DescribeQuorumRequest
         {
-            Topics = [new DescribeQuorumRequest.TopicData { TopicName = LocalMetadataLog.TopicName, Partitions = [new DescribeQuorumRequest.PartitionData()] }],
+            Topics = [new DescribeQuorumRequest.TopicData { TopicName = MetadataTopic.TopicName, Partitions = [new DescribeQuorumRequest.PartitionData()] }],
         });
         Assert.Equal((short)ErrorCode.NotLeaderOrFollower, response.Topics[0].Partitions[0].ErrorCode);
     }

@@ -26,7 +26,7 @@ public sealed class RaftSnapshotHandlerTests : IDisposable
     {
         var epoch = (await CallAsync<DescribeQuorumResponse>(55, 1, new DescribeQuorumRequest
         {
-            Topics = [new DescribeQuorumRequest.TopicData { TopicName = LocalMetadataLog.TopicName, Partitions = [new DescribeQuorumRequest.PartitionData()] }],
+            Topics = [new DescribeQuorumRequest.TopicData { TopicName = MetadataTopic.TopicName, Partitions = [new DescribeQuorumRequest.PartitionData()] }],
         })).Topics[0].Partitions[0].LeaderEpoch;
 
         var fetch = await CallAsync<FetchResponse>(1, 17, new FetchRequest
@@ -38,7 +38,7 @@ public sealed class RaftSnapshotHandlerTests : IDisposable
             [
                 new FetchRequest.FetchTopic
                 {
-                    TopicId = LocalMetadataLog.TopicId,
+                    TopicId = MetadataTopic.TopicId,
                     Partitions = [new FetchRequest.FetchPartition { Partition = 0, CurrentLeaderEpoch = epoch, FetchOffset = 0, LastFetchedEpoch = 0 }],
                 },
             ],
@@ -59,7 +59,7 @@ public sealed class RaftSnapshotHandlerTests : IDisposable
             var wanted = new FetchSnapshotRequest.PartitionSnapshot { Partition = 0, CurrentLeaderEpoch = epoch, Position = content.Count };
             wanted.SnapshotId.EndOffset = partition.SnapshotId.EndOffset;
             wanted.SnapshotId.Epoch = partition.SnapshotId.Epoch;
-            request.Topics.Add(new FetchSnapshotRequest.TopicSnapshot { Name = LocalMetadataLog.TopicName, Partitions = [wanted] });
+            request.Topics.Add(new FetchSnapshotRequest.TopicSnapshot { Name = MetadataTopic.TopicName, Partitions = [wanted] });
 
             var answer = Assert.Single(Assert.Single((await CallAsync<FetchSnapshotResponse>(59, 1, request)).Topics).Partitions);
 

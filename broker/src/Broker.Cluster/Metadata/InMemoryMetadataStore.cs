@@ -4,7 +4,7 @@ namespace Broker.Cluster.Metadata;
 
 /// <summary>
 /// A metadata store that keeps records only in memory: for unit tests and tools. The broker uses
-/// <see cref="LocalMetadataLog"/>, which persists the same records. Thread-safe (commits serialised).
+/// <see cref="Raft.RaftMetadataStore"/>, which persists the same records. Thread-safe (commits serialised).
 /// </summary>
 public sealed class InMemoryMetadataStore : IMetadataStore
 {

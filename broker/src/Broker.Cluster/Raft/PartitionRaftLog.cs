@@ -40,7 +40,7 @@ public sealed class PartitionRaftLog : IRaftLog
     {
         ArgumentNullException.ThrowIfNull(logs);
         var config = LogConfig.Default with { RetentionMs = -1, RetentionBytes = -1 };
-        var log = logs.GetOrCreateLog(LocalMetadataLog.TopicName, 0, LocalMetadataLog.TopicId,
+        var log = logs.GetOrCreateLog(MetadataTopic.TopicName, 0, MetadataTopic.TopicId,
             segmentBytes is { } bytes ? config with { SegmentBytes = bytes } : config);
         return new PartitionRaftLog(log, time);
     }

@@ -10,8 +10,9 @@ namespace Broker.Cluster.Raft;
 /// <summary>
 /// <see cref="IMetadataStore"/> over a <see cref="RaftReplica"/>: commits are Raft appends, and the image is built from
 /// the committed batches the replica delivers (control batches skipped), replayed from the start of the log at every
-/// open, as <see cref="LocalMetadataLog"/> does. With a single voter it needs nothing else (the replica leads at once and
-/// commits synchronously), so it can replace <see cref="LocalMetadataLog"/> on today's single-node brokers; with several
+/// open (a log written before Raft, epoch 0 batches without control records, replays the same way). With a single voter
+/// it needs nothing else (the replica leads at once and commits synchronously): that is every node without
+/// <c>controller.quorum.voters</c>; with several
 /// voters a network binding feeds <see cref="Handle"/>, calls <see cref="Poll"/> by the returned deadline and ships
 /// what the <c>send</c> callback receives.
 /// </summary>

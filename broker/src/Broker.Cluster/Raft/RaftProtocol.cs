@@ -12,7 +12,7 @@ namespace Broker.Cluster.Raft;
 /// </summary>
 internal static class RaftProtocol
 {
-    public const string TopicName = LocalMetadataLog.TopicName;
+    public const string TopicName = MetadataTopic.TopicName;
 
     /// <summary>INCONSISTENT_VOTER_SET: the sender or receiver is not a voter (not in the shared ErrorCode enum yet).</summary>
     public const short InconsistentVoterSet = 94;
@@ -120,7 +120,7 @@ internal static class RaftProtocol
             new FetchRequest.FetchTopic
             {
                 Topic = TopicName,
-                TopicId = LocalMetadataLog.TopicId,
+                TopicId = MetadataTopic.TopicId,
                 Partitions =
                 [
                     new FetchRequest.FetchPartition
@@ -141,7 +141,7 @@ internal static class RaftProtocol
         partition.CurrentLeader.LeaderEpoch = epoch;
         var response = new FetchResponse
         {
-            Responses = [new FetchResponse.FetchableTopicResponse { Topic = TopicName, TopicId = LocalMetadataLog.TopicId, Partitions = [partition] }],
+            Responses = [new FetchResponse.FetchableTopicResponse { Topic = TopicName, TopicId = MetadataTopic.TopicId, Partitions = [partition] }],
         };
         return (response, partition);
     }
@@ -208,7 +208,7 @@ internal static class RaftProtocol
     {
         foreach (var topic in request.Topics)
         {
-            if ((topic.Topic == TopicName || topic.TopicId == LocalMetadataLog.TopicId) && topic.Partitions.Count > 0 && topic.Partitions[0].Partition == 0)
+            if ((topic.Topic == TopicName || topic.TopicId == MetadataTopic.TopicId) && topic.Partitions.Count > 0 && topic.Partitions[0].Partition == 0)
             {
                 partition = topic.Partitions[0];
                 return true;

@@ -1,20 +1,21 @@
+using Broker.Cluster.Raft;
 using Broker.Protocol.Messages;
 using Broker.Server.Dispatch;
-using Broker.Server.Raft;
 
 namespace Broker.Server.Handlers;
 
 /// <summary>
 /// DescribeQuorum (55): the quorum leader's view of the voters and observers (end offsets, last fetch and caught-up
-/// times); other nodes answer NOT_LEADER_OR_FOLLOWER as Kafka's do. Thread-safe.
+/// times); other nodes answer NOT_LEADER_OR_FOLLOWER as Kafka's do. A sole voter (no controller.quorum.voters) answers on
+/// its client listener, as Kafka's single combined node does. Thread-safe.
 /// </summary>
 internal sealed class DescribeQuorumHandler : ApiHandler<DescribeQuorumRequest, DescribeQuorumResponse>
 {
-    private readonly RaftNetworkDriver _quorum;
+    private readonly RaftMetadataStore _store;
 
-    public DescribeQuorumHandler(RaftNetworkDriver quorum)
+    public DescribeQuorumHandler(RaftMetadataStore store)
     {
-        _quorum = quorum;
+        _store = store;
     }
 
     public override short ApiKey => 55;
@@ -24,5 +25,5 @@ internal sealed class DescribeQuorumHandler : ApiHandler<DescribeQuorumRequest, 
     public override short MaxVersion => 2;
 
     protected override ValueTask<DescribeQuorumResponse?> HandleAsync(RequestContext context, DescribeQuorumRequest request, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<DescribeQuorumResponse?>(_quorum.Store.DescribeQuorum());
+        ValueTask.FromResult<DescribeQuorumResponse?>(_store.DescribeQuorum());
 }

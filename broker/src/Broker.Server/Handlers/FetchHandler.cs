@@ -127,7 +127,7 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
     }
 
     private static bool IsMetadataFetch(FetchRequest request) =>
-        request.Topics is [var topic] && (topic.Topic == LocalMetadataLog.TopicName || topic.TopicId == LocalMetadataLog.TopicId);
+        request.Topics is [var topic] && (topic.Topic == MetadataTopic.TopicName || topic.TopicId == MetadataTopic.TopicId);
 
     private static int RaftReplicaId(RequestContext context, FetchRequest request) => Follower(context, request).ReplicaId;
 

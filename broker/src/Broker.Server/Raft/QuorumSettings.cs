@@ -11,7 +11,7 @@ internal static class QuorumSettings
 {
     /// <summary>
     /// The quorum of a KRaft node, or null when neither <c>controller.quorum.voters</c> nor
-    /// <c>controller.quorum.bootstrap.servers</c> is set (today's single-node metadata log, unchanged). With voters the
+    /// <c>controller.quorum.bootstrap.servers</c> is set (the node is then a quorum of itself: <see cref="SoleVoter"/>). With voters the
     /// quorum is static (kraft.version 0) and bootstrap servers only serve observers looking for the leader, as in Kafka;
     /// bootstrap servers alone are accepted for broker-only nodes (observers), not for controllers.
     /// </summary>
@@ -98,6 +98,34 @@ internal static class QuorumSettings
         }
 
         return quorum;
+    }
+
+    /// <summary>
+    /// The quorum of a node without <c>controller.quorum.voters</c>: itself as the only voter, as Kafka's single combined
+    /// node configured with <c>controller.quorum.voters=&lt;node.id&gt;@&lt;controller listener&gt;</c>. The endpoint is
+    /// informational (a sole voter never sends): the first controller listener when one is defined, else 127.0.0.1:0.
+    /// </summary>
+    public static QuorumConfig SoleVoter(BrokerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var endpoint = new VoterEndpoint(config.NodeId, "127.0.0.1", 0);
+        foreach (var listener in config.Listeners)
+        {
+            if (config.ControllerListenerNames.Contains(listener.Name, StringComparer.OrdinalIgnoreCase))
+            {
+                endpoint = new VoterEndpoint(config.NodeId, string.IsNullOrEmpty(listener.Host) ? "127.0.0.1" : listener.Host, listener.Port);
+                break;
+            }
+        }
+
+        return new QuorumConfig([endpoint])
+        {
+            ElectionTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumElectionTimeoutMs),
+            FetchTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumFetchTimeoutMs),
+            ElectionBackoffMaxMs = config.GetInt(ConfigNames.ControllerQuorumElectionBackoffMaxMs),
+            RequestTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumRequestTimeoutMs),
+            RetryBackoffMs = config.GetInt(ConfigNames.ControllerQuorumRetryBackoffMs),
+        };
     }
 
     /// <summary>When this node snapshots its metadata image (Kafka's <c>metadata.log.*</c> keys).</summary>
