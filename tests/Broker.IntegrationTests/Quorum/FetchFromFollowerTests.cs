@@ -97,7 +97,7 @@ public sealed class FetchFromFollowerTests
 
     private async Task<RaftCluster> StartRackAwareClusterAsync()
     {
-        var cluster = await RaftCluster.StartAsync(_output, node =>
+        var cluster = await RaftCluster.StartAsync(_output, nodeSettings: node =>
         [
             new("broker.rack", $"rack-{node}"),
             new("replica.selector.class", "org.apache.kafka.common.replica.RackAwareReplicaSelector"),

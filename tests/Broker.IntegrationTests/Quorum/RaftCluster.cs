@@ -54,15 +54,9 @@ internal sealed class RaftCluster : IAsyncDisposable
     public IEnumerable<int> RunningNodes => Enumerable.Range(1, Size).Where(n => _brokers[n - 1] is not null);
 
     /// <param name="settings">Extra server.properties for every node (they win over the cluster's own).</param>
-    public static Task<RaftCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings = null) =>
-        StartAsync(output, settings, null);
-
     /// <param name="nodeSettings">Extra server settings per node id (e.g. broker.rack), applied last.</param>
-    public static Task<RaftCluster> StartAsync(ITestOutputHelper output, Func<int, IEnumerable<KeyValuePair<string, string>>> nodeSettings) =>
-        StartAsync(output, null, nodeSettings);
-
-    private static async Task<RaftCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings,
-        Func<int, IEnumerable<KeyValuePair<string, string>>>? nodeSettings)
+    public static async Task<RaftCluster> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings = null,
+        Func<int, IEnumerable<KeyValuePair<string, string>>>? nodeSettings = null)
     {
         var cluster = new RaftCluster(output, settings, nodeSettings);
         try
