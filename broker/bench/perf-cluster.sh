@@ -10,6 +10,8 @@
 # Usage: broker/bench/perf-cluster.sh [records]    (env: RATE, RATE_SECONDS, BASE_PORT, KEEP=1 keeps the data dir)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=../scripts/cluster-node.sh
+source broker/scripts/cluster-node.sh
 N=${1:-2000000}
 RATE=${RATE:-50000}
 RATE_SECONDS=${RATE_SECONDS:-20}
@@ -79,26 +81,7 @@ for n in 1 2 3; do
   port=$((BASE + n - 1))
   bootstrap="${bootstrap:+$bootstrap,}127.0.0.1:$port"
   mkdir -p "$dir/logs"
-  cat > "$dir/server.properties" <<PROPS
-process.roles=broker,controller
-node.id=$n
-cluster.id=$CLUSTER_ID
-controller.quorum.voters=$voters
-controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$((BASE + 100 + n - 1))
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-log.dirs=$dir/logs
-health.port=-1
-metrics.port=-1
-num.partitions=1
-default.replication.factor=3
-min.insync.replicas=2
-offsets.topic.replication.factor=3
-transaction.state.log.replication.factor=3
-transaction.state.log.min.isr=2
-PROPS
+  write_node_config "$dir/server.properties" "$n" "$CLUSTER_ID" "$voters" "$port" $((BASE + 100 + n - 1)) "$dir/logs" -1 -1 1
   dotnet "$DLL" storage format -c "$dir/server.properties" -t "$CLUSTER_ID" >/dev/null
 done
 for n in 1 2 3; do
