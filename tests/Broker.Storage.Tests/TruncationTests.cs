@@ -47,32 +47,6 @@ public sealed class TruncationTests : IDisposable
         TestBatches.Parse(TestBatches.ReadAll(log.Read(from, 1 << 24, log.LogEndOffset, true)));
 
     [Fact]
-    public void TruncateFullyAndStartAt_PastTheEnd_RestartsEmptyThereDurablyAndAppendsContinue()
-    {
-        using (var manager = TestLogs.Open(_dir.Path, _time))
-        {
-            var log = manager.GetOrCreateLog("f", 0, TopicId, TestLogs.Small);
-            log.AppendAsFollower(TestBatches.Concat(LeaderBatch(0, 1), LeaderBatch(3, 1)), _time.NowMs);
-            log.Flush();
-
-            log.TruncateFullyAndStartAt(50);
-
-            Assert.Equal((50L, 50L, 50L, 50L), (log.LogStartOffset, log.LogEndOffset, log.HighWatermark, log.RecoveryPoint));
-            Assert.Empty(log.LeaderEpochs.Entries);
-            Assert.Empty(AllBatches(log));
-            log.AppendAsFollower(LeaderBatch(50, 4), _time.NowMs);
-            log.Flush();
-            Assert.Equal([(50L, 52L)], AllBatches(log));
-        }
-
-        using var reopened = TestLogs.Open(_dir.Path, _time);
-        var again = reopened.GetOrCreateLog("f", 0, TopicId, TestLogs.Small);
-        Assert.Equal((50L, 53L), (again.LogStartOffset, again.LogEndOffset));
-        Assert.Equal([(50L, 52L)], AllBatches(again));
-        Assert.Equal(4, again.LeaderEpochs.LatestEpoch);
-    }
-
-    [Fact]
     public void AppendAsFollower_KeepsOffsetsAndEpochs_AndRefusesOffsetsBelowTheEnd()
     {
         using var manager = TestLogs.Open(_dir.Path, _time);
@@ -209,7 +183,7 @@ public sealed class TruncationTests : IDisposable
     }
 
     [Fact]
-    public void TruncateFullyAndStartAt_AboveTheLogEnd_LogRestartsEmptyThereAndSurvivesARestart()
+    public void TruncateFullyAndStartAt_AboveTheLogEnd_LogRestartsEmptyThereDurablyAndSurvivesARestart()
     {
         using (var manager = TestLogs.Open(_dir.Path, _time))
         {
@@ -220,13 +194,16 @@ public sealed class TruncationTests : IDisposable
             }
 
             log.HighWatermark = 18;
+            log.Flush();
 
             log.TruncateFullyAndStartAt(50);
 
-            Assert.Equal((50L, 50L, 50L), (log.LogStartOffset, log.LogEndOffset, log.HighWatermark));
+            Assert.Equal((50L, 50L, 50L, 50L), (log.LogStartOffset, log.LogEndOffset, log.HighWatermark, log.RecoveryPoint));
             Assert.Equal(1, log.SegmentCount);
             Assert.Empty(log.LeaderEpochs.Entries);
+            Assert.Empty(AllBatches(log));
             log.AppendAsFollower(LeaderBatch(50, 3), _time.NowMs);
+            log.Flush();
             Assert.Equal([(50L, 52L)], AllBatches(log));
             Assert.Equal([new(3, 50)], log.LeaderEpochs.Entries);
         }
@@ -237,6 +214,7 @@ public sealed class TruncationTests : IDisposable
             Assert.Equal((50L, 53L), (log.LogStartOffset, log.LogEndOffset));
             Assert.Equal([(50L, 52L)], AllBatches(log));
             Assert.Equal([new(3, 50)], log.LeaderEpochs.Entries);
+            Assert.Equal(3, log.LeaderEpochs.LatestEpoch);
         }
     }
 }
