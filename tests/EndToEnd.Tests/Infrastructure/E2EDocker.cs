@@ -1,0 +1,84 @@
+using Broker.IntegrationTests.Infrastructure;
+
+namespace EndToEnd.Tests.Infrastructure;
+
+/// <summary>
+/// What every end-to-end test shares about the Docker engine: the label that marks the suite's containers, networks
+/// and volumes, the sweep of leftovers from an earlier run that died before its fixtures could clean up (there is no
+/// Ryuk here), and the images built once per run from the repository's Dockerfiles. Thread-safe.
+/// </summary>
+internal static class E2EDocker
+{
+    /// <summary>Label key on everything the suite creates; the value is the run id.</summary>
+    public const string SuiteLabel = "io.strimzi-dotnet.e2e";
+
+    /// <summary>The broker image built from Dockerfile.broker for this run.</summary>
+    public const string BrokerImage = "kafka-broker:e2e";
+
+    /// <summary>The operator image built from Dockerfile.operator for this run.</summary>
+    public const string OperatorImage = "strimzi-operator:e2e";
+
+    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(15);
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
+    private static readonly Lazy<Task> Swept = new(SweepAsync);
+    private static readonly Lazy<Task> BrokerBuilt = new(() => BuildAsync("Dockerfile.broker", BrokerImage));
+    private static readonly Lazy<Task> OperatorBuilt = new(() => BuildAsync("Dockerfile.operator", OperatorImage));
+
+    /// <summary>Identifies this test run in <see cref="SuiteLabel"/>.</summary>
+    public static string RunId { get; } = Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>The labels to put on every container, network and volume a test creates.</summary>
+    public static IReadOnlyDictionary<string, string> Labels { get; } = new Dictionary<string, string> { [SuiteLabel] = RunId };
+
+    /// <summary>Removes what an earlier run left (once per run), then builds the broker image (once per run).</summary>
+    public static async Task EnsureBrokerImageAsync()
+    {
+        await Swept.Value;
+        await BrokerBuilt.Value;
+    }
+
+    /// <summary>Removes what an earlier run left (once per run), then builds the operator image (once per run).</summary>
+    public static async Task EnsureOperatorImageAsync()
+    {
+        await Swept.Value;
+        await OperatorBuilt.Value;
+    }
+
+    /// <summary>Runs the docker CLI and fails the test with its output when it exits non-zero.</summary>
+    public static async Task<string> RunAsync(params string[] arguments)
+    {
+        var result = await ProcessRunner.RunAsync("docker", arguments, CommandTimeout);
+        Assert.True(result.ExitCode == 0, $"docker {string.Join(' ', arguments)} failed: {result.Describe()}");
+        return result.StandardOutput;
+    }
+
+    private static async Task BuildAsync(string dockerfile, string tag)
+    {
+        var result = await ProcessRunner.RunAsync(
+            "docker", ["build", "-q", "-f", Path.Combine(RepositoryPaths.Root, dockerfile), "-t", tag, RepositoryPaths.Root], BuildTimeout);
+        Assert.True(result.ExitCode == 0, $"docker build of {dockerfile} failed: {result.Describe()}");
+    }
+
+    // Containers first: a network or volume in use cannot be removed.
+    private static async Task SweepAsync()
+    {
+        var filter = $"label={SuiteLabel}";
+        var containers = (await RunAsync("ps", "-aq", "--filter", filter)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (containers.Length > 0)
+        {
+            await RunAsync(["rm", "-f", "-v", .. containers]);
+        }
+
+        var networks = (await RunAsync("network", "ls", "-q", "--filter", filter)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (networks.Length > 0)
+        {
+            await RunAsync(["network", "rm", .. networks]);
+        }
+
+        var volumes = (await RunAsync("volume", "ls", "-q", "--filter", filter)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (volumes.Length > 0)
+        {
+            await RunAsync(["volume", "rm", "-f", .. volumes]);
+        }
+    }
+}
