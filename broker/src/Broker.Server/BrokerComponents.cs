@@ -232,6 +232,7 @@ internal sealed class BrokerComponents : IDisposable
                 {
                     metadata.ImageChanged -= applyReplicas;
                     metadata.ImageChanged -= applyGroups;
+                    replicas.StopProposals();
                 },
             };
         }

@@ -24,12 +24,16 @@ public sealed record ReplicaManagerOptions(
 /// </summary>
 public sealed partial class ReplicaManager
 {
+    private const int ProposalRetryMs = 100;
+    private const int ProposalRetryMaxMs = 1000;
+
     private readonly int _nodeId;
     private readonly LogManager _logs;
     private readonly Func<MetadataImage, TopicInfo, LogConfig> _configFor;
     private readonly ReplicaManagerOptions _options;
     private readonly ILogger _logger;
     private readonly Lock _updateLock = new();
+    private readonly CancellationTokenSource _stopping = new();
     private Snapshot _snapshot = Snapshot.Empty;
     private IFollowerFetching? _fetchers;
 
@@ -257,6 +261,9 @@ public sealed partial class ReplicaManager
         return proposed;
     }
 
+    /// <summary>Ends the retries of ISR proposals (the broker is stopping).</summary>
+    public void StopProposals() => _stopping.Cancel();
+
     private async Task ProposeAsync(Partition partition, IsrChange change)
     {
         var set = partition.Replicas;
@@ -267,29 +274,60 @@ public sealed partial class ReplicaManager
         }
 
         LogIsrChangeProposed(partition.Topic, partition.Index, string.Join(',', change.NewIsr), change.LeaderEpoch, change.PartitionEpoch);
-        try
+        var request = new AlterIsrRequest(partition.TopicId, partition.Index, _nodeId, change.LeaderEpoch, change.PartitionEpoch, change.NewIsr);
+        for (var attempt = 0; ; attempt++)
         {
-            var result = await alter(new AlterIsrRequest(partition.TopicId, partition.Index, _nodeId, change.LeaderEpoch,
-                change.PartitionEpoch, change.NewIsr), CancellationToken.None).ConfigureAwait(false);
-            if (result.Error != ErrorCode.None)
+            try
             {
-                // The committed state arrives through the metadata image when there is one; a new proposal may follow.
-                // A stale leader or partition epoch means the controller has already moved on (a new leader, or a
-                // reassignment completed): as Kafka, the proposal stays pending until that image arrives, so the high
-                // watermark never advances over the smaller committed ISR meanwhile and acknowledges what a new leader lacks.
-                LogIsrChangeRefused(partition.Topic, partition.Index, result.Error);
-                if (result.Error is not (ErrorCode.FencedLeaderEpoch or ErrorCode.InvalidUpdateVersion))
+                var result = await alter(request, _stopping.Token).ConfigureAwait(false);
+                if (result.Error == ErrorCode.None)
                 {
-                    set?.OnIsrChangeFailed();
+                    return;
+                }
+
+                LogIsrChangeRefused(partition.Topic, partition.Index, result.Error);
+                switch (result.Error)
+                {
+                    case ErrorCode.FencedLeaderEpoch or ErrorCode.InvalidUpdateVersion:
+                        // The controller has already moved on (a new leader, or a reassignment completed): as Kafka, the
+                        // proposal stays pending until that image arrives, so the high watermark never advances over the
+                        // smaller committed ISR meanwhile and acknowledges what a new leader lacks.
+                        return;
+                    case ErrorCode.OperationNotAttempted or ErrorCode.IneligibleReplica or ErrorCode.UnknownTopicOrPartition
+                        or ErrorCode.NewLeaderElected or ErrorCode.InvalidRequest:
+                        // Refused for good: back to the committed ISR; a later check may propose again.
+                        set?.OnIsrChangeFailed();
+                        return;
                 }
             }
-        }
-#pragma warning disable CA1031 // A background proposal: any failure is logged and the next check tries again.
-        catch (Exception e)
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // A background proposal: any failure is logged and the proposal retried.
+            catch (Exception e)
 #pragma warning restore CA1031
-        {
-            LogIsrChangeFailed(partition.Topic, partition.Index, e);
-            set?.OnIsrChangeFailed();
+            {
+                LogIsrChangeFailed(partition.Topic, partition.Index, e);
+            }
+
+            // The controller unreachable, moving, or timing out: the proposal may or may not have been committed, so it
+            // stays pending (the high watermark keeps counting the larger ISR) and is sent again, as Kafka's
+            // AlterPartitionManager does, until an answer or an image settles it.
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(ProposalRetryMaxMs, ProposalRetryMs << Math.Min(attempt, 4))), _options.Time, _stopping.Token)
+                    .ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (!ReferenceEquals(partition.Replicas, set) || set is null || !ReferenceEquals(set.Pending, change))
+            {
+                return;
+            }
         }
     }
 
@@ -299,7 +337,7 @@ public sealed partial class ReplicaManager
     [LoggerMessage(Level = LogLevel.Information, Message = "The controller refused the ISR change of {Topic}-{Partition}: {Error}")]
     private partial void LogIsrChangeRefused(string topic, int partition, ErrorCode error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The ISR change of {Topic}-{Partition} failed")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The ISR change of {Topic}-{Partition} failed; sending it again")]
     private partial void LogIsrChangeFailed(string topic, int partition, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleting log of removed partition {Topic}-{Partition}")]
