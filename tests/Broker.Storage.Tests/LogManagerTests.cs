@@ -109,6 +109,65 @@ public sealed class LogManagerTests : IDisposable
     }
 
     [Fact]
+    public void CheckpointHighWatermarks_LogsAndMetadataLog_WritesGoldenFileWithoutTheMetadataLog()
+    {
+        using var manager = TestLogs.Open(_dir.Path, _time);
+        var a = manager.GetOrCreateLog("alpha", 0, TopicA, TestLogs.Small);
+        var b = manager.GetOrCreateLog("beta", 1, TopicB, TestLogs.Small);
+        var metadata = manager.GetOrCreateLog("__cluster_metadata", 0, new Guid("00000000-0000-0000-0000-000000000002"), TestLogs.Small);
+        a.Append(TestBatches.Create(5), 0, 0, false);
+        b.Append(TestBatches.Create(4), 0, 0, false);
+        metadata.Append(TestBatches.Create(2), 0, 0, false);
+        // Opened empty, the logs' high watermarks start at 0; replication moves them.
+        a.HighWatermark = 3;
+        metadata.HighWatermark = 2;
+
+        manager.CheckpointHighWatermarks();
+
+        Assert.Equal("0\n2\nalpha 0 3\nbeta 1 0\n", File.ReadAllText(_dir.Combine("replication-offset-checkpoint")));
+        Assert.Empty(Directory.GetFiles(_dir.Path, "*.tmp"));
+    }
+
+    [Fact]
+    public void Reopen_AfterCrash_HighWatermarkFromCheckpointNotTheLogEnd()
+    {
+        // A replica that held records beyond the committed high watermark when it died must not expose them on restart.
+        using var crashed = new TempDir();
+        using (var manager = TestLogs.Open(_dir.Path, _time))
+        {
+            var log = manager.GetOrCreateLog("keep", 0, TopicB, TestLogs.Small);
+            log.Append(TestBatches.Create(10), 0, 0, false);
+            log.HighWatermark = 6;
+            manager.CheckpointHighWatermarks();
+            log.Append(TestBatches.Create(4), 0, 0, false);
+            log.Flush();
+            TempDir.CopyDirectory(_dir.Path, crashed.Path);
+        }
+
+        Assert.False(File.Exists(Path.Combine(crashed.Path, ".kafka_cleanshutdown")));
+        using var reopened = TestLogs.Open(crashed.Path, _time);
+
+        Assert.True(reopened.TryGetLog("keep", 0, out var again));
+        Assert.Equal(14, again.LogEndOffset);
+        Assert.Equal(6, again.HighWatermark);
+    }
+
+    [Fact]
+    public void Reopen_CheckpointBeyondTheLogEnd_HighWatermarkClampedToTheLogEnd()
+    {
+        using (var manager = TestLogs.Open(_dir.Path, _time))
+        {
+            manager.GetOrCreateLog("keep", 0, TopicB, TestLogs.Small).Append(TestBatches.Create(3), 0, 0, false);
+        }
+
+        File.WriteAllText(_dir.Combine("replication-offset-checkpoint"), "0\n1\nkeep 0 99\n");
+        using var reopened = TestLogs.Open(_dir.Path, _time);
+
+        Assert.True(reopened.TryGetLog("keep", 0, out var again));
+        Assert.Equal(3, again.HighWatermark);
+    }
+
+    [Fact]
     public void Reopen_AfterClose_PreservesOffsetsAndTopicId()
     {
         using (var manager = TestLogs.Open(_dir.Path, _time))

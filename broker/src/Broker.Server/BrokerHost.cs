@@ -100,6 +100,7 @@ public static partial class BrokerHost
             var maintenance = new LogMaintenance(components.Logs, config.LogFlushSchedulerIntervalMs, config.LogFlushOffsetCheckpointIntervalMs, config.LogRetentionCheckIntervalMs, time, logger)
             {
                 ProducerExpiration = (config.ProducerIdExpirationMs, config.ProducerIdExpirationCheckIntervalMs),
+                HighWatermarkCheckpointIntervalMs = config.GetLong(ConfigNames.ReplicaHighWatermarkCheckpointIntervalMs),
             };
             var groups = components.Services.Groups;
             var replicas = components.Services.Replicas;

@@ -5,8 +5,9 @@ namespace Broker.Server;
 
 /// <summary>
 /// Background timers for the logs: time-based flushes (flush.ms), recovery-point checkpoints
-/// (log.flush.offset.checkpoint.interval.ms), retention (log.retention.check.interval.ms) and producer-state expiry
-/// (producer.id.expiration.check.interval.ms). Thread-safe.
+/// (log.flush.offset.checkpoint.interval.ms), high-watermark checkpoints (replica.high.watermark.checkpoint.interval.ms),
+/// retention (log.retention.check.interval.ms) and producer-state expiry (producer.id.expiration.check.interval.ms).
+/// Thread-safe.
 /// </summary>
 internal sealed partial class LogMaintenance : IAsyncDisposable
 {
@@ -25,12 +26,16 @@ internal sealed partial class LogMaintenance : IAsyncDisposable
         _loop = RunAsync(tickMs, Math.Max(checkpointIntervalMs, 100), Math.Max(retentionCheckIntervalMs, 10));
     }
 
+    /// <summary>replica.high.watermark.checkpoint.interval.ms.</summary>
+    public long HighWatermarkCheckpointIntervalMs { get; init; } = 5000;
+
     /// <summary>producer.id.expiration.ms and how often it is applied (producer.id.expiration.check.interval.ms).</summary>
     public (long ExpirationMs, long CheckIntervalMs) ProducerExpiration { get; init; } = (86_400_000, 600_000);
 
     private async Task RunAsync(long tickMs, long checkpointIntervalMs, long retentionCheckIntervalMs)
     {
         var lastCheckpoint = _time.GetTimestamp();
+        var lastHighWatermarkCheckpoint = _time.GetTimestamp();
         var lastRetention = _time.GetTimestamp();
         var lastProducerExpiration = _time.GetTimestamp();
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(tickMs), _time);
@@ -58,6 +63,12 @@ internal sealed partial class LogMaintenance : IAsyncDisposable
                     {
                         _logs.Checkpoint();
                         lastCheckpoint = _time.GetTimestamp();
+                    }
+
+                    if (_time.GetElapsedTime(lastHighWatermarkCheckpoint).TotalMilliseconds >= Math.Max(HighWatermarkCheckpointIntervalMs, 100))
+                    {
+                        _logs.CheckpointHighWatermarks();
+                        lastHighWatermarkCheckpoint = _time.GetTimestamp();
                     }
                 }
                 catch (IOException e)

@@ -300,6 +300,33 @@ public sealed class LogManager : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
+    /// Writes replication-offset-checkpoint in every log dir (atomically): each partition's high watermark, the metadata
+    /// log's excepted, as Kafka's ReplicaManager does every replica.high.watermark.checkpoint.interval.ms and at close.
+    /// A log opened later starts its high watermark there (<see cref="PartitionLog.RestoreHighWatermark"/>).
+    /// </summary>
+    public void CheckpointHighWatermarks()
+    {
+        lock (_checkpointLock)
+        {
+            foreach (var directory in Directories)
+            {
+                var highWatermarks = new List<CheckpointEntry>();
+                foreach (var log in _logs.Values)
+                {
+                    if (log.Topic != LogFileNames.MetadataTopic
+                        && string.Equals(Path.GetDirectoryName(log.DirectoryPath), directory.Path, StringComparison.Ordinal))
+                    {
+                        highWatermarks.Add(new CheckpointEntry(log.Topic, log.Partition, log.HighWatermark));
+                    }
+                }
+
+                highWatermarks.Sort(CompareEntries);
+                OffsetCheckpointFile.Write(Path.Combine(directory.Path, LogFileNames.ReplicationOffsetCheckpoint), highWatermarks);
+            }
+        }
+    }
+
+    /// <summary>
     /// Clean shutdown: flush and close every log, finish pending deletions, write the checkpoints, then the
     /// clean-shutdown marker in each log dir. If any log fails to close, no marker is written, so the next start
     /// recovers.
@@ -339,6 +366,7 @@ public sealed class LogManager : IDisposable, IAsyncDisposable
         }
 
         Checkpoint();
+        CheckpointHighWatermarks();
         if (!failures.IsEmpty)
         {
             throw new AggregateException("Some logs failed to close; the next start will recover them.", failures);
@@ -434,6 +462,7 @@ public sealed class LogManager : IDisposable, IAsyncDisposable
 
         var recoveryPoints = ReadCheckpoint(Path.Combine(logDir, LogFileNames.RecoveryPointCheckpoint));
         var logStarts = ReadCheckpoint(Path.Combine(logDir, LogFileNames.LogStartOffsetCheckpoint));
+        var highWatermarks = ReadCheckpoint(Path.Combine(logDir, LogFileNames.ReplicationOffsetCheckpoint));
         var loaded = 0;
         foreach (var path in Directory.EnumerateDirectories(logDir))
         {
@@ -469,6 +498,11 @@ public sealed class LogManager : IDisposable, IAsyncDisposable
             var recoveryPoint = recoveryPoints.TryGetValue((topic, partition), out var rp) ? rp : 0;
             var logStart = logStarts.TryGetValue((topic, partition), out var ls) ? ls : -1;
             var log = PartitionLog.Open(path, topic, partition, config, clean, recoveryPoint, logStart, _time, _partitionLogger);
+            if (highWatermarks.TryGetValue((topic, partition), out var highWatermark))
+            {
+                log.RestoreHighWatermark(highWatermark);
+            }
+
             _logs[(topic, partition)] = log;
             _options.RecoveryProgress?.LogLoaded(log.SegmentCount);
             loaded++;

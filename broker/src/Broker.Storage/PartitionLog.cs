@@ -103,6 +103,15 @@ public sealed partial class PartitionLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the high watermark at the value replication-offset-checkpoint kept (clamped between the log start and end)
+    /// instead of the log end: records a restarted replica holds beyond it may never have been committed, and
+    /// consumers must not see them before the leader's high watermark covers them again. Only while loading, before
+    /// anything reads the log.
+    /// </summary>
+    public void RestoreHighWatermark(long checkpointed) =>
+        Volatile.Write(ref _highWatermark, Math.Clamp(checkpointed, LogStartOffset, LogEndOffset));
+
     /// <summary>Every offset below it is fsynced; recovery after a crash starts at the segment holding it.</summary>
     public long RecoveryPoint => Volatile.Read(ref _recoveryPoint);
 

@@ -24,6 +24,10 @@ internal static class LogFileNames
     public const string CleanShutdown = ".kafka_cleanshutdown";
     public const string RecoveryPointCheckpoint = "recovery-point-offset-checkpoint";
     public const string LogStartOffsetCheckpoint = "log-start-offset-checkpoint";
+    public const string ReplicationOffsetCheckpoint = "replication-offset-checkpoint";
+
+    /// <summary>The KRaft metadata log's topic: its high watermark is the quorum's, kept out of replication-offset-checkpoint.</summary>
+    public const string MetadataTopic = "__cluster_metadata";
     public const string PartitionMetadata = "partition.metadata";
     public const string LeaderEpochCheckpoint = "leader-epoch-checkpoint";
 
