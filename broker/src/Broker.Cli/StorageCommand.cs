@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Broker.Cluster.Metadata;
+using Broker.Cluster.Raft;
 using Broker.Server.Configuration;
 using Broker.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -54,15 +55,26 @@ internal static class StorageCommand
         var clusterId = new Option<string>("--cluster-id", "-t") { Description = "The cluster id (see random-uuid).", Required = true, HelpName = "id" };
         var release = new Option<string?>("--release-version", "-r") { Description = "metadata.version to bootstrap, e.g. 4.0-IV3.", HelpName = "version" };
         var ignore = new Option<bool>("--ignore-formatted", "-g") { Description = "Skip directories that are already formatted." };
+        var standalone = new Option<bool>("--standalone", "-s")
+        {
+            Description = "Dynamic quorum (with controller.quorum.bootstrap.servers): this controller is the only initial voter.",
+        };
+        var initialControllers = new Option<string?>("--initial-controllers", "-I")
+        {
+            Description = "Dynamic quorum: the initial voters, id@host:port:directoryId,... (this controller among them).",
+            HelpName = "voters",
+        };
         var command = new Command("format", "Write meta.properties (and the bootstrap metadata) into the node's unformatted log directories.");
         command.Options.Add(config);
         command.Options.Add(overrides);
         command.Options.Add(clusterId);
         command.Options.Add(release);
         command.Options.Add(ignore);
+        command.Options.Add(standalone);
+        command.Options.Add(initialControllers);
         command.SetAction(result => Format(
             result.GetValue(config), result.GetValue(overrides) ?? [], result.GetValue(clusterId)!, result.GetValue(release), result.GetValue(ignore),
-            result.InvocationConfiguration.Output, result.InvocationConfiguration.Error));
+            result.InvocationConfiguration.Output, result.InvocationConfiguration.Error, result.GetValue(standalone), result.GetValue(initialControllers)));
         return command;
     }
 
@@ -79,11 +91,23 @@ internal static class StorageCommand
     }
 
     /// <summary>0 when formatted, 1 when refused (nothing written), 2 on a configuration error.</summary>
-    internal static int Format(string? configPath, IReadOnlyList<string> overrides, string clusterId, string? releaseVersion, bool ignoreFormatted, TextWriter output, TextWriter error)
+    internal static int Format(string? configPath, IReadOnlyList<string> overrides, string clusterId, string? releaseVersion, bool ignoreFormatted,
+        TextWriter output, TextWriter error, bool standalone = false, string? initialControllers = null)
     {
         if (!TryLoad(configPath, overrides, error, out var config))
         {
             return CliApplication.ConfigErrorExitCode;
+        }
+
+        IReadOnlyList<InitialController>? voters;
+        try
+        {
+            voters = InitialVoters(config, standalone, initialControllers);
+        }
+        catch (StorageFormatException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 1;
         }
 
         try
@@ -93,6 +117,8 @@ internal static class StorageCommand
                 {
                     ReleaseVersion = releaseVersion,
                     IgnoreFormatted = ignoreFormatted,
+                    InitialControllers = voters,
+                    ControllerListenerName = config.ControllerListenerNames.FirstOrDefault() ?? "CONTROLLER",
                 },
                 DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             foreach (var directory in written)
@@ -107,6 +133,51 @@ internal static class StorageCommand
             error.WriteLine($"error: {e.Message}");
             return 1;
         }
+    }
+
+    // Kafka's Formatter rules: --standalone and --initial-controllers exclude each other and static voters, and only a
+    // controller takes them; --standalone names this node at its first controller listener.
+    private static IReadOnlyList<InitialController>? InitialVoters(BrokerConfig config, bool standalone, string? initialControllers)
+    {
+        if (!standalone && initialControllers is null)
+        {
+            return null;
+        }
+
+        if (standalone && initialControllers is not null)
+        {
+            throw new StorageFormatException("--standalone and --initial-controllers cannot be used together.");
+        }
+
+        if (!config.HasControllerRole)
+        {
+            throw new StorageFormatException("--standalone and --initial-controllers are for controllers: process.roles does not contain 'controller'.");
+        }
+
+        if (config.ControllerQuorumVoters.Count > 0)
+        {
+            throw new StorageFormatException(
+                "controller.quorum.voters is set (a static quorum): --standalone and --initial-controllers are for a dynamic quorum, " +
+                "which uses controller.quorum.bootstrap.servers instead.");
+        }
+
+        if (initialControllers is not null)
+        {
+            try
+            {
+                return InitialController.ParseList(initialControllers);
+            }
+            catch (FormatException e)
+            {
+                throw new StorageFormatException($"--initial-controllers: {e.Message}");
+            }
+        }
+
+        var listenerName = config.ControllerListenerNames.FirstOrDefault();
+        var listener = config.Listeners.FirstOrDefault(l => string.Equals(l.Name, listenerName, StringComparison.OrdinalIgnoreCase))
+            ?? throw new StorageFormatException($"--standalone needs a controller listener in listeners (controller.listener.names={listenerName}).");
+        var host = listener.Host is "" or "0.0.0.0" or "::" ? "localhost" : listener.Host;
+        return [new InitialController(config.NodeId, host, listener.Port, Guid.Empty)];
     }
 
     /// <summary>0 when every directory is formatted for one cluster and this node, 1 otherwise, 2 on a configuration error.</summary>

@@ -77,9 +77,10 @@ internal sealed class BrokerComponents : IDisposable
             throw new ConfigException($"Invalid broker default for topic config {e.Key}: {e.Message}", e);
         }
 
+        // Before the logs open: a quorum configuration error must leave the directories untouched.
+        var quorumConfig = sharedMetadata is null ? QuorumSettings.From(config) : null;
         var logs = LogManager.Open(new LogManagerOptions(config.LogDirs, config.NodeId, config.ClusterId, defaultLogConfig) { RecoveryProgress = recovery }, time, loggerFactory);
         RaftMetadataStore? soleVoter = null;
-        var quorumConfig = sharedMetadata is null ? QuorumSettings.From(config) : null;
         RaftNetworkDriver? quorum = null;
         try
         {

@@ -41,6 +41,9 @@ public static class LogDirFormat
     /// <summary>Whether <paramref name="text"/> is a Kafka Uuid in its textual form (16 bytes, unpadded base64url).</summary>
     public static bool IsValidUuid(string? text) => KafkaUuid.TryParse(text, out var id) && id != Guid.Empty;
 
+    /// <summary>Parses Kafka's base64url uuid text (22 characters, no padding).</summary>
+    public static bool TryParseUuid(string? text, out Guid id) => KafkaUuid.TryParse(text, out id) && id != Guid.Empty;
+
     /// <summary>A new random Kafka Uuid as text (what <c>kafka-storage random-uuid</c> prints); never starts with '-'.</summary>
     public static string NewUuid(Func<Guid> newGuid) => KafkaUuid.ToBase64Url(KafkaUuid.NewId(newGuid));
 

@@ -6,6 +6,7 @@ using System.Text;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.Protocol.Messages;
 using Broker.Protocol.Records;
+using Broker.Storage;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Xunit.Abstractions;
@@ -33,6 +34,9 @@ internal sealed class ProcessCluster : IAsyncDisposable
     private readonly int[] _controllerPorts;
     private readonly BrokerProcess?[] _processes;
     private readonly IAdminClient _admin;
+
+    // Set for a dynamic quorum: each controller's metadata directory id, as --initial-controllers names them.
+    private Dictionary<int, string>? _initialControllerDirs;
 
     private ProcessCluster(ITestOutputHelper output, int controllerOnly, int brokerOnly, int combined)
     {
@@ -93,6 +97,13 @@ internal sealed class ProcessCluster : IAsyncDisposable
     /// </summary>
     public static Task<ProcessCluster> StartSplitAsync(ITestOutputHelper output, int controllers, int brokers, params (string Key, string Value)[] overrides) =>
         StartAsync(new ProcessCluster(output, controllers, brokers, combined: 0), overrides);
+
+    /// <summary>
+    /// Three combined nodes of a dynamic quorum, as Kafka 4's quickstart sets one up: <c>controller.quorum.bootstrap.servers</c>
+    /// instead of voters, storage formatted with <c>--initial-controllers</c> (each node's metadata directory id listed).
+    /// </summary>
+    public static Task<ProcessCluster> StartDynamicQuorumAsync(ITestOutputHelper output, params (string Key, string Value)[] overrides) =>
+        StartAsync(new ProcessCluster(output, controllerOnly: 0, brokerOnly: 0, combined: 3) { _initialControllerDirs = [] }, overrides);
 
     private static async Task<ProcessCluster> StartAsync(ProcessCluster cluster, (string Key, string Value)[] overrides)
     {
@@ -371,16 +382,35 @@ internal sealed class ProcessCluster : IAsyncDisposable
     private async Task FormatAsync(int node, string clusterId, (string Key, string Value)[] overrides)
     {
         Directory.CreateDirectory(NodeDir(node));
-        var voters = string.Join(',', Nodes.Where(n => _controllerPorts[n - 1] > 0).Select(n => $"{n}@127.0.0.1:{_controllerPorts[n - 1]}"));
+        var controllers = Nodes.Where(n => _controllerPorts[n - 1] > 0).ToArray();
+        var voters = string.Join(',', controllers.Select(n => $"{n}@127.0.0.1:{_controllerPorts[n - 1]}"));
         var settings = FaultSettings.For(node, clusterId, _clientPorts[node - 1], _controllerPorts[node - 1], voters, LogDir(node));
+        List<string> arguments = [BrokerProcess.BrokerDll(), "storage", "format", "--config", ConfigFile(node), "--cluster-id", clusterId];
+        if (_initialControllerDirs is { } dirs)
+        {
+            settings.Remove("controller.quorum.voters");
+            settings["controller.quorum.bootstrap.servers"] = string.Join(',', controllers.Select(n => $"127.0.0.1:{_controllerPorts[n - 1]}"));
+            lock (dirs)
+            {
+                foreach (var controller in controllers)
+                {
+                    dirs.TryAdd(controller, LogDirFormat.NewUuid(Guid.NewGuid));
+                }
+
+                if (_controllerPorts[node - 1] > 0)
+                {
+                    arguments.AddRange(["--initial-controllers", string.Join(',', controllers.Select(n => $"{n}@127.0.0.1:{_controllerPorts[n - 1]}:{dirs[n]}"))]);
+                }
+            }
+        }
+
         foreach (var (key, value) in overrides)
         {
             settings[key] = value;
         }
 
         await File.WriteAllLinesAsync(ConfigFile(node), settings.Select(s => $"{s.Key}={s.Value}"));
-        var format = await ProcessRunner.RunAsync(
-            BrokerProcess.DotnetHost(), [BrokerProcess.BrokerDll(), "storage", "format", "--config", ConfigFile(node), "--cluster-id", clusterId], TimeSpan.FromSeconds(60), _output);
+        var format = await ProcessRunner.RunAsync(BrokerProcess.DotnetHost(), arguments, TimeSpan.FromSeconds(60), _output);
         Assert.True(format.ExitCode == 0, $"storage format of node {node} failed: {format.Describe()}");
     }
 

@@ -1,13 +1,17 @@
+using Broker.Cluster.Raft;
 using Broker.Server.Configuration;
 using Broker.Server.Raft;
 
 namespace Broker.Server.Tests.Raft;
 
 /// <summary><c>controller.quorum.bootstrap.servers</c> and the metadata snapshot keys; every error names its key.</summary>
-public sealed class QuorumBootstrapSettingsTests
+public sealed class QuorumBootstrapSettingsTests : IDisposable
 {
+    private readonly string _dir = Directory.CreateTempSubdirectory("quorum-bootstrap-").FullName;
     private const string Voters = "1@127.0.0.1:9093,2@127.0.0.1:9094,3@127.0.0.1:9095";
     private const string Bootstrap = "127.0.0.1:9093,127.0.0.1:9094";
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static BrokerConfig Load(params (string Key, string Value)[] overrides)
     {
@@ -62,12 +66,50 @@ public sealed class QuorumBootstrapSettingsTests
     }
 
     [Fact]
-    public void From_ControllerWithBootstrapServersOnly_ThrowsNamingBootstrapServers()
+    public void From_ControllerWithBootstrapServersOnlyUnformatted_ThrowsNamingBootstrapServersAndTheFormatFlags()
     {
-        var error = Assert.Throws<ConfigException>(() => QuorumSettings.From(Load(("controller.quorum.bootstrap.servers", Bootstrap))));
+        var error = Assert.Throws<ConfigException>(() => QuorumSettings.From(Load(("controller.quorum.bootstrap.servers", Bootstrap),
+            ("log.dirs", _dir))));
 
         Assert.Equal("controller.quorum.bootstrap.servers", error.Key);
-        Assert.Contains("controller.quorum.voters", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--standalone or --initial-controllers", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void From_ControllerWithBootstrapServersOnlyFormattedWithVoters_TheStoredVotersOnTheControllerListener()
+    {
+        BootstrapVoters.Write(_dir, [new InitialController(1, "c1", 9093, Guid.NewGuid()), new InitialController(2, "c2", 9094, Guid.NewGuid())],
+            "CONTROLLER", 1_000);
+
+        var quorum = QuorumSettings.From(Load(("controller.quorum.bootstrap.servers", Bootstrap), ("log.dirs", _dir)));
+
+        Assert.NotNull(quorum);
+        Assert.Equal([new VoterEndpoint(1, "c1", 9093), new VoterEndpoint(2, "c2", 9094)], quorum.Voters);
+        Assert.True(quorum.IsVoter(1));
+        Assert.Equal([-2, -3], quorum.DiscoveryIds);
+    }
+
+    [Fact]
+    public void From_StoredVotersWithoutThisNode_ThrowsNamingTheVoters()
+    {
+        BootstrapVoters.Write(_dir, [new InitialController(2, "c2", 9094, Guid.NewGuid())], "CONTROLLER", 1_000);
+
+        var error = Assert.Throws<ConfigException>(() => QuorumSettings.From(Load(("controller.quorum.bootstrap.servers", Bootstrap), ("log.dirs", _dir))));
+
+        Assert.Equal("controller.quorum.voters", error.Key);
+        Assert.Contains("must be one of the voters", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void From_CorruptStoredVoters_ConfigErrorNamingTheFile()
+    {
+        var partition = BootstrapVoters.PartitionDirectory(_dir);
+        Directory.CreateDirectory(partition);
+        File.WriteAllBytes(Path.Combine(partition, "00000000000000000000-0000000000.checkpoint"), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 2]);
+
+        var error = Assert.Throws<ConfigException>(() => QuorumSettings.From(Load(("controller.quorum.bootstrap.servers", Bootstrap), ("log.dirs", _dir))));
+
+        Assert.Contains("00000000000000000000-0000000000.checkpoint", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]

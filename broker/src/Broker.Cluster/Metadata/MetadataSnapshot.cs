@@ -16,6 +16,8 @@ public static class MetadataSnapshot
 {
     private const short SnapshotHeaderType = 3;
     private const short SnapshotFooterType = 4;
+    private const short KRaftVersionType = 5;
+    private const short KRaftVotersType = 6;
 
     // Kafka's controller writes metadata batches of at most 8 KiB worth of records; a record count keeps it simple here.
     private const int RecordsPerBatch = 500;
@@ -206,6 +208,62 @@ public static class MetadataSnapshot
         }
 
         return records;
+    }
+
+    /// <summary>
+    /// Kafka's bootstrap checkpoint of a dynamic quorum (what <c>kafka-storage format --standalone</c> or
+    /// <c>--initial-controllers</c> writes): header, KRAFT_VERSION 1, KRAFT_VOTERS, footer; no metadata records.
+    /// </summary>
+    public static byte[] EncodeBootstrapVoters(VotersRecord voters, long timestampMs)
+    {
+        ArgumentNullException.ThrowIfNull(voters);
+        using var output = new MemoryStream();
+        long offset = 0;
+        WriteControl(output, ref offset, 0, SnapshotHeaderType, new SnapshotHeaderRecord { Version = 0, LastContainedLogTimestamp = timestampMs }, timestampMs);
+        WriteControl(output, ref offset, 0, KRaftVersionType, new KRaftVersionRecord { Version = 0, KRaftVersion = 1 }, timestampMs);
+        WriteControl(output, ref offset, 0, KRaftVotersType, voters, timestampMs);
+        WriteControl(output, ref offset, 0, SnapshotFooterType, new SnapshotFooterRecord { Version = 0 }, timestampMs);
+        return output.ToArray();
+    }
+
+    /// <summary>The last KRAFT_VOTERS control record of a snapshot, or null; throws <see cref="InvalidDataException"/>
+    /// naming <paramref name="source"/> for a corrupt batch.</summary>
+    public static VotersRecord? ReadVoters(ReadOnlyMemory<byte> snapshot, string source)
+    {
+        VotersRecord? voters = null;
+        try
+        {
+            using var reader = new RecordBatchReader(snapshot);
+            while (reader.TryReadBatch(out var batch))
+            {
+                if (!batch.IsCrcValid)
+                {
+                    throw new InvalidDataException($"{source}: the batch at offset {batch.BaseOffset} fails its CRC check.");
+                }
+
+                if (!batch.IsControl)
+                {
+                    continue;
+                }
+
+                foreach (var record in reader.ReadRecords(batch))
+                {
+                    if (record.Key.Length >= 4 && BinaryPrimitives.ReadInt16BigEndian(record.Key.Span[2..]) == KRaftVotersType)
+                    {
+                        var value = new KafkaReader(record.Value);
+                        var read = new VotersRecord();
+                        read.Read(ref value, 0);
+                        voters = read;
+                    }
+                }
+            }
+        }
+        catch (KafkaProtocolException e)
+        {
+            throw new InvalidDataException($"{source}: {e.Message}", e);
+        }
+
+        return voters;
     }
 
     private static void WriteControl(MemoryStream output, ref long offset, int epoch, short type, IApiMessage message, long timestampMs)

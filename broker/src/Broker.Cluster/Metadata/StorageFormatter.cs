@@ -13,6 +13,16 @@ public sealed record StorageFormatOptions(string ClusterId, int NodeId, IReadOnl
     public bool IgnoreFormatted { get; init; }
 
     public Func<Guid> NewGuid { get; init; } = Guid.NewGuid;
+
+    /// <summary>
+    /// A dynamic quorum's initial voters (<c>--initial-controllers</c>, or this node alone for <c>--standalone</c> with
+    /// <see cref="Guid.Empty"/> as its directory id, replaced by the new one): written as the bootstrap checkpoint of
+    /// the metadata log dir, whose directory id is this node's entry's. Null for a static quorum.
+    /// </summary>
+    public IReadOnlyList<Raft.InitialController>? InitialControllers { get; init; }
+
+    /// <summary>The controller listener the initial voters' endpoints belong to (the first of controller.listener.names).</summary>
+    public string ControllerListenerName { get; init; } = "CONTROLLER";
 }
 
 /// <summary>A refused format: the message says what and how to fix it.</summary>
@@ -81,15 +91,38 @@ public static class StorageFormatter
         }
 
         var metadataDir = Path.GetFullPath(options.MetadataLogDir);
+        Raft.InitialController? self = null;
+        if (options.InitialControllers is { } initial)
+        {
+            self = initial.Where(c => c.Id == options.NodeId).Select(c => (Raft.InitialController?)c).FirstOrDefault();
+            if (self is null)
+            {
+                throw new StorageFormatException(
+                    $"node.id {options.NodeId} is not one of the initial controllers ({string.Join(',', initial.Select(c => c.Id))}).");
+            }
+
+            if (!toFormat.Contains(metadataDir))
+            {
+                throw new StorageFormatException($"The metadata log directory {metadataDir} is already formatted: its voters cannot be written.");
+            }
+        }
+
         foreach (var directory in toFormat)
         {
+            var directoryId = LogDirFormat.NewDirectoryId(options.NewGuid);
             if (directory == metadataDir)
             {
                 // Before meta.properties, so a crash in between leaves the directory unformatted and formattable again.
                 BootstrapCheckpoint.Write(directory, [new FeatureLevelRecord { Name = MetadataFeatures.MetadataVersion, FeatureLevel = level }], nowMs);
+                if (self is { } me && options.InitialControllers is { } voters)
+                {
+                    directoryId = me.DirectoryId == Guid.Empty ? directoryId : me.DirectoryId;
+                    Raft.BootstrapVoters.Write(directory, [.. voters.Select(v => v.Id == me.Id ? v with { DirectoryId = directoryId } : v)],
+                        options.ControllerListenerName, nowMs);
+                }
             }
 
-            LogDirFormat.Write(directory, new LogDirIdentity(options.ClusterId, options.NodeId, LogDirFormat.NewDirectoryId(options.NewGuid)));
+            LogDirFormat.Write(directory, new LogDirIdentity(options.ClusterId, options.NodeId, directoryId));
         }
 
         return toFormat;

@@ -22,7 +22,8 @@ public sealed class PartitionRaftLog : IRaftLog
         ArgumentNullException.ThrowIfNull(time);
         _log = log;
         _time = time;
-        var snapshots = SnapshotFiles.List(log.DirectoryPath);
+        // The bootstrap checkpoint at offset 0 (a dynamic quorum's voters) holds no metadata: not a snapshot of the log.
+        var snapshots = SnapshotFiles.List(log.DirectoryPath).Where(id => id.Offset > 0).ToList();
         if (snapshots.Count > 0)
         {
             _latestSnapshot = snapshots[^1];

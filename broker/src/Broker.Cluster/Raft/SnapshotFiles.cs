@@ -83,13 +83,14 @@ public static class SnapshotFiles
 
     public static byte[] Read(string directory, OffsetAndEpoch id) => File.ReadAllBytes(Path.Combine(directory, FileName(id)));
 
-    /// <summary>Deletes the snapshots older than <paramref name="keep"/> (durably).</summary>
+    /// <summary>Deletes the snapshots older than <paramref name="keep"/> (durably), except a dynamic quorum's bootstrap
+    /// checkpoint at offset 0, which keeps the voter set (<see cref="BootstrapVoters"/>).</summary>
     public static int DeleteBefore(string directory, OffsetAndEpoch keep)
     {
         var deleted = 0;
         foreach (var id in List(directory))
         {
-            if (id.Offset < keep.Offset)
+            if (id.Offset < keep.Offset && id.Offset > 0)
             {
                 File.Delete(Path.Combine(directory, FileName(id)));
                 deleted++;

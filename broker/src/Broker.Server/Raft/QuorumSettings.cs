@@ -13,7 +13,8 @@ internal static class QuorumSettings
     /// The quorum of a KRaft node, or null when neither <c>controller.quorum.voters</c> nor
     /// <c>controller.quorum.bootstrap.servers</c> is set (the node is then a quorum of itself: <see cref="SoleVoter"/>). With voters the
     /// quorum is static (kraft.version 0) and bootstrap servers only serve observers looking for the leader, as in Kafka;
-    /// bootstrap servers alone are accepted for broker-only nodes (observers), not for controllers.
+    /// bootstrap servers alone are accepted for broker-only nodes (observers), and for controllers whose storage was
+    /// formatted for a dynamic quorum (<see cref="BootstrapVoters"/>: the voters are read from it and then stay fixed).
     /// </summary>
     public static QuorumConfig? From(BrokerConfig config)
     {
@@ -34,19 +35,34 @@ internal static class QuorumSettings
             throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumBootstrapServers, rawBootstrap, e.Message);
         }
 
+        var raw = string.Join(',', config.ControllerQuorumVoters);
+        IReadOnlyList<VoterEndpoint>? fromStorage = null;
         if (config.ControllerQuorumVoters.Count == 0 && config.HasControllerRole)
         {
-            // Kafka would run a dynamic quorum (kraft.version 1) whose voters come from the log; that is not built here.
-            throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumBootstrapServers, rawBootstrap,
-                "a controller needs controller.quorum.voters: dynamic quorums (kraft.version 1, voters from the log) are not supported; "
-                + "only broker-only nodes may rely on the bootstrap servers alone");
+            // A dynamic quorum (kraft.version 1): the voters the storage tool wrote (--standalone, --initial-controllers).
+            try
+            {
+                fromStorage = BootstrapVoters.TryRead(config.MetadataLogDir, config.ControllerListenerNames);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException)
+            {
+                throw new ConfigException($"Cannot read the quorum's initial voters: {e.Message}", e);
+            }
+
+            if (fromStorage is null)
+            {
+                throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumBootstrapServers, rawBootstrap,
+                    "a controller without controller.quorum.voters needs its storage formatted with --standalone or --initial-controllers "
+                    + "(kafka-broker storage format), which records the initial voters");
+            }
+
+            raw = string.Join(',', fromStorage.Select(v => $"{v.Id}@{v.Host}:{v.Port}"));
         }
 
-        var raw = string.Join(',', config.ControllerQuorumVoters);
         QuorumConfig quorum;
         try
         {
-            quorum = new QuorumConfig(QuorumConfig.ParseVoters(raw))
+            quorum = new QuorumConfig(fromStorage ?? QuorumConfig.ParseVoters(raw))
             {
                 BootstrapServers = bootstrap,
                 ElectionTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumElectionTimeoutMs),
