@@ -20,7 +20,7 @@ namespace Broker.FaultTests.Infrastructure;
 /// Dispose resumes and kills every process and deletes the dir (kept when FAULT_KEEP_DIR is set). Not thread-safe:
 /// one test drives it.
 /// </summary>
-internal sealed class ProcessCluster : IAsyncDisposable
+internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
 {
     public const int Size = 3;
     public static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(60);

@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Broker.FaultTests.Infrastructure;
+using Broker.IntegrationTests.Infrastructure;
+using Broker.Server.Configuration;
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using DotNet.Testcontainers.Builders;
+using DotNet.Testcontainers.Containers;
+using DotNet.Testcontainers.Networks;
+using EndToEnd.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace EndToEnd.Tests.Cluster;
+
+/// <summary>
+/// Three combined KRaft nodes of the broker image, one container per node on a user-defined network of their own,
+/// advertised by container name there and as a published 127.0.0.1 port (EXTERNAL listener) to the host, with the
+/// faults the tests inject through the docker CLI (kill and start, pause and unpause, network disconnect and connect)
+/// and metadata queries from the host. Disposal removes the containers (with their volumes) and the network.
+/// Owned by one test; the waits may be called from any thread.
+/// </summary>
+internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
+{
+    public const int NodeCount = 3;
+
+    private static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly ITestOutputHelper _output;
+    private readonly INetwork _network;
+    private readonly List<IContainer> _nodes = [];
+    private readonly string[] _names;
+    private readonly int[] _externalPorts;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private IAdminClient? _admin;
+
+    private ContainerCluster(ITestOutputHelper output)
+    {
+        _output = output;
+        _names = [.. Enumerable.Range(1, NodeCount).Select(n => $"kafka-{n}-{E2EDocker.RunId}")];
+        _externalPorts = [.. Enumerable.Range(1, NodeCount).Select(_ => FreeLoopbackPort())];
+        NetworkName = $"kafka-net-{E2EDocker.RunId}";
+        _network = new NetworkBuilder().WithName(NetworkName).WithLabel(E2EDocker.SuiteLabel, E2EDocker.RunId).Build();
+        BootstrapServers = string.Join(',', _externalPorts.Select(p => $"127.0.0.1:{p}"));
+        InternalBootstrapServers = string.Join(',', _names.Select(n => $"{n}:{ClusterNodeSettings.InternalPort}"));
+    }
+
+    /// <summary>The user-defined network the nodes (and client containers) share.</summary>
+    public string NetworkName { get; }
+
+    /// <summary>The nodes' EXTERNAL listeners as published on the host.</summary>
+    public string BootstrapServers { get; }
+
+    /// <summary>The nodes' PLAINTEXT listeners by container name, for containers on <see cref="NetworkName"/>.</summary>
+    public string InternalBootstrapServers { get; }
+
+    /// <summary>Creates the network, starts the three nodes and waits until every node is a registered, unfenced broker.</summary>
+    public static async Task<ContainerCluster> StartAsync(ITestOutputHelper output)
+    {
+        await E2EDocker.EnsureBrokerImageAsync();
+        var cluster = new ContainerCluster(output);
+        try
+        {
+            await cluster._network.CreateAsync();
+            var clusterId = Convert.ToBase64String(Guid.NewGuid().ToByteArray()).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            for (var node = 1; node <= NodeCount; node++)
+            {
+                cluster._nodes.Add(cluster.BuildNode(node, clusterId));
+            }
+
+            var started = Stopwatch.StartNew();
+            await Task.WhenAll(cluster._nodes.Select(n => n.StartAsync()));
+            cluster._admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = cluster.BootstrapServers, SocketTimeoutMs = 5000 })
+                .SetLogHandler(static (_, _) => { })
+                .Build();
+            await cluster.WaitForBrokersAsync(Enumerable.Range(1, NodeCount));
+            cluster.Log($"cluster ready {started.Elapsed.TotalSeconds:F1} s after its containers started");
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The container name of node <paramref name="node"/> (1-based), which is also its advertised host name.</summary>
+    public string ContainerName(int node) => _names[node - 1];
+
+    /// <summary>Creates a topic with replication factor 3 and min.insync.replicas 2, retrying until the cluster can.</summary>
+    public Task CreateTopicAsync(string topic, int partitions) =>
+        WaitUntilAsync(async () =>
+        {
+            try
+            {
+                await _admin!.CreateTopicsAsync(
+                    [new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = NodeCount, Configs = new() { ["min.insync.replicas"] = "2" } }],
+                    new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(10) });
+                return true;
+            }
+            catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code is ErrorCode.TopicAlreadyExists or ErrorCode.NoError))
+            {
+                return true;
+            }
+            catch (CreateTopicsException)
+            {
+                return false;
+            }
+        }, $"topic {topic} is created");
+
+    /// <summary>The partition's leader as the host sees it, or null when it has none or no node answers.</summary>
+    public int? Leader(string topic, int partition)
+    {
+        var metadata = _admin!.GetMetadata(topic, MetadataTimeout);
+        var found = metadata.Topics.SingleOrDefault(t => t.Topic == topic)?.Partitions.SingleOrDefault(p => p.PartitionId == partition);
+        return found is { Error.IsError: false, Leader: > 0 } ? found.Leader : null;
+    }
+
+    /// <summary>Waits until the partition has a leader and returns it.</summary>
+    public async Task<int> WaitForLeaderAsync(string topic, int partition, int? other = null)
+    {
+        var leader = 0;
+        await WaitUntilAsync(() =>
+        {
+            leader = Leader(topic, partition) ?? 0;
+            return leader > 0 && leader != other;
+        }, $"{topic}-{partition} has a leader{(other is null ? "" : $" other than node {other}")}");
+        return leader;
+    }
+
+    /// <summary>Waits until every partition of <paramref name="topic"/> has all three nodes in its ISR.</summary>
+    public Task WaitForFullIsrAsync(string topic) =>
+        WaitUntilAsync(() =>
+        {
+            var metadata = _admin!.GetMetadata(topic, MetadataTimeout).Topics.SingleOrDefault(t => t.Topic == topic);
+            return metadata is { Error.IsError: false, Partitions.Count: > 0 }
+                && metadata.Partitions.All(p => p.Leader > 0 && p.InSyncReplicas.Length == NodeCount);
+        }, $"every partition of {topic} has {NodeCount} in-sync replicas");
+
+    /// <summary>Waits until Metadata lists every one of <paramref name="nodes"/> (registered and unfenced).</summary>
+    public Task WaitForBrokersAsync(IEnumerable<int> nodes)
+    {
+        var wanted = nodes.ToHashSet();
+        return WaitUntilAsync(
+            () => _admin!.GetMetadata(MetadataTimeout).Brokers.Select(b => b.BrokerId).ToHashSet().IsSupersetOf(wanted),
+            $"Metadata lists brokers {string.Join(',', wanted)}");
+    }
+
+    public async Task KillAsync(int node)
+    {
+        await E2EDocker.RunAsync("kill", ContainerName(node));
+        Log($"node {node} killed (docker kill)");
+    }
+
+    /// <summary>Starts a stopped or killed node again, with the data it had.</summary>
+    public async Task RestartAsync(int node)
+    {
+        await E2EDocker.RunAsync("start", ContainerName(node));
+        Log($"node {node} started again (docker start)");
+    }
+
+    public async Task PauseAsync(int node)
+    {
+        await E2EDocker.RunAsync("pause", ContainerName(node));
+        Log($"node {node} paused (docker pause)");
+    }
+
+    public async Task UnpauseAsync(int node)
+    {
+        await E2EDocker.RunAsync("unpause", ContainerName(node));
+        Log($"node {node} unpaused");
+    }
+
+    /// <summary>Cuts the node off from the other nodes, the clients and the host (its published port goes through the network too).</summary>
+    public async Task DisconnectAsync(int node)
+    {
+        await E2EDocker.RunAsync("network", "disconnect", NetworkName, ContainerName(node));
+        Log($"node {node} disconnected from {NetworkName}");
+    }
+
+    public async Task ConnectAsync(int node)
+    {
+        await E2EDocker.RunAsync("network", "connect", NetworkName, ContainerName(node));
+        Log($"node {node} connected to {NetworkName} again");
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 250 ms; fails with <paramref name="what"/> and every node's log tail.</summary>
+    public async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? WaitTimeout;
+        var deadline = DateTime.UtcNow + limit;
+        Exception? last = null;
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (KafkaException e)
+            {
+                last = e;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out after {limit.TotalSeconds:F0} s waiting until {what} (last error: {last?.Message ?? "none"}).{Environment.NewLine}{await DiagnosticsAsync()}");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    public Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), what, timeout);
+
+    public void Log(string line) => TestOutput.TryWriteLine(_output, $"[{_clock.Elapsed.TotalSeconds,6:F1} s] {line}");
+
+    public async ValueTask DisposeAsync()
+    {
+        _admin?.Dispose();
+        foreach (var node in _nodes)
+        {
+            // A paused container cannot be removed gracefully; unpausing one that runs fails harmlessly.
+            await ProcessRunner.RunAsync("docker", ["unpause", node.Name], TimeSpan.FromSeconds(30));
+            await node.DisposeAsync();
+        }
+
+        await _network.DisposeAsync();
+    }
+
+    private IContainer BuildNode(int node, string clusterId)
+    {
+        var environment = ClusterNodeSettings.For(node, clusterId, _names, _externalPorts[node - 1])
+            .ToDictionary(e => EnvironmentConfig.ToVariableName(e.Key), e => e.Value, StringComparer.Ordinal);
+        return new ContainerBuilder(E2EDocker.BrokerImage)
+            .WithName(ContainerName(node))
+            .WithNetwork(_network)
+            .WithEnvironment(environment)
+            .WithPortBinding(_externalPorts[node - 1], ClusterNodeSettings.ExternalPort)
+            .WithCreateParameterModifier(parameters =>
+            {
+                // Published on the loopback interface only.
+                foreach (var binding in parameters.HostConfig?.PortBindings?.Values.SelectMany(b => b ?? []) ?? [])
+                {
+                    binding.HostIP = "127.0.0.1";
+                }
+            })
+            .WithLabel(E2EDocker.SuiteLabel, E2EDocker.RunId)
+            .Build();
+    }
+
+    private async Task<string> DiagnosticsAsync()
+    {
+        var text = new StringBuilder();
+        foreach (var name in _names)
+        {
+            var logs = await ProcessRunner.RunAsync("docker", ["logs", "--tail", "25", name], TimeSpan.FromSeconds(30));
+            text.AppendLine($"--- {name} ---").AppendLine(logs.StandardOutput).AppendLine(logs.StandardError);
+        }
+
+        return text.ToString();
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
