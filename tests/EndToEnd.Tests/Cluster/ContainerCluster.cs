@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Broker.FaultTests.Infrastructure;
 using Broker.IntegrationTests.Infrastructure;
@@ -41,7 +39,7 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
     {
         _output = output;
         _names = [.. Enumerable.Range(1, NodeCount).Select(n => $"kafka-{n}-{E2EDocker.RunId}")];
-        _externalPorts = [.. Enumerable.Range(1, NodeCount).Select(_ => FreeLoopbackPort())];
+        _externalPorts = [.. Enumerable.Range(1, NodeCount).Select(_ => LoopbackPorts.Free())];
         NetworkName = $"kafka-net-{E2EDocker.RunId}";
         _network = new NetworkBuilder().WithName(NetworkName).WithLabel(E2EDocker.SuiteLabel, E2EDocker.RunId).Build();
         BootstrapServers = string.Join(',', _externalPorts.Select(p => $"127.0.0.1:{p}"));
@@ -265,12 +263,5 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
         }
 
         return text.ToString();
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
