@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using Broker.FaultTests.Infrastructure;
 using Broker.IntegrationTests.Infrastructure;
@@ -14,10 +15,11 @@ using Xunit.Abstractions;
 namespace EndToEnd.Tests.Cluster;
 
 /// <summary>
-/// Three combined KRaft nodes of the broker image, one container per node on a user-defined network of their own,
-/// advertised by container name there and as a published 127.0.0.1 port (EXTERNAL listener) to the host, with the
-/// faults the tests inject through the docker CLI (kill and start, pause and unpause, network disconnect and connect)
-/// and metadata queries from the host. Disposal removes the containers (with their volumes) and the network.
+/// The three combined KRaft nodes of examples/docker/compose.yaml as broker-image containers, one per node on a
+/// user-defined network of their own where each is reachable by the example's container name (a network alias, so
+/// runs never clash over names), which it advertises; its EXTERNAL listener is published on a free 127.0.0.1 port
+/// and advertised as such to the host. The tests inject faults through the docker CLI (kill and start, pause and
+/// unpause, network disconnect and connect) and query metadata from the host. Disposal removes the containers (with their volumes) and the network.
 /// Owned by one test; the waits may be called from any thread.
 /// </summary>
 internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
@@ -30,6 +32,7 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
     private readonly ITestOutputHelper _output;
     private readonly INetwork _network;
     private readonly List<IContainer> _nodes = [];
+    private readonly IReadOnlyList<ComposeNode> _compose;
     private readonly string[] _names;
     private readonly int[] _externalPorts;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -38,12 +41,19 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
     private ContainerCluster(ITestOutputHelper output)
     {
         _output = output;
-        _names = [.. Enumerable.Range(1, NodeCount).Select(n => $"kafka-{n}-{E2EDocker.RunId}")];
-        _externalPorts = [.. Enumerable.Range(1, NodeCount).Select(_ => LoopbackPorts.Free())];
+        _compose = ComposeCluster.Load();
+        Assert.Equal(NodeCount, _compose.Count);
+        for (var node = 1; node <= NodeCount; node++)
+        {
+            Assert.Equal(node.ToString(CultureInfo.InvariantCulture), _compose[node - 1].Environment[EnvironmentConfig.ToVariableName("node.id")]);
+        }
+
+        _names = [.. _compose.Select(n => $"{n.ContainerName}-{E2EDocker.RunId}")];
+        _externalPorts = [.. _compose.Select(_ => LoopbackPorts.Free())];
         NetworkName = $"kafka-net-{E2EDocker.RunId}";
         _network = new NetworkBuilder().WithName(NetworkName).WithLabel(E2EDocker.SuiteLabel, E2EDocker.RunId).Build();
         BootstrapServers = string.Join(',', _externalPorts.Select(p => $"127.0.0.1:{p}"));
-        InternalBootstrapServers = string.Join(',', _names.Select(n => $"{n}:{ClusterNodeSettings.InternalPort}"));
+        InternalBootstrapServers = string.Join(',', _compose.Select(ClusterNodeSettings.InternalAddress));
     }
 
     /// <summary>The user-defined network the nodes (and client containers) share.</summary>
@@ -52,7 +62,7 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
     /// <summary>The nodes' EXTERNAL listeners as published on the host.</summary>
     public string BootstrapServers { get; }
 
-    /// <summary>The nodes' PLAINTEXT listeners by container name, for containers on <see cref="NetworkName"/>.</summary>
+    /// <summary>The nodes' PLAINTEXT listeners as advertised (by the example's container names), for containers on <see cref="NetworkName"/>.</summary>
     public string InternalBootstrapServers { get; }
 
     /// <summary>Creates the network, starts the three nodes and waits until every node is a registered, unfenced broker.</summary>
@@ -63,10 +73,9 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
         try
         {
             await cluster._network.CreateAsync();
-            var clusterId = Convert.ToBase64String(Guid.NewGuid().ToByteArray()).TrimEnd('=').Replace('+', '-').Replace('/', '_');
             for (var node = 1; node <= NodeCount; node++)
             {
-                cluster._nodes.Add(cluster.BuildNode(node, clusterId));
+                cluster._nodes.Add(cluster.BuildNode(node));
             }
 
             var started = Stopwatch.StartNew();
@@ -85,7 +94,7 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
         }
     }
 
-    /// <summary>The container name of node <paramref name="node"/> (1-based), which is also its advertised host name.</summary>
+    /// <summary>The container name of node <paramref name="node"/> (1-based) in this run.</summary>
     public string ContainerName(int node) => _names[node - 1];
 
     /// <summary>Creates a topic with replication factor 3 and min.insync.replicas 2, retrying until the cluster can.</summary>
@@ -181,7 +190,7 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
 
     public async Task ConnectAsync(int node)
     {
-        await E2EDocker.RunAsync("network", "connect", NetworkName, ContainerName(node));
+        await E2EDocker.RunAsync("network", "connect", "--alias", _compose[node - 1].ContainerName, NetworkName, ContainerName(node));
         Log($"node {node} connected to {NetworkName} again");
     }
 
@@ -232,15 +241,15 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
         await _network.DisposeAsync();
     }
 
-    private IContainer BuildNode(int node, string clusterId)
+    private IContainer BuildNode(int node)
     {
-        var environment = ClusterNodeSettings.For(node, clusterId, _names, _externalPorts[node - 1])
-            .ToDictionary(e => EnvironmentConfig.ToVariableName(e.Key), e => e.Value, StringComparer.Ordinal);
+        var compose = _compose[node - 1];
         return new ContainerBuilder(E2EDocker.BrokerImage)
             .WithName(ContainerName(node))
             .WithNetwork(_network)
-            .WithEnvironment(environment)
-            .WithPortBinding(_externalPorts[node - 1], ClusterNodeSettings.ExternalPort)
+            .WithNetworkAliases(compose.ContainerName)
+            .WithEnvironment(ClusterNodeSettings.For(compose, _externalPorts[node - 1]))
+            .WithPortBinding(_externalPorts[node - 1], compose.ContainerPort)
             .WithCreateParameterModifier(parameters =>
             {
                 // Published on the loopback interface only.
