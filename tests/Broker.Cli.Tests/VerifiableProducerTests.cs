@@ -69,14 +69,17 @@ public sealed class VerifiableProducerTests : IAsyncLifetime
     [Fact]
     public async Task Run_Cancelled_StopsSendingAndReportsWhatWasSent()
     {
-        using var output = new StringWriter();
+        // Before any client exists in this process, as the command's entry point does.
+        BundledLibrdkafka.Load();
+        using var text = new StringWriter();
+        var output = TextWriter.Synchronized(text);
         using var cts = new CancellationTokenSource();
         var options = new VerifiableProducerOptions(_broker!.BootstrapServers, "unbounded", 1, -1, 200, new Dictionary<string, string>());
-        var producer = new VerifiableProducer(options, TextWriter.Synchronized(output), TimeProvider.System);
+        var producer = new VerifiableProducer(options, output, TimeProvider.System);
 
         var run = Task.Run(() => producer.Run(cts.Token));
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!output.ToString().Contains("producer_send_success", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        while (!Read().Contains("producer_send_success", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);
         }
@@ -85,11 +88,20 @@ public sealed class VerifiableProducerTests : IAsyncLifetime
         var failed = await run.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(0, failed);
-        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = Read().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var toolData = JsonDocument.Parse(Assert.Single(lines, l => l.Contains("\"tool_data\"", StringComparison.Ordinal))).RootElement;
         var sent = toolData.GetProperty("sent").GetInt64();
         Assert.True(sent > 0);
         Assert.Equal(sent, toolData.GetProperty("acked").GetInt64());
         Assert.Equal(sent, lines.Count(l => l.Contains("\"producer_send_success\"", StringComparison.Ordinal)));
+
+        // The synchronized writer locks itself around every write; reading under the same lock sees whole lines.
+        string Read()
+        {
+            lock (output)
+            {
+                return text.ToString();
+            }
+        }
     }
 }

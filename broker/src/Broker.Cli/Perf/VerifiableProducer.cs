@@ -137,13 +137,18 @@ internal sealed class VerifiableProducer
         {
             WriteEvent("startup_complete", null);
             var message = new Message<Null, string> { Value = string.Empty };
+            var partitions = new TopicPartition[_options.Partitions];
+            for (var i = 0; i < partitions.Length; i++)
+            {
+                partitions[i] = new TopicPartition(_options.Topic, new Partition(i));
+            }
+
             while ((_options.MaxMessages < 0 || sent < _options.MaxMessages) && !ct.IsCancellationRequested)
             {
                 message.Value = sent.ToString(CultureInfo.InvariantCulture);
-                var partition = new TopicPartition(_options.Topic, new Partition((int)(sent % _options.Partitions)));
                 try
                 {
-                    producer.Produce(partition, message, _onDelivered);
+                    producer.Produce(partitions[sent % partitions.Length], message, _onDelivered);
                 }
                 catch (ProduceException<Null, string> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
                 {
