@@ -5,7 +5,7 @@ using YamlDotNet.Serialization;
 
 namespace EndToEnd.Tests.Cluster;
 
-/// <summary>One service of examples/docker/compose.yaml: a broker node as the example defines it.</summary>
+/// <summary>One service of examples/docker/compose.yaml: a broker node as the example defines it. Immutable.</summary>
 /// <param name="ContainerName">The example's container name, which the node advertises on the network.</param>
 /// <param name="Environment">The node's KAFKA_* variables, anchors merged.</param>
 /// <param name="HostPort">The published host port of the EXTERNAL listener.</param>
