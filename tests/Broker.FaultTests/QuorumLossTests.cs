@@ -34,7 +34,7 @@ public sealed class QuorumLossTests
 
         await producer.StopAsync();
         var survivor = cluster.Partition(Topic, 0).Leader;
-        var others = Enumerable.Range(1, ProcessCluster.Size).Where(n => n != survivor).ToArray();
+        var others = cluster.Nodes.Where(n => n != survivor).ToArray();
         // A single-partition topic the survivor leads, so the refused writes land nowhere the checker reads.
         await cluster.Admin.CreateTopicsAsync([new TopicSpecification { Name = Probe, NumPartitions = 1, ReplicationFactor = -1, ReplicasAssignments = new() { [0] = [survivor, .. others] } }]);
         await cluster.WaitForFullIsrAsync(Probe, 1);
@@ -63,7 +63,7 @@ public sealed class QuorumLossTests
 
         // Metadata is frozen: the ISR still names the dead replicas, long after replica.lag.time.max.ms.
         var isr = cluster.Partition(Probe, 0).InSyncReplicas;
-        Assert.True(isr.Length == ProcessCluster.Size, $"the ISR of {Probe}-0 changed without a quorum: [{string.Join(',', isr)}]");
+        Assert.True(isr.Length == ProcessCluster.ReplicationFactor, $"the ISR of {Probe}-0 changed without a quorum: [{string.Join(',', isr)}]");
         await cluster.WaitUntilAsync(
             async () => (await cluster.SendAsync<MetadataResponse>(survivor, new MetadataRequest { Topics = [] }, 12)).ControllerId == -1,
             $"the survivor {survivor} reports no active controller in Metadata");
@@ -84,7 +84,7 @@ public sealed class QuorumLossTests
             cluster.Start(node);
         }
 
-        await cluster.WaitForBrokersAsync(Enumerable.Range(1, ProcessCluster.Size));
+        await cluster.WaitForBrokersAsync(cluster.BrokerNodes);
         await cluster.WaitForFullIsrAsync(Topic, Partitions);
         await cluster.WaitForFullIsrAsync(Probe, 1);
         var afterConfig = KafkaClients.ProducerConfig(cluster.BootstrapServers);

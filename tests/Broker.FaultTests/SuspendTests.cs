@@ -27,7 +27,7 @@ public sealed class SuspendTests
 
         // A follower of partition 0: fenced once its session expires, so it leaves every ISR and leads nothing.
         var leader = cluster.Partition(Topic, 0).Leader;
-        var follower = Enumerable.Range(1, ProcessCluster.Size).First(n => n != leader);
+        var follower = cluster.Nodes.First(n => n != leader);
         await cluster.SuspendAsync(follower);
         await WaitUntilOutOfEveryPartitionAsync(cluster, follower);
         await producer.WaitForAcknowledgementsAsync(cluster, 0, producer.AcknowledgedCount(0), $"follower {follower} is frozen");

@@ -4,7 +4,8 @@ using Broker.Cli.Perf;
 namespace Broker.Cli;
 
 /// <summary>
-/// The <c>kafka-broker</c> command tree: <c>start</c> runs a broker, <c>storage</c> formats its directories, <c>perf produce</c>, <c>perf consume</c>
+/// The <c>kafka-broker</c> command tree: <c>start</c> runs a broker, <c>storage</c> formats its directories, <c>health</c> asks
+/// a local broker whether it is ready, <c>perf produce</c>, <c>perf consume</c>
 /// and <c>perf fetch</c> measure one, <c>verifiable-producer</c> feeds a correctness checker. Stateless; thread-safe.
 /// </summary>
 internal static class CliApplication
@@ -17,6 +18,7 @@ internal static class CliApplication
         var root = new RootCommand("A Kafka-compatible broker and its tools.");
         root.Subcommands.Add(StartCommand.Create());
         root.Subcommands.Add(StorageCommand.Create());
+        root.Subcommands.Add(HealthCommand.Create());
         var perf = new Command("perf", "Measure a running broker with a librdkafka client, like Kafka's perf-test tools.");
         perf.Subcommands.Add(new ProducePerfCommand().Command);
         perf.Subcommands.Add(new ConsumePerfCommand().Command);

@@ -50,6 +50,9 @@ internal static partial class ConsoleLogging
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Formatted {Directory} with cluster.id {ClusterId}, node.id {NodeId}")]
+    public static partial void StorageFormatted(ILogger logger, string directory, string? clusterId, int nodeId);
+
     [LoggerMessage(Level = LogLevel.Critical, Message = "The broker failed")]
     public static partial void BrokerFailed(ILogger logger, Exception exception);
 }

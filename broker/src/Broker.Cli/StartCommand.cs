@@ -21,23 +21,31 @@ internal static class StartCommand
             Description = "key=value; wins over the file and KAFKA_* environment variables. Repeatable.",
             HelpName = "key=value",
         };
+        var autoFormat = new Option<bool>("--auto-format")
+        {
+            Description = "Format unformatted log directories first (containers): cluster.id, else $CLUSTER_ID, else a new id; " +
+                "refuses unwritable or foreign directories without touching them (exit 1).",
+        };
         var logLevel = ConsoleLogging.CreateLogLevelOption();
 
         var command = new Command("start", "Run a broker until Ctrl-C or SIGTERM, then stop gracefully.");
         command.Options.Add(config);
         command.Options.Add(overrides);
+        command.Options.Add(autoFormat);
         command.Options.Add(logLevel);
         command.SetAction((result, ct) => RunAsync(
             result.GetValue(config),
             result.GetValue(overrides) ?? [],
             result.GetValue(logLevel),
             result.InvocationConfiguration.Error,
-            ct));
+            ct,
+            result.GetValue(autoFormat)));
         return command;
     }
 
-    /// <summary>0 after a clean stop, 2 on a configuration error, 1 when the broker fails.</summary>
-    public static async Task<int> RunAsync(string? configPath, IReadOnlyList<string> overrides, LogLevel logLevel, TextWriter error, CancellationToken ct)
+    /// <summary>0 after a clean stop, 2 on a configuration error, 1 when the broker fails or its storage is refused.</summary>
+    public static async Task<int> RunAsync(string? configPath, IReadOnlyList<string> overrides, LogLevel logLevel, TextWriter error, CancellationToken ct,
+        bool autoFormat = false)
     {
         using var loggerFactory = ConsoleLogging.CreateFactory(logLevel);
         var logger = loggerFactory.CreateLogger("Broker.Cli");
@@ -53,7 +61,17 @@ internal static class StartCommand
                 throw new ConfigException(e.Message, e);
             }
 
-            var config = BrokerConfig.Load(configPath, ReadEnvironment(), overrideMap, loggerFactory.CreateLogger<BrokerConfig>());
+            var environment = ReadEnvironment();
+            var config = BrokerConfig.Load(configPath, environment, overrideMap, loggerFactory.CreateLogger<BrokerConfig>());
+            if (autoFormat)
+            {
+                var (clusterId, formatted) = StartupStorage.Prepare(config, environment, Guid.NewGuid, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                foreach (var directory in formatted)
+                {
+                    ConsoleLogging.StorageFormatted(logger, directory, clusterId, config.NodeId);
+                }
+            }
+
             await BrokerHost.RunAsync(config, loggerFactory, ct).ConfigureAwait(false);
             return 0;
         }
@@ -61,6 +79,11 @@ internal static class StartCommand
         {
             await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             return CliApplication.ConfigErrorExitCode;
+        }
+        catch (StartupStorageException e)
+        {
+            await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return 1;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

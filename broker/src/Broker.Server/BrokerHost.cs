@@ -69,7 +69,8 @@ public static partial class BrokerHost
             var listeners = new List<ListenerEndpoint>();
             foreach (var listener in config.Listeners)
             {
-                listeners.Add(new ListenerEndpoint(listener.Name, listener.Host, listener.Port));
+                listeners.Add(new ListenerEndpoint(listener.Name, listener.Host, listener.Port,
+                    config.ControllerListenerNames.Contains(listener.Name, StringComparer.OrdinalIgnoreCase)));
             }
 
             server.Start(listeners);
@@ -86,6 +87,7 @@ public static partial class BrokerHost
                     config.HasBrokerRole ? epoch => OnRegistered(registeredComponents, epoch) : null, time, logger)
                 {
                     LeaderlessGiveUp = TimeSpan.FromMilliseconds(quorum.Config.FetchTimeoutMs + quorum.Config.ElectionTimeoutMs),
+                    MajorityContactMs = () => quorum.Store.MajorityContactMs,
                 };
                 membership.Start();
             }

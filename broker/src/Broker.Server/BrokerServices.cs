@@ -80,6 +80,27 @@ internal sealed class BrokerServices
     /// <summary>The network-bound Raft quorum when controller.quorum.voters is set; null for a single-node metadata log.</summary>
     public RaftNetworkDriver? Quorum { get; init; }
 
-    /// <summary>The active controller clients should call: the quorum leader (-1 while none is known), else this node.</summary>
-    public int ControllerId => Quorum is { } quorum ? quorum.LeaderId : Options.NodeId;
+    /// <summary>
+    /// The controller id a broker listener tells clients (Metadata, DescribeCluster): -1 while no quorum leader is known;
+    /// the quorum leader when it is also a live broker (combined roles); else this broker, which forwards what clients
+    /// send it, as Kafka answers a live broker in place of a controller clients cannot reach. Without a quorum, this node.
+    /// </summary>
+    public int ControllerId
+    {
+        get
+        {
+            if (Quorum is not { } quorum)
+            {
+                return Options.NodeId;
+            }
+
+            var leader = quorum.LeaderId;
+            if (leader < 0)
+            {
+                return -1;
+            }
+
+            return Metadata.Image.Brokers.TryGetValue(leader, out var broker) && !broker.Fenced ? leader : Options.NodeId;
+        }
+    }
 }

@@ -7,20 +7,15 @@ namespace Operator.Model;
 public static class BrokerContainer
 {
     public const string Name = "kafka";
-    public const string Dotnet = "dotnet";
-    public const string Executable = "/opt/kafka/bin/kafka-broker.dll";
+
+    /// <summary>The image's entrypoint, a self-contained executable (Dockerfile.broker); a test checks it against the Dockerfile.</summary>
+    public const string Executable = "/opt/kafka/bin/kafka-broker";
 
     /// <summary>Every node's ConfigMap is projected under <c>&lt;dir&gt;/&lt;pod name&gt;/</c>.</summary>
     public const string ConfigDirectory = "/opt/kafka/custom-config";
     public const string ServerConfigKey = "server.config";
     public const string ClusterIdKey = "cluster.id";
     public const string MetadataVersionKey = "metadata.version";
-
-    /// <summary>
-    /// KAFKA_* variables the image sets with ENV. The broker lets the environment win over the file, so the pod
-    /// starts the broker through <c>env -u</c> for each of them; a test checks this list against Dockerfile.broker.
-    /// </summary>
-    public static readonly IReadOnlyList<string> ImageEnvironmentToUnset = ["KAFKA_LOG_DIRS", "KAFKA_LISTENERS"];
 
     public const int ControlPlanePort = 9090;
     public const int ReplicationPort = 9091;
@@ -37,6 +32,10 @@ public static class BrokerContainer
     /// <summary>The path of a node's server.config inside the container, with the pod name as a Kubernetes variable.</summary>
     public const string ServerConfigPath = ConfigDirectory + "/$(POD_NAME)/" + ServerConfigKey;
 
-    public static IList<string> Command =>
-        ["env", .. ImageEnvironmentToUnset.SelectMany(v => new[] { "-u", v }), Dotnet, Executable, "start", "--config", ServerConfigPath];
+    /// <summary>
+    /// The image's own start, on the node's generated config: <c>--auto-format</c> formats the node's empty volumes
+    /// with cluster.id on first start and refuses volumes of another cluster or node. The image sets no KAFKA_*
+    /// variable (its defaults are in its own server.properties), so nothing in the environment overrides the file.
+    /// </summary>
+    public static IList<string> Command => [Executable, "start", "--auto-format", "--config", ServerConfigPath];
 }

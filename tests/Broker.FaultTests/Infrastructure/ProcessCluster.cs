@@ -13,8 +13,9 @@ using Xunit.Abstractions;
 namespace Broker.FaultTests.Infrastructure;
 
 /// <summary>
-/// Three real broker processes (<c>kafka-broker.dll start --config</c>) in combined mode (process.roles=broker,controller,
-/// node ids 1-3) on 127.0.0.1, each with a client and a controller port picked up front, a log dir formatted with
+/// Real broker processes (<c>kafka-broker.dll start --config</c>) on 127.0.0.1: three combined nodes (process.roles=
+/// broker,controller, node ids 1-3), or controller-only nodes (ids from 1) beside broker-only nodes (the ids after them).
+/// Each has its client and/or controller port picked up front, a log dir formatted with
 /// <c>kafka-broker.dll storage format</c> under one random cluster id, and its output in <c>node-N/broker.log</c> under
 /// the test's temp dir. Nodes can be SIGKILLed, SIGTERMed, SIGSTOPped and resumed, and started again on the same data.
 /// Dispose resumes and kills every process and deletes the dir (kept when FAULT_KEEP_DIR is set). Not thread-safe:
@@ -22,57 +23,91 @@ namespace Broker.FaultTests.Infrastructure;
 /// </summary>
 internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
 {
-    public const int Size = 3;
+    /// <summary>The replication factor of the tests' topics (and of the internal topics): every broker of a default cluster.</summary>
+    public const short ReplicationFactor = 3;
     public static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(60);
 
     private readonly ITestOutputHelper _output;
     private readonly TempDirectory _dir;
     private readonly int[] _clientPorts;
     private readonly int[] _controllerPorts;
-    private readonly BrokerProcess?[] _processes = new BrokerProcess?[Size];
+    private readonly BrokerProcess?[] _processes;
     private readonly IAdminClient _admin;
 
-    private ProcessCluster(ITestOutputHelper output)
+    private ProcessCluster(ITestOutputHelper output, int controllerOnly, int brokerOnly, int combined)
     {
         _output = output;
         _dir = new TempDirectory("faults-");
-        var ports = BrokerProcess.FreePorts(2 * Size);
-        _clientPorts = ports[..Size];
-        _controllerPorts = ports[Size..];
-        BootstrapServers = string.Join(',', _clientPorts.Select(p => $"127.0.0.1:{p}"));
+        var count = controllerOnly + brokerOnly + combined;
+        var ports = BrokerProcess.FreePorts(2 * count);
+        _clientPorts = new int[count];
+        _controllerPorts = new int[count];
+        _processes = new BrokerProcess?[count];
+        for (var i = 0; i < count; i++)
+        {
+            // Node ids: the controller-only nodes first, then the broker-only ones, then the combined ones.
+            var hasBroker = i >= controllerOnly;
+            var hasController = i < controllerOnly || i >= controllerOnly + brokerOnly;
+            _clientPorts[i] = hasBroker ? ports[2 * i] : 0;
+            _controllerPorts[i] = hasController ? ports[2 * i + 1] : 0;
+        }
+
+        Nodes = [.. Enumerable.Range(1, count)];
+        BrokerNodes = [.. Nodes.Where(n => _clientPorts[n - 1] > 0)];
+        BootstrapServers = string.Join(',', BrokerNodes.Select(Bootstrap));
         _admin = KafkaClients.Admin(BootstrapServers, new QuietOutput(output));
     }
 
-    /// <summary>Every node's client address, running or not: clients skip the dead ones, as with a real bootstrap list.</summary>
+    /// <summary>Every broker node's client address, running or not: clients skip the dead ones, as with a real bootstrap list.</summary>
     public string BootstrapServers { get; }
 
     public IAdminClient Admin => _admin;
 
-    public IEnumerable<int> RunningNodes => Enumerable.Range(1, Size).Where(IsRunning);
+    /// <summary>Every node id, 1 to the node count.</summary>
+    public IReadOnlyList<int> Nodes { get; }
+
+    /// <summary>The nodes with the broker role (a client listener).</summary>
+    public IReadOnlyList<int> BrokerNodes { get; }
+
+    public IEnumerable<int> RunningNodes => Nodes.Where(IsRunning);
 
     public bool IsRunning(int node) => _processes[node - 1] is { HasExited: false };
 
-    public string Bootstrap(int node) => $"127.0.0.1:{_clientPorts[node - 1]}";
+    public string Bootstrap(int node) =>
+        _clientPorts[node - 1] > 0 ? $"127.0.0.1:{_clientPorts[node - 1]}" : throw new InvalidOperationException($"Node {node} is controller-only.");
+
+    /// <summary>A controller-role node's CONTROLLER listener.</summary>
+    public IPEndPoint ControllerEndpoint(int node) =>
+        _controllerPorts[node - 1] > 0 ? new IPEndPoint(IPAddress.Loopback, _controllerPorts[node - 1]) : throw new InvalidOperationException($"Node {node} is broker-only.");
 
     /// <summary>A node's log.dirs (one directory).</summary>
     public string LogDir(int node) => Path.Combine(NodeDir(node), "logs");
 
-    /// <summary>Formats and starts three nodes with the fault-test settings plus <paramref name="overrides"/>, and waits until all are registered.</summary>
-    public static async Task<ProcessCluster> StartAsync(ITestOutputHelper output, params (string Key, string Value)[] overrides)
+    /// <summary>Formats and starts three combined nodes with the fault-test settings plus <paramref name="overrides"/>, and waits until all are registered.</summary>
+    public static Task<ProcessCluster> StartAsync(ITestOutputHelper output, params (string Key, string Value)[] overrides) =>
+        StartAsync(new ProcessCluster(output, controllerOnly: 0, brokerOnly: 0, combined: 3), overrides);
+
+    /// <summary>
+    /// Formats and starts <paramref name="controllers"/> controller-only nodes (ids 1..) and <paramref name="brokers"/>
+    /// broker-only nodes (the ids after them), and waits until every broker is registered.
+    /// </summary>
+    public static Task<ProcessCluster> StartSplitAsync(ITestOutputHelper output, int controllers, int brokers, params (string Key, string Value)[] overrides) =>
+        StartAsync(new ProcessCluster(output, controllers, brokers, combined: 0), overrides);
+
+    private static async Task<ProcessCluster> StartAsync(ProcessCluster cluster, (string Key, string Value)[] overrides)
     {
-        var cluster = new ProcessCluster(output);
         try
         {
             var clusterId = Convert.ToBase64String(Guid.NewGuid().ToByteArray()).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-            await Task.WhenAll(Enumerable.Range(1, Size).Select(node => cluster.FormatAsync(node, clusterId, overrides)));
+            await Task.WhenAll(cluster.Nodes.Select(node => cluster.FormatAsync(node, clusterId, overrides)));
 
             // Together: a lone node cannot elect itself a quorum leader.
-            for (var node = 1; node <= Size; node++)
+            foreach (var node in cluster.Nodes)
             {
                 cluster.Start(node);
             }
 
-            await cluster.WaitForBrokersAsync(Enumerable.Range(1, Size));
+            await cluster.WaitForBrokersAsync(cluster.BrokerNodes);
             return cluster;
         }
         catch
@@ -91,7 +126,8 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
         }
 
         _processes[node - 1]?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _processes[node - 1] = BrokerProcess.StartWithConfig(ConfigFile(node), _clientPorts[node - 1], Path.Combine(NodeDir(node), "broker.log"), _output);
+        var port = _clientPorts[node - 1] > 0 ? _clientPorts[node - 1] : _controllerPorts[node - 1];
+        _processes[node - 1] = BrokerProcess.StartWithConfig(ConfigFile(node), port, Path.Combine(NodeDir(node), "broker.log"), _output);
     }
 
     /// <summary>SIGKILL: no flush, no controlled shutdown; the controller notices only when the session times out.</summary>
@@ -201,7 +237,7 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
                 && metadata.Partitions.All(p => p.Leader > 0 && p.InSyncReplicas.Length == p.Replicas.Length);
         }, $"every partition of {topic} has a leader and a full ISR");
 
-    public async Task CreateTopicAsync(string topic, int partitions, short replicationFactor = Size)
+    public async Task CreateTopicAsync(string topic, int partitions, short replicationFactor = ReplicationFactor)
     {
         await _admin.CreateTopicsAsync(
             [new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = replicationFactor }],
@@ -215,7 +251,7 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
     /// (NOT_CONTROLLER), restarted brokers stay fenced until they catch up (INVALID_REPLICATION_FACTOR), and a forwarded
     /// creation may time out; an earlier attempt that committed without its answer shows as TOPIC_ALREADY_EXISTS.
     /// </summary>
-    public async Task CreateTopicEventuallyAsync(string topic, int partitions, short replicationFactor = Size)
+    public async Task CreateTopicEventuallyAsync(string topic, int partitions, short replicationFactor = ReplicationFactor)
     {
         await WaitUntilAsync(async () =>
         {
@@ -248,9 +284,9 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
         (int Leader, int Epoch) found = (-1, -1);
         await WaitUntilAsync(async () =>
         {
-            foreach (var node in RunningNodes.ToArray())
+            foreach (var node in RunningNodes.Where(n => _controllerPorts[n - 1] > 0).ToArray())
             {
-                var partition = (await KafkaRequests.DescribeQuorumAsync(new IPEndPoint(IPAddress.Loopback, _controllerPorts[node - 1]))).Topics[0].Partitions[0];
+                var partition = (await KafkaRequests.DescribeQuorumAsync(ControllerEndpoint(node))).Topics[0].Partitions[0];
                 if (partition.ErrorCode == 0 && partition.LeaderId == node && accept(node, partition.LeaderEpoch))
                 {
                     found = (node, partition.LeaderEpoch);
@@ -266,7 +302,7 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
     /// <summary>Sends one request to a node's client listener (for APIs Confluent.Kafka has no call for).</summary>
     public Task<TResponse> SendAsync<TResponse>(int node, IApiMessage request, short version)
         where TResponse : IApiMessage, new() =>
-        KafkaRequests.SendAsync<TResponse>(new IPEndPoint(IPAddress.Loopback, _clientPorts[node - 1]), request, version);
+        KafkaRequests.SendAsync<TResponse>(new IPEndPoint(IPAddress.Loopback, _clientPorts[node - 1] > 0 ? _clientPorts[node - 1] : throw new InvalidOperationException($"Node {node} is controller-only.")), request, version);
 
     /// <summary>
     /// One Produce v9 (acks=-1, 3 s timeout) of a one-record batch straight to <paramref name="node"/>, bypassing the
@@ -292,7 +328,7 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
     public string Diagnostics()
     {
         var text = new StringBuilder();
-        for (var node = 1; node <= Size; node++)
+        foreach (var node in Nodes)
         {
             var process = _processes[node - 1];
             var state = process is null ? "never started" : process.HasExited ? $"exited ({process.ExitCode})" : "running";
@@ -335,7 +371,8 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
     private async Task FormatAsync(int node, string clusterId, (string Key, string Value)[] overrides)
     {
         Directory.CreateDirectory(NodeDir(node));
-        var settings = FaultSettings.For(node, clusterId, _clientPorts[node - 1], _controllerPorts, LogDir(node));
+        var voters = string.Join(',', Nodes.Where(n => _controllerPorts[n - 1] > 0).Select(n => $"{n}@127.0.0.1:{_controllerPorts[n - 1]}"));
+        var settings = FaultSettings.For(node, clusterId, _clientPorts[node - 1], _controllerPorts[node - 1], voters, LogDir(node));
         foreach (var (key, value) in overrides)
         {
             settings[key] = value;

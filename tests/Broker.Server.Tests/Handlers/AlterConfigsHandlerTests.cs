@@ -30,9 +30,12 @@ public sealed class AlterConfigsHandlerTests : IDisposable
         return resource;
     }
 
-    private async Task<IncrementalAlterConfigsResponse> IncrementalAsync(bool validateOnly, params IncrementalAlterConfigsRequest.AlterConfigsResource[] resources)
+    private Task<IncrementalAlterConfigsResponse> IncrementalAsync(bool validateOnly, params IncrementalAlterConfigsRequest.AlterConfigsResource[] resources) =>
+        IncrementalAsync(validateOnly, ApiListeners.Broker, resources);
+
+    private async Task<IncrementalAlterConfigsResponse> IncrementalAsync(bool validateOnly, ApiListeners listener, params IncrementalAlterConfigsRequest.AlterConfigsResource[] resources)
     {
-        var body = await _harness.CallAsync(44, 1, new IncrementalAlterConfigsRequest { Resources = [.. resources], ValidateOnly = validateOnly });
+        var body = await _harness.CallAsync(44, 1, new IncrementalAlterConfigsRequest { Resources = [.. resources], ValidateOnly = validateOnly }, listener);
         var response = new IncrementalAlterConfigsResponse();
         var reader = new KafkaReader(body!);
         response.Read(ref reader, 1);
@@ -180,6 +183,29 @@ public sealed class AlterConfigsHandlerTests : IDisposable
 
         Assert.Equal((short)ErrorCode.InvalidRequest, response.Responses[0].ErrorCode);
         Assert.Contains(expectedMessage, response.Responses[0].ErrorMessage);
+        Assert.Empty(_harness.Image.BrokerConfigs);
+    }
+
+    [Fact]
+    public async Task IncrementalAlter_OtherBrokerOnControllerListener_Committed()
+    {
+        // As Kafka's controller takes any broker id: a forwarded request, or Admin with bootstrap.controllers.
+        var response = await IncrementalAsync(false, ApiListeners.Controller, Resource(4, "7", ("log.retention.ms", ConfigOperation.Set, "1000")));
+
+        Assert.Equal(0, response.Responses[0].ErrorCode);
+        Assert.Equal("1000", _harness.Image.BrokerConfigsFor("7")["log.retention.ms"]);
+        Assert.Empty(_harness.Image.BrokerConfigsFor("1"));
+    }
+
+    [Theory]
+    [InlineData("broker-7")]
+    [InlineData("-1")]
+    public async Task IncrementalAlter_BrokerNameNoIdOnControllerListener_InvalidRequest(string name)
+    {
+        var response = await IncrementalAsync(false, ApiListeners.Controller, Resource(4, name, ("log.retention.ms", ConfigOperation.Set, "1000")));
+
+        Assert.Equal((short)ErrorCode.InvalidRequest, response.Responses[0].ErrorCode);
+        Assert.Contains("Unable to parse broker name", response.Responses[0].ErrorMessage);
         Assert.Empty(_harness.Image.BrokerConfigs);
     }
 

@@ -9,9 +9,9 @@ public sealed class DescribeClusterHandlerTests : IDisposable
 
     public void Dispose() => _harness.Dispose();
 
-    private async Task<DescribeClusterResponse> DescribeAsync(sbyte endpointType)
+    private async Task<DescribeClusterResponse> DescribeAsync(sbyte endpointType, ApiListeners listener = ApiListeners.Broker)
     {
-        var body = await _harness.CallAsync(60, 1, new DescribeClusterRequest { EndpointType = endpointType });
+        var body = await _harness.CallAsync(60, 1, new DescribeClusterRequest { EndpointType = endpointType }, listener);
         var response = new DescribeClusterResponse();
         var reader = new KafkaReader(body!);
         response.Read(ref reader, 1);
@@ -38,6 +38,43 @@ public sealed class DescribeClusterHandlerTests : IDisposable
 
         Assert.Equal((short)expected, response.ErrorCode);
         Assert.Empty(response.Brokers);
+    }
+
+    [Fact]
+    public async Task Describe_BrokerEndpointsOnControllerListener_MismatchedEndpointType()
+    {
+        var response = await DescribeAsync(1, ApiListeners.Controller);
+
+        Assert.Equal((short)ErrorCode.MismatchedEndpointType, response.ErrorCode);
+        Assert.Contains("type CONTROLLER", response.ErrorMessage);
+        Assert.Empty(response.Brokers);
+    }
+
+    [Fact]
+    public async Task ApiVersions_ControllerListener_OnlyApisWhoseSchemaListsTheController()
+    {
+        var controller = await ApiKeysAsync(ApiListeners.Controller);
+        var broker = await ApiKeysAsync(ApiListeners.Broker);
+
+        Assert.Contains(ApiKey.DescribeConfigs, controller);
+        Assert.Contains(ApiKey.DescribeCluster, controller);
+        Assert.DoesNotContain(ApiKey.Produce, controller);
+        Assert.DoesNotContain(ApiKey.Metadata, controller);
+        Assert.DoesNotContain(ApiKey.FindCoordinator, controller);
+        Assert.Contains(ApiKey.Produce, broker);
+        Assert.Contains(ApiKey.DescribeConfigs, broker);
+        Assert.All(controller, key => Assert.True((ApiMessageTypes.Get(key).Listeners & ApiListeners.Controller) != 0, $"{key} on a controller listener"));
+        Assert.All(broker, key => Assert.True((ApiMessageTypes.Get(key).Listeners & ApiListeners.Broker) != 0, $"{key} on a broker listener"));
+    }
+
+    private async Task<HashSet<ApiKey>> ApiKeysAsync(ApiListeners listener)
+    {
+        var body = await _harness.CallAsync(18, 3, new ApiVersionsRequest { ClientSoftwareName = "harness", ClientSoftwareVersion = "1" }, listener);
+        var response = new ApiVersionsResponse();
+        var reader = new KafkaReader(body!);
+        response.Read(ref reader, 3);
+        Assert.Equal(0, response.ErrorCode);
+        return response.ApiKeys.Select(k => (ApiKey)k.ApiKey).ToHashSet();
     }
 
     [Fact]

@@ -54,14 +54,18 @@ internal sealed class HandlerHarness : IDisposable
 
     public MetadataImage Image => Components.Metadata.Image;
 
-    /// <summary>Sends <paramref name="request"/> through the handler at <paramref name="version"/> and returns the encoded response body.</summary>
-    public async Task<byte[]?> CallAsync(short apiKey, short version, IApiMessage request)
+    /// <summary>Sends <paramref name="request"/> through the handler at <paramref name="version"/>, as the kind of listener
+    /// <paramref name="listener"/> serves it (by default a broker listener, or a controller listener for the controller's
+    /// own APIs), and returns the encoded response body.</summary>
+    public async Task<byte[]?> CallAsync(short apiKey, short version, IApiMessage request, ApiListeners? listenerKind = null)
     {
-        var handler = Components.Dispatcher.Find(apiKey) ?? throw new InvalidOperationException($"No handler for {apiKey}");
+        var listener = listenerKind
+            ?? (ApiMessageTypes.TryGet(apiKey, out var type) && (type.Listeners & ApiListeners.Broker) == 0 ? ApiListeners.Controller : ApiListeners.Broker);
+        var handler = Components.Dispatcher.ForListener(listener).Find(apiKey) ?? throw new InvalidOperationException($"No handler for {apiKey} on a {listener} listener");
         using var writer = new KafkaWriter();
         request.Write(writer, version);
         var body = writer.WrittenSpan.ToArray();
-        var context = new RequestContext(apiKey, version, 1, "harness", "PLAINTEXT", null, 1);
+        var context = new RequestContext(apiKey, version, 1, "harness", listener == ApiListeners.Controller ? "CONTROLLER" : "PLAINTEXT", null, 1) { ListenerKind = listener };
         var response = await handler.HandleAsync(context, body, CancellationToken.None);
         if (response is null)
         {

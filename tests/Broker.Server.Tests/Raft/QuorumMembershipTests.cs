@@ -26,6 +26,7 @@ public sealed class QuorumMembershipTests : IAsyncDisposable
     private readonly FakeChannel _channel;
     private readonly List<QuorumMembership> _members = [];
     private int _quorumLeader = 1;
+    private RaftRole _leaderRole = RaftRole.Leader;
 
     public QuorumMembershipTests()
     {
@@ -43,11 +44,14 @@ public sealed class QuorumMembershipTests : IAsyncDisposable
         }
     }
 
-    private QuorumMembership Member(int nodeId, bool broker = true, ActiveControllerTasks? controllerTasks = null)
+    private QuorumMembership Member(int nodeId, bool broker = true, ActiveControllerTasks? controllerTasks = null, Func<long>? majorityContactMs = null)
     {
-        var member = new QuorumMembership(_store, () => (_quorumLeader == nodeId ? RaftRole.Leader : RaftRole.Follower, 1, _quorumLeader),
+        var member = new QuorumMembership(_store, () => (_quorumLeader == nodeId ? _leaderRole : RaftRole.Follower, 1, _quorumLeader),
             _channel, _lifecycle, controllerTasks, HeartbeatIntervalMs, nodeId,
-            [new BrokerEndpoint("PLAINTEXT", "127.0.0.1", 9090 + nodeId, 0)], rack: null, broker ? _ => { } : null, _time, NullLogger.Instance);
+            [new BrokerEndpoint("PLAINTEXT", "127.0.0.1", 9090 + nodeId, 0)], rack: null, broker ? _ => { } : null, _time, NullLogger.Instance)
+        {
+            MajorityContactMs = majorityContactMs,
+        };
         _members.Add(member);
         return member;
     }
@@ -169,6 +173,71 @@ public sealed class QuorumMembershipTests : IAsyncDisposable
 
         Assert.False(await shutdown.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.DoesNotContain(_channel.Heartbeats, h => h.WantShutDown);
+    }
+
+    [Fact]
+    public async Task ControlledShutdownAsync_QuorumLeaderCutOffFromItsMajority_GivesUpTheGiveUpTimeAfterTheLastContact()
+    {
+        var lastContact = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var leader = Member(1, majorityContactMs: () => lastContact);
+        await leader.StepAsync(CancellationToken.None);
+        var other = (await RegisteredAsync(2))[0];
+        // A partition only the leader holds: no other broker can take it, so no controlled shutdown is ever granted.
+        await CreateTopicLedByAsync("t", 1);
+
+        // The last voter that fetched stopped; shutting down one heartbeat interval later, the leader has no majority.
+        _time.Advance(TimeSpan.FromMilliseconds(HeartbeatIntervalMs + 1));
+        var shutdown = leader.ControlledShutdownAsync(TimeSpan.FromSeconds(30));
+        await leader.StepAsync(CancellationToken.None);
+        Assert.False(shutdown.IsCompleted);
+        _time.Advance(leader.LeaderlessGiveUp - TimeSpan.FromMilliseconds(HeartbeatIntervalMs + 2));
+        // Check-quorum made it resign meanwhile: still naming itself leader, it leads nothing; the clock keeps running.
+        _leaderRole = RaftRole.Resigned;
+        await leader.StepAsync(CancellationToken.None);
+        Assert.False(shutdown.IsCompleted);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await leader.StepAsync(CancellationToken.None);
+
+        Assert.False(await shutdown.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.False(other.ShutdownDone.IsCompleted);
+    }
+
+    [Fact]
+    public async Task ControlledShutdownAsync_QuorumLeaderInContactWithItsMajority_KeepsAsking()
+    {
+        var leader = Member(1, majorityContactMs: () => _time.GetUtcNow().ToUnixTimeMilliseconds());
+        await leader.StepAsync(CancellationToken.None);
+        await RegisteredAsync(2);
+        await CreateTopicLedByAsync("t", 1);
+
+        var shutdown = leader.ControlledShutdownAsync(TimeSpan.FromSeconds(30));
+        for (var elapsed = TimeSpan.Zero; elapsed < 2 * leader.LeaderlessGiveUp; elapsed += TimeSpan.FromMilliseconds(HeartbeatIntervalMs))
+        {
+            await RoundAsync(leader);
+        }
+
+        Assert.False(shutdown.IsCompleted);
+    }
+
+    [Fact]
+    public async Task StepAsync_ShutdownPending_WantShutDownHeartbeatsEvery250Ms()
+    {
+        var members = await RegisteredAsync(1, 2);
+        await CreateTopicLedByAsync("t", 2);
+        _channel.Heartbeats.Clear();
+
+        Assert.True(members[1].BeginControlledShutdown());
+        await members[1].StepAsync(CancellationToken.None);
+        _time.Advance(TimeSpan.FromMilliseconds(249));
+        await members[1].StepAsync(CancellationToken.None);
+        Assert.Single(_channel.Heartbeats);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await members[1].StepAsync(CancellationToken.None);
+
+        Assert.Equal(2, _channel.Heartbeats.Count);
+        Assert.All(_channel.Heartbeats, h => Assert.True(h.WantShutDown));
     }
 
     [Fact]

@@ -6,8 +6,6 @@ using Broker.IntegrationTests.Infrastructure;
 using Broker.Server.Configuration;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
-using DotNet.Testcontainers.Builders;
-using DotNet.Testcontainers.Containers;
 using DotNet.Testcontainers.Networks;
 using EndToEnd.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -30,12 +28,10 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ITestOutputHelper _output;
-    private readonly INetwork _network;
-    private readonly List<IContainer> _nodes = [];
+    private readonly List<BrokerContainer> _nodes = [];
     private readonly IReadOnlyList<ComposeNode> _compose;
-    private readonly string[] _names;
-    private readonly int[] _externalPorts;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private INetwork? _network;
     private IAdminClient? _admin;
 
     private ContainerCluster(ITestOutputHelper output)
@@ -48,19 +44,14 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
             Assert.Equal(node.ToString(CultureInfo.InvariantCulture), _compose[node - 1].Environment[EnvironmentConfig.ToVariableName("node.id")]);
         }
 
-        _names = [.. _compose.Select(n => $"{n.ContainerName}-{E2EDocker.RunId}")];
-        _externalPorts = [.. _compose.Select(_ => LoopbackPorts.Free())];
-        NetworkName = $"kafka-net-{E2EDocker.RunId}";
-        _network = new NetworkBuilder().WithName(NetworkName).WithLabel(E2EDocker.SuiteLabel, E2EDocker.RunId).Build();
-        BootstrapServers = string.Join(',', _externalPorts.Select(p => $"127.0.0.1:{p}"));
         InternalBootstrapServers = string.Join(',', _compose.Select(ClusterNodeSettings.InternalAddress));
     }
 
     /// <summary>The user-defined network the nodes (and client containers) share.</summary>
-    public string NetworkName { get; }
+    public INetwork Network => _network ?? throw new InvalidOperationException("The cluster is not started.");
 
     /// <summary>The nodes' EXTERNAL listeners as published on the host.</summary>
-    public string BootstrapServers { get; }
+    public string BootstrapServers { get; private set; } = "";
 
     /// <summary>The nodes' PLAINTEXT listeners as advertised (by the example's container names), for containers on <see cref="NetworkName"/>.</summary>
     public string InternalBootstrapServers { get; }
@@ -72,14 +63,26 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
         var cluster = new ContainerCluster(output);
         try
         {
-            await cluster._network.CreateAsync();
-            for (var node = 1; node <= NodeCount; node++)
+            cluster._network = await E2EDocker.CreateNetworkAsync("kafka");
+            var externalPorts = new List<int>();
+            foreach (var compose in cluster._compose)
             {
-                cluster._nodes.Add(cluster.BuildNode(node));
+                var builder = new BrokerContainerBuilder(compose.ContainerName).WithNetwork(cluster._network, compose.ContainerName);
+                var hostPort = builder.PublishPort(compose.ContainerPort);
+                foreach (var (name, value) in ClusterNodeSettings.For(compose, hostPort))
+                {
+                    builder.WithEnvironment(name, value);
+                }
+
+                externalPorts.Add(hostPort);
+                cluster._nodes.Add(builder.Build());
             }
 
+            cluster.BootstrapServers = string.Join(',', externalPorts.Select(p => $"127.0.0.1:{p}"));
             var started = Stopwatch.StartNew();
-            await Task.WhenAll(cluster._nodes.Select(n => n.StartAsync()));
+
+            // Each node answers /v1/ready once it serves, which needs the Raft quorum: they start together.
+            await Task.WhenAll(cluster._nodes.Select(n => n.StartAndWaitReadyAsync()));
             cluster._admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = cluster.BootstrapServers, SocketTimeoutMs = 5000 })
                 .SetLogHandler(static (_, _) => { })
                 .Build();
@@ -95,7 +98,7 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
     }
 
     /// <summary>The container name of node <paramref name="node"/> (1-based) in this run.</summary>
-    public string ContainerName(int node) => _names[node - 1];
+    public string ContainerName(int node) => _nodes[node - 1].Name;
 
     /// <summary>Creates a topic with replication factor 3 and min.insync.replicas 2, retrying until the cluster can.</summary>
     public Task CreateTopicAsync(string topic, int partitions) =>
@@ -158,15 +161,15 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
 
     public async Task KillAsync(int node)
     {
-        await E2EDocker.RunAsync("kill", ContainerName(node));
+        await _nodes[node - 1].KillAsync();
         Log($"node {node} killed (docker kill)");
     }
 
-    /// <summary>Starts a stopped or killed node again, with the data it had.</summary>
+    /// <summary>Starts a killed node again, with the data it had, and waits until it serves.</summary>
     public async Task RestartAsync(int node)
     {
-        await E2EDocker.RunAsync("start", ContainerName(node));
-        Log($"node {node} started again (docker start)");
+        await _nodes[node - 1].StartAgainAndWaitReadyAsync();
+        Log($"node {node} started again (docker start) and ready");
     }
 
     public async Task PauseAsync(int node)
@@ -184,14 +187,14 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
     /// <summary>Cuts the node off from the other nodes, the clients and the host (its published port goes through the network too).</summary>
     public async Task DisconnectAsync(int node)
     {
-        await E2EDocker.RunAsync("network", "disconnect", NetworkName, ContainerName(node));
-        Log($"node {node} disconnected from {NetworkName}");
+        await E2EDocker.RunAsync("network", "disconnect", Network.Name, ContainerName(node));
+        Log($"node {node} disconnected from {Network.Name}");
     }
 
     public async Task ConnectAsync(int node)
     {
-        await E2EDocker.RunAsync("network", "connect", "--alias", _compose[node - 1].ContainerName, NetworkName, ContainerName(node));
-        Log($"node {node} connected to {NetworkName} again");
+        await E2EDocker.RunAsync("network", "connect", "--alias", _compose[node - 1].ContainerName, Network.Name, ContainerName(node));
+        Log($"node {node} connected to {Network.Name} again");
     }
 
     /// <summary>Polls <paramref name="condition"/> every 250 ms; fails with <paramref name="what"/> and every node's log tail.</summary>
@@ -238,34 +241,16 @@ internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
             await node.DisposeAsync();
         }
 
-        await _network.DisposeAsync();
-    }
-
-    private IContainer BuildNode(int node)
-    {
-        var compose = _compose[node - 1];
-        return new ContainerBuilder(E2EDocker.BrokerImage)
-            .WithName(ContainerName(node))
-            .WithNetwork(_network)
-            .WithNetworkAliases(compose.ContainerName)
-            .WithEnvironment(ClusterNodeSettings.For(compose, _externalPorts[node - 1]))
-            .WithPortBinding(_externalPorts[node - 1], compose.ContainerPort)
-            .WithCreateParameterModifier(parameters =>
-            {
-                // Published on the loopback interface only.
-                foreach (var binding in parameters.HostConfig?.PortBindings?.Values.SelectMany(b => b ?? []) ?? [])
-                {
-                    binding.HostIP = "127.0.0.1";
-                }
-            })
-            .WithLabel(E2EDocker.SuiteLabel, E2EDocker.RunId)
-            .Build();
+        if (_network is not null)
+        {
+            await _network.DisposeAsync();
+        }
     }
 
     private async Task<string> DiagnosticsAsync()
     {
         var text = new StringBuilder();
-        foreach (var name in _names)
+        foreach (var name in _nodes.Select(n => n.Name))
         {
             var logs = await ProcessRunner.RunAsync("docker", ["logs", "--tail", "25", name], TimeSpan.FromSeconds(30));
             text.AppendLine($"--- {name} ---").AppendLine(logs.StandardOutput).AppendLine(logs.StandardError);

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Broker.FaultTests.Infrastructure;
+using Broker.IntegrationTests.Infrastructure;
 using Confluent.Kafka;
-using DotNet.Testcontainers.Builders;
-using DotNet.Testcontainers.Containers;
 using EndToEnd.Tests.Infrastructure;
 
 namespace EndToEnd.Tests.Cluster;
@@ -18,7 +17,7 @@ internal sealed class VerifiableProducerContainer : IAcknowledgedSequences, IAsy
 {
     private static readonly TimeSpan StopTimeout = TimeSpan.FromMinutes(2);
 
-    private readonly IContainer _container;
+    private readonly BrokerContainer _container;
     private readonly int _partitions;
     private readonly Lock _lock = new();
     private readonly Dictionary<long, Offset>[] _acknowledged;
@@ -27,7 +26,7 @@ internal sealed class VerifiableProducerContainer : IAcknowledgedSequences, IAsy
     private long _acknowledgedCount;
     private JsonElement? _toolData;
 
-    private VerifiableProducerContainer(IContainer container, int partitions)
+    private VerifiableProducerContainer(BrokerContainer container, int partitions)
     {
         _container = container;
         _partitions = partitions;
@@ -48,9 +47,8 @@ internal sealed class VerifiableProducerContainer : IAcknowledgedSequences, IAsy
 
     public static async Task<VerifiableProducerContainer> StartAsync(ContainerCluster cluster, string topic, int partitions, int recordsPerSecond)
     {
-        var container = new ContainerBuilder(E2EDocker.BrokerImage)
-            .WithName($"producer-{E2EDocker.RunId}")
-            .WithNetwork(cluster.NetworkName)
+        var container = new BrokerContainerBuilder("producer")
+            .WithNetwork(cluster.Network)
             .WithCommand(
                 "verifiable-producer", "--bootstrap-server", cluster.InternalBootstrapServers, "--topic", topic,
                 "--partitions", partitions.ToString(CultureInfo.InvariantCulture), "--throughput", recordsPerSecond.ToString(CultureInfo.InvariantCulture),
@@ -58,7 +56,6 @@ internal sealed class VerifiableProducerContainer : IAcknowledgedSequences, IAsy
                 "--producer-property", "message.timeout.ms=120000",
                 "--producer-property", "request.timeout.ms=10000",
                 "--producer-property", "topic.metadata.refresh.interval.ms=1000")
-            .WithLabel(E2EDocker.SuiteLabel, E2EDocker.RunId)
             .Build();
         var producer = new VerifiableProducerContainer(container, partitions);
         await container.StartAsync();
@@ -109,24 +106,26 @@ internal sealed class VerifiableProducerContainer : IAcknowledgedSequences, IAsy
     public async Task StopAsync(ContainerCluster cluster)
     {
         await E2EDocker.RunAsync("kill", "--signal", "TERM", _container.Name);
-        var exitCode = await _container.GetExitCodeAsync().WaitAsync(StopTimeout);
-        await RefreshAsync();
+        var exitCode = await _container.WaitForExitAsync(StopTimeout);
+        var stderr = await RefreshAsync();
         cluster.Log($"producer stopped with exit code {exitCode}: {Summary()}");
-        var (_, stderr) = await _container.GetLogsAsync(timestampsEnabled: false);
         Assert.True(exitCode == 0, $"verifiable-producer exited with {exitCode} ({Summary()}); stderr: {stderr}");
     }
 
     public ValueTask DisposeAsync() => _container.DisposeAsync();
 
-    private async Task RefreshAsync()
+    /// <summary>Parses the new lines on the tool's stdout; returns its stderr.</summary>
+    private async Task<string> RefreshAsync()
     {
-        var (stdout, _) = await _container.GetLogsAsync(timestampsEnabled: false);
+        var logs = await ProcessRunner.RunAsync("docker", ["logs", _container.Name], TimeSpan.FromMinutes(1));
+        Assert.True(logs.ExitCode == 0, $"docker logs {_container.Name} failed: {logs.Describe()}");
+        var stdout = logs.StandardOutput;
         lock (_lock)
         {
             var end = stdout.LastIndexOf('\n');
             if (end < _consumed)
             {
-                return;
+                return logs.StandardError;
             }
 
             foreach (var line in stdout.AsSpan(_consumed, end - _consumed).ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -136,6 +135,8 @@ internal sealed class VerifiableProducerContainer : IAcknowledgedSequences, IAsy
 
             _consumed = end + 1;
         }
+
+        return logs.StandardError;
     }
 
     private void Parse(string line)

@@ -1,4 +1,7 @@
 using Broker.IntegrationTests.Infrastructure;
+using DotNet.Testcontainers.Builders;
+using DotNet.Testcontainers.Networks;
+using DotNet.Testcontainers.Volumes;
 
 namespace EndToEnd.Tests.Infrastructure;
 
@@ -42,6 +45,22 @@ internal static class E2EDocker
     {
         await Swept.Value;
         await OperatorBuilt.Value;
+    }
+
+    /// <summary>A user-defined bridge network <c>e2e-&lt;run id&gt;-&lt;name&gt;</c>, labelled for the sweep; dispose it to remove it.</summary>
+    public static async Task<INetwork> CreateNetworkAsync(string name)
+    {
+        var network = new NetworkBuilder().WithName($"e2e-{RunId}-{name}").WithLabel(Labels).Build();
+        await network.CreateAsync();
+        return network;
+    }
+
+    /// <summary>A named volume <c>e2e-&lt;run id&gt;-&lt;name&gt;</c>, labelled for the sweep; dispose it to remove it.</summary>
+    public static async Task<IVolume> CreateVolumeAsync(string name)
+    {
+        var volume = new VolumeBuilder().WithName($"e2e-{RunId}-{name}").WithLabel(Labels).Build();
+        await volume.CreateAsync();
+        return volume;
     }
 
     /// <summary>Runs the docker CLI and fails the test with its output when it exits non-zero.</summary>

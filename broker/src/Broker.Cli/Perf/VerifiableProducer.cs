@@ -199,9 +199,9 @@ internal sealed class VerifiableProducer
             if (report.Error.IsError)
             {
                 _failed++;
-                _line.Append(CultureInfo.InvariantCulture, $"\"name\":\"producer_send_error\",\"exception\":\"{report.Error.Code}\",\"message\":")
-                    .Append(JsonSerializer.Serialize(report.Error.Reason))
-                    .Append(CultureInfo.InvariantCulture, $",\"topic\":\"{_options.Topic}\",\"key\":null,\"value\":\"{report.Message.Value}\"}}");
+                _line.Append(CultureInfo.InvariantCulture, $"\"name\":\"producer_send_error\",\"exception\":\"{report.Error.Code}\",\"message\":\"")
+                    .Append(JsonEncodedText.Encode(report.Error.Reason).Value)
+                    .Append(CultureInfo.InvariantCulture, $"\",\"topic\":\"{_options.Topic}\",\"key\":null,\"value\":\"{report.Message.Value}\"}}");
             }
             else
             {
@@ -221,7 +221,7 @@ internal sealed class VerifiableProducer
             _line.Clear().Append(CultureInfo.InvariantCulture, $"{{\"timestamp\":{Now()},\"name\":\"{name}\"");
             if (message is not null)
             {
-                _line.Append(",\"message\":").Append(JsonSerializer.Serialize(message));
+                _line.Append(",\"message\":\"").Append(JsonEncodedText.Encode(message).Value).Append('"');
             }
 
             _output.WriteLine(_line.Append('}'));

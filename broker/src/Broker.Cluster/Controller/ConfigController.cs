@@ -75,9 +75,14 @@ public sealed class ConfigController
         _nodeId = nodeId;
     }
 
-    /// <summary>Applies the changes of every resource that validates; returns one result per resource, in order.</summary>
+    /// <summary>
+    /// Applies the changes of every resource that validates; returns one result per resource, in order. A broker that
+    /// took the request from a client on its own listener passes <paramref name="clientFacing"/>: a per-broker resource
+    /// must then name this node, as Kafka's brokers check before forwarding; the controller itself (a forwarded request,
+    /// or Admin's bootstrap.controllers) takes any broker id.
+    /// </summary>
     public async Task<IReadOnlyList<ConfigResult>> AlterAsync(
-        IReadOnlyList<ConfigResourceChange> resources, bool validateOnly, CancellationToken cancellationToken)
+        IReadOnlyList<ConfigResourceChange> resources, bool validateOnly, CancellationToken cancellationToken, bool clientFacing = true)
     {
         await _mutex.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -96,7 +101,7 @@ public sealed class ConfigController
             {
                 ConfigError? error = counts[(resource.ResourceType, resource.ResourceName)] > 1
                     ? new ConfigError(ErrorCode.InvalidRequest, "Each resource may appear at most once in a request.")
-                    : Plan(image, resource, validateOnly ? null : records);
+                    : Plan(image, resource, validateOnly ? null : records, clientFacing);
                 results.Add(error is { } e
                     ? new ConfigResult(resource.ResourceType, resource.ResourceName, e.Error, e.Message)
                     : new ConfigResult(resource.ResourceType, resource.ResourceName, ErrorCode.None, null));
@@ -115,7 +120,7 @@ public sealed class ConfigController
         }
     }
 
-    private ConfigError? Plan(MetadataImage image, ConfigResourceChange resource, List<IApiMessage>? records)
+    private ConfigError? Plan(MetadataImage image, ConfigResourceChange resource, List<IApiMessage>? records, bool clientFacing)
     {
         ImmutableDictionary<string, string> current;
         switch (resource.ResourceType)
@@ -129,10 +134,15 @@ public sealed class ConfigController
                 current = topic.Configs;
                 break;
             case MetadataImageBuilder.BrokerResource:
-                if (resource.ResourceName.Length > 0 && resource.ResourceName != _nodeId.ToString(CultureInfo.InvariantCulture))
+                if (resource.ResourceName.Length > 0 && clientFacing && resource.ResourceName != _nodeId.ToString(CultureInfo.InvariantCulture))
                 {
                     return new ConfigError(ErrorCode.InvalidRequest,
                         $"Unexpected broker id, expected {_nodeId} or empty string, but received {resource.ResourceName}");
+                }
+
+                if (resource.ResourceName.Length > 0 && !int.TryParse(resource.ResourceName, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                {
+                    return new ConfigError(ErrorCode.InvalidRequest, "Unable to parse broker name as a base 10 number.");
                 }
 
                 current = image.BrokerConfigsFor(resource.ResourceName);

@@ -63,6 +63,9 @@ internal sealed class LeaderState
     /// <summary>When the leader resigns unless a majority of voters fetched in between.</summary>
     public long CheckQuorumDeadline { get; private set; }
 
+    /// <summary>When this leader last knew a majority of voters in contact: its election, or the fetch that made one.</summary>
+    public long MajorityContactMs { get; private set; }
+
     /// <summary>The leader's own durable end offset; returns whether the high watermark moved.</summary>
     public bool UpdateLocal(long flushedEndOffset, long nowMs)
     {
@@ -155,6 +158,7 @@ internal sealed class LeaderState
     private void ResetCheckQuorum(long nowMs)
     {
         _fetchedSinceCheck.Clear();
+        MajorityContactMs = nowMs;
 
         // A lone voter is its own majority and never loses it.
         CheckQuorumDeadline = _config.Majority <= 1 ? long.MaxValue : nowMs + _config.FetchTimeoutMs * 3L / 2;

@@ -94,6 +94,18 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
         }
     }
 
+    /// <summary>While this node leads: when (unix ms) a majority of voters was last in contact; else -1.</summary>
+    public long MajorityContactMs
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _replica.LeaderMajorityContactMs;
+            }
+        }
+    }
+
     /// <summary>
     /// Appends the records as one batch and completes once it is committed and applied. Throws
     /// <see cref="NotLeaderException"/> when this node does not lead the quorum (NOT_CONTROLLER for a caller).

@@ -80,6 +80,10 @@ public sealed partial class RaftReplica
     /// <summary>Offsets below it are committed (known to be on a majority of voters).</summary>
     public long HighWatermark => _highWatermark;
 
+    /// <summary>While leading a quorum of more than one voter: when a majority of voters was last in contact
+    /// (<see cref="LeaderState.MajorityContactMs"/>); else -1 (a lone voter is always its own majority).</summary>
+    public long LeaderMajorityContactMs => _leader is { } leader && _config.Majority > 1 ? leader.MajorityContactMs : -1;
+
     /// <summary>The next offset <see cref="IRaftListener.OnCommitted"/> will be called for.</summary>
     public long NextDeliveryOffset => _nextDelivery;
 

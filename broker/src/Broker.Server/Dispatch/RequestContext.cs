@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using Broker.Protocol.Messages;
 
 namespace Broker.Server.Dispatch;
 
@@ -32,6 +33,9 @@ internal sealed class RequestContext
     public string? ClientId { get; }
 
     public string ListenerName { get; }
+
+    /// <summary>Whether the request came in on a broker listener or one of controller.listener.names.</summary>
+    public ApiListeners ListenerKind { get; init; } = ApiListeners.Broker;
 
     public EndPoint? Remote { get; }
 

@@ -37,7 +37,7 @@ internal sealed class AlterConfigsHandler : ApiHandler<AlterConfigsRequest, Alte
             resources.Add(new ConfigResourceChange(resource.ResourceType, resource.ResourceName, [], replacement));
         }
 
-        var results = await _services.Configs.AlterAsync(resources, request.ValidateOnly, cancellationToken).ConfigureAwait(false);
+        var results = await _services.Configs.AlterAsync(resources, request.ValidateOnly, cancellationToken, clientFacing: context.ListenerKind == ApiListeners.Broker).ConfigureAwait(false);
         var response = new AlterConfigsResponse();
         foreach (var result in results)
         {

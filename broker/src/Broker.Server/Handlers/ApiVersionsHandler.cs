@@ -6,7 +6,7 @@ using Broker.Server.Dispatch;
 namespace Broker.Server.Handlers;
 
 /// <summary>
-/// ApiVersions (18): lists every handler's version range from the dispatch table, so what is
+/// ApiVersions (18): lists the version range of every handler the listener serves (RequestDispatcher.ForListener), so what is
 /// advertised is what is served; v3+ adds supported and finalized features (metadata.version). Thread-safe.
 /// </summary>
 internal sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVersionsResponse>
@@ -37,7 +37,7 @@ internal sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVer
             return ValueTask.FromResult<ApiVersionsResponse?>(response);
         }
 
-        foreach (var handler in _dispatcher().Handlers)
+        foreach (var handler in _dispatcher().ForListener(context.ListenerKind).Handlers)
         {
             response.ApiKeys.Add(Entry(handler));
         }

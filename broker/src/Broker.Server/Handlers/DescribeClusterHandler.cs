@@ -6,8 +6,8 @@ namespace Broker.Server.Handlers;
 
 /// <summary>
 /// DescribeCluster (60): cluster id, controller and the brokers' endpoints on the client's listener. A broker
-/// listener serves endpoint type 1 (brokers); type 2 (controllers) is MISMATCHED_ENDPOINT_TYPE, as in Kafka
-/// (KIP-919). Thread-safe.
+/// listener serves endpoint type 1 (brokers); a controller listener serves type 2 (the voters' endpoints, the quorum
+/// leader as controller); the other type is MISMATCHED_ENDPOINT_TYPE, as in Kafka (KIP-919). Thread-safe.
 /// </summary>
 internal sealed class DescribeClusterHandler : ApiHandler<DescribeClusterRequest, DescribeClusterResponse>
 {
@@ -37,6 +37,11 @@ internal sealed class DescribeClusterHandler : ApiHandler<DescribeClusterRequest
             EndpointType = context.ApiVersion >= 1 ? request.EndpointType : BrokerEndpoints,
             ClusterAuthorizedOperations = request.IncludeClusterAuthorizedOperations ? AuthorizedOperations.AllOnCluster : AuthorizedOperations.NotRequested,
         };
+        if (context.ListenerKind == ApiListeners.Controller)
+        {
+            return ValueTask.FromResult<DescribeClusterResponse?>(DescribeControllers(context, request, response));
+        }
+
         if (context.ApiVersion >= 1 && request.EndpointType != BrokerEndpoints)
         {
             var error = request.EndpointType == ControllerEndpoints ? ErrorCode.MismatchedEndpointType : ErrorCode.UnsupportedEndpointType;
@@ -62,5 +67,31 @@ internal sealed class DescribeClusterHandler : ApiHandler<DescribeClusterRequest
         }
 
         return ValueTask.FromResult<DescribeClusterResponse?>(response);
+    }
+
+    // KIP-919 (Admin bootstrap.controllers): a controller listener answers with the controllers, and the quorum leader as
+    // the controller; it refuses the brokers' endpoint type.
+    private DescribeClusterResponse DescribeControllers(RequestContext context, DescribeClusterRequest request, DescribeClusterResponse response)
+    {
+        var wanted = context.ApiVersion >= 1 ? request.EndpointType : BrokerEndpoints;
+        if (wanted != ControllerEndpoints)
+        {
+            var error = wanted == BrokerEndpoints ? ErrorCode.MismatchedEndpointType : ErrorCode.UnsupportedEndpointType;
+            response.ErrorCode = (short)error;
+            response.ErrorMessage = error == ErrorCode.MismatchedEndpointType
+                ? "The request was sent to an endpoint of type CONTROLLER, but we wanted an endpoint of type BROKER"
+                : $"Unsupported endpoint type {wanted}";
+            return response;
+        }
+
+        response.EndpointType = ControllerEndpoints;
+        var voters = _services.Quorum?.Config.Voters ?? [];
+        response.ControllerId = _services.Quorum is { LeaderId: >= 0 and var leader } ? leader : -1;
+        foreach (var voter in voters)
+        {
+            response.Brokers.Add(new DescribeClusterResponse.DescribeClusterBroker { BrokerId = voter.Id, Host = voter.Host, Port = voter.Port });
+        }
+
+        return response;
     }
 }

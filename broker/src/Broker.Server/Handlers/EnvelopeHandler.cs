@@ -50,7 +50,8 @@ internal sealed class EnvelopeHandler : ApiHandler<EnvelopeRequest, EnvelopeResp
         reader = new KafkaReader(data);
         var header = new RequestHeader();
         header.Read(ref reader, ApiMessageTypes.RequestHeaderVersion((Protocol.Messages.ApiKey)apiKey, version));
-        var inner = new RequestContext(apiKey, version, header.CorrelationId, header.ClientId, context.ListenerName, context.Remote, context.ConnectionId);
+        // Handled as arriving on the controller listener it came in on: the forwarding broker checked it as client-facing.
+        var inner = new RequestContext(apiKey, version, header.CorrelationId, header.ClientId, context.ListenerName, context.Remote, context.ConnectionId) { ListenerKind = context.ListenerKind };
         try
         {
             var response = await handler.HandleAsync(inner, data[reader.Position..], cancellationToken).ConfigureAwait(false);

@@ -38,7 +38,7 @@ internal sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlt
             resources.Add(new ConfigResourceChange(resource.ResourceType, resource.ResourceName, changes));
         }
 
-        var results = await _services.Configs.AlterAsync(resources, request.ValidateOnly, cancellationToken).ConfigureAwait(false);
+        var results = await _services.Configs.AlterAsync(resources, request.ValidateOnly, cancellationToken, clientFacing: context.ListenerKind == ApiListeners.Broker).ConfigureAwait(false);
         var response = new IncrementalAlterConfigsResponse();
         foreach (var result in results)
         {

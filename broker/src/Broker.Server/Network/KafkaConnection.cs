@@ -36,6 +36,7 @@ internal sealed partial class KafkaConnection : IAsyncDisposable
     private readonly NetworkStream _stream;
     private readonly PipeReader _input;
     private readonly string _listenerName;
+    private readonly ApiListeners _listenerKind;
     private readonly RequestDispatcher _dispatcher;
     private readonly ConnectionOptions _options;
     private readonly ILogger _logger;
@@ -51,6 +52,7 @@ internal sealed partial class KafkaConnection : IAsyncDisposable
         Socket socket,
         long id,
         string listenerName,
+        ApiListeners listenerKind,
         RequestDispatcher dispatcher,
         ConnectionOptions options,
         ILogger logger,
@@ -63,6 +65,7 @@ internal sealed partial class KafkaConnection : IAsyncDisposable
         _stream = new NetworkStream(socket, ownsSocket: true);
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
         _listenerName = listenerName;
+        _listenerKind = listenerKind;
         _dispatcher = dispatcher;
         _options = options;
         _logger = logger;
@@ -227,7 +230,7 @@ internal sealed partial class KafkaConnection : IAsyncDisposable
                 return false;
             }
 
-            var context = new RequestContext(apiKey, apiVersion, correlationId, clientId, _listenerName, _remote, Id);
+            var context = new RequestContext(apiKey, apiVersion, correlationId, clientId, _listenerName, _remote, Id) { ListenerKind = _listenerKind };
             var started = _metrics?.RequestStarted() ?? 0;
             if (_deferred.Count > 0 && apiKey != ProduceApiKey && !await WriteDeferredAsync(wait: true).ConfigureAwait(false))
             {

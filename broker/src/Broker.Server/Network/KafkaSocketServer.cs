@@ -1,14 +1,16 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Broker.Protocol.Messages;
 using Broker.Server.Dispatch;
 using Broker.Server.Observability;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server.Network;
 
-/// <summary>A socket to bind: listener name (as in listeners=NAME://host:port), host and port.</summary>
-public sealed record ListenerEndpoint(string Name, string Host, int Port);
+/// <summary>A socket to bind: listener name (as in listeners=NAME://host:port), host and port, and whether it is one of
+/// <c>controller.listener.names</c> (served the controller's APIs instead of the broker's).</summary>
+public sealed record ListenerEndpoint(string Name, string Host, int Port, bool Controller = false);
 
 /// <summary>Limits applied to every connection.</summary>
 internal sealed record ConnectionOptions(int MaxRequestBytes, long IdleTimeoutMs);
@@ -123,7 +125,8 @@ internal sealed class KafkaSocketServer : IAsyncDisposable
             socket.NoDelay = true;
             var id = Interlocked.Increment(ref _nextConnectionId);
             ServerLog.Accepted(_logger, id, socket.RemoteEndPoint, listener.Name);
-            var connection = new KafkaConnection(socket, id, listener.Name, _dispatcher, _options, _logger, _stopping.Token, _metrics);
+            var kind = listener.Controller ? ApiListeners.Controller : ApiListeners.Broker;
+            var connection = new KafkaConnection(socket, id, listener.Name, kind, _dispatcher.ForListener(kind), _options, _logger, _stopping.Token, _metrics);
             var run = RunConnectionAsync(connection);
             _connections[id] = run;
         }

@@ -20,7 +20,8 @@ namespace Broker.Server.Raft;
 /// majority of nodes started before any registration can commit.
 /// </summary>
 /// <remarks>Thread-safe: one background task owns the state (tests drive <see cref="StepAsync"/> themselves instead);
-/// <see cref="ControlledShutdownAsync"/> hands the request to it.</remarks>
+/// <see cref="ControlledShutdownAsync"/> hands the request to it, and also checks the give-up rule (under a lock shared
+/// with the loop) because the loop can be blocked in a commit.</remarks>
 internal sealed partial class QuorumMembership : IAsyncDisposable
 {
     private readonly IMetadataStore _store;
@@ -28,6 +29,11 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
     private readonly IControllerChannel _channel;
     private readonly BrokerLifecycle _lifecycle;
     private readonly ActiveControllerTasks? _controllerTasks;
+    // Kafka asks again only at the heartbeat interval (2 s by default) until the controller has moved the leaderships;
+    // asking more often while shutting down ends a controlled shutdown within a fraction of a second of the moves.
+    private const long ShutdownHeartbeatIntervalMs = 250;
+    private static readonly TimeSpan GiveUpCheckInterval = TimeSpan.FromMilliseconds(100);
+    private readonly Lock _giveUpLock = new();
     private readonly long _heartbeatIntervalMs;
     private readonly int _nodeId;
     private readonly IReadOnlyList<BrokerEndpoint> _endpoints;
@@ -82,6 +88,13 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
     /// </summary>
     public TimeSpan LeaderlessGiveUp { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// While this node leads the quorum: when a majority of voters was last in contact (unix ms), else -1. A leader cut
+    /// off from its majority can commit nothing, so for <see cref="LeaderlessGiveUp"/> it counts as no leader from that
+    /// moment, not from its resignation a check-quorum period later. Null: never leaderless while leading.
+    /// </summary>
+    public Func<long>? MajorityContactMs { get; init; }
+
     public void Start() => _run = Task.Run(RunAsync);
 
     /// <summary>
@@ -100,7 +113,16 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
 
         try
         {
-            return await _shutdownDone.Task.WaitAsync(bound, _time).ConfigureAwait(false);
+            // Checked here too, not only between the loop's steps: a quorum leader's own heartbeat blocks its loop while
+            // the commit waits for a majority that is gone.
+            var granted = _shutdownDone.Task.WaitAsync(bound, _time);
+            while (!granted.IsCompleted)
+            {
+                await Task.WhenAny(granted, Task.Delay(GiveUpCheckInterval, _time)).ConfigureAwait(false);
+                CheckGiveUp();
+            }
+
+            return await granted.ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -149,7 +171,7 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
 
             try
             {
-                var pause = _brokerEpoch >= 0 ? Math.Min(500, Math.Max(50, _heartbeatIntervalMs / 2)) : 100;
+                var pause = _brokerEpoch >= 0 && !_shutdownRequested.Task.IsCompleted ? Math.Min(500, Math.Max(50, _heartbeatIntervalMs / 2)) : 100;
                 var delay = Task.Delay(TimeSpan.FromMilliseconds(pause), _time, token);
                 if (_shutdownRequested.Task.IsCompleted)
                 {
@@ -200,10 +222,7 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
             }
         }
 
-        if (_shutdownRequested.Task.IsCompleted && !_shutdownDone.Task.IsCompleted)
-        {
-            GiveUpWhenLeaderless(leader);
-        }
+        CheckGiveUp();
 
         if (_registered is null || leader < 0)
         {
@@ -240,7 +259,7 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
         var wantShutDown = _shutdownRequested.Task.IsCompleted;
         var firstShutdownRequest = wantShutDown && !_shutdownAsked;
         if (_shutdownDone.Task.IsCompleted
-            || (!firstShutdownRequest && _lastHeartbeatMs >= 0 && now - _lastHeartbeatMs < _heartbeatIntervalMs))
+            || (!firstShutdownRequest && _lastHeartbeatMs >= 0 && now - _lastHeartbeatMs < (wantShutDown ? Math.Min(_heartbeatIntervalMs, ShutdownHeartbeatIntervalMs) : _heartbeatIntervalMs)))
         {
             return;
         }
@@ -260,10 +279,33 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
         }
     }
 
-    private void GiveUpWhenLeaderless(int leader)
+    private void CheckGiveUp()
+    {
+        if (_shutdownRequested.Task.IsCompleted && !_shutdownDone.Task.IsCompleted)
+        {
+            var (role, _, leader) = _quorumState();
+            lock (_giveUpLock)
+            {
+                // A resigned leader still names itself until the next election, but leads nothing.
+                GiveUpWhenLeaderless(role == RaftRole.Leader ? MajorityContactMs?.Invoke() ?? -1 : -1, role == RaftRole.Resigned ? -1 : leader);
+            }
+        }
+    }
+
+    private void GiveUpWhenLeaderless(long majorityContactMs, int leader)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (leader >= 0)
+        if (majorityContactMs >= 0 && now - majorityContactMs > _heartbeatIntervalMs)
+        {
+            // Leading without a majority: no controlled shutdown can be committed.
+            _leaderlessSinceMs = _leaderlessSinceMs < 0 ? majorityContactMs : Math.Min(_leaderlessSinceMs, majorityContactMs);
+            if (now - _leaderlessSinceMs >= (long)LeaderlessGiveUp.TotalMilliseconds)
+            {
+                LogShutdownLeaderless(_logger, _nodeId, now - _leaderlessSinceMs);
+                _shutdownDone.TrySetResult(false);
+            }
+        }
+        else if (leader >= 0)
         {
             _leaderlessSinceMs = -1;
         }
@@ -389,7 +431,7 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Broker {NodeId}: controller {LeaderId} granted the controlled shutdown")]
     private static partial void LogShutdownGranted(ILogger logger, int nodeId, int leaderId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker {NodeId}: no quorum leader known for {Ms} ms; shutting down without a controlled shutdown")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker {NodeId}: no quorum leader with a majority for {Ms} ms; shutting down without a controlled shutdown")]
     private static partial void LogShutdownLeaderless(ILogger logger, int nodeId, long ms);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Broker {NodeId}: controlled shutdown not granted within {BoundMs} ms; shutting down anyway")]
