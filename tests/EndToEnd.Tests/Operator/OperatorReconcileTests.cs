@@ -16,7 +16,7 @@ namespace EndToEnd.Tests.Operator;
 /// <summary>
 /// The operator image against the in-process API-server fixture: the container gets a kubeconfig mounted and host
 /// networking (the fixture listens on 127.0.0.1 only, and a container on the host's network namespace is the one way
-/// to reach it), and reconciles an example into the cluster's workloads.
+/// to reach it), and reconciles an example into the cluster's workloads, then reports the Kafka Ready once its pods are.
 /// </summary>
 public sealed class OperatorReconcileTests(ITestOutputHelper output)
 {
@@ -27,7 +27,7 @@ public sealed class OperatorReconcileTests(ITestOutputHelper output)
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(180);
 
     [Fact]
-    public async Task Run_EphemeralNodePoolExample_CreatesWorkloadsAndReportsWaitingForPods()
+    public async Task Run_EphemeralNodePoolExample_CreatesWorkloadsAndIsReadyOnceItsPodsAre()
     {
         await E2EDocker.EnsureOperatorImageAsync();
         await using var api = await ApiServerWithCrds.StartAsync();
@@ -39,7 +39,7 @@ public sealed class OperatorReconcileTests(ITestOutputHelper output)
             .WithEnvironment("STRIMZI_NAMESPACE", ApiServerWithCrds.Namespace)
             .WithEnvironment("STRIMZI_HEALTH_PORT", healthPort.ToString(CultureInfo.InvariantCulture))
             .WithCreateParameterModifier(parameters => parameters.HostConfig!.NetworkMode = "host")
-            .WithLabel(E2EDocker.SuiteLabel, E2EDocker.RunId)
+            .WithLabel(E2EDocker.Labels)
             .Build();
         var started = Stopwatch.StartNew();
         await container.StartAsync();
@@ -76,6 +76,20 @@ public sealed class OperatorReconcileTests(ITestOutputHelper output)
         {
             await EventuallyAsync(container, () => client.CoreV1.ReadNamespacedSecretAsync(secret, Ns), s => s.Data?.Count > 0, $"Secret {secret}");
         }
+
+        // The fixture's StatefulSet controller creates the pods; no kubelet runs them, so the test reports them ready
+        // (as the in-process reconciler tests do) and the operator moves the Kafka to Ready.
+        var pods = await EventuallyAsync(container, async () => (await client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: $"strimzi.io/cluster={Cluster}")).Items,
+            items => items.Count == 6, "the six pods of both pools");
+        foreach (var pod in pods)
+        {
+            await api.Server.SetPodReadyAsync(Ns, pod.Metadata.Name);
+        }
+
+        kafka = await EventuallyAsync(container, () => api.GetKafkaAsync(Cluster),
+            k => k.Status?.Conditions?.Any(c => c.Type == ConditionTypes.Ready && c.Status == "True") == true, "the Kafka to report Ready");
+        Assert.DoesNotContain(kafka.Status!.Conditions!, c => c.Type == ConditionTypes.NotReady);
+        output.WriteLine($"Kafka status Ready {started.Elapsed.TotalSeconds:F1} s after the operator container started");
 
         using (var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{healthPort}") })
         {
