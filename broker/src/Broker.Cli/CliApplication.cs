@@ -6,7 +6,7 @@ namespace Broker.Cli;
 /// <summary>
 /// The <c>kafka-broker</c> command tree: <c>start</c> runs a broker, <c>storage</c> formats its directories, <c>health</c> asks
 /// a local broker whether it is ready, <c>perf produce</c>, <c>perf consume</c>
-/// and <c>perf fetch</c> measure one. Stateless; thread-safe.
+/// and <c>perf fetch</c> measure one, <c>verifiable-producer</c> feeds a correctness checker. Stateless; thread-safe.
 /// </summary>
 internal static class CliApplication
 {
@@ -24,6 +24,7 @@ internal static class CliApplication
         perf.Subcommands.Add(new ConsumePerfCommand().Command);
         perf.Subcommands.Add(new FetchPerfCommand().Command);
         root.Subcommands.Add(perf);
+        root.Subcommands.Add(new VerifiableProducerCommand().Command);
         return root;
     }
 

@@ -6,8 +6,29 @@ using Xunit.Abstractions;
 
 namespace Broker.FaultTests.Infrastructure;
 
+/// <summary>What <see cref="LogChecker"/> reads from: where to connect and how to wait (with the cluster's diagnostics on a timeout). Implementations are thread-safe.</summary>
+internal interface ICheckedCluster
+{
+    string BootstrapServers { get; }
+
+    Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null);
+}
+
+/// <summary>What <see cref="LogChecker"/> checks against: a producer of sequence numbers and what it was told was acknowledged. Implementations are thread-safe.</summary>
+internal interface IAcknowledgedSequences
+{
+    /// <summary>Acknowledged sequence numbers of a partition with the offsets the broker reported.</summary>
+    Dictionary<long, Offset> Acknowledged(int partition);
+
+    /// <summary>The partition a sequence number was sent to.</summary>
+    int PartitionOf(long sequence);
+
+    /// <summary>Sent, acknowledged and failed counts for a failure message.</summary>
+    string Summary();
+}
+
 /// <summary>
-/// Reads every partition a <see cref="SequenceProducer"/> wrote back from its leader, from the log start to the high
+/// Reads every partition a producer of sequence numbers (<see cref="IAcknowledgedSequences"/>) wrote back from its leader, from the log start to the high
 /// watermark, and checks that every acknowledged sequence number is there exactly once at the offset it was
 /// acknowledged with, that no sequence number (acknowledged or not) appears twice or in the wrong partition, that no
 /// record the producer did not send is there, and that each partition holds its sequence numbers in produce order. Thread-safe (no state).
@@ -16,11 +37,11 @@ internal static class LogChecker
 {
     private const int ExamplesPerKind = 10;
 
-    public static Task VerifyAsync(ProcessCluster cluster, string topic, int partitions, SequenceProducer producer, ITestOutputHelper output) =>
+    public static Task VerifyAsync(ICheckedCluster cluster, string topic, int partitions, IAcknowledgedSequences producer, ITestOutputHelper output) =>
         VerifyAsync(cluster, topic, Enumerable.Range(0, partitions), producer, output);
 
     /// <summary>The checks for some partitions only (when the others have no leader to read from).</summary>
-    public static async Task VerifyAsync(ProcessCluster cluster, string topic, IEnumerable<int> partitions, SequenceProducer producer, ITestOutputHelper output)
+    public static async Task VerifyAsync(ICheckedCluster cluster, string topic, IEnumerable<int> partitions, IAcknowledgedSequences producer, ITestOutputHelper output)
     {
         var problems = new Problems();
         var summary = new StringBuilder();
@@ -36,7 +57,7 @@ internal static class LogChecker
         Assert.True(problems.Count == 0, $"{problems.Count} problems in {topic} ({producer.Summary()}; {summary}):{Environment.NewLine}{problems}");
     }
 
-    private static void Check(int partition, List<(long Offset, long Sequence)> records, Dictionary<long, Offset> acknowledged, SequenceProducer producer, Problems problems)
+    private static void Check(int partition, List<(long Offset, long Sequence)> records, Dictionary<long, Offset> acknowledged, IAcknowledgedSequences producer, Problems problems)
     {
         var found = new Dictionary<long, long>(records.Count);
         var previous = -1L;
@@ -79,7 +100,7 @@ internal static class LogChecker
         }
     }
 
-    private static async Task<List<(long Offset, long Sequence)>> ReadPartitionAsync(ProcessCluster cluster, TopicPartition partition, ITestOutputHelper output)
+    private static async Task<List<(long Offset, long Sequence)>> ReadPartitionAsync(ICheckedCluster cluster, TopicPartition partition, ITestOutputHelper output)
     {
         using var consumer = KafkaClients.Consumer(KafkaClients.ConsumerConfig(cluster.BootstrapServers), output);
         var watermarks = new WatermarkOffsets(Offset.Unset, Offset.Unset);

@@ -22,7 +22,7 @@ namespace Broker.FaultTests.Infrastructure;
 /// Dispose resumes and kills every process and deletes the dir (kept when FAULT_KEEP_DIR is set). Not thread-safe:
 /// one test drives it.
 /// </summary>
-internal sealed class ProcessCluster : IAsyncDisposable
+internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
 {
     /// <summary>The replication factor of the tests' topics (and of the internal topics): every broker of a default cluster.</summary>
     public const short ReplicationFactor = 3;

@@ -10,7 +10,7 @@ namespace Broker.FaultTests.Infrastructure;
 /// partitions of one topic at a steady rate from a background task until stopped, and records which were acknowledged
 /// at which offset and which failed with which error. Thread-safe: delivery reports arrive on librdkafka's thread.
 /// </summary>
-internal sealed class SequenceProducer : IAsyncDisposable
+internal sealed class SequenceProducer : IAcknowledgedSequences, IAsyncDisposable
 {
     private const int BatchPerTick = 5;
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(20);

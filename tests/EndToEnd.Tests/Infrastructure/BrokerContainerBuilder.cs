@@ -1,6 +1,5 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
+using Broker.Server.Configuration;
 using System.Text;
 using Docker.DotNet.Models;
 using DotNet.Testcontainers.Builders;
@@ -78,7 +77,7 @@ internal sealed class BrokerContainerBuilder
     }
 
     /// <summary>Sets a broker key through the environment in the Apache Kafka image's convention (KAFKA_ADVERTISED_LISTENERS).</summary>
-    public BrokerContainerBuilder WithConfig(string key, string value) => WithEnvironment(ToVariableName(key), value);
+    public BrokerContainerBuilder WithConfig(string key, string value) => WithEnvironment(EnvironmentConfig.ToVariableName(key), value);
 
     /// <summary>Mounts the named volume (see <see cref="E2EDocker.CreateVolumeAsync"/>) at <paramref name="path"/>.</summary>
     public BrokerContainerBuilder WithVolume(string volume, string path = DataPath, bool readOnly = false)
@@ -106,7 +105,7 @@ internal sealed class BrokerContainerBuilder
     {
         if (!_publishedPorts.TryGetValue(containerPort, out var hostPort))
         {
-            hostPort = FreeLoopbackPort();
+            hostPort = LoopbackPorts.Free();
             _publishedPorts[containerPort] = hostPort;
         }
 
@@ -159,24 +158,6 @@ internal sealed class BrokerContainerBuilder
         return new BrokerContainer(builder.Build(), Name, new Dictionary<int, int>(_publishedPorts));
     }
 
-    /// <summary><c>log.dirs</c> becomes <c>KAFKA_LOG_DIRS</c> ('.' as '_', '_' as '__', '-' as '___').</summary>
-    public static string ToVariableName(string key)
-    {
-        var sb = new StringBuilder("KAFKA_");
-        foreach (var c in key)
-        {
-            sb.Append(c switch
-            {
-                '.' => "_",
-                '_' => "__",
-                '-' => "___",
-                _ => char.ToUpperInvariant(c).ToString(),
-            });
-        }
-
-        return sb.ToString();
-    }
-
     // Testcontainers publishes on every interface; these tests reach containers only through 127.0.0.1.
     private void PublishOnLoopback(CreateContainerParameters parameters)
     {
@@ -189,12 +170,5 @@ internal sealed class BrokerContainerBuilder
             parameters.ExposedPorts[key] = default;
             parameters.HostConfig.PortBindings[key] = [new PortBinding { HostIP = "127.0.0.1", HostPort = hostPort.ToString(CultureInfo.InvariantCulture) }];
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using Broker.IntegrationTests.Infrastructure;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Networks;
@@ -8,12 +10,16 @@ namespace EndToEnd.Tests.Infrastructure;
 /// <summary>
 /// What every end-to-end test shares about the Docker engine: the label that marks the suite's containers, networks
 /// and volumes, the sweep of leftovers from an earlier run that died before its fixtures could clean up (there is no
-/// Ryuk here), and the images built once per run from the repository's Dockerfiles. Thread-safe.
+/// Ryuk here; a run still alive, e.g. a second worktree's on the same engine, keeps its things), and the images built
+/// once per run from the repository's Dockerfiles. Thread-safe.
 /// </summary>
 internal static class E2EDocker
 {
     /// <summary>Label key on everything the suite creates; the value is the run id.</summary>
     public const string SuiteLabel = "io.strimzi-dotnet.e2e";
+
+    /// <summary>Label key holding the id of the test process that created the object, so a sweep can tell a dead run's leftovers from a live run's.</summary>
+    public const string OwnerLabel = "io.strimzi-dotnet.e2e.pid";
 
     /// <summary>The broker image built from Dockerfile.broker for this run.</summary>
     public const string BrokerImage = "kafka-broker:e2e";
@@ -31,7 +37,11 @@ internal static class E2EDocker
     public static string RunId { get; } = Guid.NewGuid().ToString("N")[..12];
 
     /// <summary>The labels to put on every container, network and volume a test creates.</summary>
-    public static IReadOnlyDictionary<string, string> Labels { get; } = new Dictionary<string, string> { [SuiteLabel] = RunId };
+    public static IReadOnlyDictionary<string, string> Labels { get; } = new Dictionary<string, string>
+    {
+        [SuiteLabel] = RunId,
+        [OwnerLabel] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+    };
 
     /// <summary>Removes what an earlier run left (once per run), then builds the broker image (once per run).</summary>
     public static async Task EnsureBrokerImageAsync()
@@ -82,22 +92,47 @@ internal static class E2EDocker
     private static async Task SweepAsync()
     {
         var filter = $"label={SuiteLabel}";
-        var containers = (await RunAsync("ps", "-aq", "--filter", filter)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var owner = $"{{{{.Label \"{OwnerLabel}\"}}}}";
+        var containers = Abandoned(await RunAsync("ps", "-a", "--filter", filter, "--format", "{{.ID}} " + owner));
         if (containers.Length > 0)
         {
             await RunAsync(["rm", "-f", "-v", .. containers]);
         }
 
-        var networks = (await RunAsync("network", "ls", "-q", "--filter", filter)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var networks = Abandoned(await RunAsync("network", "ls", "--filter", filter, "--format", "{{.ID}} " + owner));
         if (networks.Length > 0)
         {
             await RunAsync(["network", "rm", .. networks]);
         }
 
-        var volumes = (await RunAsync("volume", "ls", "-q", "--filter", filter)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var volumes = Abandoned(await RunAsync("volume", "ls", "--filter", filter, "--format", "{{.Name}} " + owner));
         if (volumes.Length > 0)
         {
             await RunAsync(["volume", "rm", "-f", .. volumes]);
+        }
+    }
+
+    /// <summary>
+    /// The ids of "id pid" lines whose creating process is gone. Objects without the owner label are left alone: a
+    /// suite from before the label may still be running them.
+    /// </summary>
+    private static string[] Abandoned(string listing) =>
+        [.. listing.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Trim().Split(' ', 2))
+            .Where(fields => fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && !IsRunning(pid))
+            .Select(fields => fields[0])];
+
+    private static bool IsRunning(int id)
+    {
+
+        try
+        {
+            using var process = Process.GetProcessById(id);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 }

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Broker.IntegrationTests.Infrastructure;
+using k8s;
+using k8s.Models;
+using Kube.ApiServer;
+using Operator.Api;
+
+namespace EndToEnd.Tests.Operator;
+
+/// <summary>
+/// The in-process API-server fixture (tests/Kube.ApiServer, on 127.0.0.1) with the repository's CRDs installed, one
+/// namespace for the operator to watch, and a kubeconfig for it in a directory a container can mount (readable by
+/// the image's non-root user). Owned by one test.
+/// </summary>
+internal sealed class ApiServerWithCrds : IAsyncDisposable
+{
+    public const string Namespace = "myproject";
+
+    private readonly DirectoryInfo _kubeconfigDirectory;
+
+    private ApiServerWithCrds(KubeApiServer server, DirectoryInfo kubeconfigDirectory)
+    {
+        Server = server;
+        Client = server.CreateClient();
+        _kubeconfigDirectory = kubeconfigDirectory;
+    }
+
+    public KubeApiServer Server { get; }
+
+    public Kubernetes Client { get; }
+
+    /// <summary>The directory holding <c>config</c>, the kubeconfig pointing at <see cref="Server"/>.</summary>
+    public string KubeconfigDirectory => _kubeconfigDirectory.FullName;
+
+    public static async Task<ApiServerWithCrds> StartAsync()
+    {
+        var server = await KubeApiServer.StartAsync();
+        var directory = Directory.CreateTempSubdirectory("e2e-kubeconfig-");
+        var fixture = new ApiServerWithCrds(server, directory);
+        try
+        {
+            foreach (var file in Directory.GetFiles(Path.Combine(RepositoryPaths.Root, "crds"), "*.yaml").Order(StringComparer.Ordinal))
+            {
+                foreach (var doc in Manifests.ReadYaml(await File.ReadAllTextAsync(file)))
+                {
+                    await fixture.Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(KubernetesJson.Deserialize<V1CustomResourceDefinition>(doc.ToJsonString()));
+                }
+            }
+
+            await fixture.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
+
+            var kubeconfig = Path.Combine(directory.FullName, "config");
+            await File.WriteAllTextAsync(kubeconfig, server.KubeconfigYaml());
+            if (!OperatingSystem.IsWindows())
+            {
+                // The operator image runs as uid 1001; a temp directory is private to its creator.
+                File.SetUnixFileMode(directory.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                    | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+                File.SetUnixFileMode(kubeconfig, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+            return fixture;
+        }
+        catch
+        {
+            await fixture.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Creates every document of an example under examples/, as <c>kubectl apply -n</c> would.</summary>
+    public async Task CreateExampleAsync(string path)
+    {
+        foreach (var doc in Manifests.ReadYaml(await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "examples", path))))
+        {
+            var version = ((string)doc["apiVersion"]!).Split('/')[1];
+            var plural = StrimziCrds.All.Single(c => c.Kind == (string?)doc["kind"]).Plural;
+            await Client.CustomObjects.CreateNamespacedCustomObjectAsync(doc, StrimziGroup.Name, version, Namespace, plural);
+        }
+    }
+
+    public async Task<Kafka> GetKafkaAsync(string name) =>
+        JsonSerializer.SerializeToNode(await Client.CustomObjects.GetNamespacedCustomObjectAsync(StrimziGroup.Name, StrimziGroup.StorageVersion, Namespace, "kafkas", name))!
+            .Deserialize<Kafka>(Manifests.JsonOptions)!;
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await Server.DisposeAsync();
+        _kubeconfigDirectory.Delete(recursive: true);
+    }
+}
