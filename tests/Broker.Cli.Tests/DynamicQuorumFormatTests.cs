@@ -26,13 +26,7 @@ public sealed class DynamicQuorumFormatTests : IDisposable
 
     private string Dir(string name) => Path.Combine(_root, name);
 
-    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await CliApplication.RunAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Output, string Error)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 
     private VotersRecordView StoredVoters()
     {
