@@ -4,7 +4,8 @@ using Broker.Storage;
 
 namespace Broker.Cli;
 
-/// <summary>A storage check that refused to start the broker; nothing was written. The message says what and how to fix it.</summary>
+/// <summary>A storage check that refused to start the broker; nothing was written. The message says what and how to fix it.
+/// Immutable; thread-safe.</summary>
 internal sealed class StartupStorageException(string message) : Exception(message);
 
 /// <summary>

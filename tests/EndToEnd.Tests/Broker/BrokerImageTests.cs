@@ -133,6 +133,9 @@ public sealed class BrokerImageTests(ITestOutputHelper output)
             "--topic", "perf", "--num-records", "2000", "--record-size", "100", "--acks", "all");
         Assert.True(perf.ExitCode == 0, $"perf produce failed: {perf.Describe()}");
         Assert.Contains("2000 records sent", perf.StandardOutput, StringComparison.Ordinal);
+        var consume = await broker.ExecAsync("/opt/kafka/bin/kafka-broker", "perf", "consume", "--bootstrap-server", "localhost:9092",
+            "--topic", "perf", "--messages", "2000");
+        Assert.True(consume.ExitCode == 0, $"perf consume failed: {consume.Describe()}");
 
         var info = await broker.ExecAsync("/opt/kafka/bin/kafka-broker", "storage", "info", "--config", BrokerContainerBuilder.ConfigPath);
         Assert.True(info.ExitCode == 0, $"storage info failed: {info.Describe()}");
