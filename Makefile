@@ -4,7 +4,7 @@ CONFIG ?= Release
 BROKER_DLL := broker/src/Broker.Cli/bin/$(CONFIG)/net10.0/kafka-broker.dll
 SCHEMAS ?= ../shared/kafka-protocol
 
-.PHONY: build run cluster test soak e2e generate crds bench perf perf-cluster apiserver operator clean
+.PHONY: build run cluster test soak images e2e generate crds bench perf perf-cluster apiserver operator clean
 
 build:
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
@@ -34,11 +34,18 @@ soak:
 	$(DOTNET) build tests/Broker.FaultTests -c $(CONFIG) -nologo -v quiet
 	FAULT_ROUNDS=$(FAULT_ROUNDS) $(DOTNET) test tests/Broker.FaultTests -c $(CONFIG) --no-build -nologo --filter "FullyQualifiedName~LeaderKillTests"
 
-# The broker and operator images, built from Dockerfile.broker and Dockerfile.operator and run for real
-# (needs a Docker engine: see .ci/run).
+# The broker and operator images from Dockerfile.broker and Dockerfile.operator, tagged with the project's version (the
+# chart's appVersion); the broker also as :latest, the tag the chart deploys. Needs a Docker engine (see .ci/run).
+VERSION ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/strimzi-kafka-operator/Chart.yaml)
+images:
+	docker build -f Dockerfile.broker -t kafka-broker:$(VERSION) -t kafka-broker:latest .
+	docker build -f Dockerfile.operator -t strimzi-operator:$(VERSION) .
+
+# The end-to-end suite (tests/EndToEnd.Tests, not part of `make test`): the images built from this checkout and run as
+# containers through Testcontainers. Needs a Docker engine: eval "$$(bash ../shared/tools/container-engine.sh)".
 e2e:
-	bash tests/e2e/broker-image.sh
-	bash tests/e2e/operator-image.sh
+	$(DOTNET) build tests/EndToEnd.Tests -c $(CONFIG) -nologo -v quiet
+	$(DOTNET) test tests/EndToEnd.Tests -c $(CONFIG) --no-build -nologo
 
 # Regenerates the committed protocol messages from Kafka's JSON schemas.
 generate:

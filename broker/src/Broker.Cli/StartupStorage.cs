@@ -4,14 +4,16 @@ using Broker.Storage;
 
 namespace Broker.Cli;
 
-/// <summary>A storage check that refused to start the broker; nothing was written. The message says what and how to fix it.</summary>
+/// <summary>A storage check that refused to start the broker; nothing was written. The message says what and how to fix it.
+/// Immutable; thread-safe.</summary>
 internal sealed class StartupStorageException(string message) : Exception(message);
 
 /// <summary>
 /// <c>kafka-broker start --auto-format</c>, what a container does before the broker starts (the Apache Kafka image
 /// runs <c>kafka-storage format --ignore-formatted</c> the same way): checks every log dir and the metadata log dir
-/// first, then formats the unformatted ones. Refuses, before writing anything, a directory that cannot be created or
-/// written by this process, an unreadable meta.properties, and a directory formatted for another cluster or node.
+/// first, then formats the unformatted ones. Refuses an unreadable meta.properties and a directory formatted for
+/// another cluster or node having only read, then a directory it cannot create or write (a probe file, deleted again),
+/// before formatting any.
 /// The cluster id is cluster.id, else the CLUSTER_ID environment variable (the Apache Kafka image's), else the one
 /// the formatted directories already share, else a new random one. Stateless; thread-safe.
 /// </summary>
@@ -45,7 +47,7 @@ internal static class StartupStorage
         string? foundIn = null;
         foreach (var directory in directories)
         {
-            var identity = Check(directory);
+            var identity = ReadIdentity(directory);
             if (identity is null)
             {
                 unformatted++;
@@ -77,6 +79,12 @@ internal static class StartupStorage
             foundIn = directory;
         }
 
+        // Only now anything that writes: existing directories first, so a refusal creates no directory.
+        foreach (var directory in directories.OrderBy(d => Directory.Exists(d) ? 0 : 1))
+        {
+            CheckWritable(directory);
+        }
+
         if (unformatted == 0)
         {
             return (found, []);
@@ -95,9 +103,23 @@ internal static class StartupStorage
         }
     }
 
-    // Creates a missing directory (an empty volume may lack the sub-directory log.dirs names), proves it writable with a
-    // probe file that is deleted again, and reads its identity.
-    private static LogDirIdentity? Check(string directory)
+    // Reads only: a directory that does not exist yet is unformatted.
+    private static LogDirIdentity? ReadIdentity(string directory)
+    {
+        try
+        {
+            return Directory.Exists(directory) ? LogDirFormat.Read(directory) : null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            throw new StartupStorageException(
+                $"Log directory {directory} holds an unreadable meta.properties: {e.Message} Refusing to start; nothing was changed.");
+        }
+    }
+
+    // Creates a missing directory (an empty volume may lack the sub-directory log.dirs names) and proves it writable
+    // with a probe file that is deleted again.
+    private static void CheckWritable(string directory)
     {
         try
         {
@@ -119,16 +141,6 @@ internal static class StartupStorage
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new StartupStorageException($"Log directory {directory} is not writable: {e.Message} {OwnershipHint(directory)}");
-        }
-
-        try
-        {
-            return LogDirFormat.Read(directory);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
-        {
-            throw new StartupStorageException(
-                $"Log directory {directory} holds an unreadable meta.properties: {e.Message} Refusing to start; nothing was changed.");
         }
     }
 

@@ -48,6 +48,16 @@ internal static class KafkaClients
         return result;
     }
 
+    /// <summary>The partition count of <paramref name="topic"/> in the broker's Metadata response.</summary>
+    public static int PartitionCount(string bootstrap, string topic)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build();
+        var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(30));
+        var described = Assert.Single(metadata.Topics);
+        Assert.True(described.Error.Code == ErrorCode.NoError, $"metadata of {topic}: {described.Error}");
+        return described.Partitions.Count;
+    }
+
     /// <summary>The brokers (id, host, port) that the bootstrap broker's Metadata response advertises.</summary>
     public static List<(int Id, string Host, int Port)> AdvertisedBrokers(string bootstrap)
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using Broker.IntegrationTests.Infrastructure;
 using DotNet.Testcontainers.Containers;
+using Xunit.Abstractions;
 
 namespace EndToEnd.Tests.Infrastructure;
 
@@ -21,10 +22,12 @@ internal sealed class BrokerContainer : IAsyncDisposable
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly IContainer _container;
     private readonly IReadOnlyDictionary<int, int> _hostPorts;
+    private readonly ITestOutputHelper? _output;
 
-    internal BrokerContainer(IContainer container, string name, IReadOnlyDictionary<int, int> hostPorts)
+    internal BrokerContainer(IContainer container, string name, IReadOnlyDictionary<int, int> hostPorts, ITestOutputHelper? output)
     {
         _container = container;
+        _output = output;
         _hostPorts = hostPorts;
         Name = name;
     }
@@ -150,8 +153,46 @@ internal sealed class BrokerContainer : IAsyncDisposable
         return -1;
     }
 
-    /// <summary>Runs <paramref name="command"/> inside the running container (e.g. <c>id -u</c>).</summary>
-    public async Task<ExecResult> ExecAsync(params string[] command) => await _container.ExecAsync(command);
+    /// <summary>Polls Docker's health status (the image's HEALTHCHECK) until it is <paramref name="expected"/>; returns the last status seen.</summary>
+    public async Task<string> WaitForHealthAsync(string expected, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        var status = string.Empty;
+        while (deadline.Elapsed < timeout)
+        {
+            status = (await E2EDocker.RunAsync("inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", Name)).Trim();
+            if (status == expected)
+            {
+                break;
+            }
 
-    public async ValueTask DisposeAsync() => await _container.DisposeAsync();
+            await Task.Delay(500);
+        }
+
+        return status;
+    }
+
+    /// <summary><c>docker exec</c> of <paramref name="command"/> in the running container (e.g. <c>id -u</c>).</summary>
+    public Task<ProcessResult> ExecAsync(params string[] command) =>
+        ProcessRunner.RunAsync("docker", ["exec", Name, .. command], TimeSpan.FromMinutes(2));
+
+    /// <summary>Writes the container's log to the test output (so a failure can be read), then removes the container.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_output is not null)
+        {
+            try
+            {
+                TestOutput.TryWriteLine(_output, $"--- log of {Name} ---{Environment.NewLine}{await LogsAsync()}");
+            }
+#pragma warning disable CA1031 // Best effort: the container may never have been created.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                TestOutput.TryWriteLine(_output, $"--- no log of {Name}: {e.Message}");
+            }
+        }
+
+        await _container.DisposeAsync();
+    }
 }

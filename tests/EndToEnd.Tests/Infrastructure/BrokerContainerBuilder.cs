@@ -5,13 +5,14 @@ using Docker.DotNet.Models;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Configurations;
 using DotNet.Testcontainers.Networks;
+using Xunit.Abstractions;
 
 namespace EndToEnd.Tests.Infrastructure;
 
 /// <summary>
 /// Describes one broker container of the image built from Dockerfile.broker: its name (unique per run, so its DNS name
 /// on a user-defined network), networks and aliases, KAFKA_* environment, volumes, files copied in before start and
-/// ports published on 127.0.0.1 only. Host ports are picked when they are asked for, before the container exists, so
+/// bind mounts, ports published on 127.0.0.1 only. Host ports are picked when they are asked for, before the container exists, so
 /// they can go into advertised.listeners. <see cref="WithHostListener"/> is the usual shape: PLAINTEXT on 9092 for
 /// other containers (advertised under the container's name) plus HOST on 9094 published for this process.
 /// Owned by one test; not thread-safe.
@@ -40,8 +41,10 @@ internal sealed class BrokerContainerBuilder
     private readonly List<(INetwork Network, string[] Aliases)> _networks = [];
     private readonly List<(string Volume, string Path, bool ReadOnly)> _volumes = [];
     private readonly List<(string Path, byte[] Content)> _files = [];
+    private readonly List<(string HostPath, string Path, bool ReadOnly)> _bindMounts = [];
     private readonly SortedDictionary<int, int> _publishedPorts = [];
     private string[]? _command;
+    private ITestOutputHelper? _output;
 
     /// <param name="name">Short name, unique within the test; the container is named <c>e2e-&lt;run id&gt;-&lt;name&gt;</c>.</param>
     public BrokerContainerBuilder(string name)
@@ -86,10 +89,24 @@ internal sealed class BrokerContainerBuilder
         return this;
     }
 
+    /// <summary>Bind-mounts a host file or directory (the host path must be readable by uid 1001 to be usable).</summary>
+    public BrokerContainerBuilder WithBindMount(string hostPath, string path, bool readOnly = true)
+    {
+        _bindMounts.Add((hostPath, path, readOnly));
+        return this;
+    }
+
     /// <summary>Copies a file into the container before it starts, owned by the image's user.</summary>
     public BrokerContainerBuilder WithFile(string path, string content)
     {
         _files.Add((path, Encoding.UTF8.GetBytes(content)));
+        return this;
+    }
+
+    /// <summary>Where the container's log goes when it is disposed (every test should pass its output).</summary>
+    public BrokerContainerBuilder WithOutput(ITestOutputHelper output)
+    {
+        _output = output;
         return this;
     }
 
@@ -150,12 +167,17 @@ internal sealed class BrokerContainerBuilder
             builder = builder.WithVolumeMount(volume, path, readOnly ? AccessMode.ReadOnly : AccessMode.ReadWrite);
         }
 
+        foreach (var (hostPath, path, readOnly) in _bindMounts)
+        {
+            builder = builder.WithBindMount(hostPath, path, readOnly ? AccessMode.ReadOnly : AccessMode.ReadWrite);
+        }
+
         foreach (var (path, content) in _files)
         {
             builder = builder.WithResourceMapping(content, FilePath.Of(path), ImageUser, ImageUser, Unix.FileMode644);
         }
 
-        return new BrokerContainer(builder.Build(), Name, new Dictionary<int, int>(_publishedPorts));
+        return new BrokerContainer(builder.Build(), Name, new Dictionary<int, int>(_publishedPorts), _output);
     }
 
     // Testcontainers publishes on every interface; these tests reach containers only through 127.0.0.1.

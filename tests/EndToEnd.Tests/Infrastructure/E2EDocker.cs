@@ -1,5 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Broker.IntegrationTests.Infrastructure;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Networks;
@@ -10,22 +11,17 @@ namespace EndToEnd.Tests.Infrastructure;
 /// <summary>
 /// What every end-to-end test shares about the Docker engine: the label that marks the suite's containers, networks
 /// and volumes, the sweep of leftovers from an earlier run that died before its fixtures could clean up (there is no
-/// Ryuk here; a run still alive, e.g. a second worktree's on the same engine, keeps its things), and the images built
-/// once per run from the repository's Dockerfiles. Thread-safe.
+/// Ryuk here), and the images built once per run from the repository's Dockerfiles. Several checkouts may run the
+/// suite on one engine at once: image tags carry a hash of the checkout's path, and the sweep only removes what a
+/// test process that no longer runs created (<see cref="OwnerLabel"/>). Thread-safe.
 /// </summary>
 internal static class E2EDocker
 {
     /// <summary>Label key on everything the suite creates; the value is the run id.</summary>
     public const string SuiteLabel = "io.strimzi-dotnet.e2e";
 
-    /// <summary>Label key holding the id of the test process that created the object, so a sweep can tell a dead run's leftovers from a live run's.</summary>
-    public const string OwnerLabel = "io.strimzi-dotnet.e2e.pid";
-
-    /// <summary>The broker image built from Dockerfile.broker for this run.</summary>
-    public const string BrokerImage = "kafka-broker:e2e";
-
-    /// <summary>The operator image built from Dockerfile.operator for this run.</summary>
-    public const string OperatorImage = "strimzi-operator:e2e";
+    /// <summary>Label key holding the id of the test process that created the resource (the sweep spares live ones).</summary>
+    public const string OwnerLabel = SuiteLabel + ".owner-pid";
 
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
@@ -42,6 +38,15 @@ internal static class E2EDocker
         [SuiteLabel] = RunId,
         [OwnerLabel] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
     };
+
+    /// <summary>The broker image built from Dockerfile.broker for this run (tagged per checkout).</summary>
+    public static string BrokerImage => "kafka-broker:e2e-" + CheckoutId;
+
+    /// <summary>The operator image built from Dockerfile.operator for this run (tagged per checkout).</summary>
+    public static string OperatorImage => "strimzi-operator:e2e-" + CheckoutId;
+
+    // Two checkouts building the same tag at once would each run the other's image.
+    private static string CheckoutId => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(RepositoryPaths.Root)))[..10];
 
     /// <summary>Removes what an earlier run left (once per run), then builds the broker image (once per run).</summary>
     public static async Task EnsureBrokerImageAsync()
@@ -88,51 +93,44 @@ internal static class E2EDocker
         Assert.True(result.ExitCode == 0, $"docker build of {dockerfile} failed: {result.Describe()}");
     }
 
-    // Containers first: a network or volume in use cannot be removed.
+    // Containers first: a network or volume in use cannot be removed. Only what a finished test process left.
     private static async Task SweepAsync()
     {
         var filter = $"label={SuiteLabel}";
-        var owner = $"{{{{.Label \"{OwnerLabel}\"}}}}";
-        var containers = Abandoned(await RunAsync("ps", "-a", "--filter", filter, "--format", "{{.ID}} " + owner));
-        if (containers.Length > 0)
+        var format = "{{.ID}} {{.Label \"" + OwnerLabel + "\"}}";
+        var containers = Orphans(await RunAsync("ps", "-a", "--filter", filter, "--format", format));
+        if (containers.Count > 0)
         {
             await RunAsync(["rm", "-f", "-v", .. containers]);
         }
 
-        var networks = Abandoned(await RunAsync("network", "ls", "--filter", filter, "--format", "{{.ID}} " + owner));
-        if (networks.Length > 0)
+        var networks = Orphans(await RunAsync("network", "ls", "--filter", filter, "--format", format));
+        if (networks.Count > 0)
         {
             await RunAsync(["network", "rm", .. networks]);
         }
 
-        var volumes = Abandoned(await RunAsync("volume", "ls", "--filter", filter, "--format", "{{.Name}} " + owner));
-        if (volumes.Length > 0)
+        var volumes = Orphans(await RunAsync("volume", "ls", "--filter", filter, "--format", format.Replace(".ID", ".Name", StringComparison.Ordinal)));
+        if (volumes.Count > 0)
         {
             await RunAsync(["volume", "rm", "-f", .. volumes]);
         }
     }
 
-    /// <summary>
-    /// The ids of "id pid" lines whose creating process is gone. Objects without the owner label are left alone: a
-    /// suite from before the label may still be running them.
-    /// </summary>
-    private static string[] Abandoned(string listing) =>
-        [.. listing.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(line => line.Trim().Split(' ', 2))
-            .Where(fields => fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && !IsRunning(pid))
-            .Select(fields => fields[0])];
-
-    private static bool IsRunning(int id)
+    // Lines of "<id> <owner pid>": the ids whose owner is not a running process (or unknown).
+    private static List<string> Orphans(string listing)
     {
+        var result = new List<string>();
+        foreach (var line in listing.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Split(' ', 2, StringSplitOptions.TrimEntries);
+            var alive = parts.Length == 2 && int.TryParse(parts[1], CultureInfo.InvariantCulture, out var pid) && Directory.Exists($"/proc/{pid}");
+            if (!alive)
+            {
+                result.Add(parts[0]);
+            }
+        }
 
-        try
-        {
-            using var process = Process.GetProcessById(id);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
+        return result;
     }
 }
