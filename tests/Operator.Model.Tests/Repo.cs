@@ -17,10 +17,12 @@ internal static class Repo
 
     public static string GoldenDir => Path.Combine(Root, "tests", "Operator.Model.Tests", "golden");
 
-    /// <summary>Every example file, relative to examples/, with forward slashes, sorted.</summary>
+    /// <summary>Every Kubernetes example file, relative to examples/, with forward slashes, sorted. examples/docker holds
+    /// Docker Compose files, not Kubernetes manifests (the end-to-end suite runs them).</summary>
     public static IReadOnlyList<string> Examples { get; } =
         [.. Directory.EnumerateFiles(ExamplesDir, "*.yaml", SearchOption.AllDirectories)
             .Select(p => Path.GetRelativePath(ExamplesDir, p).Replace('\\', '/'))
+            .Where(p => !p.StartsWith("docker/", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)];
 
     public static TheoryData<string> ExampleData()
