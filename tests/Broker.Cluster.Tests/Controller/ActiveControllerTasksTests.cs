@@ -160,4 +160,24 @@ public sealed class ActiveControllerTasksTests
         Assert.True(fixture.Broker(1).Fenced);
         Assert.False(fixture.Broker(2).Fenced);
     }
+
+    [Fact]
+    public async Task RunDueAsync_ActiveAgainAfterAnotherControllersTerm_SessionsStartAfreshNobodyFencedAtOnce()
+    {
+        var (fixture, tasks) = Create(brokers: [1, 2]);
+        await tasks.RunDueAsync(CancellationToken.None);
+
+        // Another node led the quorum for a while: the brokers heartbeated to it, not to this lifecycle.
+        tasks.Deactivate();
+        fixture.Clock.Advance(30_000);
+        var again = await tasks.RunDueAsync(CancellationToken.None);
+
+        Assert.Empty(again.Fenced);
+        Assert.False(fixture.Broker(1).Fenced);
+        Assert.False(fixture.Broker(2).Fenced);
+
+        // The fresh sessions still expire if the brokers stay silent towards this controller.
+        fixture.Clock.Advance(9_001);
+        Assert.Equal([1, 2], (await tasks.RunDueAsync(CancellationToken.None)).Fenced);
+    }
 }

@@ -77,6 +77,21 @@ public sealed class ReplicaSetTests
     }
 
     [Fact]
+    public void OnFollowerFetch_CaughtUpButNotIsrEligible_TrackedWithoutProposingUntilEligible()
+    {
+        var set = ThreeReplicas(isr: [1, 2]);
+        set.OnFollowerFetch(2, 100, 0, 1, 100, 0, 10);
+
+        // Fenced or shutting down (KIP-841): the controller would refuse INELIGIBLE_REPLICA, so nothing is asked.
+        Assert.Null(set.OnFollowerFetch(3, 100, 0, 1, 100, 100, 20, isrEligible: false));
+        Assert.Null(set.Pending);
+        Assert.Equal(100, set.Follower(3).LogEndOffset);
+
+        var expand = set.OnFollowerFetch(3, 100, 0, 1, 100, 100, 30, isrEligible: true);
+        Assert.Equal([1, 2, 3], expand?.NewIsr);
+    }
+
+    [Fact]
     public void OnFollowerFetch_OutOfIsrFollowerAtTheHighWatermarkAndEpochStart_ProposesExpansion()
     {
         var set = ThreeReplicas(isr: [1, 2], epochStart: 40);

@@ -47,6 +47,7 @@ public sealed class ActiveControllerTasks
         {
             _rebalanceDueMs = now + (long)_elections.CheckInterval.TotalMilliseconds;
             _uncleanDueMs = now + (long)_elections.UncleanCheckInterval.TotalMilliseconds;
+            await _lifecycle.StartSessionsAfreshAsync(cancellationToken).ConfigureAwait(false);
         }
 
         var fenced = await _lifecycle.FenceExpiredSessionsAsync(cancellationToken).ConfigureAwait(false);

@@ -258,6 +258,23 @@ public sealed class BrokerLifecycle
             return fenced;
         }, cancellationToken);
 
+    /// <summary>
+    /// This node became the active controller (again): every broker's session starts afresh from now, as a newly active
+    /// Kafka controller's heartbeat manager does. Heartbeats went to another controller meanwhile, so contact times kept
+    /// from an earlier term would fence live brokers, this one included, at the first check.
+    /// </summary>
+    public Task StartSessionsAfreshAsync(CancellationToken cancellationToken) =>
+        _controller.RunExclusiveAsync<bool>(_ =>
+        {
+            var now = NowMs;
+            foreach (var session in _sessions.Values)
+            {
+                session.LastContactMs = now;
+            }
+
+            return Task.FromResult(true);
+        }, cancellationToken);
+
     private async Task<MetadataImage> FenceAsync(MetadataImage image, BrokerInfo broker, CancellationToken cancellationToken)
     {
         var records = new List<IApiMessage>();

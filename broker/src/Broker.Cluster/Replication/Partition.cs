@@ -189,14 +189,14 @@ public sealed class Partition
     /// A follower fetched from <paramref name="fetchOffset"/>: its progress may move the high watermark (waking acks=all
     /// produces) and may qualify it for the ISR, in which case the change to propose is returned.
     /// </summary>
-    internal IsrChange? OnFollowerFetch(int replicaId, long fetchOffset, long followerLogStartOffset, long brokerEpoch, long nowMs)
+    internal IsrChange? OnFollowerFetch(int replicaId, long fetchOffset, long followerLogStartOffset, long brokerEpoch, long nowMs, bool isrEligible = true)
     {
         if (_replicaSet is not { } set)
         {
             return null;
         }
 
-        var change = set.OnFollowerFetch(replicaId, fetchOffset, followerLogStartOffset, brokerEpoch, Log.LogEndOffset, Log.HighWatermark, nowMs);
+        var change = set.OnFollowerFetch(replicaId, fetchOffset, followerLogStartOffset, brokerEpoch, Log.LogEndOffset, Log.HighWatermark, nowMs, isrEligible);
         MaybeAdvanceHighWatermark();
         return change;
     }

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Collections.Immutable;
 using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Protocol;
@@ -35,6 +36,7 @@ public sealed partial class ReplicaManager
     private readonly Lock _updateLock = new();
     private readonly CancellationTokenSource _stopping = new();
     private Snapshot _snapshot = Snapshot.Empty;
+    private ImmutableSortedDictionary<int, BrokerInfo>? _brokers;
     private IFollowerFetching? _fetchers;
 
     /// <param name="configFor">The effective log config of a topic in an image (its overrides over the broker's static and dynamic defaults).</param>
@@ -113,6 +115,8 @@ public sealed partial class ReplicaManager
     /// <summary>Applies a new metadata image. Called in commit order by the metadata store.</summary>
     public void Apply(MetadataImage image)
     {
+        ArgumentNullException.ThrowIfNull(image);
+        Volatile.Write(ref _brokers, image.Brokers);
         lock (_updateLock)
         {
             var previous = _snapshot;
@@ -234,7 +238,8 @@ public sealed partial class ReplicaManager
     public void OnFollowerFetch(Partition partition, int replicaId, long fetchOffset, long followerLogStartOffset, long brokerEpoch)
     {
         ArgumentNullException.ThrowIfNull(partition);
-        var change = partition.OnFollowerFetch(replicaId, fetchOffset, followerLogStartOffset, brokerEpoch, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
+        var change = partition.OnFollowerFetch(replicaId, fetchOffset, followerLogStartOffset, brokerEpoch, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(),
+            IsIsrEligible(replicaId));
         if (change is not null)
         {
             _ = ProposeAsync(partition, change);
@@ -260,6 +265,12 @@ public sealed partial class ReplicaManager
 
         return proposed;
     }
+
+    // KIP-841: a fenced broker, or one in controlled shutdown, cannot join the ISR; the controller would refuse it
+    // (INELIGIBLE_REPLICA) and the next fetch would ask again. Without an image yet (tests), every replica is eligible.
+    private bool IsIsrEligible(int replicaId) =>
+        Volatile.Read(ref _brokers) is not { } brokers
+        || (brokers.TryGetValue(replicaId, out var broker) && !broker.Fenced && !broker.InControlledShutdown);
 
     /// <summary>Ends the retries of ISR proposals (the broker is stopping).</summary>
     public void StopProposals() => _stopping.Cancel();

@@ -146,10 +146,12 @@ public sealed class ReplicaSet
     /// A follower fetched from <paramref name="fetchOffset"/> (its log end) at <paramref name="nowMs"/> while the leader's
     /// log ended at <paramref name="leaderEndOffset"/>. Updates its state and returns the ISR change to propose if it
     /// has caught up and is not in the ISR (null otherwise, or while another proposal is in flight). Unknown replicas
-    /// are refused by the caller (<see cref="IsReplica"/>).
+    /// are refused by the caller (<see cref="IsReplica"/>). A follower the metadata says may not join the ISR (fenced, or
+    /// in controlled shutdown: <paramref name="isrEligible"/> false) is tracked but not proposed, as Kafka's leader checks
+    /// (KIP-841) instead of asking the controller for a change it must refuse.
     /// </summary>
     public IsrChange? OnFollowerFetch(int replicaId, long fetchOffset, long followerLogStartOffset, long brokerEpoch,
-        long leaderEndOffset, long highWatermark, long nowMs)
+        long leaderEndOffset, long highWatermark, long nowMs, bool isrEligible = true)
     {
         lock (_lock)
         {
@@ -171,7 +173,7 @@ public sealed class ReplicaSet
             _followers[replicaId] = new FollowerState(replicaId, fetchOffset, followerLogStartOffset, nowMs, caughtUp, leaderEndOffset, brokerEpoch);
 
             // Kafka's isFollowerInSync for expansion: at or past the high watermark and the start of this leader's epoch.
-            if (_pending is not null || _isr.Contains(replicaId) || fetchOffset < highWatermark || fetchOffset < EpochStartOffset)
+            if (!isrEligible || _pending is not null || _isr.Contains(replicaId) || fetchOffset < highWatermark || fetchOffset < EpochStartOffset)
             {
                 return null;
             }
