@@ -1,4 +1,5 @@
 using Broker.FaultTests.Infrastructure;
+using Broker.Protocol.Messages;
 using Confluent.Kafka;
 using Xunit.Abstractions;
 
@@ -56,6 +57,54 @@ public sealed class SuspendTests
         await producer.StopAsync();
         Assert.True(producer.FatalError is null, $"the idempotent producer failed fatally: {producer.FatalError}");
         await LogChecker.VerifyAsync(cluster, Topic, Partitions, producer, _output);
+    }
+
+    [Fact]
+    public async Task SigStopFollower_LongerThanReplicaLagShorterThanSession_LeavesIsrUnfencedAndCatchesUpUnderLoad()
+    {
+        // A follower that falls behind without losing its session: frozen longer than replica.lag.time.max.ms (1.5 s)
+        // but well inside broker.session.timeout.ms (Kafka's 9 s), so its leader drops it from the ISR while the
+        // controller still counts it as a live, unfenced broker. acks=all keeps being acknowledged by the remaining two
+        // (min.insync.replicas 2), and once resumed the follower catches up and is taken back into the ISR.
+        await using var cluster = await ProcessCluster.StartAsync(_output, ("replica.lag.time.max.ms", "1500"), ("broker.session.timeout.ms", "9000"));
+        const string topic = "lagging";
+        await cluster.CreateTopicAsync(topic, 1);
+        await using var producer = new SequenceProducer(cluster.BootstrapServers, topic, 1, _output);
+        producer.Start();
+        await producer.WaitForAcknowledgementsAsync(cluster, 0, 0, "before the follower falls behind");
+
+        var leader = cluster.Partition(topic, 0).Leader;
+        var follower = cluster.Nodes.First(n => n != leader);
+        await cluster.SuspendAsync(follower);
+        var frozenAt = DateTime.UtcNow;
+        var droppedWhileRegistered = false;
+        try
+        {
+            // Asked of the leader itself: a Metadata call that picked the frozen node would wait out its timeout.
+            await cluster.WaitUntilAsync(async () =>
+            {
+                var metadata = await cluster.SendAsync<MetadataResponse>(leader, new MetadataRequest { Topics = [new() { Name = topic }] }, 12);
+                var isr = metadata.Topics.Single().Partitions.Single().IsrNodes;
+                droppedWhileRegistered = !isr.Contains(follower) && metadata.Brokers.Any(b => b.NodeId == follower);
+                return droppedWhileRegistered || !metadata.Brokers.Any(b => b.NodeId == follower);
+            }, $"frozen follower {follower} leaves the ISR of {topic}-0", TimeSpan.FromSeconds(5));
+            if (droppedWhileRegistered)
+            {
+                await producer.WaitForAcknowledgementsAsync(cluster, 0, producer.AcknowledgedCount(0), $"follower {follower} is frozen, out of the ISR", TimeSpan.FromSeconds(2.5));
+            }
+        }
+        finally
+        {
+            _output.WriteLine($"follower {follower} frozen for {(DateTime.UtcNow - frozenAt).TotalMilliseconds:F0} ms");
+            await cluster.ResumeAsync(follower);
+        }
+
+        Assert.True(droppedWhileRegistered, $"follower {follower} was fenced (missing from Metadata's brokers) before its leader dropped it from the ISR");
+        await cluster.WaitForInSyncAsync(topic, 0, follower);
+        await producer.WaitForAcknowledgementsAsync(cluster, 0, producer.AcknowledgedCount(0), $"follower {follower} is back in the ISR");
+        await producer.StopAsync();
+        Assert.True(producer.FatalError is null, $"the idempotent producer failed fatally: {producer.FatalError}");
+        await LogChecker.VerifyAsync(cluster, topic, 1, producer, _output);
     }
 
     private static async Task WaitUntilOutOfEveryPartitionAsync(ProcessCluster cluster, int node)

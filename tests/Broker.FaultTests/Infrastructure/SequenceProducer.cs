@@ -102,8 +102,8 @@ internal sealed class SequenceProducer : IAcknowledgedSequences, IAsyncDisposabl
     }
 
     /// <summary>Waits until partition <paramref name="partition"/> has more than <paramref name="count"/> acknowledged records.</summary>
-    public Task WaitForAcknowledgementsAsync(ProcessCluster cluster, int partition, int count, string why) =>
-        cluster.WaitUntilAsync(() => AcknowledgedCount(partition) > count, $"the producer gets acknowledgements from partition {partition} ({why}; {Summary()})");
+    public Task WaitForAcknowledgementsAsync(ProcessCluster cluster, int partition, int count, string why, TimeSpan? timeout = null) =>
+        cluster.WaitUntilAsync(() => AcknowledgedCount(partition) > count, $"the producer gets acknowledgements from partition {partition} ({why}; {Summary()})", timeout);
 
     /// <summary>Stops sending and waits until every record sent is acknowledged or failed.</summary>
     public async Task StopAsync()
