@@ -1,3 +1,4 @@
+using System.Globalization;
 using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Network;
@@ -144,6 +145,10 @@ internal sealed class BrokerComponents : IDisposable
             Action<MetadataImage> applyGroups = image => groups.OnLeadership(groupLog.LedHere(image));
             metadata.ImageChanged += applyGroups;
             groups.OnLeadership(groupLog.LedHere(metadata.Image));
+            var quotas = new ReplicationQuotas(config.GetInt(ConfigNames.ReplicationQuotaWindowNum), config.GetInt(ConfigNames.ReplicationQuotaWindowSizeSeconds) * 1000L);
+            Action<MetadataImage> applyQuotas = image => ApplyReplicationQuotas(config, image, quotas);
+            metadata.ImageChanged += applyQuotas;
+            applyQuotas(metadata.Image);
             var producerIdBlocks = quorum is null ? null : new ProducerIdBlocks(quorum, config.NodeId, () => logs.BrokerEpoch);
             var options = new ServerOptions(config.NodeId, config.AutoCreateTopicsEnable, config.FetchMaxBytes,
                 PreferredReadReplica.FromClassName(config.GetString(ConfigNames.ReplicaSelectorClass)));
@@ -161,6 +166,7 @@ internal sealed class BrokerComponents : IDisposable
                 Elections = elections,
                 Reassignments = new ReassignmentController(controller, uncleanDefault),
                 Quorum = quorum,
+                ReplicationQuotas = quotas,
             };
             RequestDispatcher? dispatcher = null;
             List<ApiHandler> handlers =
@@ -225,7 +231,7 @@ internal sealed class BrokerComponents : IDisposable
 
             dispatcher = new RequestDispatcher(handlers);
             var endpoints = new BrokerEndpointResolver(() => metadata.Image, config.InterBrokerListenerName);
-            var fetchers = new ReplicaFetcherManager(FetcherOptions(config), endpoints.Resolve, () => logs.BrokerEpoch, time, loggerFactory);
+            var fetchers = new ReplicaFetcherManager(FetcherOptions(config) with { Throttle = quotas.Follower }, endpoints.Resolve, () => logs.BrokerEpoch, time, loggerFactory);
             return new BrokerComponents(logs, metadata, soleVoter, services, dispatcher, fetchers)
             {
                 // A shared store outlives this broker: its images must stop reaching closed logs.
@@ -233,6 +239,7 @@ internal sealed class BrokerComponents : IDisposable
                 {
                     metadata.ImageChanged -= applyReplicas;
                     metadata.ImageChanged -= applyGroups;
+                    metadata.ImageChanged -= applyQuotas;
                     replicas.StopProposals();
                 },
             };
@@ -259,6 +266,29 @@ internal sealed class BrokerComponents : IDisposable
         OffsetsRetentionMs = config.GetInt(ConfigNames.OffsetsRetentionMinutes) * 60_000L,
         OffsetsRetentionCheckIntervalMs = config.GetLong(ConfigNames.OffsetsRetentionCheckIntervalMs),
     };
+
+    /// <summary>
+    /// The throttle rates from this broker's dynamic config, the cluster-wide dynamic default, then the static file; the
+    /// throttled partitions from the topics' *.replication.throttled.replicas entries naming this broker.
+    /// </summary>
+    internal static void ApplyReplicationQuotas(BrokerConfig config, MetadataImage image, ReplicationQuotas quotas)
+    {
+        var clusterDefault = image.BrokerConfigsFor(string.Empty);
+        var perBroker = image.BrokerConfigsFor(config.NodeId.ToString(CultureInfo.InvariantCulture));
+        quotas.Leader.UpdateBound(Rate(ConfigNames.LeaderReplicationThrottledRate));
+        quotas.Follower.UpdateBound(Rate(ConfigNames.FollowerReplicationThrottledRate));
+        quotas.Leader.UpdateThrottledReplicas(Lists(ReplicationQuotas.LeaderReplicasKey), config.NodeId);
+        quotas.Follower.UpdateThrottledReplicas(Lists(ReplicationQuotas.FollowerReplicasKey), config.NodeId);
+
+        long Rate(string key) =>
+            DynamicBrokerConfig.Resolve(config, clusterDefault, perBroker, key).Value is { } raw
+            && long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var rate) ? rate : ReplicationQuota.Unlimited;
+
+        IEnumerable<KeyValuePair<string, string>> Lists(string key) =>
+            image.TopicsByName.Values
+                .Where(topic => topic.Configs.TryGetValue(key, out var value) && value.Length > 0)
+                .Select(topic => KeyValuePair.Create(topic.Name, topic.Configs[key]));
+    }
 
     private static ReplicaFetcherOptions FetcherOptions(BrokerConfig config) => new(
         config.NodeId,

@@ -80,6 +80,9 @@ internal sealed class BrokerServices
     /// <summary>The network-bound Raft quorum when controller.quorum.voters is set; null for a single-node metadata log.</summary>
     public RaftNetworkDriver? Quorum { get; init; }
 
+    /// <summary>The leader and follower replication throttles (kept in step with the metadata image).</summary>
+    public ReplicationQuotas ReplicationQuotas { get; init; } = new();
+
     /// <summary>
     /// The controller id a broker listener tells clients (Metadata, DescribeCluster): -1 while no quorum leader is known;
     /// the quorum leader when it is also a live broker (combined roles); else this broker, which forwards what clients

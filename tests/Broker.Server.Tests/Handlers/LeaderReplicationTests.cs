@@ -1,5 +1,6 @@
 using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
+using Broker.Cluster.Replication;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Protocol.Records;
@@ -152,6 +153,76 @@ public sealed class LeaderReplicationTests : IDisposable
         Assert.Equal(info.PartitionEpoch + 1, shrink.Partition.PartitionEpoch);
         Assert.Equal(info.LeaderEpoch, shrink.Partition.LeaderEpoch);
         Assert.Equal([1], _harness.Components.Services.Replicas.Get("r", 0)!.Replicas!.Isr);
+    }
+
+    [Fact]
+    public async Task LeaderThrottle_OutOfSyncFollowerGetsNoRecordsWhileOverTheRate_InSyncFollowerNeverHeldBack()
+    {
+        Assert.Equal(ErrorCode.None, await AlterConfigAsync(4, "1", "leader.replication.throttled.rate", "1"));
+        Assert.Equal(ErrorCode.None, await AlterConfigAsync(2, "r", "leader.replication.throttled.replicas", "0:1"));
+        Assert.Equal(ErrorCode.None, await AlterConfigAsync(2, "r", "follower.replication.throttled.replicas", "0:3"));
+        var throttle = _harness.Components.Services.ReplicationQuotas.Leader;
+        Assert.Equal(1, throttle.Bound);
+        Assert.True(throttle.IsThrottled("r", 0));
+        Assert.Equal(ErrorCode.None, (await ProduceAsync(acks: 1, timeoutMs: 1000, records: 3)).Error);
+
+        // In the ISR: served whatever the rate, and what it is sent counts against the throttle.
+        Assert.Equal(3, RecordCount((await FollowerFetchAsync(2, fetchOffset: 0)).Records));
+        var nowMs = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        Assert.True(throttle.IsExceeded(nowMs), $"rate {throttle.RateBytesPerSecond(nowMs)} B/s against a bound of 1");
+
+        // Out of the ISR (it did not catch up for replica.lag.time.max.ms) and behind the high watermark, which the leader
+        // alone moves on with min.insync.replicas 1: nothing while the rate is over the bound.
+        Assert.Equal(ErrorCode.None, await AlterConfigAsync(2, "r", "min.insync.replicas", "1"));
+        _clock.Advance(TimeSpan.FromMilliseconds(LagMs + 1));
+        Assert.Equal(1, _harness.Components.Services.Replicas.CheckIsrShrink());
+        await WaitUntil(() => Info.Isr.Length == 1);
+        Assert.Equal(ErrorCode.None, (await ProduceAsync(acks: 1, timeoutMs: 1000, records: 2)).Error);
+        await WaitUntil(() => HighWatermark == 5);
+        var held = await FollowerFetchAsync(2, fetchOffset: 3);
+        Assert.Equal((ErrorCode.None, 0), (held.Error, RecordCount(held.Records)));
+        Assert.Equal([1], Info.Isr.ToArray());
+
+        // Once the samples of the window (11 x 1 s) have passed, the rate is back under the bound and it is served.
+        _clock.Advance(TimeSpan.FromSeconds(12));
+        Assert.Equal(2, RecordCount((await FollowerFetchAsync(2, fetchOffset: 3)).Records));
+
+        // Throttle removed: served at once, however fast.
+        Assert.Equal(ErrorCode.None, await AlterConfigAsync(4, "1", "leader.replication.throttled.rate", null));
+        Assert.Equal(ReplicationQuota.Unlimited, throttle.Bound);
+        Assert.Equal(5, RecordCount((await FollowerFetchAsync(2, fetchOffset: 0)).Records));
+    }
+
+    [Fact]
+    public async Task ThrottledReplicasConfig_NotPartitionBrokerPairs_InvalidConfigNamingTheKey()
+    {
+        var (error, message) = await AlterConfigWithMessageAsync(2, "r", "leader.replication.throttled.replicas", "0-1");
+
+        Assert.Equal(ErrorCode.InvalidConfig, error);
+        Assert.Contains("leader.replication.throttled.replicas", message, StringComparison.Ordinal);
+        Assert.Contains("[partitionId]:[brokerId]", message, StringComparison.Ordinal);
+        Assert.False(_harness.Components.Services.ReplicationQuotas.Leader.IsThrottled("r", 0));
+    }
+
+    private async Task<ErrorCode> AlterConfigAsync(sbyte resourceType, string resource, string key, string? value) =>
+        (await AlterConfigWithMessageAsync(resourceType, resource, key, value)).Error;
+
+    /// <summary>IncrementalAlterConfigs (v1) of one key: SET a value, or DELETE it when <paramref name="value"/> is null.</summary>
+    private async Task<(ErrorCode Error, string? Message)> AlterConfigWithMessageAsync(sbyte resourceType, string resource, string key, string? value)
+    {
+        var request = new IncrementalAlterConfigsRequest();
+        request.Resources.Add(new IncrementalAlterConfigsRequest.AlterConfigsResource
+        {
+            ResourceType = resourceType,
+            ResourceName = resource,
+            Configs = [new IncrementalAlterConfigsRequest.AlterableConfig { Name = key, ConfigOperation = (sbyte)(value is null ? 1 : 0), Value = value }],
+        });
+        var body = await _harness.CallAsync(44, 1, request);
+        var response = new IncrementalAlterConfigsResponse();
+        var reader = new KafkaReader(body);
+        response.Read(ref reader, 1);
+        var result = Assert.Single(response.Responses);
+        return ((ErrorCode)result.ErrorCode, result.ErrorMessage);
     }
 
     private static async Task WaitUntil(Func<bool> condition)

@@ -72,6 +72,7 @@ public static class FollowerFetch
             var point = FollowerTruncation.Compute(diverging.Epoch, diverging.EndOffset, log.LeaderEpochs, log.LogEndOffset, log.HighWatermark);
             log.TruncateTo(Math.Max(point.Offset, log.LogStartOffset));
             state.FetchOffset = log.LogEndOffset;
+            state.Lag = -1;
             return FollowerFetchOutcome.Truncated;
         }
 
@@ -100,6 +101,11 @@ public static class FollowerFetch
         }
 
         MaybeFollowLogStart(log, data.LogStartOffset);
+        if (data.HighWatermark >= 0)
+        {
+            state.Lag = Math.Max(0, data.HighWatermark - state.FetchOffset);
+        }
+
         return outcome;
     }
 

@@ -32,6 +32,12 @@ public sealed class FollowerFetchState
     /// <summary>No fetch before this time (milliseconds since the epoch), after an error (replica.fetch.backoff.ms).</summary>
     public long DelayedUntilMs { get; set; }
 
+    /// <summary>
+    /// The leader's high watermark minus the next fetch offset after the last good answer (Kafka's fetch state lag), -1
+    /// before the first one or after a truncation. At 0 the replica counts as in sync for the replication throttle.
+    /// </summary>
+    public long Lag { get; set; } = -1;
+
     /// <summary>True from building a request with this partition until its response (or failure) is processed.</summary>
     internal bool InFlight { get; set; }
 

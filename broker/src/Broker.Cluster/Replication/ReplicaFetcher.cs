@@ -176,11 +176,21 @@ public sealed partial class ReplicaFetcher : IAsyncDisposable
         _request.ReplicaState.ReplicaEpoch = _brokerEpoch();
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var nextDue = long.MaxValue;
+        bool? throttleExceeded = null;
         foreach (var state in _states.Values)
         {
             if (state.DelayedUntilMs > nowMs)
             {
                 nextDue = Math.Min(nextDue, state.DelayedUntilMs);
+                continue;
+            }
+
+            // Kafka's shouldFollowerThrottle: an out-of-sync replica of a throttled partition waits while the follower
+            // throttle's rate is over its bound; with nothing else to fetch, the loop looks again after the fetch backoff.
+            if (_options.Throttle is { } throttle && state.Lag != 0 && throttle.IsThrottled(state.Partition.Topic, state.Partition.Index)
+                && (throttleExceeded ??= throttle.IsExceeded(nowMs)))
+            {
+                nextDue = Math.Min(nextDue, nowMs + _options.BackoffMs);
                 continue;
             }
 
@@ -232,6 +242,12 @@ public sealed partial class ReplicaFetcher : IAsyncDisposable
                 state.InFlight = false;
                 try
                 {
+                    // As in Kafka, the traffic of every throttled partition counts, in sync or not.
+                    if (_options.Throttle is { } throttle && data.Records is { Length: > 0 } fetched && throttle.IsThrottled(state.Partition.Topic, state.Partition.Index))
+                    {
+                        throttle.Record(fetched.Length, nowMs);
+                    }
+
                     var outcome = FollowerFetch.Process(state, data, nowMs, _options.BackoffMs);
                     if (outcome == FollowerFetchOutcome.Delayed)
                     {

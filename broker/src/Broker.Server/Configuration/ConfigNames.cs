@@ -143,6 +143,10 @@ public static class ConfigNames
     public const string ReplicaSocketReceiveBufferBytes = "replica.socket.receive.buffer.bytes";
     public const string ReplicaHighWatermarkCheckpointIntervalMs = "replica.high.watermark.checkpoint.interval.ms";
     public const string NumReplicaFetchers = "num.replica.fetchers";
+    public const string LeaderReplicationThrottledRate = "leader.replication.throttled.rate";
+    public const string FollowerReplicationThrottledRate = "follower.replication.throttled.rate";
+    public const string ReplicationQuotaWindowNum = "replication.quota.window.num";
+    public const string ReplicationQuotaWindowSizeSeconds = "replication.quota.window.size.seconds";
     public const string ReplicaSelectorClass = "replica.selector.class";
     public const string ReconnectBackoffMs = "reconnect.backoff.ms";
     public const string ReconnectBackoffMaxMs = "reconnect.backoff.max.ms";

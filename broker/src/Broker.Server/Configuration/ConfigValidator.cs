@@ -69,6 +69,22 @@ public sealed class ConfigValidator
     public static ConfigValidator NonEmptyList() =>
         new("non-empty list", v => ((IReadOnlyList<string>)v).Count > 0 ? null : "must not be empty");
 
+    /// <summary>Kafka's ThrottledReplicaListValidator: <c>*</c>, or <c>partitionId:brokerId</c> pairs.</summary>
+    public static ConfigValidator ThrottledReplicaList() =>
+        new("[partitionId]:[brokerId],[partitionId]:[brokerId],...", v =>
+        {
+            var items = (IReadOnlyList<string>)v;
+            return items is ["*"] || items.All(IsReplicaPair) ? null
+                : "must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...";
+        });
+
+    private static bool IsReplicaPair(string item)
+    {
+        var colon = item.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 && colon < item.Length - 1 && item.AsSpan(0, colon).ContainsAnyExceptInRange('0', '9') is false
+            && item.AsSpan(colon + 1).ContainsAnyExceptInRange('0', '9') is false;
+    }
+
     private static long ToLong(object value) => value switch
     {
         int i => i,

@@ -13,12 +13,14 @@ namespace Broker.Server.Configuration;
 /// how a proposed set is validated, and the topic defaults that result. Kafka's layering applies: this broker's
 /// dynamic value, then the cluster-wide dynamic default (resource ""), then the static file / environment value,
 /// then the key's default, merged per key before broker synonyms are resolved (so a dynamic log.retention.ms beats
-/// a static log.retention.hours). Only the log defaults of topics are dynamic here: those are the ones this broker
-/// can honour at once (every partition's config is recomputed on the next metadata image). Stateless; thread-safe.
+/// a static log.retention.hours). Only the log defaults of topics and the replication throttle rates are dynamic here:
+/// those are the ones this broker can honour at once (every partition's config and both throttles are recomputed on the
+/// next metadata image). Stateless; thread-safe.
 /// </summary>
 public static class DynamicBrokerConfig
 {
-    /// <summary>The broker keys that can be changed dynamically: every broker synonym of a topic-level key.</summary>
+    /// <summary>The broker keys that can be changed dynamically: every broker synonym of a topic-level key, and the
+    /// replication throttle rates.</summary>
     public static FrozenSet<string> DynamicKeys { get; } = BuildDynamicKeys();
 
     public static bool IsDynamic(string brokerKey) => DynamicKeys.Contains(brokerKey);
@@ -159,7 +161,7 @@ public static class DynamicBrokerConfig
 
     private static FrozenSet<string> BuildDynamicKeys()
     {
-        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var keys = new HashSet<string>(StringComparer.Ordinal) { ConfigNames.LeaderReplicationThrottledRate, ConfigNames.FollowerReplicationThrottledRate };
         foreach (var (_, synonyms) in TopicConfigSynonyms.All)
         {
             foreach (var synonym in synonyms)

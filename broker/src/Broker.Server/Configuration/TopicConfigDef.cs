@@ -68,8 +68,10 @@ public static class TopicConfigDef
             keys[topicKey] = new ConfigKey(topicKey, broker.Type, null, broker.Validator, broker.Documentation);
         }
 
-        Add(keys, "leader.replication.throttled.replicas", ConfigType.List, "Replicas whose replication is throttled on the leader side.");
-        Add(keys, "follower.replication.throttled.replicas", ConfigType.List, "Replicas whose replication is throttled on the follower side.");
+        Add(keys, "leader.replication.throttled.replicas", ConfigType.List, "Replicas whose replication is throttled on the leader side (partition:broker pairs, or *).",
+            ConfigValidator.ThrottledReplicaList());
+        Add(keys, "follower.replication.throttled.replicas", ConfigType.List, "Replicas whose replication is throttled on the follower side (partition:broker pairs, or *).",
+            ConfigValidator.ThrottledReplicaList());
         Add(keys, "remote.storage.enable", ConfigType.Boolean, "Tiered storage for this topic (stored; tiered storage is not implemented).");
         Add(keys, "remote.log.copy.disable", ConfigType.Boolean, "Stop copying segments to remote storage (stored only).");
         Add(keys, "remote.log.delete.on.disable", ConfigType.Boolean, "Delete remote data when tiered storage is disabled (stored only).");

@@ -81,7 +81,9 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
     {
         if (Follower(context, request).ReplicaId >= 0)
         {
-            // Replication traffic is not client traffic (Kafka meters it separately).
+            // Replication traffic is not client traffic (Kafka meters it separately); what throttled partitions send counts
+            // against the leader replication throttle, in sync or not, as in Kafka.
+            RecordThrottledTraffic(context, request, response);
             return;
         }
 
@@ -101,6 +103,35 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
                     }
                 }
             }
+        }
+    }
+
+    private void RecordThrottledTraffic(RequestContext context, FetchRequest request, FetchResponse response)
+    {
+        var throttle = _services.ReplicationQuotas.Leader;
+        if (!throttle.IsActive)
+        {
+            return;
+        }
+
+        long bytes = 0;
+        for (var t = 0; t < request.Topics.Count; t++)
+        {
+            var topic = request.Topics[t];
+            var partitions = response.Responses[t].Partitions;
+            for (var p = 0; p < topic.Partitions.Count; p++)
+            {
+                if (partitions[p].Records is { Length: > 0 } records && Resolve(context, topic, topic.Partitions[p].Partition) is { } partition
+                    && throttle.IsThrottled(partition.Topic, partition.Index))
+                {
+                    bytes += records.Length;
+                }
+            }
+        }
+
+        if (bytes > 0)
+        {
+            throttle.Record(bytes, _services.Time.GetUtcNow().ToUnixTimeMilliseconds());
         }
     }
 
@@ -280,6 +311,16 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
 
         data.HighWatermark = highWatermark;
         data.LastStableOffset = highWatermark;
+
+        // Kafka's shouldLeaderThrottle: an out-of-sync follower of a throttled partition gets no records while the leader
+        // throttle's rate is over its bound, and they do not count towards min_bytes, so a parked fetch keeps waiting.
+        if (isFollower && result.Length > 0 && _services.ReplicationQuotas.Leader is { IsActive: true } throttle
+            && throttle.IsThrottled(partition.Topic, partition.Index) && partition.Replicas?.Isr.Contains(follower.ReplicaId) != true
+            && throttle.IsExceeded(nowMs))
+        {
+            return ErrorCode.None;
+        }
+
         if (result.Length > 0)
         {
             var buffer = context.RentResponseBuffer(result.Length);
