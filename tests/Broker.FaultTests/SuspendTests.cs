@@ -31,6 +31,11 @@ public sealed class SuspendTests
         var follower = cluster.Nodes.First(n => n != leader);
         await cluster.SuspendAsync(follower);
         await WaitUntilOutOfEveryPartitionAsync(cluster, follower);
+        // Fenced once its session expired: Metadata lists it among the partition's offline replicas, as Kafka does.
+        await cluster.WaitUntilAsync(async () =>
+            (await cluster.SendAsync<MetadataResponse>(leader, new MetadataRequest { Topics = [new() { Name = Topic }] }, 12))
+                .Topics.Single().Partitions.All(p => p.OfflineReplicas.Contains(follower)),
+            $"Metadata from node {leader} lists the fenced node {follower} as an offline replica of every partition");
         await producer.WaitForAcknowledgementsAsync(cluster, 0, producer.AcknowledgedCount(0), $"follower {follower} is frozen");
         await cluster.ResumeAsync(follower);
         await cluster.WaitForFullIsrAsync(Topic, Partitions);

@@ -204,6 +204,36 @@ public sealed class LeaderReplicationTests : IDisposable
         Assert.False(_harness.Components.Services.ReplicationQuotas.Leader.IsThrottled("r", 0));
     }
 
+    [Fact]
+    public async Task Metadata_ReplicaOfAnUnregisteredBroker_ListedOfflineInMetadataAndDescribeTopicPartitions()
+    {
+        Assert.Empty((await MetadataPartitionAsync()).OfflineReplicas);
+
+        Assert.Equal(ErrorCode.None, await _harness.Components.Services.BrokerLifecycle.UnregisterAsync(2, CancellationToken.None));
+
+        var partition = await MetadataPartitionAsync();
+        Assert.Equal([1, 2], partition.ReplicaNodes.ToArray());
+        Assert.Equal([2], partition.OfflineReplicas.ToArray());
+        var body = await _harness.CallAsync(75, 0, new DescribeTopicPartitionsRequest
+        {
+            Topics = [new DescribeTopicPartitionsRequest.TopicRequest { Name = "r" }],
+            ResponsePartitionLimit = 10,
+        });
+        var described = new DescribeTopicPartitionsResponse();
+        var reader = new KafkaReader(body);
+        described.Read(ref reader, 0);
+        Assert.Equal([2], described.Topics.Single().Partitions.Single().OfflineReplicas.ToArray());
+    }
+
+    private async Task<MetadataResponse.MetadataResponsePartition> MetadataPartitionAsync()
+    {
+        var body = await _harness.CallAsync(3, 12, new MetadataRequest { Topics = [new MetadataRequest.MetadataRequestTopic { Name = "r" }] });
+        var response = new MetadataResponse();
+        var reader = new KafkaReader(body);
+        response.Read(ref reader, 12);
+        return response.Topics.Single().Partitions.Single();
+    }
+
     private async Task<ErrorCode> AlterConfigAsync(sbyte resourceType, string resource, string key, string? value) =>
         (await AlterConfigWithMessageAsync(resourceType, resource, key, value)).Error;
 

@@ -95,7 +95,7 @@ internal sealed class DescribeTopicPartitionsHandler : ApiHandler<DescribeTopicP
             var index = first;
             for (; index < topic.Partitions.Length && remaining > 0; index++, remaining--)
             {
-                result.Partitions.Add(Partition(topic.Partitions[index]));
+                result.Partitions.Add(Partition(image, context.ListenerName, topic.Partitions[index]));
             }
 
             if (index < topic.Partitions.Length)
@@ -108,7 +108,7 @@ internal sealed class DescribeTopicPartitionsHandler : ApiHandler<DescribeTopicP
         return ValueTask.FromResult<DescribeTopicPartitionsResponse?>(response);
     }
 
-    private static DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition Partition(PartitionInfo info) => new()
+    private static DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition Partition(MetadataImage image, string listenerName, PartitionInfo info) => new()
     {
         PartitionIndex = info.Partition,
         LeaderId = info.Leader,
@@ -117,6 +117,6 @@ internal sealed class DescribeTopicPartitionsHandler : ApiHandler<DescribeTopicP
         IsrNodes = [.. info.Isr],
         EligibleLeaderReplicas = [],
         LastKnownElr = [],
-        OfflineReplicas = [],
+        OfflineReplicas = MetadataHandler.OfflineReplicas(image, listenerName, info),
     };
 }

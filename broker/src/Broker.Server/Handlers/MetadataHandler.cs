@@ -49,7 +49,7 @@ internal sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResp
         {
             foreach (var topic in image.TopicsByName.Values)
             {
-                response.Topics.Add(Describe(topic, request.IncludeTopicAuthorizedOperations));
+                response.Topics.Add(Describe(image, context.ListenerName, topic, request.IncludeTopicAuthorizedOperations));
             }
 
             response.Topics.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
@@ -61,7 +61,7 @@ internal sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResp
             // Versions 10 and 11 carry topic ids but Kafka resolves them only from v12; names must be set.
             response.Topics.Add(context.ApiVersion < 12 && (requested.Name is null || requested.TopicId != Guid.Empty)
                 ? Error(requested.Name ?? string.Empty, Guid.Empty, ErrorCode.InvalidRequest)
-                : DescribeRequested(image, requested, request.IncludeTopicAuthorizedOperations));
+                : DescribeRequested(image, context.ListenerName, requested, request.IncludeTopicAuthorizedOperations));
         }
 
         return response;
@@ -107,7 +107,7 @@ internal sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResp
         }
     }
 
-    private static MetadataResponse.MetadataResponseTopic DescribeRequested(MetadataImage image, MetadataRequest.MetadataRequestTopic requested, bool includeOperations)
+    private static MetadataResponse.MetadataResponseTopic DescribeRequested(MetadataImage image, string listenerName, MetadataRequest.MetadataRequestTopic requested, bool includeOperations)
     {
         TopicInfo? topic;
         if (requested.Name is { } name)
@@ -127,7 +127,7 @@ internal sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResp
             return Error(null, requested.TopicId, ErrorCode.UnknownTopicId);
         }
 
-        return Describe(topic, includeOperations);
+        return Describe(image, listenerName, topic, includeOperations);
     }
 
     private static MetadataResponse.MetadataResponseTopic Error(string? name, Guid topicId, ErrorCode error) => new()
@@ -138,7 +138,7 @@ internal sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResp
         TopicAuthorizedOperations = AuthorizedOperations.NotRequested,
     };
 
-    private static MetadataResponse.MetadataResponseTopic Describe(TopicInfo topic, bool includeOperations)
+    private static MetadataResponse.MetadataResponseTopic Describe(MetadataImage image, string listenerName, TopicInfo topic, bool includeOperations)
     {
         var result = new MetadataResponse.MetadataResponseTopic
         {
@@ -157,9 +157,28 @@ internal sealed class MetadataHandler : ApiHandler<MetadataRequest, MetadataResp
                 LeaderEpoch = partition.LeaderEpoch,
                 ReplicaNodes = [.. partition.Replicas],
                 IsrNodes = [.. partition.Isr],
+                OfflineReplicas = OfflineReplicas(image, listenerName, partition),
             });
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Kafka's offline replicas (KRaftMetadataCache.getOfflineReplicas): those whose broker is not registered, is fenced,
+    /// or has no endpoint on the listener the client came in on.
+    /// </summary>
+    internal static List<int> OfflineReplicas(MetadataImage image, string listenerName, PartitionInfo partition)
+    {
+        List<int>? offline = null;
+        foreach (var replica in partition.Replicas)
+        {
+            if (!image.Brokers.TryGetValue(replica, out var broker) || broker.Fenced || broker.EndpointFor(listenerName) is null)
+            {
+                (offline ??= []).Add(replica);
+            }
+        }
+
+        return offline ?? [];
     }
 }
