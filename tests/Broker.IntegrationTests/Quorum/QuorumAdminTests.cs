@@ -1,3 +1,4 @@
+using System.Globalization;
 using Broker.Cluster.Raft;
 using Broker.IntegrationTests.Cluster;
 using Broker.IntegrationTests.Infrastructure;
@@ -46,6 +47,62 @@ public sealed class QuorumAdminTests
         // Once more: the controller no longer knows it.
         var again = await cluster.SendAsync<UnregisterBrokerResponse>(asked, new UnregisterBrokerRequest { BrokerId = stopped }, 0);
         Assert.Equal((short)ErrorCode.BrokerIdNotRegistered, again.ErrorCode);
+    }
+
+    [Theory]
+    [InlineData((short)44)]
+    [InlineData((short)33)]
+    public async Task AlterConfigs_SentToAFollowerNamingAnotherBroker_RefusedThereTheRestForwardedInOrder(short apiKey)
+    {
+        await using var cluster = await RaftCluster.StartAsync(_output);
+        var (leader, _) = await cluster.WaitForLeaderAsync();
+        var asked = cluster.RunningNodes.First(n => n != leader);
+        var other = cluster.RunningNodes.First(n => n != leader && n != asked);
+        (sbyte Type, string Name)[] resources = [(4, other.ToString(CultureInfo.InvariantCulture)), (4, ""), (4, "x"), (4, asked.ToString(CultureInfo.InvariantCulture))];
+
+        var answers = await AlterLogRetentionAsync(cluster, asked, apiKey, resources);
+
+        // As Kafka's ConfigAdminManager.preprocess on the receiving broker: another broker's id, or no number at all, is refused
+        // there; cluster-wide and this broker's own resources are forwarded and committed by the active controller.
+        Assert.Equal(resources.Select(r => r.Name), answers.Select(a => a.Name));
+        Assert.Equal((ErrorCode.InvalidRequest, $"Unexpected broker id, expected {asked}, but received {other}"), (answers[0].Error, answers[0].Message));
+        Assert.Equal(ErrorCode.None, answers[1].Error);
+        Assert.Equal((ErrorCode.InvalidRequest, "Node id must be an integer, but it is: x"), (answers[2].Error, answers[2].Message));
+        Assert.Equal(ErrorCode.None, answers[3].Error);
+        await InProcessCluster.WaitUntilAsync(() => cluster.Node(asked).Metadata.BrokerConfigsFor(asked.ToString(CultureInfo.InvariantCulture)).ContainsKey("log.retention.ms")
+            && cluster.Node(asked).Metadata.BrokerConfigsFor("").ContainsKey("log.retention.ms"), "the forwarded resources are committed");
+        Assert.False(cluster.Node(asked).Metadata.BrokerConfigsFor(other.ToString(CultureInfo.InvariantCulture)).ContainsKey("log.retention.ms"));
+
+        // Only refused resources: answered without forwarding.
+        var refused = await AlterLogRetentionAsync(cluster, asked, apiKey, [(4, other.ToString(CultureInfo.InvariantCulture))]);
+        Assert.Equal(ErrorCode.InvalidRequest, Assert.Single(refused).Error);
+    }
+
+    private static async Task<List<(string Name, ErrorCode Error, string? Message)>> AlterLogRetentionAsync(
+        RaftCluster cluster, int node, short apiKey, (sbyte Type, string Name)[] resources)
+    {
+        if (apiKey == 44)
+        {
+            var request = new IncrementalAlterConfigsRequest();
+            request.Resources.AddRange(resources.Select(r => new IncrementalAlterConfigsRequest.AlterConfigsResource
+            {
+                ResourceType = r.Type,
+                ResourceName = r.Name,
+                Configs = [new IncrementalAlterConfigsRequest.AlterableConfig { Name = "log.retention.ms", ConfigOperation = 0, Value = "3600000" }],
+            }));
+            var response = await cluster.SendAsync<IncrementalAlterConfigsResponse>(node, request, 1);
+            return [.. response.Responses.Select(r => (r.ResourceName, (ErrorCode)r.ErrorCode, r.ErrorMessage))];
+        }
+
+        var legacy = new AlterConfigsRequest();
+        legacy.Resources.AddRange(resources.Select(r => new AlterConfigsRequest.AlterConfigsResource
+        {
+            ResourceType = r.Type,
+            ResourceName = r.Name,
+            Configs = [new AlterConfigsRequest.AlterableConfig { Name = "log.retention.ms", Value = "3600000" }],
+        }));
+        var answer = await cluster.SendAsync<AlterConfigsResponse>(node, legacy, 2);
+        return [.. answer.Responses.Select(r => (r.ResourceName, (ErrorCode)r.ErrorCode, r.ErrorMessage))];
     }
 
     [Fact]

@@ -120,6 +120,25 @@ public sealed class ConfigController
         }
     }
 
+    /// <summary>
+    /// Kafka's check of a BROKER resource on the broker a client sent the alteration to (ConfigAdminManager.preprocess):
+    /// empty (cluster-wide) or this node's id; null when it passes.
+    /// </summary>
+    public static ConfigError? CheckBrokerResourceNamesNode(string resourceName, int nodeId)
+    {
+        if (resourceName.Length == 0)
+        {
+            return null;
+        }
+
+        if (!int.TryParse(resourceName, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var id))
+        {
+            return new ConfigError(ErrorCode.InvalidRequest, $"Node id must be an integer, but it is: {resourceName}");
+        }
+
+        return id == nodeId ? null : new ConfigError(ErrorCode.InvalidRequest, $"Unexpected broker id, expected {nodeId}, but received {resourceName}");
+    }
+
     private ConfigError? Plan(MetadataImage image, ConfigResourceChange resource, List<IApiMessage>? records, bool clientFacing)
     {
         ImmutableDictionary<string, string> current;
@@ -134,10 +153,9 @@ public sealed class ConfigController
                 current = topic.Configs;
                 break;
             case MetadataImageBuilder.BrokerResource:
-                if (resource.ResourceName.Length > 0 && clientFacing && resource.ResourceName != _nodeId.ToString(CultureInfo.InvariantCulture))
+                if (clientFacing && CheckBrokerResourceNamesNode(resource.ResourceName, _nodeId) is { } notThisNode)
                 {
-                    return new ConfigError(ErrorCode.InvalidRequest,
-                        $"Unexpected broker id, expected {_nodeId} or empty string, but received {resource.ResourceName}");
+                    return notThisNode;
                 }
 
                 if (resource.ResourceName.Length > 0 && !int.TryParse(resource.ResourceName, NumberStyles.None, CultureInfo.InvariantCulture, out _))

@@ -39,6 +39,20 @@ internal sealed class ForwardingHandler : ApiHandler
 
     public override async ValueTask<IApiMessage?> HandleAsync(RequestContext context, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
+        // Config alterations naming another broker are answered here, as Kafka's brokers do before forwarding (the leader
+        // itself checks them in its handler); a controller listener takes any broker id, as Kafka's controller does.
+        if (context.ListenerKind == ApiListeners.Broker && ForwardedConfigChecks.Check(ApiKey, context.ApiVersion, body, _nodeId) is { } checkedConfigs)
+        {
+            return checkedConfigs.Remaining is { } remaining
+                ? checkedConfigs.Merge(await ForwardAsync(context, ForwardedConfigChecks.Encode(remaining, context.ApiVersion), cancellationToken).ConfigureAwait(false))
+                : checkedConfigs.Merge(null);
+        }
+
+        return await ForwardAsync(context, body, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<IApiMessage?> ForwardAsync(RequestContext context, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
         for (var attempt = 1; ; attempt++)
         {
             var leader = await _quorum.WaitForLeaderAsync(cancellationToken).ConfigureAwait(false);
