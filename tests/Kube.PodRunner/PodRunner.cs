@@ -1,0 +1,432 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Threading.Channels;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Kube.PodRunner;
+
+/// <summary>
+/// "The kubelet" of the API-server fixture: watches Pods (and the Services, ConfigMaps, Secrets and claims they use)
+/// through any Kubernetes API server and runs each Pod as Docker containers on one user-defined network that plays
+/// the cluster network. Level-triggered like a controller: watch events only wake a full re-list, which also runs
+/// every <see cref="PodRunnerOptions.ResyncInterval"/>, so an expired watch (410) or a restarted server needs nothing
+/// special. Disposing it removes every container, volume and network it created. Thread-safe.
+/// </summary>
+public sealed class PodRunner : IAsyncDisposable
+{
+    /// <summary>Label on everything a runner creates; the value is its <see cref="PodRunnerOptions.NamePrefix"/>.</summary>
+    public const string RunnerLabel = "io.strimzi-dotnet.podrunner";
+
+    private readonly IKubernetes _kube;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly ConcurrentDictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task> _terminations = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _claimVolumes = new(StringComparer.Ordinal);
+    private readonly List<Task> _loops = [];
+    private readonly bool _ownsStateDirectory;
+    private volatile ClusterState _state = ClusterState.Empty;
+
+    private PodRunner(IKubernetes kube, DockerClient docker, PodRunnerOptions options, ILoggerFactory loggerFactory, string stateDirectory, bool ownsStateDirectory)
+    {
+        _kube = kube;
+        Docker = docker;
+        Options = options;
+        LoggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<PodRunner>();
+        StateDirectory = stateDirectory;
+        _ownsStateDirectory = ownsStateDirectory;
+        Labels = new Dictionary<string, string>(options.Labels) { [RunnerLabel] = options.NamePrefix };
+    }
+
+    /// <summary>The user-defined Docker network every pod sandbox is attached to.</summary>
+    public string NetworkName => Options.NamePrefix;
+
+    /// <summary>The node's address on the cluster network (the bridge's gateway), reported as each pod's hostIP.</summary>
+    public string HostIp { get; private set; } = "";
+
+    /// <summary>The latest listing of the cluster.</summary>
+    public ClusterState State => _state;
+
+    internal DockerClient Docker { get; }
+
+    internal IKubernetes Kube => _kube;
+
+    internal PodRunnerOptions Options { get; }
+
+    internal ILoggerFactory LoggerFactory { get; }
+
+    internal string StateDirectory { get; }
+
+    internal IReadOnlyDictionary<string, string> Labels { get; }
+
+    internal IpAllocator Ips { get; private set; } = null!;
+
+    public static async Task<PodRunner> StartAsync(IKubernetes kube, PodRunnerOptions? options = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new PodRunnerOptions();
+        var builder = new DockerClientBuilder();
+        var endpoint = options.DockerEndpoint ?? (Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } host ? new Uri(host) : new Uri("unix:///var/run/docker.sock"));
+        builder = builder.WithEndpoint(endpoint);
+        if (Environment.GetEnvironmentVariable("DOCKER_API_VERSION") is { Length: > 0 } apiVersion)
+        {
+            builder = builder.WithApiVersion(System.Version.Parse(apiVersion));
+        }
+        var docker = builder.Build();
+        var ownsState = options.StateDirectory is null;
+        var stateDirectory = options.StateDirectory ?? Directory.CreateTempSubdirectory("podrunner-").FullName;
+        var runner = new PodRunner(kube, docker, options, loggerFactory ?? NullLoggerFactory.Instance, stateDirectory, ownsState);
+        try
+        {
+            await runner.CreateNetworkAsync(cancellationToken);
+            runner._loops.Add(Task.Run(() => runner.ResyncLoopAsync(runner._stop.Token), CancellationToken.None));
+            runner._loops.Add(Task.Run(() => runner.WatchLoopAsync("pods", ct => kube.CoreV1.WatchListPodForAllNamespacesAsync(cancellationToken: ct), runner._stop.Token), CancellationToken.None));
+            runner._loops.Add(Task.Run(() => runner.WatchLoopAsync("services", ct => kube.CoreV1.WatchListServiceForAllNamespacesAsync(cancellationToken: ct), runner._stop.Token), CancellationToken.None));
+            return runner;
+        }
+        catch
+        {
+            await runner.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The Docker id of a running pod's container (null when the pod or container is not running here).</summary>
+    public string? ContainerId(string ns, string pod, string container) =>
+        _workers.Values.FirstOrDefault(w => w.Namespace == ns && w.Name == pod && !w.Terminating)?.ContainerId(container);
+
+    /// <summary>The Docker volume that holds a PersistentVolumeClaim's data (created on first use by a pod).</summary>
+    public string ClaimVolumeName(string ns, string claim) => $"{Options.NamePrefix}-{ns}-{claim}";
+
+    /// <summary>Wakes the resync loop (a watch event or a test that changed something).</summary>
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    internal async Task<string> EnsureClaimVolumeAsync(string ns, string claim, CancellationToken ct)
+    {
+        var name = ClaimVolumeName(ns, claim);
+        if (_claimVolumes.ContainsKey(ClusterState.Key(ns, claim)))
+        {
+            return name;
+        }
+        var labels = new Dictionary<string, string>(Labels) { [RunnerLabel + ".claim"] = $"{ns}.{claim}" };
+        await Docker.Volumes.CreateAsync(new VolumesCreateParameters { Name = name, Labels = labels }, ct);
+        _claimVolumes[ClusterState.Key(ns, claim)] = name;
+        return name;
+    }
+
+    // Docker only takes a fixed container address on a network whose subnet was given at creation, so the runner picks
+    // a /24 that no existing network overlaps (Docker's own pools then avoid it) and moves on if another runner won the race.
+    private async Task CreateNetworkAsync(CancellationToken ct)
+    {
+        var options = Options;
+        var start = Random.Shared.Next(0, 12 * 256);
+        for (var attempt = 0; attempt < 12 * 256; attempt++)
+        {
+            var n = (start + attempt) % (12 * 256);
+            var subnet = $"172.{20 + (n / 256)}.{n % 256}.0/24";
+            if (options.Subnet is { } fixedSubnet)
+            {
+                subnet = fixedSubnet;
+            }
+            var taken = await Docker.Networks.ListNetworksAsync(new NetworksListParameters(), ct);
+            if (options.Subnet is null && taken.Any(net => net.IPAM?.Config?.Any(c => Overlaps(c.Subnet, subnet)) == true))
+            {
+                continue;
+            }
+            var prefix = subnet[..subnet.LastIndexOf('.')];
+            try
+            {
+                await Docker.Networks.CreateNetworkAsync(new NetworksCreateParameters
+                {
+                    Name = NetworkName,
+                    Driver = "bridge",
+                    Labels = new Dictionary<string, string>(Labels),
+                    IPAM = new IPAM { Config = [new IPAMConfig { Subnet = subnet, Gateway = prefix + ".1" }] },
+                }, ct);
+            }
+            catch (DockerApiException e) when (options.Subnet is null && (e.ResponseBody ?? e.Message).Contains("overlap", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            HostIp = prefix + ".1";
+            Ips = new IpAllocator(subnet, HostIp);
+            return;
+        }
+        throw new InvalidOperationException("no free /24 for the cluster network in 172.20.0.0/14");
+    }
+
+    private static bool Overlaps(string? a, string b)
+    {
+        if (a is null || !a.Contains('/', StringComparison.Ordinal) || !IPAddress.TryParse(a.Split('/')[0], out var ipA) || ipA.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            return false;
+        }
+        static (uint Net, uint Mask) Parse(string cidr)
+        {
+            var parts = cidr.Split('/');
+            var bytes = IPAddress.Parse(parts[0]).GetAddressBytes();
+            var prefix = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+            var mask = prefix == 0 ? 0 : uint.MaxValue << (32 - prefix);
+            return ((((uint)bytes[0] << 24) | ((uint)bytes[1] << 16) | ((uint)bytes[2] << 8) | bytes[3]) & mask, mask);
+        }
+        var (netA, maskA) = Parse(a);
+        var (netB, maskB) = Parse(b);
+        var common = maskA & maskB;
+        return (netA & common) == (netB & common);
+    }
+
+    private async Task WatchLoopAsync<T>(string what, Func<CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var _ in watch(ct))
+                {
+                    Wake();
+                }
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                // 410 Gone, a restarted server or a dropped connection: the resync loop re-lists anyway.
+                _logger.LogDebug(e, "watch of {What} ended; re-watching", what);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            Wake();
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task ResyncLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await ResyncAsync(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                _logger.LogWarning(e, "resync failed; retrying");
+            }
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(Options.ResyncInterval);
+            try
+            {
+                await _wake.Reader.ReadAsync(timeout.Token);
+                await Task.Delay(20, ct); // let a burst of events land in one listing
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // Periodic resync.
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task ResyncAsync(CancellationToken ct)
+    {
+        var pods = _kube.CoreV1.ListPodForAllNamespacesAsync(cancellationToken: ct);
+        var services = _kube.CoreV1.ListServiceForAllNamespacesAsync(cancellationToken: ct);
+        var configMaps = _kube.CoreV1.ListConfigMapForAllNamespacesAsync(cancellationToken: ct);
+        var secrets = _kube.CoreV1.ListSecretForAllNamespacesAsync(cancellationToken: ct);
+        var claims = _kube.CoreV1.ListPersistentVolumeClaimForAllNamespacesAsync(cancellationToken: ct);
+        var state = new ClusterState((await pods).Items, (await services).Items, (await configMaps).Items, (await secrets).Items, (await claims).Items);
+        _state = state;
+
+        foreach (var pod in state.Pods.Values)
+        {
+            var uid = pod.Metadata.Uid;
+            if (_workers.TryGetValue(uid, out var worker))
+            {
+                worker.Update(pod);
+                if (pod.Metadata.DeletionTimestamp is not null && !worker.Terminating)
+                {
+                    var grace = pod.Metadata.DeletionGracePeriodSeconds ?? pod.Spec.TerminationGracePeriodSeconds ?? 30;
+                    StartTermination(worker, grace, deleteObject: true);
+                }
+                continue;
+            }
+            if (_terminations.ContainsKey(uid))
+            {
+                continue;
+            }
+            if (pod.Metadata.DeletionTimestamp is not null)
+            {
+                await FinishDeletionAsync(pod, ct);
+                continue;
+            }
+            var assigned = pod.Spec.NodeName;
+            var finished = pod.Status?.Phase is "Succeeded" or "Failed";
+            if (!finished && (string.IsNullOrEmpty(assigned) || assigned == Options.NodeName))
+            {
+                var created = new PodWorker(this, pod);
+                _workers[uid] = created;
+                created.Start();
+            }
+        }
+
+        foreach (var worker in _workers.Values)
+        {
+            if (!worker.Terminating && !state.Pods.Values.Any(p => p.Metadata.Uid == worker.Uid))
+            {
+                // Deleted at once (the fixture has no graceful deletion): the kubelet still gives the pod its grace period.
+                StartTermination(worker, worker.Pod.Spec.TerminationGracePeriodSeconds ?? 30, deleteObject: false);
+            }
+        }
+
+        foreach (var (key, volume) in _claimVolumes)
+        {
+            if (!state.Claims.ContainsKey(key))
+            {
+                try
+                {
+                    await Docker.Volumes.RemoveAsync(volume, force: false, ct);
+                    _claimVolumes.TryRemove(key, out _);
+                }
+                catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.Conflict)
+                {
+                    // Still mounted by a pod that is going away; the next resync retries.
+                }
+                catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
+                {
+                    _claimVolumes.TryRemove(key, out _);
+                }
+            }
+        }
+    }
+
+    private void StartTermination(PodWorker worker, long grace, bool deleteObject)
+    {
+        worker.Terminating = true;
+        _terminations[worker.Uid] = Task.Run(async () =>
+        {
+            try
+            {
+                await worker.TerminateAsync(TimeSpan.FromSeconds(grace));
+                if (deleteObject)
+                {
+                    await FinishDeletionAsync(worker.Pod, _stop.Token);
+                }
+            }
+            catch (Exception e) when (!_stop.IsCancellationRequested)
+            {
+                _logger.LogWarning(e, "terminating pod {Namespace}/{Name} failed", worker.Namespace, worker.Name);
+            }
+            catch (OperationCanceledException)
+            {
+                // Disposal.
+            }
+            finally
+            {
+                _workers.TryRemove(worker.Uid, out _);
+                _terminations.TryRemove(worker.Uid, out _);
+                Wake();
+            }
+        });
+    }
+
+    // What the kubelet does once a pod's containers are gone: delete it for good (grace 0, only this incarnation).
+    private async Task FinishDeletionAsync(V1Pod pod, CancellationToken ct)
+    {
+        try
+        {
+            await _kube.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty,
+                new V1DeleteOptions { GracePeriodSeconds = 0, Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // Already gone, or another incarnation by now.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        foreach (var loop in _loops)
+        {
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        foreach (var worker in _workers.Values)
+        {
+            await worker.RemoveAsync();
+        }
+        foreach (var termination in _terminations.Values)
+        {
+            await termination.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        await SweepAsync(Docker, RunnerLabel + "=" + Options.NamePrefix);
+        Docker.Dispose();
+        if (_ownsStateDirectory)
+        {
+            try
+            {
+                Directory.Delete(StateDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Files written by a container as another user; the temp directory is swept by the OS.
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // As above.
+            }
+        }
+        _stop.Dispose();
+    }
+
+    /// <summary>Removes every container, volume and network carrying <paramref name="labelFilter"/> (<c>key=value</c>).</summary>
+    public static async Task SweepAsync(IDockerClient docker, string labelFilter)
+    {
+        var filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [labelFilter] = true } };
+        foreach (var container in await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = filters }))
+        {
+            await IgnoreNotFound(() => docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }));
+        }
+        var volumes = await docker.Volumes.ListAsync(new VolumesListParameters { Filters = filters });
+        foreach (var volume in volumes.Volumes ?? [])
+        {
+            await IgnoreNotFound(() => docker.Volumes.RemoveAsync(volume.Name, force: true));
+        }
+        foreach (var network in await docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = filters }))
+        {
+            await IgnoreNotFound(() => docker.Networks.DeleteNetworkAsync(network.ID));
+        }
+    }
+
+    internal static async Task IgnoreNotFound(Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Already gone.
+        }
+    }
+}
