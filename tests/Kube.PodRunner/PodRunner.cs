@@ -371,7 +371,7 @@ public sealed class PodRunner : IAsyncDisposable
         {
             await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-        foreach (var worker in _workers.Values)
+        foreach (var worker in _workers.Values.Where(w => !w.Terminating))
         {
             await worker.RemoveAsync();
         }
@@ -427,6 +427,10 @@ public sealed class PodRunner : IAsyncDisposable
         catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
             // Already gone.
+        }
+        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.Conflict && e.ResponseBody?.Contains("already in progress", StringComparison.Ordinal) == true)
+        {
+            // Being removed by someone else.
         }
     }
 }

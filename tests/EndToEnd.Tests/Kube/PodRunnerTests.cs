@@ -145,4 +145,137 @@ public sealed class PodRunnerTests(ITestOutputHelper output)
         await kube.WaitForPodAsync("web-0", p => !IsReady(p), "not Ready after the probe fails");
         await EventuallyAsync(async () => (await kube.ExecAsync("client", $"getent hosts web.{Namespace}.svc.cluster.local")).ExitCode != 0, "the Service name to stop resolving");
     }
+
+    [Fact]
+    public async Task PersistentVolumeClaim_SurvivesPodDeletionAndRecreation_VolumeGoesWithTheClaim()
+    {
+        await using var kube = await StartAsync(output);
+        await kube.Client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(new V1PersistentVolumeClaim
+        {
+            Metadata = new V1ObjectMeta { Name = "data" },
+            Spec = new V1PersistentVolumeClaimSpec
+            {
+                AccessModes = ["ReadWriteOnce"],
+                Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
+            },
+        }, Namespace);
+        V1Pod Writer(string script) => ShellPod("writer", script, pod =>
+        {
+            pod.Spec.Containers[0].VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = "/data" }];
+            pod.Spec.Volumes = [new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = "data" } }];
+        });
+
+        await kube.CreatePodAsync(Writer("echo first > /data/file; " + SleepForever));
+        await kube.WaitForPodAsync("writer", IsReady, "Ready");
+        await EventuallyAsync(async () => (await kube.ExecAsync("writer", "cat /data/file")).Output.Contains("first", StringComparison.Ordinal), "the file written");
+        await kube.Client.CoreV1.DeleteNamespacedPodAsync("writer", Namespace);
+        await EventuallyAsync(() => Task.FromResult(kube.Runner.ContainerId(Namespace, "writer", "main") is null), "the pod's containers to go");
+
+        await kube.CreatePodAsync(Writer(SleepForever));
+        await kube.WaitForPodAsync("writer", IsReady, "Ready again");
+        Assert.Contains("first", (await kube.ExecAsync("writer", "cat /data/file")).Output, StringComparison.Ordinal);
+
+        var volume = kube.Runner.ClaimVolumeName(Namespace, "data");
+        Assert.Equal(0, (await ProcessRunner.RunAsync("docker", ["volume", "inspect", volume], TimeSpan.FromSeconds(30))).ExitCode);
+        await kube.Client.CoreV1.DeleteNamespacedPodAsync("writer", Namespace);
+        await kube.Client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync("data", Namespace);
+        await EventuallyAsync(async () => (await ProcessRunner.RunAsync("docker", ["volume", "inspect", volume], TimeSpan.FromSeconds(30))).ExitCode != 0,
+            "the Docker volume to be removed with its claim");
+    }
+
+    [Fact]
+    public async Task Delete_StopsWithSigtermThenSigkillAfterTheGracePeriod()
+    {
+        await using var kube = await StartAsync(output);
+        // Handles SIGTERM by exiting 1.5 s later: well inside its 20 s grace period.
+        await kube.CreatePodAsync(ShellPod("graceful", "trap 'sleep 1.5; exit 0' TERM; while :; do sleep 1 & wait $!; done", p => p.Spec.TerminationGracePeriodSeconds = 20));
+        // Ignores SIGTERM: killed when its 2 s grace period ends.
+        await kube.CreatePodAsync(ShellPod("stubborn", "trap '' TERM; while :; do sleep 1 & wait $!; done", p => p.Spec.TerminationGracePeriodSeconds = 2));
+        await kube.WaitForPodAsync("graceful", IsReady, "Ready");
+        await kube.WaitForPodAsync("stubborn", IsReady, "Ready");
+
+        async Task<TimeSpan> DeleteAndTimeAsync(string name)
+        {
+            var id = kube.ContainerId(name);
+            var watch = Stopwatch.StartNew();
+            await kube.Client.CoreV1.DeleteNamespacedPodAsync(name, Namespace);
+            await EventuallyAsync(async () => (await ProcessRunner.RunAsync("docker", ["inspect", id], TimeSpan.FromSeconds(30))).ExitCode != 0,
+                $"the container of {name} to be removed", TimeSpan.FromSeconds(30));
+            return watch.Elapsed;
+        }
+
+        var graceful = await DeleteAndTimeAsync("graceful");
+        var stubborn = await DeleteAndTimeAsync("stubborn");
+        output.WriteLine($"graceful pod gone after {graceful.TotalSeconds:F1} s, stubborn one after {stubborn.TotalSeconds:F1} s");
+        Assert.InRange(graceful.TotalSeconds, 1.4, 10);
+        Assert.InRange(stubborn.TotalSeconds, 1.9, 10);
+    }
+
+    [Fact]
+    public async Task MissingImage_IsWaitingWithErrImagePull_NotACrash()
+    {
+        await using var kube = await StartAsync(output, o => o.RestartBackoff = TimeSpan.FromMilliseconds(500));
+        await kube.CreatePodAsync(ShellPod("missing", SleepForever, p => p.Spec.Containers[0].Image = "registry.invalid/no-such-image:1"));
+        var pod = await kube.WaitForPodAsync("missing", p => p.Status?.ContainerStatuses?.SingleOrDefault()?.State?.Waiting?.Reason is "ErrImagePull" or "ImagePullBackOff",
+            "waiting with ErrImagePull/ImagePullBackOff");
+        Assert.Equal("Pending", pod.Status.Phase);
+        await kube.WaitForPodAsync("missing", p => p.Status.ContainerStatuses.Single().State.Waiting?.Reason == "ImagePullBackOff", "ImagePullBackOff after retries");
+        Assert.Equal(0, pod.Status.ContainerStatuses.Single().RestartCount);
+    }
+
+    [Fact]
+    public async Task CrashingContainer_RestartsWithBackoff_AndFailingLivenessRestartsARunningOne()
+    {
+        await using var kube = await StartAsync(output, o => o.RestartBackoff = TimeSpan.FromMilliseconds(500));
+        await kube.CreatePodAsync(ShellPod("crash", "echo starting; exit 3"));
+        await kube.CreatePodAsync(ShellPod("unhealthy", "touch /tmp/alive; " + SleepForever, p => p.Spec.Containers[0].LivenessProbe = new V1Probe
+        {
+            Exec = new V1ExecAction { Command = ["test", "-f", "/tmp/alive"] },
+            PeriodSeconds = 1,
+            FailureThreshold = 2,
+        }));
+
+        var crash = await kube.WaitForPodAsync("crash", p => p.Status?.ContainerStatuses?.SingleOrDefault()?.RestartCount >= 2, "two restarts");
+        var status = crash.Status.ContainerStatuses.Single();
+        Assert.Equal(3, status.LastState.Terminated.ExitCode);
+        Assert.Equal("Error", status.LastState.Terminated.Reason);
+        var waiting = await kube.WaitForPodAsync("crash", p => p.Status.ContainerStatuses.Single().State.Waiting?.Reason == "CrashLoopBackOff", "CrashLoopBackOff");
+        Assert.False(waiting.Status.ContainerStatuses.Single().Ready);
+        Assert.False(IsReady(waiting));
+        Assert.Equal("Running", waiting.Status.Phase);
+
+        await kube.WaitForPodAsync("unhealthy", IsReady, "Ready");
+        // The script creates /tmp/alive again when the restarted container starts.
+        await kube.ExecAsync("unhealthy", "rm /tmp/alive");
+        var restarted = await kube.WaitForPodAsync("unhealthy", p => p.Status.ContainerStatuses.Single().RestartCount == 1, "a liveness restart");
+        Assert.Equal(0, restarted.Status.ContainerStatuses.Single().LastState.Terminated?.ExitCode);
+        await kube.WaitForPodAsync("unhealthy", IsReady, "Ready after the restart");
+    }
+
+    // A tiny HTTP server in the image's perl: 200 while /tmp/healthy exists, else 503.
+    private const string HttpServer = """
+        perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalPort => 8080, Listen => 5, ReuseAddr => 1) or die;
+        while ($c = $s->accept) { <$c>; $code = -f "/tmp/healthy" ? "200 OK" : "503 Unavailable";
+        print $c "HTTP/1.0 $code\r\nContent-Length: 0\r\n\r\n"; close $c }' &
+        """;
+
+    [Fact]
+    public async Task TcpAndHttpProbes_ProbeThePodIpFromTheNode()
+    {
+        await using var kube = await StartAsync(output);
+        await kube.CreatePodAsync(ShellPod("tcp", HttpServer + SleepForever, p =>
+        {
+            p.Spec.Containers[0].Ports = [new V1ContainerPort { Name = "http", ContainerPort = 8080 }];
+            p.Spec.Containers[0].ReadinessProbe = new V1Probe { TcpSocket = new V1TCPSocketAction { Port = "http" }, PeriodSeconds = 1 };
+        }));
+        await kube.CreatePodAsync(ShellPod("http", HttpServer + SleepForever, p =>
+            p.Spec.Containers[0].ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Port = 8080, Path = "/healthz" }, PeriodSeconds = 1, FailureThreshold = 1 }));
+
+        await kube.WaitForPodAsync("tcp", IsReady, "Ready once the port accepts connections");
+        await kube.WaitForPodAsync("http", p => p.Status?.Phase == "Running", "Running");
+        await Task.Delay(1500);
+        Assert.False(IsReady(await kube.Client.CoreV1.ReadNamespacedPodAsync("http", Namespace)), "a 503 must keep the pod unready");
+        await kube.ExecAsync("http", "touch /tmp/healthy");
+        await kube.WaitForPodAsync("http", IsReady, "Ready once the endpoint answers 200");
+    }
 }
