@@ -284,6 +284,10 @@ public sealed class PodRunner : IAsyncDisposable
             var finished = pod.Status?.Phase is "Succeeded" or "Failed";
             if (!finished && (string.IsNullOrEmpty(assigned) || assigned == Options.NodeName))
             {
+                if (string.IsNullOrEmpty(assigned) && !await BindAsync(pod, ct))
+                {
+                    continue;
+                }
                 var created = new PodWorker(this, pod);
                 _workers[uid] = created;
                 created.Start();
@@ -348,6 +352,26 @@ public sealed class PodRunner : IAsyncDisposable
                 Wake();
             }
         });
+    }
+
+    // The scheduler's part: the single node takes every unassigned pod. A bound pod is what makes the API server
+    // delete it gracefully (it waits for this runner) instead of at once.
+    private async Task<bool> BindAsync(V1Pod pod, CancellationToken ct)
+    {
+        try
+        {
+            await _kube.CoreV1.CreateNamespacedPodBindingAsync(new V1Binding
+            {
+                Metadata = new V1ObjectMeta { Name = pod.Metadata.Name },
+                Target = new V1ObjectReference { Kind = "Node", Name = Options.NodeName },
+            }, pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: ct);
+            pod.Spec.NodeName = Options.NodeName;
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.NotFound)
+        {
+            return false; // bound elsewhere, being deleted or gone: the next resync sees which
+        }
     }
 
     // What the kubelet does once a pod's containers are gone: delete it for good (grace 0, only this incarnation).

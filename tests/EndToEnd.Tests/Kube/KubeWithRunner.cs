@@ -104,6 +104,11 @@ internal sealed class KubeWithRunner : IAsyncDisposable
         return null!;
     }
 
+    /// <summary>Waits until the pod object is gone (the runner deletes it once its containers have stopped).</summary>
+    public async Task WaitForPodGoneAsync(string name, TimeSpan? timeout = null) =>
+        await EventuallyAsync(async () => (await Client.CoreV1.ListNamespacedPodAsync(Namespace, fieldSelector: $"metadata.name={name}")).Items.Count == 0,
+            $"pod {name} to be deleted", timeout);
+
     public static bool IsReady(V1Pod pod) => pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
 
     public string ContainerId(string pod, string container = "main") =>

@@ -169,7 +169,7 @@ public sealed class PodRunnerTests(ITestOutputHelper output)
         await kube.WaitForPodAsync("writer", IsReady, "Ready");
         await EventuallyAsync(async () => (await kube.ExecAsync("writer", "cat /data/file")).Output.Contains("first", StringComparison.Ordinal), "the file written");
         await kube.Client.CoreV1.DeleteNamespacedPodAsync("writer", Namespace);
-        await EventuallyAsync(() => Task.FromResult(kube.Runner.ContainerId(Namespace, "writer", "main") is null), "the pod's containers to go");
+        await kube.WaitForPodGoneAsync("writer");
 
         await kube.CreatePodAsync(Writer(SleepForever));
         await kube.WaitForPodAsync("writer", IsReady, "Ready again");
@@ -198,9 +198,13 @@ public sealed class PodRunnerTests(ITestOutputHelper output)
         {
             var id = kube.ContainerId(name);
             var watch = Stopwatch.StartNew();
-            await kube.Client.CoreV1.DeleteNamespacedPodAsync(name, Namespace);
-            await EventuallyAsync(async () => (await ProcessRunner.RunAsync("docker", ["inspect", id], TimeSpan.FromSeconds(30))).ExitCode != 0,
-                $"the container of {name} to be removed", TimeSpan.FromSeconds(30));
+            var deleting = await kube.Client.CoreV1.DeleteNamespacedPodAsync(name, Namespace);
+            // Bound to the runner's node, the pod is deleted gracefully: it stays, marked, until the runner has stopped it.
+            Assert.NotNull(deleting.Metadata.DeletionTimestamp);
+            Assert.Equal(deleting.Spec.TerminationGracePeriodSeconds, deleting.Metadata.DeletionGracePeriodSeconds);
+            Assert.Equal("podrunner-node", deleting.Spec.NodeName);
+            await kube.WaitForPodGoneAsync(name);
+            Assert.NotEqual(0, (await ProcessRunner.RunAsync("docker", ["inspect", id], TimeSpan.FromSeconds(30))).ExitCode);
             return watch.Elapsed;
         }
 
