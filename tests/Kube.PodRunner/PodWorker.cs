@@ -83,7 +83,7 @@ internal sealed class PodWorker
         await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var id in _app.Concat(_init).Select(s => s.Id).Append(_sandboxId).OfType<string>())
         {
-            await PodRunner.IgnoreNotFound(() => _runner.Docker.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true }));
+            await PodRunner.IgnoreNotFound(() => _runner.Docker.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }));
         }
         _sandboxId = null;
         if (_ip is not null)
@@ -282,7 +282,7 @@ internal sealed class PodWorker
             catch (DockerApiException e)
             {
                 // As the kubelet: the container is removed and created again after a back-off.
-                await PodRunner.IgnoreNotFound(() => _runner.Docker.Containers.RemoveContainerAsync(slot.Id, new ContainerRemoveParameters { Force = true }, ct));
+                await PodRunner.IgnoreNotFound(() => _runner.Docker.Containers.RemoveContainerAsync(slot.Id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, ct));
                 slot.Id = null;
                 slot.State = ContainerSlot.Waiting("RunContainerError", (e.ResponseBody ?? e.Message).Trim());
                 slot.NextAttempt = now + Backoff(slot.BackoffStep++);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Broker.IntegrationTests.Infrastructure;
+using EndToEnd.Tests.Infrastructure;
 using k8s;
 using k8s.Models;
 using Xunit.Abstractions;
@@ -281,5 +282,80 @@ public sealed class PodRunnerTests(ITestOutputHelper output)
         Assert.False(IsReady(await kube.Client.CoreV1.ReadNamespacedPodAsync("http", Namespace)), "a 503 must keep the pod unready");
         await kube.ExecAsync("http", "touch /tmp/healthy");
         await kube.WaitForPodAsync("http", IsReady, "Ready once the endpoint answers 200");
+    }
+
+    [Fact]
+    public async Task KafkaBrokerStatefulSet_BecomesReady_AndKcatReachesItThroughItsServiceName()
+    {
+        await E2EDocker.EnsureBrokerImageAsync();
+        await using var kube = await StartAsync(output);
+        var selector = new Dictionary<string, string> { ["app"] = "kafka" };
+        await kube.Client.CoreV1.CreateNamespacedServiceAsync(new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = "kafka-brokers" },
+            Spec = new V1ServiceSpec { ClusterIP = "None", PublishNotReadyAddresses = true, Selector = selector, Ports = [new V1ServicePort { Name = "kafka", Port = 9092 }] },
+        }, Namespace);
+        await kube.Client.CoreV1.CreateNamespacedServiceAsync(new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = "kafka-bootstrap" },
+            Spec = new V1ServiceSpec { Selector = selector, Ports = [new V1ServicePort { Name = "kafka", Port = 9092 }] },
+        }, Namespace);
+        await kube.Client.AppsV1.CreateNamespacedStatefulSetAsync(new V1StatefulSet
+        {
+            Metadata = new V1ObjectMeta { Name = "kafka" },
+            Spec = new V1StatefulSetSpec
+            {
+                Replicas = 1,
+                ServiceName = "kafka-brokers",
+                Selector = new V1LabelSelector { MatchLabels = selector },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = selector },
+                    Spec = new V1PodSpec
+                    {
+                        Containers =
+                        [
+                            new V1Container
+                            {
+                                Name = "kafka",
+                                Image = E2EDocker.BrokerImage,
+                                Env =
+                                [
+                                    new V1EnvVar { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
+                                    new V1EnvVar { Name = "KAFKA_ADVERTISED_LISTENERS", Value = $"PLAINTEXT://$(POD_NAME).kafka-brokers.{Namespace}.svc:9092" },
+                                ],
+                                Ports = [new V1ContainerPort { Name = "kafka", ContainerPort = 9092 }, new V1ContainerPort { Name = "health", ContainerPort = 8080 }],
+                                ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/v1/ready", Port = "health" }, PeriodSeconds = 1 },
+                                VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = "/var/lib/kafka/data" }],
+                            },
+                        ],
+                    },
+                },
+                VolumeClaimTemplates =
+                [
+                    new V1PersistentVolumeClaim
+                    {
+                        Metadata = new V1ObjectMeta { Name = "data" },
+                        Spec = new V1PersistentVolumeClaimSpec
+                        {
+                            AccessModes = ["ReadWriteOnce"],
+                            Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
+                        },
+                    },
+                ],
+            },
+        }, Namespace);
+
+        var started = Stopwatch.StartNew();
+        await kube.WaitForPodAsync("kafka-0", IsReady, "the broker to report ready", TimeSpan.FromSeconds(90));
+        output.WriteLine($"kafka-0 Ready {started.Elapsed.TotalSeconds:F1} s after the StatefulSet was created");
+        await EventuallyAsync(async () => (await kube.Client.AppsV1.ReadNamespacedStatefulSetAsync("kafka", Namespace)).Status?.ReadyReplicas == 1, "readyReplicas 1");
+
+        // kcat joins the cluster network as a plain container (no search list), so it uses the Service's full name; the
+        // broker then points it at kafka-0.kafka-brokers.<ns>.svc, the name the headless Service publishes.
+        var bootstrap = $"kafka-bootstrap.{Namespace}.svc.cluster.local:9092";
+        (string, string)[] records = [("k1", "v1"), ("k2", "v2")];
+        await Broker.KcatContainer.ProduceAsync(kube.Runner.NetworkName, bootstrap, "podrunner-topic", records);
+        Assert.Equal(records, await Broker.KcatContainer.ConsumeAsync(kube.Runner.NetworkName, bootstrap, "podrunner-topic"));
     }
 }
