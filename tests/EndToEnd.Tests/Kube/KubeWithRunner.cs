@@ -148,9 +148,11 @@ internal sealed class KubeWithRunner : IAsyncDisposable
         {
             await Runner.DisposeAsync();
         }
+        var runnerTime = watch.Elapsed;
         Client.Dispose();
+        Server.DisconnectWatches();
         await Server.DisposeAsync();
         _loggers.Dispose();
-        TestOutput.TryWriteLine(_output, $"runner and fixture disposed in {watch.Elapsed.TotalSeconds:F1} s");
+        TestOutput.TryWriteLine(_output, $"runner disposed in {runnerTime.TotalSeconds:F1} s, then the fixture in {(watch.Elapsed - runnerTime).TotalSeconds:F1} s");
     }
 }

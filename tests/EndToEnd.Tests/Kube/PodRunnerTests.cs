@@ -141,10 +141,29 @@ public sealed class PodRunnerTests(ITestOutputHelper output)
         }
         Assert.Equal(ip, (await kube.Client.CoreV1.ReadNamespacedPodAsync("web-0", Namespace)).Status.PodIP);
 
+        // A deleted Service takes its names with it.
+        await kube.Client.CoreV1.DeleteNamespacedServiceAsync("web-nodes", Namespace);
+        await EventuallyAsync(async () => (await kube.ExecAsync("client", $"getent hosts web-0.web-nodes.{Namespace}.svc.cluster.local")).ExitCode != 0,
+            "the headless Service's pod name to stop resolving");
+
         // Not ready again: the Service name goes away, the pod keeps its IP.
         await kube.ExecAsync("web-0", "rm /tmp/ready");
         await kube.WaitForPodAsync("web-0", p => !IsReady(p), "not Ready after the probe fails");
         await EventuallyAsync(async () => (await kube.ExecAsync("client", $"getent hosts web.{Namespace}.svc.cluster.local")).ExitCode != 0, "the Service name to stop resolving");
+    }
+
+    [Fact]
+    public async Task DroppedAndExpiredWatches_AreReopened_NewPodsStillRun()
+    {
+        // No periodic re-list: only watch events wake the runner, so this passes only if it re-watches.
+        await using var kube = await StartAsync(output, o => o.ResyncInterval = TimeSpan.FromMinutes(10));
+        await kube.CreatePodAsync(ShellPod("before", SleepForever));
+        await kube.WaitForPodAsync("before", IsReady, "Ready");
+
+        kube.Server.CompactHistory();
+        kube.Server.DisconnectWatches();
+        await kube.CreatePodAsync(ShellPod("after", SleepForever));
+        await kube.WaitForPodAsync("after", IsReady, "Ready after the watches were cut");
     }
 
     [Fact]
