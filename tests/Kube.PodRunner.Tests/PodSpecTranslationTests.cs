@@ -90,7 +90,7 @@ public sealed class PodSpecTranslationTests
         try
         {
             var volume = new V1Volume { Name = "v", ConfigMap = new V1ConfigMapVolumeSource { Name = "cm", DefaultMode = 0x180, Items = [new V1KeyToPath { Key = "a", Path = "dir/a.txt" }] } };
-            var files = VolumeProjector.DesiredFiles(volume, "ns", State())!;
+            var files = VolumeProjector.DesiredFiles(volume, "ns", State());
             Assert.True(VolumeProjector.Sync(directory, files));
             Assert.False(VolumeProjector.Sync(directory, files));
             Assert.Equal("1", File.ReadAllText(Path.Combine(directory, "dir", "a.txt")));
@@ -99,19 +99,45 @@ public sealed class PodSpecTranslationTests
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(directory, "dir", "a.txt")));
             }
 
-            var all = VolumeProjector.DesiredFiles(new V1Volume { Name = "v", ConfigMap = new V1ConfigMapVolumeSource { Name = "cm" } }, "ns", State())!;
+            var all = VolumeProjector.DesiredFiles(new V1Volume { Name = "v", ConfigMap = new V1ConfigMapVolumeSource { Name = "cm" } }, "ns", State());
             Assert.True(VolumeProjector.Sync(directory, all));
             Assert.Equal(["a", "b"], Directory.GetFiles(directory, "*", SearchOption.AllDirectories).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
             var missing = new V1Volume { Name = "v", Secret = new V1SecretVolumeSource { SecretName = "nope" } };
             Assert.Equal("ContainerCreating", Assert.Throws<PodConfigException>(() => VolumeProjector.DesiredFiles(missing, "ns", State())).Reason);
             missing.Secret.Optional = true;
-            Assert.Empty(VolumeProjector.DesiredFiles(missing, "ns", State())!);
+            Assert.Empty(VolumeProjector.DesiredFiles(missing, "ns", State()));
         }
         finally
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Fact]
+    public void DesiredFiles_ProjectedConfigMapAndSecretSources_MergeWithTheVolumeMode()
+    {
+        var volume = new V1Volume
+        {
+            Name = "v",
+            Projected = new V1ProjectedVolumeSource
+            {
+                DefaultMode = 0x100,
+                Sources =
+                [
+                    new V1VolumeProjection { ConfigMap = new V1ConfigMapProjection { Name = "cm", Items = [new V1KeyToPath { Key = "a", Path = "p-0/a" }] } },
+                    new V1VolumeProjection { Secret = new V1SecretProjection { Name = "s" } },
+                    new V1VolumeProjection { ConfigMap = new V1ConfigMapProjection { Name = "absent", Optional = true } },
+                ],
+            },
+        };
+
+        var files = VolumeProjector.DesiredFiles(volume, "ns", State());
+
+        Assert.Equal(["p-0/a", "pw"], files.Keys.Order(StringComparer.Ordinal));
+        Assert.All(files.Values, f => Assert.Equal(0x100, f.Mode));
+        volume.Projected.Sources[2].ConfigMap.Optional = false;
+        Assert.Throws<PodConfigException>(() => VolumeProjector.DesiredFiles(volume, "ns", State()));
     }
 
     [Fact]

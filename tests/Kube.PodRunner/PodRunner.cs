@@ -123,6 +123,36 @@ public sealed class PodRunner : IAsyncDisposable
 
     // Docker only takes a fixed container address on a network whose subnet was given at creation, so the runner picks
     // a /24 that no existing network overlaps (Docker's own pools then avoid it) and moves on if another runner won the race.
+    /// <summary>
+    /// What the kubelet does for a pod with <c>securityContext.fsGroup</c> on each mount: the volume's files become owned
+    /// by that group, group-writable, directories setgid. Done in a short-lived root container of the sandbox image.
+    /// </summary>
+    internal async Task ApplyFsGroupAsync(string volume, long fsGroup, CancellationToken ct)
+    {
+        var group = fsGroup.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var created = await Docker.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = Options.SandboxImage,
+            User = "0",
+            Entrypoint = ["/bin/sh", "-c", $"chgrp -R {group} /volume && chmod -R g+rwX /volume && find /volume -type d -exec chmod g+s {{}} +"],
+            Labels = new Dictionary<string, string>(Labels),
+            HostConfig = new HostConfig { Binds = [$"{volume}:/volume"], NetworkMode = "none" },
+        }, ct);
+        try
+        {
+            await Docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), ct);
+            var result = await Docker.Containers.WaitContainerAsync(created.ID, ct);
+            if (result.StatusCode != 0)
+            {
+                throw new PodConfigException("ContainerCreating", $"MountVolume.SetUp failed for volume {volume}: applying fsGroup {group} exited {result.StatusCode}");
+            }
+        }
+        finally
+        {
+            await IgnoreNotFound(() => Docker.Containers.RemoveContainerAsync(created.ID, new ContainerRemoveParameters { Force = true }, CancellationToken.None));
+        }
+    }
+
     private async Task CreateNetworkAsync(CancellationToken ct)
     {
         var options = Options;

@@ -179,9 +179,9 @@ internal sealed class PodWorker
         foreach (var volume in pod.Spec.Volumes ?? [])
         {
             var hostPath = Path.Combine(_directory, "volumes", volume.Name);
-            if (volume.ConfigMap is not null || volume.Secret is not null)
+            if (VolumeProjector.IsProjected(volume))
             {
-                VolumeProjector.Sync(hostPath, VolumeProjector.DesiredFiles(volume, pod.Metadata.NamespaceProperty, state)!);
+                VolumeProjector.Sync(hostPath, VolumeProjector.DesiredFiles(volume, pod.Metadata.NamespaceProperty, state));
                 _volumeSources[volume.Name] = hostPath;
             }
             else if (volume.EmptyDir is not null && !_volumeSources.ContainsKey(volume.Name))
@@ -199,7 +199,12 @@ internal sealed class PodWorker
                 {
                     throw new PodConfigException("ContainerCreating", $"persistentvolumeclaim \"{claim.ClaimName}\" not found");
                 }
-                _volumeSources[volume.Name] = await _runner.EnsureClaimVolumeAsync(pod.Metadata.NamespaceProperty, claim.ClaimName, ct);
+                var docker = await _runner.EnsureClaimVolumeAsync(pod.Metadata.NamespaceProperty, claim.ClaimName, ct);
+                if (pod.Spec.SecurityContext?.FsGroup is { } fsGroup)
+                {
+                    await _runner.ApplyFsGroupAsync(docker, fsGroup, ct);
+                }
+                _volumeSources[volume.Name] = docker;
             }
         }
     }
@@ -480,9 +485,9 @@ internal sealed class PodWorker
                 ?? throw new PodConfigException("CreateContainerConfigError", $"volume \"{mount.Name}\" not found in the pod");
             if (!_volumeSources.TryGetValue(mount.Name, out var source))
             {
-                throw new PodConfigException("CreateContainerConfigError", $"volume \"{mount.Name}\": only configMap, secret, emptyDir and persistentVolumeClaim volumes are emulated");
+                throw new PodConfigException("CreateContainerConfigError", $"volume \"{mount.Name}\": only configMap, secret, projected, emptyDir and persistentVolumeClaim volumes are emulated");
             }
-            var readOnly = mount.ReadOnlyProperty == true || volume.ConfigMap is not null || volume.Secret is not null;
+            var readOnly = mount.ReadOnlyProperty == true || VolumeProjector.IsProjected(volume);
             if (!string.IsNullOrEmpty(mount.SubPath))
             {
                 if (volume.PersistentVolumeClaim is not null)

@@ -4,7 +4,7 @@ using k8s.Models;
 namespace Kube.PodRunner;
 
 /// <summary>
-/// Writes a pod's ConfigMap and Secret volumes as files under a host directory (bind-mounted into its containers) and
+/// Writes a pod's ConfigMap, Secret and projected volumes as files under a host directory (bind-mounted into its containers) and
 /// keeps them in step with the objects, like the kubelet's periodic volume sync: changed keys are rewritten (a new
 /// file renamed over the old one), removed keys deleted, modes from <c>items[].mode</c> or <c>defaultMode</c>. Unlike
 /// the kubelet it does not swap a <c>..data</c> symlink, so a reader can see some keys updated before others.
@@ -14,51 +14,73 @@ public static class VolumeProjector
 {
     private const int DefaultMode = 420; // 0644, the API default for ConfigMap and Secret volumes
 
-    /// <summary>The files a ConfigMap or Secret volume should hold (relative path → content, mode), or null when the pod must wait.</summary>
-    public static Dictionary<string, (byte[] Content, int Mode)>? DesiredFiles(V1Volume volume, string ns, ClusterState state)
-    {
-        IDictionary<string, byte[]>? data;
-        IList<V1KeyToPath>? items;
-        int? defaultMode;
-        bool optional;
-        string what;
-        if (volume.ConfigMap is { } cmSource)
-        {
-            var cm = state.ConfigMap(ns, cmSource.Name);
-            data = cm is null ? null : ConfigMapBytes(cm);
-            (items, defaultMode, optional, what) = (cmSource.Items, cmSource.DefaultMode, cmSource.Optional == true, $"configmap \"{cmSource.Name}\"");
-        }
-        else if (volume.Secret is { } sSource)
-        {
-            data = state.Secret(ns, sSource.SecretName)?.Data;
-            if (data is null && state.Secret(ns, sSource.SecretName) is not null)
-            {
-                data = new Dictionary<string, byte[]>();
-            }
-            (items, defaultMode, optional, what) = (sSource.Items, sSource.DefaultMode, sSource.Optional == true, $"secret \"{sSource.SecretName}\"");
-        }
-        else
-        {
-            return null;
-        }
+    /// <summary>True for the volume kinds this class writes: configMap, secret and projected.</summary>
+    public static bool IsProjected(V1Volume volume) => volume.ConfigMap is not null || volume.Secret is not null || volume.Projected is not null;
 
+    /// <summary>
+    /// The files a configMap, secret or projected (configMap and secret sources) volume should hold: relative path →
+    /// content and mode. Throws <see cref="PodConfigException"/> while a non-optional source is missing.
+    /// </summary>
+    public static Dictionary<string, (byte[] Content, int Mode)> DesiredFiles(V1Volume volume, string ns, ClusterState state)
+    {
         var files = new Dictionary<string, (byte[], int)>(StringComparer.Ordinal);
+        if (volume.ConfigMap is { } cm)
+        {
+            AddConfigMap(files, volume.Name, ns, state, cm.Name, cm.Items, cm.DefaultMode ?? DefaultMode, cm.Optional == true);
+        }
+        else if (volume.Secret is { } secret)
+        {
+            AddSecret(files, volume.Name, ns, state, secret.SecretName, secret.Items, secret.DefaultMode ?? DefaultMode, secret.Optional == true);
+        }
+        else if (volume.Projected is { } projected)
+        {
+            var mode = projected.DefaultMode ?? DefaultMode;
+            foreach (var source in projected.Sources ?? [])
+            {
+                if (source.ConfigMap is { } pcm)
+                {
+                    AddConfigMap(files, volume.Name, ns, state, pcm.Name, pcm.Items, mode, pcm.Optional == true);
+                }
+                else if (source.Secret is { } ps)
+                {
+                    AddSecret(files, volume.Name, ns, state, ps.Name, ps.Items, mode, ps.Optional == true);
+                }
+                else
+                {
+                    throw new PodConfigException("CreateContainerConfigError",
+                        $"volume \"{volume.Name}\": only configMap and secret projections are emulated");
+                }
+            }
+        }
+        return files;
+    }
+
+    private static void AddConfigMap(Dictionary<string, (byte[], int)> files, string volume, string ns, ClusterState state, string name,
+        IList<V1KeyToPath>? items, int mode, bool optional) =>
+        Add(files, volume, state.ConfigMap(ns, name) is { } cm ? ConfigMapBytes(cm) : null, items, mode, optional, $"configmap \"{name}\"");
+
+    private static void AddSecret(Dictionary<string, (byte[], int)> files, string volume, string ns, ClusterState state, string name,
+        IList<V1KeyToPath>? items, int mode, bool optional) =>
+        Add(files, volume, state.Secret(ns, name) is { } secret ? secret.Data ?? new Dictionary<string, byte[]>() : null, items, mode, optional, $"secret \"{name}\"");
+
+    private static void Add(Dictionary<string, (byte[], int)> files, string volume, IDictionary<string, byte[]>? data, IList<V1KeyToPath>? items,
+        int mode, bool optional, string what)
+    {
         if (data is null)
         {
             if (optional)
             {
-                return files;
+                return;
             }
-            throw new PodConfigException("ContainerCreating", $"MountVolume.SetUp failed for volume \"{volume.Name}\": {what} not found");
+            throw new PodConfigException("ContainerCreating", $"MountVolume.SetUp failed for volume \"{volume}\": {what} not found");
         }
-        var mode = defaultMode ?? DefaultMode;
         if (items is null || items.Count == 0)
         {
             foreach (var (key, value) in data)
             {
                 files[key] = (value, mode);
             }
-            return files;
+            return;
         }
         foreach (var item in items)
         {
@@ -68,11 +90,10 @@ public static class VolumeProjector
                 {
                     continue;
                 }
-                throw new PodConfigException("ContainerCreating", $"MountVolume.SetUp failed for volume \"{volume.Name}\": {what} has no key {item.Key}");
+                throw new PodConfigException("ContainerCreating", $"MountVolume.SetUp failed for volume \"{volume}\": {what} has no key {item.Key}");
             }
             files[item.Path] = (value, item.Mode ?? mode);
         }
-        return files;
     }
 
     /// <summary>Makes <paramref name="directory"/> hold exactly <paramref name="files"/>; true when anything changed.</summary>

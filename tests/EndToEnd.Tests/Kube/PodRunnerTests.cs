@@ -183,6 +183,8 @@ public sealed class PodRunnerTests(ITestOutputHelper output)
         {
             pod.Spec.Containers[0].VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = "/data" }];
             pod.Spec.Volumes = [new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = "data" } }];
+            // A non-root user writes to the (root-owned) volume because fsGroup makes it group-writable.
+            pod.Spec.SecurityContext = new V1PodSecurityContext { RunAsUser = 1234, FsGroup = 2000 };
         });
 
         await kube.CreatePodAsync(Writer("echo first > /data/file; " + SleepForever));
