@@ -121,8 +121,6 @@ public sealed class PodRunner : IAsyncDisposable
         return name;
     }
 
-    // Docker only takes a fixed container address on a network whose subnet was given at creation, so the runner picks
-    // a /24 that no existing network overlaps (Docker's own pools then avoid it) and moves on if another runner won the race.
     /// <summary>
     /// What the kubelet does for a pod with <c>securityContext.fsGroup</c> on each mount: the volume's files become owned
     /// by that group, group-writable, directories setgid. Done in a short-lived root container of the sandbox image.
@@ -149,67 +147,15 @@ public sealed class PodRunner : IAsyncDisposable
         }
         finally
         {
-            await IgnoreNotFound(() => Docker.Containers.RemoveContainerAsync(created.ID, new ContainerRemoveParameters { Force = true }, CancellationToken.None));
+            await DockerCleanup.IgnoreNotFound(() => Docker.Containers.RemoveContainerAsync(created.ID, new ContainerRemoveParameters { Force = true }, CancellationToken.None));
         }
     }
 
     private async Task CreateNetworkAsync(CancellationToken ct)
     {
-        var options = Options;
-        var start = Random.Shared.Next(0, 12 * 256);
-        for (var attempt = 0; attempt < 12 * 256; attempt++)
-        {
-            var n = (start + attempt) % (12 * 256);
-            var subnet = $"172.{20 + (n / 256)}.{n % 256}.0/24";
-            if (options.Subnet is { } fixedSubnet)
-            {
-                subnet = fixedSubnet;
-            }
-            var taken = await Docker.Networks.ListNetworksAsync(new NetworksListParameters(), ct);
-            if (options.Subnet is null && taken.Any(net => net.IPAM?.Config?.Any(c => Overlaps(c.Subnet, subnet)) == true))
-            {
-                continue;
-            }
-            var prefix = subnet[..subnet.LastIndexOf('.')];
-            try
-            {
-                await Docker.Networks.CreateNetworkAsync(new NetworksCreateParameters
-                {
-                    Name = NetworkName,
-                    Driver = "bridge",
-                    Labels = new Dictionary<string, string>(Labels),
-                    IPAM = new IPAM { Config = [new IPAMConfig { Subnet = subnet, Gateway = prefix + ".1" }] },
-                }, ct);
-            }
-            catch (DockerApiException e) when (options.Subnet is null && (e.ResponseBody ?? e.Message).Contains("overlap", StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-            HostIp = prefix + ".1";
-            Ips = new IpAllocator(subnet, HostIp);
-            return;
-        }
-        throw new InvalidOperationException("no free /24 for the cluster network in 172.20.0.0/14");
-    }
-
-    private static bool Overlaps(string? a, string b)
-    {
-        if (a is null || !a.Contains('/', StringComparison.Ordinal) || !IPAddress.TryParse(a.Split('/')[0], out var ipA) || ipA.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
-        {
-            return false;
-        }
-        static (uint Net, uint Mask) Parse(string cidr)
-        {
-            var parts = cidr.Split('/');
-            var bytes = IPAddress.Parse(parts[0]).GetAddressBytes();
-            var prefix = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
-            var mask = prefix == 0 ? 0 : uint.MaxValue << (32 - prefix);
-            return ((((uint)bytes[0] << 24) | ((uint)bytes[1] << 16) | ((uint)bytes[2] << 8) | bytes[3]) & mask, mask);
-        }
-        var (netA, maskA) = Parse(a);
-        var (netB, maskB) = Parse(b);
-        var common = maskA & maskB;
-        return (netA & common) == (netB & common);
+        var (subnet, gateway) = await ClusterNetwork.CreateAsync(Docker, NetworkName, Labels, Options.Subnet, ct);
+        HostIp = gateway;
+        Ips = new IpAllocator(subnet, gateway);
     }
 
     private async Task WatchLoopAsync<T>(string what, Func<CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch, CancellationToken ct)
@@ -433,7 +379,7 @@ public sealed class PodRunner : IAsyncDisposable
         {
             await termination.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-        await SweepAsync(Docker, RunnerLabel + "=" + Options.NamePrefix);
+        await DockerCleanup.SweepAsync(Docker, RunnerLabel + "=" + Options.NamePrefix);
         Docker.Dispose();
         if (_ownsStateDirectory)
         {
@@ -451,40 +397,5 @@ public sealed class PodRunner : IAsyncDisposable
             }
         }
         _stop.Dispose();
-    }
-
-    /// <summary>Removes every container, volume and network carrying <paramref name="labelFilter"/> (<c>key=value</c>).</summary>
-    public static async Task SweepAsync(IDockerClient docker, string labelFilter)
-    {
-        var filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [labelFilter] = true } };
-        foreach (var container in await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = filters }))
-        {
-            await IgnoreNotFound(() => docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }));
-        }
-        var volumes = await docker.Volumes.ListAsync(new VolumesListParameters { Filters = filters });
-        foreach (var volume in volumes.Volumes ?? [])
-        {
-            await IgnoreNotFound(() => docker.Volumes.RemoveAsync(volume.Name, force: true));
-        }
-        foreach (var network in await docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = filters }))
-        {
-            await IgnoreNotFound(() => docker.Networks.DeleteNetworkAsync(network.ID));
-        }
-    }
-
-    internal static async Task IgnoreNotFound(Func<Task> action)
-    {
-        try
-        {
-            await action();
-        }
-        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
-            // Already gone.
-        }
-        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.Conflict && e.ResponseBody?.Contains("already in progress", StringComparison.Ordinal) == true)
-        {
-            // Being removed by someone else.
-        }
     }
 }

@@ -72,7 +72,7 @@ internal sealed class PodWorker
         await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         var seconds = (uint)Math.Max(0, Math.Ceiling(grace.TotalSeconds));
         await Task.WhenAll(_app.Concat(_init).Where(s => s.Id is not null).Select(s =>
-            PodRunner.IgnoreNotFound(() => _runner.Docker.Containers.StopContainerAsync(s.Id!, new ContainerStopParameters { WaitBeforeKillSeconds = seconds }))));
+            DockerCleanup.IgnoreNotFound(() => _runner.Docker.Containers.StopContainerAsync(s.Id!, new ContainerStopParameters { WaitBeforeKillSeconds = seconds }))));
         await RemoveAsync();
     }
 
@@ -83,7 +83,7 @@ internal sealed class PodWorker
         await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var id in _app.Concat(_init).Select(s => s.Id).Append(_sandboxId).OfType<string>())
         {
-            await PodRunner.IgnoreNotFound(() => _runner.Docker.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }));
+            await DockerCleanup.IgnoreNotFound(() => _runner.Docker.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }));
         }
         _sandboxId = null;
         if (_ip is not null)
@@ -287,7 +287,7 @@ internal sealed class PodWorker
             catch (DockerApiException e)
             {
                 // As the kubelet: the container is removed and created again after a back-off.
-                await PodRunner.IgnoreNotFound(() => _runner.Docker.Containers.RemoveContainerAsync(slot.Id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, ct));
+                await DockerCleanup.IgnoreNotFound(() => _runner.Docker.Containers.RemoveContainerAsync(slot.Id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, ct));
                 slot.Id = null;
                 slot.State = ContainerSlot.Waiting("RunContainerError", (e.ResponseBody ?? e.Message).Trim());
                 slot.NextAttempt = now + Backoff(slot.BackoffStep++);
@@ -360,49 +360,11 @@ internal sealed class PodWorker
 
     private async Task ProbeAsync(ContainerSlot slot, DateTimeOffset now, CancellationToken ct)
     {
-        var docker = _runner.Docker;
-        if (slot.Startup is { Result: false } startup)
+        if (await Prober.RunDueAsync(_runner.Docker, slot, _ip!, now, ct) is { } failed)
         {
-            if (now >= startup.NextRun)
-            {
-                startup.NextRun = now + startup.Period;
-                startup.Record(await Prober.RunAsync(docker, startup.Probe, slot.Spec, slot.Id!, _ip!, ct));
-                if (!startup.Result && IsFailed(startup))
-                {
-                    await KillForRestartAsync(slot, "startup", ct);
-                }
-            }
-            if (!startup.Result)
-            {
-                return;
-            }
-            // Liveness and readiness start once the startup probe has succeeded.
-            foreach (var probe in new[] { slot.Readiness, slot.Liveness })
-            {
-                if (probe is not null && probe.NextRun < now)
-                {
-                    probe.NextRun = now;
-                }
-            }
-        }
-        if (slot.Liveness is { } liveness && now >= liveness.NextRun)
-        {
-            liveness.NextRun = now + liveness.Period;
-            liveness.Record(await Prober.RunAsync(docker, liveness.Probe, slot.Spec, slot.Id!, _ip!, ct));
-            if (!liveness.Result)
-            {
-                await KillForRestartAsync(slot, "liveness", ct);
-                return;
-            }
-        }
-        if (slot.Readiness is { } readiness && now >= readiness.NextRun)
-        {
-            readiness.NextRun = now + readiness.Period;
-            readiness.Record(await Prober.RunAsync(docker, readiness.Probe, slot.Spec, slot.Id!, _ip!, ct));
+            await KillForRestartAsync(slot, failed, ct);
         }
     }
-
-    private static bool IsFailed(ProbeState probe) => !probe.Result;
 
     private async Task KillForRestartAsync(ContainerSlot slot, string probe, CancellationToken ct)
     {
@@ -437,72 +399,10 @@ internal sealed class PodWorker
 
     private async Task<string> CreateContainerAsync(V1Pod pod, ClusterState state, ContainerSlot slot, CancellationToken ct)
     {
-        var spec = slot.Spec;
-        var env = EnvResolver.Resolve(pod, spec, state, new EnvResolver.PodRuntime(_ip!, _runner.HostIp, _runner.Options.NodeName));
-        var values = env.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        var parameters = new CreateContainerParameters
-        {
-            Name = $"{DockerName}-{spec.Name}",
-            Image = spec.Image,
-            Entrypoint = spec.Command is { Count: > 0 } command ? [.. command.Select(c => EnvResolver.Expand(c, values))] : null!,
-            Cmd = spec.Args is { Count: > 0 } args ? [.. args.Select(a => EnvResolver.Expand(a, values))] : null!,
-            Env = [.. env.Select(kv => $"{kv.Key}={kv.Value}")],
-            WorkingDir = spec.WorkingDir,
-            User = User(pod, spec)!,
-            Tty = spec.Tty ?? false,
-            OpenStdin = spec.Stdin ?? false,
-            Labels = ContainerLabels(spec.Name),
-            HostConfig = new HostConfig
-            {
-                NetworkMode = "container:" + _sandboxId,
-                IpcMode = "container:" + _sandboxId,
-                Binds = Binds(pod, spec),
-                Memory = Limit(spec, "memory", q => (long)q),
-                NanoCPUs = Limit(spec, "cpu", q => (long)(q * 1_000_000_000m)),
-                GroupAdd = pod.Spec.SecurityContext?.FsGroup is { } fsGroup ? [fsGroup.ToString(CultureInfo.InvariantCulture)] : null!,
-            },
-        };
+        var env = EnvResolver.Resolve(pod, slot.Spec, state, new EnvResolver.PodRuntime(_ip!, _runner.HostIp, _runner.Options.NodeName));
+        var parameters = ContainerParameters.For(pod, slot.Spec, env, $"{DockerName}-{slot.Spec.Name}", _sandboxId!, _volumeSources, ContainerLabels(slot.Spec.Name));
         var created = await _runner.Docker.Containers.CreateContainerAsync(parameters, ct);
         return created.ID;
-    }
-
-    private static long Limit(V1Container spec, string resource, Func<decimal, long> convert) =>
-        spec.Resources?.Limits?.TryGetValue(resource, out var quantity) == true ? convert(quantity.ToDecimal()) : 0;
-
-    private static string? User(V1Pod pod, V1Container spec)
-    {
-        var uid = spec.SecurityContext?.RunAsUser ?? pod.Spec.SecurityContext?.RunAsUser;
-        var gid = spec.SecurityContext?.RunAsGroup ?? pod.Spec.SecurityContext?.RunAsGroup;
-        return uid is null ? null : gid is null ? uid.Value.ToString(CultureInfo.InvariantCulture) : FormattableString.Invariant($"{uid}:{gid}");
-    }
-
-    private List<string> Binds(V1Pod pod, V1Container spec)
-    {
-        var binds = new List<string>();
-        foreach (var mount in spec.VolumeMounts ?? [])
-        {
-            var volume = pod.Spec.Volumes?.FirstOrDefault(v => v.Name == mount.Name)
-                ?? throw new PodConfigException("CreateContainerConfigError", $"volume \"{mount.Name}\" not found in the pod");
-            if (!_volumeSources.TryGetValue(mount.Name, out var source))
-            {
-                throw new PodConfigException("CreateContainerConfigError", $"volume \"{mount.Name}\": only configMap, secret, projected, emptyDir and persistentVolumeClaim volumes are emulated");
-            }
-            var readOnly = mount.ReadOnlyProperty == true || VolumeProjector.IsProjected(volume);
-            if (!string.IsNullOrEmpty(mount.SubPath))
-            {
-                if (volume.PersistentVolumeClaim is not null)
-                {
-                    throw new PodConfigException("CreateContainerConfigError", $"volume \"{mount.Name}\": subPath on a persistentVolumeClaim is not emulated");
-                }
-                source = Path.Combine(source, mount.SubPath);
-                if (!File.Exists(source))
-                {
-                    Directory.CreateDirectory(source);
-                }
-            }
-            binds.Add($"{source}:{mount.MountPath}{(readOnly ? ":ro" : "")}");
-        }
-        return binds;
     }
 
     private static DateTime? ParseTime(string? value) =>

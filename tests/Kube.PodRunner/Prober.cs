@@ -21,6 +21,9 @@ internal sealed class ProbeState(V1Probe probe, bool initialResult)
 
     public DateTimeOffset NextRun { get; set; }
 
+    /// <summary>True once failureThreshold consecutive attempts failed.</summary>
+    public bool FailedOut => _failures >= Math.Max(1, Probe.FailureThreshold ?? 3);
+
     public TimeSpan Period => TimeSpan.FromSeconds(Probe.PeriodSeconds is > 0 ? Probe.PeriodSeconds.Value : 10);
 
     public TimeSpan InitialDelay => TimeSpan.FromSeconds(Probe.InitialDelaySeconds ?? 0);
@@ -106,6 +109,53 @@ internal static class Prober
             }
             return false;
         }
+    }
+
+    /// <summary>
+    /// Runs a running container's due probes (startup first; liveness and readiness once it passed); returns the probe
+    /// whose failure means the container must be stopped and restarted, or null.
+    /// </summary>
+    public static async Task<string?> RunDueAsync(IDockerClient docker, ContainerSlot slot, string podIp, DateTimeOffset now, CancellationToken ct)
+    {
+        if (slot.Startup is { Result: false } startup)
+        {
+            if (now >= startup.NextRun)
+            {
+                startup.NextRun = now + startup.Period;
+                startup.Record(await RunAsync(docker, startup.Probe, slot.Spec, slot.Id!, podIp, ct));
+                if (!startup.Result && startup.FailedOut)
+                {
+                    return "startup";
+                }
+            }
+            if (!startup.Result)
+            {
+                return null;
+            }
+            // Liveness and readiness start once the startup probe has succeeded.
+            foreach (var probe in new[] { slot.Readiness, slot.Liveness })
+            {
+                if (probe is not null && probe.NextRun < now)
+                {
+                    probe.NextRun = now;
+                }
+            }
+        }
+        if (slot.Liveness is { } liveness && now >= liveness.NextRun)
+        {
+            liveness.NextRun = now + liveness.Period;
+            liveness.Record(await RunAsync(docker, liveness.Probe, slot.Spec, slot.Id!, podIp, ct));
+            if (!liveness.Result)
+            {
+                return "liveness";
+            }
+        }
+        if (slot.Readiness is { } readiness && now >= readiness.NextRun)
+        {
+            readiness.NextRun = now + readiness.Period;
+            readiness.Record(await RunAsync(docker, readiness.Probe, slot.Spec, slot.Id!, podIp, ct));
+        }
+        return null;
     }
 
     /// <summary>A probe's port: a number, or the name of one of the container's ports.</summary>

@@ -278,6 +278,31 @@ public sealed class PodRunnerTests(ITestOutputHelper output)
         await kube.WaitForPodAsync("unhealthy", IsReady, "Ready after the restart");
     }
 
+    [Fact]
+    public async Task StartupProbe_HoldsReadinessAndLivenessUntilItPasses()
+    {
+        await using var kube = await StartAsync(output);
+        await kube.CreatePodAsync(ShellPod("slow", SleepForever, p =>
+        {
+            var c = p.Spec.Containers[0];
+            c.StartupProbe = new V1Probe { Exec = new V1ExecAction { Command = ["test", "-f", "/tmp/started"] }, PeriodSeconds = 1, FailureThreshold = 60 };
+            c.ReadinessProbe = new V1Probe { Exec = new V1ExecAction { Command = ["true"] }, PeriodSeconds = 1 };
+            // Would fail at once: it must not run before the startup probe passes.
+            c.LivenessProbe = new V1Probe { Exec = new V1ExecAction { Command = ["test", "-f", "/tmp/started"] }, PeriodSeconds = 1, FailureThreshold = 1 };
+        }));
+        await kube.WaitForPodAsync("slow", p => p.Status?.Phase == "Running", "Running");
+        await Task.Delay(2500);
+        var waiting = await kube.Client.CoreV1.ReadNamespacedPodAsync("slow", Namespace);
+        Assert.False(IsReady(waiting));
+        Assert.False(waiting.Status.ContainerStatuses.Single().Started);
+        Assert.Equal(0, waiting.Status.ContainerStatuses.Single().RestartCount);
+
+        await kube.ExecAsync("slow", "touch /tmp/started");
+        var ready = await kube.WaitForPodAsync("slow", IsReady, "Ready once the startup probe passes");
+        Assert.True(ready.Status.ContainerStatuses.Single().Started);
+        Assert.Equal(0, ready.Status.ContainerStatuses.Single().RestartCount);
+    }
+
     // A tiny HTTP server in the image's perl: 200 while /tmp/healthy exists, else 503.
     private const string HttpServer = """
         perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalPort => 8080, Listen => 5, ReuseAddr => 1) or die;
