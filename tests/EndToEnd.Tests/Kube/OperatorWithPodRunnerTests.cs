@@ -33,8 +33,6 @@ public sealed class OperatorWithPodRunnerTests(ITestOutputHelper output)
     {
         await E2EDocker.EnsureOperatorImageAsync();
         await E2EDocker.EnsureBrokerImageAsync();
-        // The operator's StatefulSets name kafka-broker:latest, the tag `make images` gives the broker image.
-        await E2EDocker.RunAsync("tag", E2EDocker.BrokerImage, "kafka-broker:latest");
         await using var api = await ApiServerWithCrds.StartAsync();
         using var loggers = new TestOutputLoggerFactory(output);
         await using var runner = await PodRunner.StartAsync(api.Client, new PodRunnerOptions
@@ -49,6 +47,7 @@ public sealed class OperatorWithPodRunnerTests(ITestOutputHelper output)
             .WithEnvironment("KUBECONFIG", $"{KubeconfigMount}/config")
             .WithEnvironment("STRIMZI_NAMESPACE", ApiServerWithCrds.Namespace)
             .WithEnvironment("STRIMZI_HEALTH_PORT", healthPort.ToString(CultureInfo.InvariantCulture))
+            .WithEnvironment("STRIMZI_KAFKA_IMAGE", E2EDocker.BrokerImage)
             .WithCreateParameterModifier(parameters => parameters.HostConfig!.NetworkMode = "host")
             .WithLabel(E2EDocker.Labels)
             .Build();
