@@ -307,7 +307,7 @@ internal sealed class PodWorker
         }
         if (slot.State.Running is not null)
         {
-            OnExited(pod, slot, inspected);
+            await OnExitedAsync(pod, slot, inspected, ct);
         }
         if (!slot.Done && slot.State.Waiting is not null && now >= slot.NextAttempt)
         {
@@ -316,14 +316,20 @@ internal sealed class PodWorker
         }
     }
 
-    private void OnExited(V1Pod pod, ContainerSlot slot, ContainerInspectResponse inspected)
+    private async Task OnExitedAsync(V1Pod pod, ContainerSlot slot, ContainerInspectResponse inspected, CancellationToken ct)
     {
         var exited = inspected.State ?? new State();
         var code = (int)exited.ExitCode;
+        var message = code != 0 && slot.Spec.TerminationMessagePolicy == "FallbackToLogsOnError" ? await LogTailAsync(slot.Id!, ct) : null;
+        if (code != 0)
+        {
+            _logger.LogInformation("container {Container} of pod {Namespace}/{Name} exited with code {Code}", slot.Spec.Name, Namespace, Name, code);
+        }
         var terminated = new V1ContainerStateTerminated
         {
             ExitCode = code,
             Reason = exited.OOMKilled ? "OOMKilled" : code == 0 ? "Completed" : "Error",
+            Message = message,
             StartedAt = ParseTime(exited.StartedAt),
             FinishedAt = ParseTime(exited.FinishedAt),
             ContainerID = "docker://" + slot.Id,
@@ -351,6 +357,22 @@ internal sealed class PodWorker
         slot.NextAttempt = DateTimeOffset.UtcNow + delay;
     }
 
+    // terminationMessagePolicy FallbackToLogsOnError: the kubelet reports the last 80 lines (at most 2048 bytes) of output.
+    private async Task<string?> LogTailAsync(string id, CancellationToken ct)
+    {
+        try
+        {
+            using var stream = await _runner.Docker.Containers.GetContainerLogsAsync(id, new ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Tail = "80" }, ct);
+            var (stdout, stderr) = await stream.ReadOutputToEndAsync(ct);
+            var text = stdout + stderr;
+            return text.Length > 2048 ? text[^2048..] : text;
+        }
+        catch (DockerApiException)
+        {
+            return null;
+        }
+    }
+
     private TimeSpan Backoff(int step)
     {
         var options = _runner.Options;
@@ -372,7 +394,7 @@ internal sealed class PodWorker
         var grace = (uint)(_pod.Spec.TerminationGracePeriodSeconds ?? 30);
         await _runner.Docker.Containers.StopContainerAsync(slot.Id!, new ContainerStopParameters { WaitBeforeKillSeconds = grace }, ct);
         var inspected = await _runner.Docker.Containers.InspectContainerAsync(slot.Id!, ct);
-        OnExited(_pod, slot, inspected);
+        await OnExitedAsync(_pod, slot, inspected, ct);
     }
 
     private async Task<bool> ImagePresentAsync(ContainerSlot slot, CancellationToken ct)

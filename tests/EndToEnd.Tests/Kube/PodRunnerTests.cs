@@ -253,7 +253,7 @@ public sealed class PodRunnerTests(ITestOutputHelper output)
     public async Task CrashingContainer_RestartsWithBackoff_AndFailingLivenessRestartsARunningOne()
     {
         await using var kube = await StartAsync(output, o => o.RestartBackoff = TimeSpan.FromMilliseconds(500));
-        await kube.CreatePodAsync(ShellPod("crash", "echo starting; exit 3"));
+        await kube.CreatePodAsync(ShellPod("crash", "echo starting; exit 3", p => p.Spec.Containers[0].TerminationMessagePolicy = "FallbackToLogsOnError"));
         await kube.CreatePodAsync(ShellPod("unhealthy", "touch /tmp/alive; " + SleepForever, p => p.Spec.Containers[0].LivenessProbe = new V1Probe
         {
             Exec = new V1ExecAction { Command = ["test", "-f", "/tmp/alive"] },
@@ -265,6 +265,7 @@ public sealed class PodRunnerTests(ITestOutputHelper output)
         var status = crash.Status.ContainerStatuses.Single();
         Assert.Equal(3, status.LastState.Terminated.ExitCode);
         Assert.Equal("Error", status.LastState.Terminated.Reason);
+        Assert.Contains("starting", status.LastState.Terminated.Message, StringComparison.Ordinal);
         var waiting = await kube.WaitForPodAsync("crash", p => p.Status.ContainerStatuses.Single().State.Waiting?.Reason == "CrashLoopBackOff", "CrashLoopBackOff");
         Assert.False(waiting.Status.ContainerStatuses.Single().Ready);
         Assert.False(IsReady(waiting));
