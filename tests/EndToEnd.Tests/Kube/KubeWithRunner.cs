@@ -33,7 +33,7 @@ internal sealed class KubeWithRunner : IAsyncDisposable
         _output = output;
     }
 
-    public KubeApiServer Server { get; }
+    public KubeApiServer Server { get; private set; }
 
     public Kubernetes Client { get; }
 
@@ -57,6 +57,16 @@ internal sealed class KubeWithRunner : IAsyncDisposable
             await fixture.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Replaces the API server with a new, empty one on the same port, as a restarted apiserver without storage.</summary>
+    public async Task RestartServerAsync()
+    {
+        var port = Server.BaseUri.Port;
+        Server.DisconnectWatches();
+        await Server.DisposeAsync();
+        Server = await KubeApiServer.StartAsync(new KubeApiServerOptions { Port = port });
+        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
     }
 
     /// <summary>A pod of <see cref="ShellImage"/> running <paramref name="script"/> under /bin/sh (PID 1, so it traps TERM itself).</summary>

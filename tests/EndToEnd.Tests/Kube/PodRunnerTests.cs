@@ -167,6 +167,21 @@ public sealed class PodRunnerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task RestartedApiServer_IsRelisted_PodsItNoLongerHasStopAndNewOnesRun()
+    {
+        await using var kube = await StartAsync(output);
+        await kube.CreatePodAsync(ShellPod("old", SleepForever));
+        await kube.WaitForPodAsync("old", IsReady, "Ready");
+        var oldContainer = kube.ContainerId("old");
+
+        await kube.RestartServerAsync();
+        await EventuallyAsync(async () => (await ProcessRunner.RunAsync("docker", ["inspect", oldContainer], TimeSpan.FromSeconds(30))).ExitCode != 0,
+            "the container of a pod the new server does not have to be removed");
+        await kube.CreatePodAsync(ShellPod("new", SleepForever));
+        await kube.WaitForPodAsync("new", IsReady, "Ready on the restarted server");
+    }
+
+    [Fact]
     public async Task PersistentVolumeClaim_SurvivesPodDeletionAndRecreation_VolumeGoesWithTheClaim()
     {
         await using var kube = await StartAsync(output);
