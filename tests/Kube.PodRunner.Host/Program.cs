@@ -10,7 +10,7 @@ using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.Si
 using var kube = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
 await using var runner = await PodRunner.StartAsync(kube, new PodRunnerOptions(), loggerFactory);
 Console.WriteLine($"pod runner watching {kube.BaseUri}; pods run on Docker network {runner.NetworkName} (node IP {runner.HostIp})");
-Console.WriteLine("Ctrl+C stops it and removes its containers, volumes and network.");
+Console.WriteLine("Ctrl+C (or SIGTERM) stops it and removes its containers, volumes and network.");
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

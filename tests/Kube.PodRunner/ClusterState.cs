@@ -40,7 +40,7 @@ public sealed class ClusterState
     public V1Secret? Secret(string ns, string name) => Secrets.GetValueOrDefault(Key(ns, name));
 }
 
-/// <summary>A pod that cannot start yet for a reason the kubelet reports as a waiting reason (e.g. CreateContainerConfigError).</summary>
+/// <summary>A pod that cannot start yet, with the waiting reason the kubelet reports (e.g. CreateContainerConfigError). Immutable.</summary>
 public sealed class PodConfigException(string reason, string message) : Exception(message)
 {
     public string Reason { get; } = reason;
