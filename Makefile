@@ -4,7 +4,7 @@ CONFIG ?= Release
 BROKER_DLL := broker/src/Broker.Cli/bin/$(CONFIG)/net10.0/kafka-broker.dll
 SCHEMAS ?= ../shared/kafka-protocol
 
-.PHONY: build run cluster test soak images e2e generate crds bench perf perf-cluster apiserver operator clean
+.PHONY: build run cluster test soak images e2e generate crds bench perf perf-cluster apiserver podrunner operator clean
 
 build:
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
@@ -73,6 +73,12 @@ APISERVER_PORT ?= 0
 apiserver:
 	$(DOTNET) build tests/Kube.ApiServer.Host -c $(CONFIG) -nologo -v quiet
 	exec $(DOTNET) tests/Kube.ApiServer.Host/bin/$(CONFIG)/net10.0/kube-apiserver-fixture.dll $(APISERVER_PORT) .kube/config
+
+# The pod runner (tests/Kube.PodRunner, "the kubelet") against the kubeconfig `make apiserver` wrote: every pod of that
+# API server runs as Docker containers on a network of its own, removed on Ctrl+C. Needs a Docker engine.
+podrunner:
+	$(DOTNET) build tests/Kube.PodRunner.Host -c $(CONFIG) -nologo -v quiet
+	exec $(DOTNET) tests/Kube.PodRunner.Host/bin/$(CONFIG)/net10.0/kube-pod-runner.dll .kube/config
 
 # The cluster operator against $(KUBECONFIG) (or in-cluster config), watching $(STRIMZI_NAMESPACE); install the CRDs
 # first (kubectl apply -f crds/). Leader election uses the Lease strimzi-cluster-operator in that namespace.

@@ -48,6 +48,9 @@ internal static class E2EDocker
     // Two checkouts building the same tag at once would each run the other's image.
     private static string CheckoutId => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(RepositoryPaths.Root)))[..10];
 
+    /// <summary>Removes what an earlier run left (once per run).</summary>
+    public static Task EnsureSweptAsync() => Swept.Value;
+
     /// <summary>Removes what an earlier run left (once per run), then builds the broker image (once per run).</summary>
     public static async Task EnsureBrokerImageAsync()
     {

@@ -283,6 +283,24 @@ internal sealed class ResourceService
             }
             return AsVersion(type, obj);
         }
+        if (IsPod(type) && PodGracePeriod(obj, options) is var grace and > 0)
+        {
+            // A pod bound to a node is deleted gracefully: it stays, marked, until its kubelet has stopped its
+            // containers and deletes it with gracePeriodSeconds=0. A second delete may only shorten the period.
+            var current = meta["deletionGracePeriodSeconds"]?.GetValue<long>();
+            if (meta["deletionTimestamp"] is not null && current <= grace)
+            {
+                return AsVersion(type, obj);
+            }
+            meta["deletionTimestamp"] = _time.GetUtcNow().UtcDateTime.AddSeconds(grace).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+            meta["deletionGracePeriodSeconds"] = grace;
+            if (extra is not null && !finalizers.Any(f => f!.GetValue<string>() == extra))
+            {
+                finalizers.Add(extra);
+                meta["finalizers"] = finalizers.DeepClone();
+            }
+            return AsVersion(type, txn.Put(type.StorageKey, NsKey(type, ns), name, obj));
+        }
         if (finalizers.Count == 0 && extra is null)
         {
             var removed = txn.Remove(type.StorageKey, NsKey(type, ns), name)!;
@@ -308,6 +326,45 @@ internal sealed class ResourceService
         }
         return AsVersion(type, changed ? txn.Put(type.StorageKey, NsKey(type, ns), name, obj) : obj);
     }
+
+    private static bool IsPod(ResourceType type) => type.Group.Length == 0 && type.Plural == "pods";
+
+    // The pod strategy's CheckGracefulDelete: the request's period, else the pod's terminationGracePeriodSeconds, else
+    // 30; zero for a pod no node runs (not bound, or already Succeeded/Failed).
+    private static long PodGracePeriod(JsonObject pod, JsonObject? options)
+    {
+        if (string.IsNullOrEmpty(pod["spec"]?["nodeName"]?.GetValue<string>())
+            || pod["status"]?["phase"]?.GetValue<string>() is "Succeeded" or "Failed")
+        {
+            return 0;
+        }
+        var grace = options?["gracePeriodSeconds"]?.AsInt64() ?? pod["spec"]?["terminationGracePeriodSeconds"]?.AsInt64() ?? 30;
+        return Math.Max(0, grace);
+    }
+
+    /// <summary>
+    /// POST pods/{name}/binding, what the scheduler does: sets <c>spec.nodeName</c> from the Binding's target, once.
+    /// </summary>
+    public JsonObject Bind(ResourceType type, string ns, string name, JsonObject binding) => _store.Transact(txn =>
+    {
+        var pod = txn.Get(type.StorageKey, ns, name) ?? throw ApiError.NotFound(type, name);
+        var node = binding["target"]?["name"]?.GetValue<string>();
+        if (string.IsNullOrEmpty(node))
+        {
+            throw ApiError.Raw(422, "Invalid", $"Binding.core \"{name}\" is invalid: target.name: Required value");
+        }
+        if (pod["spec"]?["nodeName"]?.GetValue<string>() is { Length: > 0 } assigned)
+        {
+            throw ApiError.Conflict(type, name, $"pod {name} is already assigned to node \"{assigned}\"");
+        }
+        if (pod["metadata"]?["deletionTimestamp"] is not null)
+        {
+            throw ApiError.Conflict(type, name, $"pod {name} is being deleted, cannot be assigned to a host");
+        }
+        pod["spec"]!["nodeName"] = node;
+        txn.Put(type.StorageKey, ns, name, pod);
+        return new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success", ["code"] = 201 };
+    });
 
     /// <summary>Internal removal by controllers (namespace cleanup): bypasses finalizers.</summary>
     internal void ForceRemove(ObjectStore.Transaction txn, ResourceType type, string ns, string name)

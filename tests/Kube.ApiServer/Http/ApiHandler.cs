@@ -124,9 +124,19 @@ internal sealed class ApiHandler
         var q = ctx.Request.Query;
         var method = ctx.Request.Method;
         var sub = rp.Subresource;
-        if (sub is not null && !(sub == "status" && type.HasStatus) && !(sub == "scale" && type.Scale is not null))
+        var binding = sub == "binding" && type.Group.Length == 0 && type.Plural == "pods" && rp.Name is not null;
+        if (sub is not null && !(sub == "status" && type.HasStatus) && !(sub == "scale" && type.Scale is not null) && !binding)
         {
             throw ApiError.NotFoundPath();
+        }
+        if (binding)
+        {
+            if (method != "POST")
+            {
+                throw ApiError.MethodNotAllowed("the server does not allow this method on the requested resource");
+            }
+            await WriteAsync(ctx, 201, _service.Bind(type, ns, rp.Name!, await ReadObjectAsync(ctx).ConfigureAwait(false))).ConfigureAwait(false);
+            return;
         }
         var dryRun = q.ContainsKey("dryRun");
         if (rp.Name is null)

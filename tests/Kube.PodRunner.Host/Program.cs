@@ -1,0 +1,32 @@
+using k8s;
+using Kube.PodRunner;
+using Microsoft.Extensions.Logging;
+
+// Runs the pod runner against a kubeconfig (default .kube/config, as `make apiserver` writes it):
+//   dotnet kube-pod-runner.dll [kubeconfig]
+// Every pod of that API server then runs as Docker containers on the network this prints; Ctrl+C removes them all.
+var kubeconfig = args.Length > 0 ? args[0] : Path.Combine(".kube", "config");
+using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
+using var kube = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
+await using var runner = await PodRunner.StartAsync(kube, new PodRunnerOptions(), loggerFactory);
+Console.WriteLine($"pod runner watching {kube.BaseUri}; pods run on Docker network {runner.NetworkName} (node IP {runner.HostIp})");
+Console.WriteLine("Ctrl+C (or SIGTERM) stops it and removes its containers, volumes and network.");
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.Cancel();
+};
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
+{
+    ctx.Cancel = true;
+    stop.Cancel();
+});
+try
+{
+    await Task.Delay(Timeout.Infinite, stop.Token);
+}
+catch (OperationCanceledException)
+{
+    // Normal shutdown.
+}
