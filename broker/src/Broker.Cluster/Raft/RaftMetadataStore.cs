@@ -311,7 +311,7 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
         }
 
         var id = _replica.DeliveredEnd;
-        var content = MetadataSnapshot.Write(_image, id.Epoch, now);
+        var content = MetadataSnapshot.Write(_image, id.Epoch, now, _replica.VotersAt(id.Offset));
         if (_replica.TryCreateSnapshot(id, content))
         {
             LogSnapshotWritten(_logger, id.Offset, id.Epoch, content.Length, _bytesSinceSnapshot, _replica.LogStartOffset);

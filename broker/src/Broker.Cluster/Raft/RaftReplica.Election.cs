@@ -22,7 +22,7 @@ public sealed partial class RaftReplica
             return (short)ErrorCode.InvalidRequest;
         }
 
-        return IsVoter && _config.IsVoter(remoteId) ? (short)ErrorCode.None : RaftProtocol.InconsistentVoterSet;
+        return IsVoter && Voters.Contains(remoteId) ? (short)ErrorCode.None : RaftProtocol.InconsistentVoterSet;
     }
 
     private VoteResponse HandleVoteRequest(VoteRequest request, long nowMs)
@@ -210,7 +210,7 @@ public sealed partial class RaftReplica
         if (partition.VoteGranted)
         {
             _granted.Add(source);
-            if (_granted.Count >= _config.Majority)
+            if (_granted.Count >= Voters.Majority)
             {
                 BecomeLeader(nowMs);
             }
@@ -218,7 +218,7 @@ public sealed partial class RaftReplica
         else
         {
             _rejected.Add(source);
-            if (!_backingOff && _rejected.Count > _config.VoterIds.Count - _config.Majority)
+            if (!_backingOff && _rejected.Count > Voters.Count - Voters.Majority)
             {
                 // A majority said no: this election is lost; try again later, after a randomised backoff.
                 StartBackoff(nowMs);

@@ -12,7 +12,7 @@ public sealed partial class RaftReplica
 {
     private void SendFetch(int destination, long nowMs) =>
         Send(destination, RaftProtocol.FetchRequest(_config.ClusterId, LocalId, Epoch, _log.EndOffset, _config.FetchMaxWaitMs,
-            _config.FetchMaxBytes), nowMs);
+            _config.FetchMaxBytes, DirectoryId), nowMs);
 
     private void HandleFetchRequest(int source, long correlationId, FetchRequest request, long nowMs, bool mayPark)
     {
@@ -77,7 +77,7 @@ public sealed partial class RaftReplica
             }
         }
 
-        if (firstAttempt && replicaId >= 0 && leader.UpdateReplica(replicaId, partition.FetchOffset, _log.EndOffset.Offset, nowMs))
+        if (firstAttempt && replicaId >= 0 && leader.UpdateReplica(replicaId, partition.FetchOffset, _log.EndOffset.Offset, nowMs, partition.ReplicaDirectoryId))
         {
             SetHighWatermark(leader.HighWatermark);
             CompleteParkedFetches(nowMs);
@@ -99,12 +99,9 @@ public sealed partial class RaftReplica
         void Respond(FetchResponse body)
         {
             // Kafka's NodeEndpoints (v16+): an observer that found us through a bootstrap server learns where the leader is.
-            foreach (var voter in _config.Voters)
+            if (LeaderId >= 0 && VoterEndpoint(LeaderId) is { } endpoint)
             {
-                if (voter.Id == LeaderId)
-                {
-                    body.NodeEndpoints.Add(new FetchResponse.NodeEndpoint { NodeId = voter.Id, Host = voter.Host, Port = voter.Port });
-                }
+                body.NodeEndpoints.Add(new FetchResponse.NodeEndpoint { NodeId = endpoint.Id, Host = endpoint.Host, Port = endpoint.Port });
             }
 
             _outbound.Enqueue(new RaftMessage(LocalId, source, correlationId, body));
@@ -187,6 +184,7 @@ public sealed partial class RaftReplica
             }
 
             _log.AppendAsFollower(records);
+            OnAppended(records);
 
             // Durable before the next fetch reports the new end offset, which the leader counts towards the commit.
             _log.Flush();
@@ -239,5 +237,6 @@ public sealed partial class RaftReplica
         }
 
         _log.TruncateTo(offset);
+        OnTruncated(offset);
     }
 }

@@ -61,7 +61,7 @@ public sealed partial class RaftReplica
         switch (Role)
         {
             case RaftRole.Candidate when !_backingOff:
-                foreach (var voter in _config.VoterIds)
+                foreach (var voter in Voters.Ids)
                 {
                     if (voter != LocalId && !_granted.Contains(voter) && !_rejected.Contains(voter) && IsReady(voter, nowMs))
                     {
@@ -101,10 +101,10 @@ public sealed partial class RaftReplica
                 }
 
                 break;
-            case RaftRole.Unattached when !IsVoter && _config.DiscoveryIds.Count > 0:
+            case RaftRole.Unattached when !IsVoter && DiscoveryIds().Count > 0:
                 // An observer without a leader asks a random bootstrap server (or voter), which answers with the leader it
                 // knows and that leader's endpoint.
-                var discovery = _config.DiscoveryIds;
+                var discovery = DiscoveryIds();
                 var target = discovery[_random.Next(discovery.Count)];
                 if (_inflight.Count == 0 && IsReady(target, nowMs))
                 {
@@ -114,6 +114,11 @@ public sealed partial class RaftReplica
                 break;
         }
     }
+
+    /// <summary>Where an observer without a leader sends its fetch: the bootstrap servers when set (as Kafka does even
+    /// when the voters are known), else the voters in force.</summary>
+    private IReadOnlyList<int> DiscoveryIds() =>
+        _config.BootstrapServers.Count == 0 ? Voters.Ids : _config.DiscoveryIds;
 
     private long NextDeadline(long nowMs)
     {
