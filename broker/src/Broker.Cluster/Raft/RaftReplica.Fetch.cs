@@ -28,6 +28,16 @@ public sealed partial class RaftReplica
             return;
         }
 
+        if (KRaftVersion >= 1 && partition.CurrentLeaderEpoch > Epoch && partition.LastFetchedEpoch <= partition.CurrentLeaderEpoch)
+        {
+            // A dynamic quorum's replica can be in a later epoch than every leader: a voter removed while it was away runs
+            // elections (by its stale voter set) that can never succeed, and drags the replicas it asks into its epoch.
+            // Moving to that epoch (Raft's rule for any later term) lets the voters elect a leader there, which both
+            // then find. Kafka answers UNKNOWN_LEADER_EPOCH and relies on pre-vote instead; the simulation found the
+            // livelock without either.
+            LearnLeader(ElectionState.NoId, partition.CurrentLeaderEpoch, nowMs);
+        }
+
         // The fetch position's own sanity first, then Kafka's validateLeaderOnlyRequest.
         var error = request.MaxWaitMs < 0 || partition.FetchOffset < 0 || partition.LastFetchedEpoch < 0
                 || partition.LastFetchedEpoch > partition.CurrentLeaderEpoch ? ErrorCode.InvalidRequest

@@ -101,7 +101,7 @@ public sealed partial class RaftReplica
                 }
 
                 break;
-            case RaftRole.Unattached when !IsVoter && DiscoveryIds().Count > 0:
+            case RaftRole.Unattached or RaftRole.Voted when !IsVoter && DiscoveryIds().Count > 0:
                 // An observer without a leader asks a random bootstrap server (or voter), which answers with the leader it
                 // knows and that leader's endpoint.
                 var discovery = DiscoveryIds();
@@ -124,7 +124,7 @@ public sealed partial class RaftReplica
     {
         var next = Role switch
         {
-            RaftRole.Unattached or RaftRole.Voted when IsVoter => _electionDeadline,
+            RaftRole.Unattached or RaftRole.Voted when CanElect => _electionDeadline,
             RaftRole.Candidate => _backingOff ? _backoffDeadline : _electionDeadline,
             RaftRole.Follower => _fetchDeadline,
             RaftRole.Leader => _leader!.CheckQuorumDeadline,
@@ -150,7 +150,7 @@ public sealed partial class RaftReplica
             next = Math.Min(next, parked.DeadlineMs);
         }
 
-        if (Role == RaftRole.Unattached && !IsVoter)
+        if (Role is RaftRole.Unattached or RaftRole.Voted && !CanElect)
         {
             next = Math.Min(next, nowMs + _config.RetryBackoffMs);
         }

@@ -55,17 +55,17 @@ public sealed partial class RaftReplica
     private void EnterUnattached(long nowMs)
     {
         Transition(_election, _election.HasVoted ? RaftRole.Voted : RaftRole.Unattached, nowMs);
-        _electionDeadline = IsVoter ? nowMs + RandomElectionTimeout() : long.MaxValue;
+        _electionDeadline = CanElect ? nowMs + RandomElectionTimeout() : long.MaxValue;
     }
 
     private void BecomeUnattached(int epoch, long nowMs)
     {
         // Kafka keeps the running election timer of an unattached, voted or candidate voter: otherwise a candidate that
         // cannot win (its log is behind) would reset everybody's timer with each new epoch and nobody would ever run.
-        var keepTimer = IsVoter && Role is (RaftRole.Unattached or RaftRole.Voted or RaftRole.Candidate) && _electionDeadline != long.MaxValue;
+        var keepTimer = CanElect && Role is (RaftRole.Unattached or RaftRole.Voted or RaftRole.Candidate) && _electionDeadline != long.MaxValue;
         var electionDeadline = _electionDeadline;
         Transition(new ElectionState(epoch, ElectionState.NoId, ElectionState.NoId), RaftRole.Unattached, nowMs);
-        _electionDeadline = !IsVoter ? long.MaxValue : keepTimer ? electionDeadline : nowMs + RandomElectionTimeout();
+        _electionDeadline = !CanElect ? long.MaxValue : keepTimer ? electionDeadline : nowMs + RandomElectionTimeout();
     }
 
     private void BecomeVoted(int candidateId, long nowMs)
@@ -81,7 +81,7 @@ public sealed partial class RaftReplica
         _retries = retries;
         _granted.Add(LocalId);
         _electionDeadline = nowMs + RandomElectionTimeout();
-        if (_granted.Count >= Voters.Majority)
+        if (GrantedVoters() >= Voters.Majority)
         {
             BecomeLeader(nowMs);
         }

@@ -35,6 +35,32 @@ public sealed partial class RaftReplica
     public bool IsVoter => Voters.Contains(LocalId, DirectoryId);
 
     /// <summary>
+    /// Whether this replica may start an election: a voter of the set in force, or a voter removed by a change that is not
+    /// committed yet (Raft's rule that a server not in its latest configuration may still lead that configuration until
+    /// the change commits; otherwise a leader that removed itself and lost its followers before the removal committed
+    /// would hold the most up-to-date log and never run, and nobody else could be elected: the simulation found it).
+    /// Votes are always counted over the set in force, without this replica when it is not in it.
+    /// </summary>
+    private bool CanElect =>
+        IsVoter
+        || (_voterHistory.Count > 1 && _voterHistory[^1].Offset >= _highWatermark && _voterHistory[^2].Voters.Contains(LocalId, DirectoryId));
+
+    /// <summary>Granted votes that count: those of voters in force (our own only when we are one).</summary>
+    private int GrantedVoters()
+    {
+        var count = 0;
+        foreach (var id in _granted)
+        {
+            if (Voters.Contains(id))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>
     /// The KRAFT_VOTERS record in force just below <paramref name="endOffset"/> (what a snapshot ending there must carry),
     /// or null when it is a static quorum's (kraft.version 0 writes none).
     /// </summary>

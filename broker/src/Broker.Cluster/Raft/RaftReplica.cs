@@ -111,11 +111,11 @@ public sealed partial class RaftReplica
         {
             BecomeUnattached(logEpoch, nowMs);
         }
-        else if (stored.LeaderId == LocalId && IsVoter)
+        else if (stored.LeaderId == LocalId && CanElect)
         {
             EnterResigned(nowMs, []);
         }
-        else if (stored.VotedId == LocalId && !stored.HasLeader && IsVoter)
+        else if (stored.VotedId == LocalId && !stored.HasLeader && CanElect)
         {
             Transition(stored, RaftRole.Candidate, nowMs);
             _retries = 1;
@@ -149,7 +149,7 @@ public sealed partial class RaftReplica
         ExpireRequests(nowMs);
         switch (Role)
         {
-            case RaftRole.Unattached or RaftRole.Voted when IsVoter && nowMs >= _electionDeadline:
+            case RaftRole.Unattached or RaftRole.Voted when CanElect && nowMs >= _electionDeadline:
                 BecomeCandidate(nowMs);
                 break;
             case RaftRole.Candidate when _backingOff && nowMs >= _backoffDeadline:
@@ -159,7 +159,7 @@ public sealed partial class RaftReplica
                 StartBackoff(nowMs);
                 break;
             case RaftRole.Follower when nowMs >= _fetchDeadline:
-                if (IsVoter)
+                if (CanElect)
                 {
                     BecomeCandidate(nowMs);
                 }
@@ -181,7 +181,7 @@ public sealed partial class RaftReplica
 
                 break;
             case RaftRole.Resigned when nowMs >= _electionDeadline:
-                if (IsVoter)
+                if (CanElect)
                 {
                     BecomeCandidate(nowMs);
                 }
