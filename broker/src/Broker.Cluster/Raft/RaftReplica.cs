@@ -303,10 +303,24 @@ public sealed partial class RaftReplica
             partition.ErrorCode = (short)Protocol.ErrorCode.NotLeaderOrFollower;
         }
 
-        return new DescribeQuorumResponse
+        var response = new DescribeQuorumResponse
         {
             Topics = [new DescribeQuorumResponse.TopicData { TopicName = RaftProtocol.TopicName, Partitions = [partition] }],
         };
+        if (Role == RaftRole.Leader)
+        {
+            // v2's Nodes: the voters' endpoints, as Kafka's leader lists them.
+            foreach (var voter in Voters.Voters)
+            {
+                response.Nodes.Add(new DescribeQuorumResponse.Node
+                {
+                    NodeId = voter.Id,
+                    Listeners = [.. voter.Listeners.Select(static l => new DescribeQuorumResponse.Listener { Name = l.Name, Host = l.Host, Port = (ushort)l.Port })],
+                });
+            }
+        }
+
+        return response;
     }
 
     private void EnsureStarted()
