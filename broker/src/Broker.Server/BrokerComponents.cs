@@ -202,7 +202,7 @@ internal sealed class BrokerComponents : IDisposable
             if (quorum is not null)
             {
                 // Admin APIs that commit metadata run on the active controller: other nodes forward them (Envelope).
-                handlers.AddRange([new AddRaftVoterHandler(quorum), new RemoveRaftVoterHandler(quorum)]);
+                handlers.AddRange([new AddRaftVoterHandler(quorum), new RemoveRaftVoterHandler(quorum), new UpdateRaftVoterHandler(quorum)]);
                 for (var i = 0; i < handlers.Count; i++)
                 {
                     if (ForwardedApis.Contains(handlers[i].ApiKey))

@@ -274,6 +274,57 @@ public sealed class RaftVoterChangeTests
         Assert.True(net[4].Replica.IsVoter);
     }
 
+    private static UpdateRaftVoterRequest Update(int id, Guid directory, int epoch, int port, short min = 0, short max = 1) => new()
+    {
+        ClusterId = null,
+        CurrentLeaderEpoch = epoch,
+        VoterId = id,
+        VoterDirectoryId = directory,
+        Listeners = [new UpdateRaftVoterRequest.Listener { Name = "CONTROLLER", Host = "moved", Port = (ushort)port }],
+        KRaftVersionFeature = new UpdateRaftVoterRequest.KRaftVersionFeatureData { MinSupportedVersion = min, MaxSupportedVersion = max },
+    };
+
+    private static UpdateRaftVoterResponse SendUpdate(InstantNetwork net, RaftTestNode target, UpdateRaftVoterRequest request, long correlationId)
+    {
+        target.Replica.Handle(new RaftMessage(Admin, target.Id, correlationId, request), net.Time.NowMs);
+        net.Pump();
+        return (UpdateRaftVoterResponse)net.Outside.Single(m => m.CorrelationId == correlationId).Body;
+    }
+
+    [Fact]
+    public void UpdateVoter_NewEndpoint_IsAnsweredAtOnceAndReachesEveryReplica()
+    {
+        var net = Network(Three, 1, 2, 3);
+        var leader = ElectAndCommit(net);
+        var other = net.Nodes.First(n => n.Id != leader.Id).Id;
+
+        var response = SendUpdate(net, leader, Update(other, TestQuorums.Dir(other), leader.Replica.Epoch, 19999), 1);
+        net.Advance(1000);
+
+        Assert.Equal((short)ErrorCode.None, response.ErrorCode);
+        Assert.Equal(leader.Id, response.CurrentLeader.LeaderId);
+        Assert.Equal(9093 + leader.Id, response.CurrentLeader.Port);
+        Assert.All(net.Nodes, n => Assert.Equal(new VoterEndpoint(other, "moved", 19999) { DirectoryId = TestQuorums.Dir(other) }, n.Replica.VoterEndpoint(other)));
+        Assert.Equal([1, 2, 3], leader.Replica.Voters.Ids);
+    }
+
+    [Fact]
+    public void UpdateVoter_WrongDirectoryStaleEpochBadRangeOrFollower_IsRefused()
+    {
+        var net = Network(Three, 1, 2, 3);
+        var leader = ElectAndCommit(net);
+        var epoch = leader.Replica.Epoch;
+        var other = net.Nodes.First(n => n.Id != leader.Id);
+
+        Assert.Equal((short)RaftProtocol.VoterNotFound, SendUpdate(net, leader, Update(other.Id, TestQuorums.Dir(9), epoch, 1), 1).ErrorCode);
+        Assert.Equal((short)ErrorCode.FencedLeaderEpoch, SendUpdate(net, leader, Update(other.Id, TestQuorums.Dir(other.Id), epoch - 1, 1), 2).ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidRequest, SendUpdate(net, leader, Update(other.Id, TestQuorums.Dir(other.Id), epoch, 1, min: 0, max: 0), 3).ErrorCode);
+        var refused = SendUpdate(net, other, Update(other.Id, TestQuorums.Dir(other.Id), epoch, 1), 4);
+        Assert.Equal((short)ErrorCode.NotLeaderOrFollower, refused.ErrorCode);
+        Assert.Equal(leader.Id, refused.CurrentLeader.LeaderId);
+        Assert.Equal(9093 + other.Id, leader.Replica.VoterEndpoint(other.Id)!.Value.Port);
+    }
+
     private static short? RunAndAnswer(InstantNetwork net, long correlationId)
     {
         net.Advance(1000);

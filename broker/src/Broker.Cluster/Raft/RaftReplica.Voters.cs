@@ -252,6 +252,48 @@ public sealed partial class RaftReplica
         AppendVoterChange(message, Voters.Without(request.VoterId), 0, removal: true, nowMs);
     }
 
+    /// <summary>
+    /// Kafka's UpdateVoterHandler: a voter (exact id and directory id) replaces its endpoints and supported kraft.version
+    /// range. Answered as soon as the new set is appended, as Kafka does; the next change waits for it to commit.
+    /// </summary>
+    private UpdateRaftVoterResponse HandleUpdateVoterRequest(UpdateRaftVoterRequest request, long nowMs)
+    {
+        var error = !ClusterIdMatches(request.ClusterId) ? ErrorCode.InconsistentClusterId
+            : request.CurrentLeaderEpoch < Epoch ? ErrorCode.FencedLeaderEpoch
+            : request.CurrentLeaderEpoch > Epoch ? ErrorCode.UnknownLeaderEpoch
+            : ValidateVoterChange(request.ClusterId, nowMs, out _);
+        var feature = request.KRaftVersionFeature;
+        if (error == ErrorCode.None
+            && (feature.MinSupportedVersion > KRaftVersion || feature.MaxSupportedVersion < KRaftVersion
+                || !request.Listeners.Any(l => string.Equals(l.Name, _config.ListenerName, StringComparison.OrdinalIgnoreCase))))
+        {
+            error = ErrorCode.InvalidRequest;
+        }
+
+        if (error == ErrorCode.None && (Voters.TryGet(request.VoterId) is not { } voter || voter.DirectoryId != request.VoterDirectoryId))
+        {
+            error = RaftProtocol.VoterNotFound;
+        }
+
+        if (error == ErrorCode.None)
+        {
+            var updated = new RaftVoter(request.VoterId, request.VoterDirectoryId,
+                [.. request.Listeners.Select(static l => new VoterListener(l.Name, l.Host, l.Port))]);
+            AppendAsLeader(ControlBatch(_log.EndOffset.Offset, nowMs, (KRaftVotersControlType, Voters.With(updated).ToRecord())), nowMs);
+        }
+
+        var response = new UpdateRaftVoterResponse { ErrorCode = (short)error };
+        response.CurrentLeader.LeaderId = LeaderId;
+        response.CurrentLeader.LeaderEpoch = Epoch;
+        if (LeaderId >= 0 && VoterEndpoint(LeaderId) is { } endpoint)
+        {
+            response.CurrentLeader.Host = endpoint.Host;
+            response.CurrentLeader.Port = endpoint.Port;
+        }
+
+        return response;
+    }
+
     /// <summary>The checks AddRaftVoter and RemoveRaftVoter share, in Kafka's order.</summary>
     private ErrorCode ValidateVoterChange(string? clusterId, long nowMs, out string? text)
     {

@@ -229,6 +229,9 @@ public sealed partial class RaftReplica
             case RemoveRaftVoterRequest request:
                 HandleRemoveVoterRequest(message, request, nowMs);
                 break;
+            case UpdateRaftVoterRequest request:
+                Reply(message, HandleUpdateVoterRequest(request, nowMs));
+                break;
             default:
                 if (CompleteInflight(message))
                 {

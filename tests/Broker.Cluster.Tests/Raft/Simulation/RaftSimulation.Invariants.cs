@@ -61,7 +61,7 @@ internal sealed partial class RaftSimulation
     private void CheckVoters(SimNode node)
     {
         var delivered = node.Replica!.NextDeliveryOffset;
-        var expected = Config.InitialVoters.ToString();
+        var expected = Text(Config.InitialVoters);
         foreach (var (offset, voters) in _committedVoters)
         {
             if (offset < delivered)
@@ -70,12 +70,16 @@ internal sealed partial class RaftSimulation
             }
         }
 
-        var actual = node.Replica.VotersAt(delivered) is { } record ? VoterSet.From(record).ToString() : "none";
+        var actual = node.Replica.VotersAt(delivered) is { } record ? Text(VoterSet.From(record)) : "none";
         if (actual != expected)
         {
             Fail($"node {node.Id} has voters {actual} at its delivered end {delivered}; the committed log has {expected}");
         }
     }
+
+    /// <summary>Ids, directory ids and endpoints: what must agree between nodes.</summary>
+    private static string Text(VoterSet voters) =>
+        string.Join(", ", voters.Voters.Select(v => $"{v.Id}:{v.DirectoryId}@" + string.Join("|", v.Listeners.Select(l => $"{l.Name}:{l.Host}:{l.Port}"))));
 
     /// <summary>Voter sets the simulation saw committed.</summary>
     public int CommittedVoterChanges => _committedVoters.Count;
@@ -97,7 +101,7 @@ internal sealed partial class RaftSimulation
                     var value = new KafkaReader(record.Value);
                     var voters = new VotersRecord();
                     voters.Read(ref value, 0);
-                    _committedVoters.Add((record.Offset, VoterSet.From(voters).ToString()));
+                    _committedVoters.Add((record.Offset, Text(VoterSet.From(voters))));
                 }
             }
         }

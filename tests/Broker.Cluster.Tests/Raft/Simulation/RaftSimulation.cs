@@ -197,6 +197,7 @@ internal sealed partial class RaftSimulation
     {
         AddRaftVoterRequest add => $"{add.VoterId}",
         RemoveRaftVoterRequest remove => $"{remove.VoterId}",
+        UpdateRaftVoterRequest update => $"{update.VoterId} port {update.Listeners[0].Port}",
         _ => "",
     };
 
@@ -236,6 +237,7 @@ internal sealed partial class RaftSimulation
                 {
                     AddRaftVoterResponse add => add.ErrorCode,
                     RemoveRaftVoterResponse remove => remove.ErrorCode,
+                    UpdateRaftVoterResponse update => update.ErrorCode,
                     _ => (short)-1,
                 };
                 AdminAnswers[code] = AdminAnswers.GetValueOrDefault(code) + 1;

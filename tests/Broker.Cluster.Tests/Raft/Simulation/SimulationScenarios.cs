@@ -36,7 +36,8 @@ internal static class SimulationScenarios
 
     /// <summary>
     /// Every 0.3-1.5 s until <paramref name="endMs"/>, an admin asks whoever leads (by its own account) to add a node that
-    /// is not a voter or remove a voter (never the last), at random; the leader decides which requests succeed.
+    /// is not a voter, remove a voter (never the last) or give a voter a new endpoint, at random; the leader decides which
+    /// requests succeed.
     /// </summary>
     public static void ScheduleVoterChanges(RaftSimulation sim, long startMs, long endMs)
     {
@@ -51,7 +52,21 @@ internal static class SimulationScenarios
 
                 var voters = leader.Replica!.Voters;
                 var others = sim.Nodes.Where(n => !voters.Contains(n.Id)).ToList();
-                if (others.Count > 0 && (voters.Count <= 1 || sim.Random.Next(2) == 0))
+                if (sim.Random.Next(4) == 0)
+                {
+                    // A voter announcing a new endpoint (UpdateRaftVoter).
+                    var updated = voters.Voters[sim.Random.Next(voters.Count)];
+                    sim.AdminRequest(leader, new Broker.Protocol.Messages.UpdateRaftVoterRequest
+                    {
+                        ClusterId = "sim-cluster",
+                        CurrentLeaderEpoch = leader.Replica.Epoch,
+                        VoterId = updated.Id,
+                        VoterDirectoryId = updated.DirectoryId,
+                        Listeners = [new() { Name = "CONTROLLER", Host = "sim", Port = (ushort)sim.Random.Next(9000, 9999) }],
+                        KRaftVersionFeature = new() { MinSupportedVersion = 0, MaxSupportedVersion = 1 },
+                    });
+                }
+                else if (others.Count > 0 && (voters.Count <= 1 || sim.Random.Next(2) == 0))
                 {
                     var added = others[sim.Random.Next(others.Count)];
                     sim.AdminRequest(leader, new Broker.Protocol.Messages.AddRaftVoterRequest
