@@ -45,7 +45,7 @@ public sealed class DynamicQuorumFormatTests : IDisposable
         var metaDirId = LogDirFormat.Read(Dir("meta"))!.DirectoryId;
         var voter = Assert.Single(StoredVoters().Voters);
         Assert.Equal((3, metaDirId, "CONTROLLER", "localhost", 19093), voter);
-        Assert.Equal([new VoterEndpoint(3, "localhost", 19093)], BootstrapVoters.TryRead(Dir("meta"), ["CONTROLLER"]));
+        Assert.Equal([new VoterEndpoint(3, "localhost", 19093) { DirectoryId = metaDirId }], BootstrapVoters.TryRead(Dir("meta"), ["CONTROLLER"]));
         Assert.False(Directory.Exists(BootstrapVoters.PartitionDirectory(Dir("data"))));
     }
 
@@ -60,7 +60,8 @@ public sealed class DynamicQuorumFormatTests : IDisposable
         Assert.Equal(dir3, LogDirFormat.Read(Dir("meta"))!.DirectoryId);
         Assert.NotEqual(dir3, LogDirFormat.Read(Dir("data"))!.DirectoryId);
         Assert.Equal([1, 3], StoredVoters().Voters.Select(v => v.Id));
-        Assert.Equal([new VoterEndpoint(1, "c1.example", 9093), new VoterEndpoint(3, "c3.example", 9093)],
+        Assert.True(LogDirFormat.TryParseUuid(Dir1, out var dir1));
+        Assert.Equal([new VoterEndpoint(1, "c1.example", 9093) { DirectoryId = dir1 }, new VoterEndpoint(3, "c3.example", 9093) { DirectoryId = dir3 }],
             BootstrapVoters.TryRead(Dir("meta"), ["CONTROLLER"]));
     }
 
@@ -91,6 +92,46 @@ public sealed class DynamicQuorumFormatTests : IDisposable
         Assert.Equal(1, withVoters.Code);
         Assert.Contains("controller.quorum.voters is set", withVoters.Error, StringComparison.Ordinal);
         Assert.Null(LogDirFormat.Read(Dir("meta")));
+    }
+
+    [Fact]
+    public async Task Format_NoInitialControllers_FormattedWithoutVotersAndReadAsAnObserverController()
+    {
+        var result = await RunAsync("storage", "format", "-c", _config, "-t", ClusterId, "--no-initial-controllers");
+
+        Assert.True(result.Code == 0, result.Error);
+        Assert.NotNull(LogDirFormat.Read(Dir("meta")));
+        Assert.Null(BootstrapVoters.TryRead(Dir("meta"), ["CONTROLLER"]));
+        Assert.True(BootstrapVoters.IsFormattedWithoutVoters(Dir("meta")));
+    }
+
+    [Fact]
+    public async Task Format_DynamicControllerWithoutAnyFlagOrWithTwo_Refused()
+    {
+        var none = await RunAsync("storage", "format", "-c", _config, "-t", ClusterId);
+        var two = await RunAsync("storage", "format", "-c", _config, "-t", ClusterId, "--standalone", "--no-initial-controllers");
+
+        Assert.Equal(1, none.Code);
+        Assert.Contains("--no-initial-controllers", none.Error, StringComparison.Ordinal);
+        Assert.Equal(1, two.Code);
+        Assert.Contains("cannot be used together", two.Error, StringComparison.Ordinal);
+        Assert.Null(LogDirFormat.Read(Dir("meta")));
+    }
+
+    [Theory]
+    [InlineData("metadata-quorum", "describe", "--status")]
+    [InlineData("metadata-quorum", "--bootstrap-controller", "localhost:1", "describe")]
+    [InlineData("metadata-quorum", "--bootstrap-controller", "localhost:1", "describe", "--status", "--replication")]
+    [InlineData("metadata-quorum", "--bootstrap-controller", "nonsense", "describe", "--status")]
+    [InlineData("metadata-quorum", "--bootstrap-controller", "localhost:1", "add-controller")]
+    [InlineData("metadata-quorum", "--bootstrap-controller", "localhost:1", "remove-controller", "--controller-id", "2",
+        "--controller-directory-id", "not-a-uuid")]
+    public async Task MetadataQuorum_BadArguments_ExitCode2WithoutContactingAnybody(params string[] args)
+    {
+        var result = await RunAsync(args);
+
+        Assert.Equal(2, result.Code);
+        Assert.Contains("error", result.Error, StringComparison.OrdinalIgnoreCase);
     }
 
     private sealed record VotersRecordView(IReadOnlyList<(int Id, Guid DirectoryId, string Listener, string Host, int Port)> Voters);

@@ -1,6 +1,7 @@
 using Broker.FaultTests.Infrastructure;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.Protocol.Messages;
+using Broker.Storage;
 using Confluent.Kafka;
 using Xunit.Abstractions;
 
@@ -8,7 +9,8 @@ namespace Broker.FaultTests;
 
 /// <summary>
 /// Three combined nodes set up as Kafka 4's documentation sets up a dynamic quorum (bootstrap servers, storage formatted
-/// with --initial-controllers); the voters come from storage and stay fixed. Not thread-safe: one instance per test.
+/// with --initial-controllers, or --standalone and --no-initial-controllers and then add-controller). Not thread-safe:
+/// one instance per test.
 /// </summary>
 public sealed class DynamicQuorumTests
 {
@@ -42,5 +44,67 @@ public sealed class DynamicQuorumTests
         var survivor = await cluster.WaitForLeaderAsync(Topic, 0, node => node != leader, "a live leader");
         await cluster.WaitUntilAsync(async () => await cluster.ProduceRawAsync(survivor, Topic, 0, "after") == ErrorCode.NoError,
             "the new partition leader acknowledges an acks=all write");
+    }
+
+    [Fact]
+    public async Task Standalone_AddTwoControllersWithTheCliThenRemoveOne_VotersFollowAndTopicsKeepBeingCreated()
+    {
+        await using var cluster = await ProcessCluster.StartStandaloneQuorumAsync(_output);
+        var (leader, _) = await cluster.WaitForQuorumLeaderAsync((_, _) => true, "the quorum leader");
+        Assert.Equal(1, leader);
+        Assert.Equal(new[] { 1 }, await VotersAsync(cluster));
+        await cluster.CreateTopicAsync(Topic + "-1", 1);
+
+        foreach (var node in new[] { 2, 3 })
+        {
+            // The observer must have caught up once; until then the leader answers REQUEST_TIMED_OUT, so retry.
+            await cluster.WaitUntilAsync(async () =>
+            {
+                var add = await cluster.RunToolAsync("metadata-quorum", "--bootstrap-controller", cluster.BootstrapControllers,
+                    "--command-config", cluster.ConfigFile(node), "add-controller");
+                _output.WriteLine($"add-controller {node}: exit {add.ExitCode} {add.StandardOutput.Trim()} {add.StandardError.Trim()}");
+                return add.ExitCode == 0;
+            }, $"add-controller adds node {node}");
+        }
+
+        Assert.Equal(new[] { 1, 2, 3 }, await VotersAsync(cluster));
+        var status = await cluster.RunToolAsync("metadata-quorum", "--bootstrap-controller", cluster.BootstrapControllers, "describe", "--status");
+        Assert.True(status.ExitCode == 0, status.Describe());
+        _output.WriteLine(status.StandardOutput);
+        var dir3 = LogDirFormat.Read(cluster.LogDir(3))!.DirectoryIdText;
+        Assert.Contains($"\"id\": 3, \"directoryId\": \"{dir3}\"", status.StandardOutput, StringComparison.Ordinal);
+        await cluster.CreateTopicAsync(Topic + "-3", 1);
+
+        // The added voters really vote: with the first controller killed, they elect one of themselves.
+        var (_, epoch) = await cluster.WaitForQuorumLeaderAsync((_, _) => true, "the quorum leader");
+        await cluster.KillAsync(1);
+        var (next, _) = await cluster.WaitForQuorumLeaderAsync((node, e) => node != 1 && e > epoch, "a new quorum leader among the added voters");
+        _output.WriteLine($"node {next} leads after node 1 was killed");
+        // The new controller fences the dead broker (and the admin client's metadata, refreshed here, names a live controller).
+        await cluster.WaitUntilAsync(() => cluster.Partition(Topic + "-3", 0) is { Leader: > 0 and not 1 } metadata && !metadata.InSyncReplicas.Contains(1),
+            "a survivor leads the partition with node 1 out of its ISR");
+
+        // Replication factor 2: broker 1 is down (and fenced) for this one.
+        await cluster.CreateTopicEventuallyAsync(Topic + "-after-kill", 1, 2);
+        cluster.Start(1);
+        await cluster.WaitForBrokersAsync([1]);
+
+        var remove = await cluster.RunToolAsync("metadata-quorum", "--bootstrap-controller", cluster.BootstrapControllers,
+            "remove-controller", "--controller-id", "3", "--controller-directory-id", dir3);
+        Assert.True(remove.ExitCode == 0, remove.Describe());
+        Assert.Equal(new[] { 1, 2 }, await VotersAsync(cluster));
+        // Node 3 may have been the leader: it resigned once its removal committed, so creation waits for the next one.
+        await cluster.CreateTopicEventuallyAsync(Topic + "-2", 1);
+        var replication = await cluster.RunToolAsync("metadata-quorum", "--bootstrap-controller", cluster.BootstrapControllers, "describe", "--replication");
+        Assert.True(replication.ExitCode == 0, replication.Describe());
+        Assert.Contains("Observer", replication.StandardOutput, StringComparison.Ordinal);
+    }
+
+    /// <summary>The voter ids the quorum leader reports (DescribeQuorum), once some node answers as leader.</summary>
+    private static async Task<int[]> VotersAsync(ProcessCluster cluster)
+    {
+        var (leader, _) = await cluster.WaitForQuorumLeaderAsync((_, _) => true, "the quorum leader");
+        var quorum = (await KafkaRequests.DescribeQuorumAsync(cluster.ControllerEndpoint(leader))).Topics[0].Partitions[0];
+        return [.. quorum.CurrentVoters.Select(v => v.ReplicaId).Order()];
     }
 }

@@ -64,6 +64,10 @@ internal static class StorageCommand
             Description = "Dynamic quorum: the initial voters, id@host:port:directoryId,... (this controller among them).",
             HelpName = "voters",
         };
+        var noInitialControllers = new Option<bool>("--no-initial-controllers", "-N")
+        {
+            Description = "Dynamic quorum: this controller joins an existing quorum as an observer; add it later with metadata-quorum add-controller.",
+        };
         var command = new Command("format", "Write meta.properties (and the bootstrap metadata) into the node's unformatted log directories.");
         command.Options.Add(config);
         command.Options.Add(overrides);
@@ -72,9 +76,11 @@ internal static class StorageCommand
         command.Options.Add(ignore);
         command.Options.Add(standalone);
         command.Options.Add(initialControllers);
+        command.Options.Add(noInitialControllers);
         command.SetAction(result => Format(
             result.GetValue(config), result.GetValue(overrides) ?? [], result.GetValue(clusterId)!, result.GetValue(release), result.GetValue(ignore),
-            result.InvocationConfiguration.Output, result.InvocationConfiguration.Error, result.GetValue(standalone), result.GetValue(initialControllers)));
+            result.InvocationConfiguration.Output, result.InvocationConfiguration.Error, result.GetValue(standalone), result.GetValue(initialControllers),
+            result.GetValue(noInitialControllers)));
         return command;
     }
 
@@ -92,7 +98,7 @@ internal static class StorageCommand
 
     /// <summary>0 when formatted, 1 when refused (nothing written), 2 on a configuration error.</summary>
     internal static int Format(string? configPath, IReadOnlyList<string> overrides, string clusterId, string? releaseVersion, bool ignoreFormatted,
-        TextWriter output, TextWriter error, bool standalone = false, string? initialControllers = null)
+        TextWriter output, TextWriter error, bool standalone = false, string? initialControllers = null, bool noInitialControllers = false)
     {
         if (!TryLoad(configPath, overrides, error, out var config))
         {
@@ -102,7 +108,7 @@ internal static class StorageCommand
         IReadOnlyList<InitialController>? voters;
         try
         {
-            voters = InitialVoters(config, standalone, initialControllers);
+            voters = InitialVoters(config, standalone, initialControllers, noInitialControllers);
         }
         catch (StorageFormatException e)
         {
@@ -135,30 +141,46 @@ internal static class StorageCommand
         }
     }
 
-    // Kafka's Formatter rules: --standalone and --initial-controllers exclude each other and static voters, and only a
-    // controller takes them; --standalone names this node at its first controller listener.
-    private static IReadOnlyList<InitialController>? InitialVoters(BrokerConfig config, bool standalone, string? initialControllers)
+    // Kafka's Formatter rules: --standalone, --initial-controllers and --no-initial-controllers exclude each other and
+    // static voters, and only a controller takes them; --standalone names this node at its first controller listener;
+    // --no-initial-controllers writes no voters (the node learns them from the leader once it fetches).
+    private static IReadOnlyList<InitialController>? InitialVoters(BrokerConfig config, bool standalone, string? initialControllers,
+        bool noInitialControllers = false)
     {
-        if (!standalone && initialControllers is null)
+        if (!standalone && initialControllers is null && !noInitialControllers)
         {
+            if (config.HasControllerRole && config.ControllerQuorumVoters.Count == 0 && config.ControllerQuorumBootstrapServers.Count > 0)
+            {
+                // Kafka's rule: a dynamic quorum's controller must say how it starts (a node without either key is a
+                // sole voter here, which needs none of the flags).
+                throw new StorageFormatException("controller.quorum.voters is not set on this controller: give one of --standalone, "
+                    + "--initial-controllers or --no-initial-controllers.");
+            }
+
             return null;
         }
 
-        if (standalone && initialControllers is not null)
+        if ((standalone ? 1 : 0) + (initialControllers is null ? 0 : 1) + (noInitialControllers ? 1 : 0) > 1)
         {
-            throw new StorageFormatException("--standalone and --initial-controllers cannot be used together.");
+            throw new StorageFormatException("--standalone, --initial-controllers and --no-initial-controllers cannot be used together.");
         }
 
         if (!config.HasControllerRole)
         {
-            throw new StorageFormatException("--standalone and --initial-controllers are for controllers: process.roles does not contain 'controller'.");
+            throw new StorageFormatException(
+                "--standalone, --initial-controllers and --no-initial-controllers are for controllers: process.roles does not contain 'controller'.");
         }
 
         if (config.ControllerQuorumVoters.Count > 0)
         {
             throw new StorageFormatException(
-                "controller.quorum.voters is set (a static quorum): --standalone and --initial-controllers are for a dynamic quorum, " +
+                "controller.quorum.voters is set (a static quorum): --standalone, --initial-controllers and --no-initial-controllers are for a dynamic quorum, " +
                 "which uses controller.quorum.bootstrap.servers instead.");
+        }
+
+        if (noInitialControllers)
+        {
+            return null;
         }
 
         if (initialControllers is not null)

@@ -208,6 +208,7 @@ internal sealed class BrokerComponents : IDisposable
             if (quorum is not null)
             {
                 // Admin APIs that commit metadata run on the active controller: other nodes forward them (Envelope).
+                handlers.AddRange([new AddRaftVoterHandler(quorum), new RemoveRaftVoterHandler(quorum), new UpdateRaftVoterHandler(quorum)]);
                 for (var i = 0; i < handlers.Count; i++)
                 {
                     if (ForwardedApis.Contains(handlers[i].ApiKey))
@@ -253,8 +254,9 @@ internal sealed class BrokerComponents : IDisposable
     }
 
     /// <summary>CreateTopics, DeleteTopics, AlterConfigs, CreatePartitions, ElectLeaders, IncrementalAlterConfigs,
-    /// AlterPartitionReassignments, UnregisterBroker: the handled APIs Kafka marks forwardable.</summary>
-    private static readonly HashSet<short> ForwardedApis = [19, 20, 33, 37, 43, 44, 45, 64];
+    /// AlterPartitionReassignments, UnregisterBroker, AddRaftVoter, RemoveRaftVoter: the handled APIs Kafka forwards to the
+    /// active controller.</summary>
+    private static readonly HashSet<short> ForwardedApis = [19, 20, 33, 37, 43, 44, 45, 64, 80, 81];
 
     private static GroupCoordinatorOptions GroupOptions(BrokerConfig config) => new()
     {

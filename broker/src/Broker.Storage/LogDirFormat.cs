@@ -45,6 +45,9 @@ public static class LogDirFormat
     public static bool TryParseUuid(string? text, out Guid id) => KafkaUuid.TryParse(text, out id) && id != Guid.Empty;
 
     /// <summary>A new random Kafka Uuid as text (what <c>kafka-storage random-uuid</c> prints); never starts with '-'.</summary>
+    /// <summary>Kafka's text form of a uuid (base64url, no padding), as directory ids are shown.</summary>
+    public static string FormatUuid(Guid id) => KafkaUuid.ToBase64Url(id);
+
     public static string NewUuid(Func<Guid> newGuid) => KafkaUuid.ToBase64Url(KafkaUuid.NewId(newGuid));
 
     /// <summary>A new random directory id.</summary>

@@ -59,6 +59,24 @@ public sealed class MetadataSnapshotTests : IDisposable
     }
 
     [Fact]
+    public void Write_WithVoters_KRaftVersionAndVotersAfterTheHeaderAndTheImageUnchanged()
+    {
+        var image = SnapshotTestImages.Rich();
+        var voters = new VoterSet([new RaftVoter(1, Guid.NewGuid(), [new VoterListener("CONTROLLER", "c1", 9093)]),
+            new RaftVoter(2, Guid.NewGuid(), [new VoterListener("CONTROLLER", "c2", 9094)])]);
+
+        var bytes = MetadataSnapshot.Write(image, epoch: 7, lastContainedTimestampMs: 5, voters.ToRecord());
+
+        var batches = RecordBatchReader.ReadAll(bytes);
+        var controlTypes = batches.Where(b => b.Batch.IsControl).Select(b => (int)b.Record.Key.Span[3]).ToList();
+        Assert.Equal([3, 5, 6, 4], controlTypes);
+        Assert.Equal(voters.ToString(), VoterSet.From(MetadataSnapshot.ReadVoters(bytes, "test")!).ToString());
+        var read = MetadataSnapshot.Read(bytes, image.ClusterId, image.ControllerId, endOffset: image.Offset + 1, "test");
+        Assert.Equal(SnapshotTestImages.Describe(image), SnapshotTestImages.Describe(read));
+        Assert.Null(MetadataSnapshot.ReadVoters(MetadataSnapshot.Write(image, 7, 5), "test"));
+    }
+
+    [Fact]
     public void Decode_TruncatedSnapshot_ThrowsNamingTheSource()
     {
         var bytes = MetadataSnapshot.Write(SnapshotTestImages.Rich(), epoch: 1, lastContainedTimestampMs: 5);

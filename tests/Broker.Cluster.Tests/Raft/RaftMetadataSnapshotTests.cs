@@ -55,6 +55,34 @@ public sealed class RaftMetadataSnapshotTests : IDisposable
     }
 
     [Fact]
+    public async Task Open_DynamicQuorumPastSnapshots_VotersComeFromTheSnapshotWhenTheLogNoLongerHoldsThem()
+    {
+        // A dynamic sole voter: its first epoch writes KRAFT_VERSION and KRAFT_VOTERS into the log.
+        var dynamic = new QuorumConfig([new VoterEndpoint(1, "127.0.0.1", 9093)]) { KRaftVersion = 1 };
+        var store = Open(1, dynamic, "node-1", null, Small);
+        for (var i = 0; i < 60; i++)
+        {
+            await store.CommitAsync(TopicRecords(), CancellationToken.None);
+        }
+
+        var (snapshot, logStart) = store.Snapshots;
+        Assert.NotNull(snapshot);
+        Assert.True(logStart > 3, "the log start passed the epoch-start voters record");
+        Assert.NotNull(MetadataSnapshot.ReadVoters(SnapshotFiles.Read(MetadataDir("node-1"), snapshot.Value), "test"));
+        Close("node-1");
+
+        // Reopened with no configured voters at all (as a controller formatted with --no-initial-controllers would be):
+        // the snapshot alone says node 1 is the voter, so it elects itself again.
+        var reopened = Open(1, new QuorumConfig([]) { KRaftVersion = 1 }, "node-1", null, MetadataSnapshotPolicy.Default);
+
+        Assert.Equal([1], reopened.Voters.Voters.Ids);
+        Assert.Equal(1, reopened.Voters.KRaftVersion);
+        Assert.Equal(RaftRole.Leader, reopened.State.Role);
+        var next = await reopened.CommitAsync(TopicRecords(), CancellationToken.None);
+        Assert.Equal(61, next.TopicsById.Count);
+    }
+
+    [Fact]
     public async Task Open_SnapshotAndLogAfterIt_LoadsTheSnapshotThenReplaysTheRest()
     {
         var store = Open(1, TestQuorums.Of(1), "node-1", null, Small);

@@ -56,12 +56,13 @@ internal sealed class RecordingListener : IRaftListener
 /// <summary>One replica with in-memory log and state, as unit tests drive it. Not thread-safe.</summary>
 internal sealed class RaftTestNode
 {
-    public RaftTestNode(int id, QuorumConfig config, int seed, MemoryRaftLog? log = null, MemoryQuorumStateStore? store = null)
+    public RaftTestNode(int id, QuorumConfig config, int seed, MemoryRaftLog? log = null, MemoryQuorumStateStore? store = null,
+        Guid directoryId = default)
     {
         Id = id;
         Log = log ?? new MemoryRaftLog();
         Store = store ?? new MemoryQuorumStateStore();
-        Replica = new RaftReplica(id, config, Log, Store, new Random(seed), Listener);
+        Replica = new RaftReplica(id, config, Log, Store, new Random(seed), Listener, directoryId);
     }
 
     public int Id { get; }
@@ -107,6 +108,9 @@ internal sealed class InstantNetwork
     public ManualTime Time { get; } = new(0);
 
     public Func<RaftMessage, bool> Deliverable { get; set; } = _ => true;
+
+    /// <summary>Messages to ids that are no node here (a test acting as an admin client).</summary>
+    public List<RaftMessage> Outside { get; } = [];
 
     /// <summary>Bootstrap-server ids (negative) and the node that answers at each.</summary>
     public Dictionary<int, int> Aliases { get; } = [];
@@ -168,6 +172,10 @@ internal sealed class InstantNetwork
                     target.Replica.Handle(message, Time.NowMs);
                     delivered++;
                 }
+                else if (!_nodes.ContainsKey(message.Destination))
+                {
+                    Outside.Add(message);
+                }
             }
         }
     }
@@ -212,4 +220,11 @@ internal sealed class InstantNetwork
 internal static class TestQuorums
 {
     public static QuorumConfig Of(params int[] ids) => new([.. ids.Select(id => new VoterEndpoint(id, "localhost", 9093 + id))]);
+
+    /// <summary>A dynamic quorum (kraft.version 1) of <paramref name="ids"/>, each with directory id <see cref="Dir"/>.</summary>
+    public static QuorumConfig Dynamic(params int[] ids) =>
+        new([.. ids.Select(id => new VoterEndpoint(id, "localhost", 9093 + id) { DirectoryId = Dir(id) })]) { KRaftVersion = 1 };
+
+    /// <summary>The directory id test node <paramref name="id"/> uses in dynamic quorums.</summary>
+    public static Guid Dir(int id) => new(id, 0, 0, [1, 2, 3, 4, 5, 6, 7, 8]);
 }

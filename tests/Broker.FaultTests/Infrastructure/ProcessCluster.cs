@@ -38,6 +38,9 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
     // Set for a dynamic quorum: each controller's metadata directory id, as --initial-controllers names them.
     private Dictionary<int, string>? _initialControllerDirs;
 
+    // Set for a dynamic quorum that starts with node 1 alone (--standalone); the others join (--no-initial-controllers).
+    private bool _standaloneFirst;
+
     private ProcessCluster(ITestOutputHelper output, int controllerOnly, int brokerOnly, int combined)
     {
         _output = output;
@@ -104,6 +107,25 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
     /// </summary>
     public static Task<ProcessCluster> StartDynamicQuorumAsync(ITestOutputHelper output, params (string Key, string Value)[] overrides) =>
         StartAsync(new ProcessCluster(output, controllerOnly: 0, brokerOnly: 0, combined: 3) { _initialControllerDirs = [] }, overrides);
+
+    /// <summary>
+    /// Three combined nodes of a dynamic quorum grown as Kafka 4 documents it: node 1 formatted with <c>--standalone</c>
+    /// (the only voter), nodes 2 and 3 with <c>--no-initial-controllers</c> (observers until added with
+    /// <c>metadata-quorum add-controller</c>); every node lists all three controllers as bootstrap servers.
+    /// </summary>
+    public static Task<ProcessCluster> StartStandaloneQuorumAsync(ITestOutputHelper output, params (string Key, string Value)[] overrides) =>
+        StartAsync(new ProcessCluster(output, controllerOnly: 0, brokerOnly: 0, combined: 3) { _standaloneFirst = true }, overrides);
+
+    /// <summary>A node's server.properties (as add-controller's --command-config takes it).</summary>
+    public string ConfigFile(int node) => Path.Combine(NodeDir(node), "server.properties");
+
+    /// <summary>Every controller's CONTROLLER listener, host:port,... (a --bootstrap-controller value).</summary>
+    public string BootstrapControllers =>
+        string.Join(',', Nodes.Where(n => _controllerPorts[n - 1] > 0).Select(n => $"127.0.0.1:{_controllerPorts[n - 1]}"));
+
+    /// <summary>Runs <c>kafka-broker</c> with <paramref name="arguments"/> (a tool, not a node) and returns its result.</summary>
+    public Task<ProcessResult> RunToolAsync(params string[] arguments) =>
+        ProcessRunner.RunAsync(BrokerProcess.DotnetHost(), [BrokerProcess.BrokerDll(), .. arguments], TimeSpan.FromSeconds(90), _output);
 
     private static async Task<ProcessCluster> StartAsync(ProcessCluster cluster, (string Key, string Value)[] overrides)
     {
@@ -377,7 +399,6 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
 
     private string NodeDir(int node) => Path.Combine(_dir.Path, $"node-{node}");
 
-    private string ConfigFile(int node) => Path.Combine(NodeDir(node), "server.properties");
 
     private async Task FormatAsync(int node, string clusterId, (string Key, string Value)[] overrides)
     {
@@ -402,6 +423,13 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
                     arguments.AddRange(["--initial-controllers", string.Join(',', controllers.Select(n => $"{n}@127.0.0.1:{_controllerPorts[n - 1]}:{dirs[n]}"))]);
                 }
             }
+        }
+
+        if (_standaloneFirst)
+        {
+            settings.Remove("controller.quorum.voters");
+            settings["controller.quorum.bootstrap.servers"] = string.Join(',', controllers.Select(n => $"127.0.0.1:{_controllerPorts[n - 1]}"));
+            arguments.Add(node == 1 ? "--standalone" : "--no-initial-controllers");
         }
 
         foreach (var (key, value) in overrides)

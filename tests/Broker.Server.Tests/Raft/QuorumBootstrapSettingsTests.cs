@@ -76,15 +76,30 @@ public sealed class QuorumBootstrapSettingsTests : IDisposable
     }
 
     [Fact]
+    public void From_ControllerFormattedWithNoInitialControllers_DynamicObserverWithoutVoters()
+    {
+        Broker.Storage.LogDirFormat.Write(_dir, new Broker.Storage.LogDirIdentity("MkU3OEVBNTcwNTJENDM2Qg", 1, Guid.NewGuid()));
+
+        var quorum = QuorumSettings.From(Load(("controller.quorum.bootstrap.servers", Bootstrap), ("log.dirs", _dir)));
+
+        Assert.NotNull(quorum);
+        Assert.Empty(quorum.Voters);
+        Assert.Equal(1, quorum.KRaftVersion);
+        Assert.Equal([-2, -3], quorum.DiscoveryIds);
+    }
+
+    [Fact]
     public void From_ControllerWithBootstrapServersOnlyFormattedWithVoters_TheStoredVotersOnTheControllerListener()
     {
-        BootstrapVoters.Write(_dir, [new InitialController(1, "c1", 9093, Guid.NewGuid()), new InitialController(2, "c2", 9094, Guid.NewGuid())],
+        var (dir1, dir2) = (Guid.NewGuid(), Guid.NewGuid());
+        BootstrapVoters.Write(_dir, [new InitialController(1, "c1", 9093, dir1), new InitialController(2, "c2", 9094, dir2)],
             "CONTROLLER", 1_000);
 
         var quorum = QuorumSettings.From(Load(("controller.quorum.bootstrap.servers", Bootstrap), ("log.dirs", _dir)));
 
         Assert.NotNull(quorum);
-        Assert.Equal([new VoterEndpoint(1, "c1", 9093), new VoterEndpoint(2, "c2", 9094)], quorum.Voters);
+        Assert.Equal([new VoterEndpoint(1, "c1", 9093) { DirectoryId = dir1 }, new VoterEndpoint(2, "c2", 9094) { DirectoryId = dir2 }], quorum.Voters);
+        Assert.Equal(1, quorum.KRaftVersion);
         Assert.True(quorum.IsVoter(1));
         Assert.Equal([-2, -3], quorum.DiscoveryIds);
     }

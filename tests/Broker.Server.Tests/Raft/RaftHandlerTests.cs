@@ -52,6 +52,56 @@ public sealed class RaftHandlerTests : IDisposable
     }
 
     [Fact]
+    public async Task VoterChanges_StaticQuorum_UnsupportedVersionThroughEachHandler()
+    {
+        var describe = await CallAsync<DescribeQuorumResponse>(55, 2, new DescribeQuorumRequest
+        {
+            Topics = [new DescribeQuorumRequest.TopicData { TopicName = MetadataTopic.TopicName, Partitions = [new DescribeQuorumRequest.PartitionData()] }],
+        });
+        var epoch = describe.Topics[0].Partitions[0].LeaderEpoch;
+
+        var add = await CallAsync<AddRaftVoterResponse>(80, 0, new AddRaftVoterRequest
+        {
+            ClusterId = null, TimeoutMs = 1000, VoterId = 2, VoterDirectoryId = Guid.NewGuid(),
+            Listeners = [new AddRaftVoterRequest.Listener { Name = "CONTROLLER", Host = "127.0.0.1", Port = 9094 }],
+        });
+        var remove = await CallAsync<RemoveRaftVoterResponse>(81, 0, new RemoveRaftVoterRequest { ClusterId = null, VoterId = 1 });
+        var update = await CallAsync<UpdateRaftVoterResponse>(82, 0, new UpdateRaftVoterRequest
+        {
+            ClusterId = null, CurrentLeaderEpoch = epoch, VoterId = 1,
+            Listeners = [new UpdateRaftVoterRequest.Listener { Name = "CONTROLLER", Host = "127.0.0.1", Port = 9093 }],
+            KRaftVersionFeature = new UpdateRaftVoterRequest.KRaftVersionFeatureData { MinSupportedVersion = 0, MaxSupportedVersion = 1 },
+        });
+
+        Assert.Equal((short)ErrorCode.UnsupportedVersion, add.ErrorCode);
+        Assert.Equal((short)ErrorCode.UnsupportedVersion, remove.ErrorCode);
+        Assert.Equal((short)ErrorCode.UnsupportedVersion, update.ErrorCode);
+        Assert.Equal(1, update.CurrentLeader.LeaderId);
+        Assert.Equal(9093, update.CurrentLeader.Port);
+        Assert.Equal(9093, describe.Nodes.Single().Listeners.Single().Port);
+    }
+
+    [Fact]
+    public async Task ApiVersions_KRaftNode_VoterChangesOnTheControllerListenerAndAddRemoveOnTheBrokerListener()
+    {
+        var controller = await ApiKeysAsync(ApiListeners.Controller);
+        var broker = await ApiKeysAsync(ApiListeners.Broker);
+
+        Assert.Superset(new HashSet<ApiKey> { ApiKey.AddRaftVoter, ApiKey.RemoveRaftVoter, ApiKey.UpdateRaftVoter }, controller);
+        Assert.Superset(new HashSet<ApiKey> { ApiKey.AddRaftVoter, ApiKey.RemoveRaftVoter }, broker);
+        Assert.DoesNotContain(ApiKey.UpdateRaftVoter, broker);
+    }
+
+    private async Task<HashSet<ApiKey>> ApiKeysAsync(ApiListeners listener)
+    {
+        var body = await _harness.CallAsync(18, 3, new ApiVersionsRequest { ClientSoftwareName = "harness", ClientSoftwareVersion = "1" }, listener);
+        var response = new ApiVersionsResponse();
+        var reader = new KafkaReader(body!);
+        response.Read(ref reader, 3);
+        return [.. response.ApiKeys.Select(k => (ApiKey)k.ApiKey)];
+    }
+
+    [Fact]
     public async Task Vote_CandidateNotAVoter_InconsistentVoterSet()
     {
         var response = await CallAsync<VoteResponse>(52, 1, new VoteRequest

@@ -106,9 +106,10 @@ public static class MetadataSnapshot
         return records;
     }
 
-    /// <summary>The snapshot file's bytes for <paramref name="image"/>.</summary>
-    public static byte[] Write(MetadataImage image, int epoch, long lastContainedTimestampMs) =>
-        Encode(ToRecords(image), epoch, lastContainedTimestampMs);
+    /// <summary>The snapshot file's bytes for <paramref name="image"/>; a dynamic quorum's snapshot also carries the
+    /// voters in force at its end (KRAFT_VERSION 1 and KRAFT_VOTERS after the header, as Kafka writes them).</summary>
+    public static byte[] Write(MetadataImage image, int epoch, long lastContainedTimestampMs, VotersRecord? voters = null) =>
+        Encode(ToRecords(image), epoch, lastContainedTimestampMs, voters);
 
     /// <summary>Replays a snapshot into an empty image; the result's offset is <paramref name="endOffset"/> - 1.</summary>
     public static MetadataImage Read(ReadOnlyMemory<byte> snapshot, string clusterId, int controllerId, long endOffset, string source)
@@ -124,14 +125,20 @@ public static class MetadataSnapshot
         return builder.Build();
     }
 
-    /// <summary>Header, <paramref name="records"/> in batches, footer.</summary>
-    public static byte[] Encode(IReadOnlyList<IApiMessage> records, int epoch, long lastContainedTimestampMs)
+    /// <summary>Header, the voters when given, <paramref name="records"/> in batches, footer.</summary>
+    public static byte[] Encode(IReadOnlyList<IApiMessage> records, int epoch, long lastContainedTimestampMs, VotersRecord? voters = null)
     {
         ArgumentNullException.ThrowIfNull(records);
         using var output = new MemoryStream();
         long offset = 0;
         WriteControl(output, ref offset, epoch, SnapshotHeaderType,
             new SnapshotHeaderRecord { Version = 0, LastContainedLogTimestamp = lastContainedTimestampMs }, lastContainedTimestampMs);
+        if (voters is not null)
+        {
+            WriteControl(output, ref offset, epoch, KRaftVersionType, new KRaftVersionRecord { Version = 0, KRaftVersion = 1 }, lastContainedTimestampMs);
+            WriteControl(output, ref offset, epoch, KRaftVotersType, voters, lastContainedTimestampMs);
+        }
+
         using var value = new KafkaWriter(256);
         for (var start = 0; start < records.Count; start += RecordsPerBatch)
         {

@@ -51,9 +51,8 @@ public readonly record struct InitialController(int Id, string Host, int Port, G
 /// <summary>
 /// The voter set of a dynamic quorum's bootstrap: Kafka's <c>__cluster_metadata-0/00000000000000000000-0000000000.checkpoint</c>
 /// (KRAFT_VERSION 1 and KRAFT_VOTERS, written by the storage tool). A controller configured with
-/// <c>controller.quorum.bootstrap.servers</c> alone takes its voters from it. The voter set is fixed from then on
-/// (AddRaftVoter/RemoveRaftVoter are not built), so the quorum runs as a static one with those voters. Stateless;
-/// thread-safe.
+/// <c>controller.quorum.bootstrap.servers</c> alone starts from these voters (kraft.version 1); from then on the
+/// KRAFT_VOTERS records of the log decide (AddRaftVoter, RemoveRaftVoter). Stateless; thread-safe.
 /// </summary>
 public static class BootstrapVoters
 {
@@ -84,6 +83,15 @@ public static class BootstrapVoters
     }
 
     /// <summary>
+    /// True when the metadata log dir is formatted (meta.properties) but holds no bootstrap voters: Kafka's
+    /// <c>storage format --no-initial-controllers</c>, a controller that joins an existing dynamic quorum as an observer
+    /// until it is added with AddRaftVoter.
+    /// </summary>
+    public static bool IsFormattedWithoutVoters(string metadataLogDir) =>
+        LogDirFormat.Read(metadataLogDir) is not null
+        && !File.Exists(Path.Combine(PartitionDirectory(metadataLogDir), SnapshotFiles.FileName(Id)));
+
+    /// <summary>
     /// The voters of the checkpoint under <paramref name="metadataLogDir"/>, each at its endpoint on the first of
     /// <paramref name="listenerNames"/> it has (else its first endpoint); null when there is no checkpoint. Throws
     /// <see cref="InvalidDataException"/> when it is unreadable or names no voter.
@@ -106,7 +114,7 @@ public static class BootstrapVoters
             var endpoint = voter.Endpoints.FirstOrDefault(e => listenerNames.Contains(e.Name, StringComparer.OrdinalIgnoreCase))
                 ?? voter.Endpoints.FirstOrDefault()
                 ?? throw new InvalidDataException($"{path}: voter {voter.VoterId} has no endpoint.");
-            voters.Add(new VoterEndpoint(voter.VoterId, endpoint.Host, endpoint.Port));
+            voters.Add(new VoterEndpoint(voter.VoterId, endpoint.Host, endpoint.Port) { DirectoryId = voter.VoterDirectoryId });
         }
 
         return voters.Count > 0 ? voters : throw new InvalidDataException($"{path} names no voter.");

@@ -27,18 +27,26 @@ internal sealed class LeaderState
     private readonly int _localId;
     private readonly Dictionary<int, ReplicaProgress> _voters = [];
     private readonly Dictionary<int, ReplicaProgress> _observers = [];
+    private readonly Dictionary<int, Guid> _directoryIds = [];
     private readonly HashSet<int> _fetchedSinceCheck = [];
-    private readonly long[] _offsets;
+    private long[] _offsets;
 
+    /// <summary>A leader of the configured (static) voters.</summary>
     public LeaderState(QuorumConfig config, int localId, int epoch, long epochStartOffset, long highWatermark, long nowMs)
+        : this(config, config.InitialVoters, localId, epoch, epochStartOffset, highWatermark, nowMs)
+    {
+    }
+
+    public LeaderState(QuorumConfig config, VoterSet voters, int localId, int epoch, long epochStartOffset, long highWatermark, long nowMs)
     {
         _config = config;
         _localId = localId;
         Epoch = epoch;
         EpochStartOffset = epochStartOffset;
         HighWatermark = highWatermark;
-        _offsets = new long[config.VoterIds.Count];
-        foreach (var id in config.VoterIds)
+        Voters = voters;
+        _offsets = new long[voters.Count];
+        foreach (var id in voters.Ids)
         {
             _voters[id] = new ReplicaProgress();
             if (id != localId)
@@ -49,6 +57,10 @@ internal sealed class LeaderState
 
         ResetCheckQuorum(nowMs);
     }
+
+    /// <summary>The voter set in force: majorities are counted over it. Changes when a KRAFT_VOTERS record is appended
+    /// or truncated away (<see cref="SetVoters"/>).</summary>
+    public VoterSet Voters { get; private set; }
 
     public int Epoch { get; }
 
@@ -69,7 +81,13 @@ internal sealed class LeaderState
     /// <summary>The leader's own durable end offset; returns whether the high watermark moved.</summary>
     public bool UpdateLocal(long flushedEndOffset, long nowMs)
     {
-        var self = _voters[_localId];
+        // A leader that removed itself still appends until the removal commits; it is then counted as an observer.
+        if (!_voters.TryGetValue(_localId, out var self) && !_observers.TryGetValue(_localId, out self))
+        {
+            self = new ReplicaProgress();
+            _observers[_localId] = self;
+        }
+
         self.EndOffset = flushedEndOffset;
         self.LastFetchMs = nowMs;
         self.LastCaughtUpMs = nowMs;
@@ -78,8 +96,13 @@ internal sealed class LeaderState
 
     /// <summary>A replica fetched from <paramref name="fetchOffset"/> with a log consistent with ours up to it.</summary>
     /// <returns>Whether the high watermark moved.</returns>
-    public bool UpdateReplica(int replicaId, long fetchOffset, long leaderEndOffset, long nowMs)
+    public bool UpdateReplica(int replicaId, long fetchOffset, long leaderEndOffset, long nowMs, Guid directoryId = default)
     {
+        if (directoryId != Guid.Empty)
+        {
+            _directoryIds[replicaId] = directoryId;
+        }
+
         var isVoter = _voters.TryGetValue(replicaId, out var progress);
         if (!isVoter && !_observers.TryGetValue(replicaId, out progress))
         {
@@ -112,7 +135,7 @@ internal sealed class LeaderState
         }
 
         _fetchedSinceCheck.Add(voterId);
-        if (_fetchedSinceCheck.Count + 1 >= _config.Majority)
+        if (_fetchedSinceCheck.Count + (_voters.ContainsKey(_localId) ? 1 : 0) >= Voters.Majority)
         {
             ResetCheckQuorum(nowMs);
         }
@@ -122,7 +145,7 @@ internal sealed class LeaderState
     public List<int> PreferredSuccessors()
     {
         var result = new List<int>(_voters.Count);
-        foreach (var id in _config.VoterIds)
+        foreach (var id in Voters.Ids)
         {
             if (id != _localId)
             {
@@ -136,20 +159,61 @@ internal sealed class LeaderState
 
     public void Describe(DescribeQuorumResponse.PartitionData partition)
     {
-        foreach (var id in _config.VoterIds)
+        foreach (var id in Voters.Ids)
         {
-            partition.CurrentVoters.Add(Describe(id, _voters[id]));
+            partition.CurrentVoters.Add(Describe(id, Voters.TryGet(id)!.DirectoryId, _voters[id]));
         }
 
         foreach (var (id, progress) in _observers)
         {
-            partition.Observers.Add(Describe(id, progress));
+            partition.Observers.Add(Describe(id, _directoryIds.GetValueOrDefault(id), progress));
         }
     }
 
-    private static DescribeQuorumResponse.ReplicaState Describe(int id, ReplicaProgress progress) => new()
+    /// <summary>
+    /// Kafka's isReplicaCaughtUp for AddRaftVoter: an observer with this id (and directory id, when it sent one) that has
+    /// been caught up once and fetched within the last hour.
+    /// </summary>
+    public bool IsObserverCaughtUp(int id, Guid directoryId, long nowMs) =>
+        _observers.TryGetValue(id, out var progress)
+        && (directoryId == Guid.Empty || _directoryIds.GetValueOrDefault(id) == directoryId)
+        && progress.LastCaughtUpMs > 0 && progress.LastFetchMs > 0 && progress.LastFetchMs > nowMs - 3_600_000;
+
+    /// <summary>
+    /// The voter set changed (a KRAFT_VOTERS record was appended, or truncated away): replicas move between voters and
+    /// observers keeping their progress, and the high watermark is counted over the new set from now on.
+    /// </summary>
+    /// <returns>Whether the high watermark moved.</returns>
+    public bool SetVoters(VoterSet voters)
+    {
+        foreach (var id in _voters.Keys.ToList())
+        {
+            if (!voters.Contains(id))
+            {
+                _observers[id] = _voters[id];
+                _voters.Remove(id);
+                UnacknowledgedVoters.Remove(id);
+            }
+        }
+
+        foreach (var id in voters.Ids)
+        {
+            if (!_voters.ContainsKey(id))
+            {
+                _voters[id] = _observers.Remove(id, out var progress) ? progress : new ReplicaProgress();
+            }
+        }
+
+        Voters = voters;
+        _offsets = new long[voters.Count];
+        _fetchedSinceCheck.IntersectWith(voters.Ids);
+        return voters.Count > 0 && MaybeAdvanceHighWatermark();
+    }
+
+    private static DescribeQuorumResponse.ReplicaState Describe(int id, Guid directoryId, ReplicaProgress progress) => new()
     {
         ReplicaId = id,
+        ReplicaDirectoryId = directoryId,
         LogEndOffset = progress.EndOffset,
         LastFetchTimestamp = progress.LastFetchMs,
         LastCaughtUpTimestamp = progress.LastCaughtUpMs,
@@ -161,20 +225,25 @@ internal sealed class LeaderState
         MajorityContactMs = nowMs;
 
         // A lone voter is its own majority and never loses it.
-        CheckQuorumDeadline = _config.Majority <= 1 ? long.MaxValue : nowMs + _config.FetchTimeoutMs * 3L / 2;
+        CheckQuorumDeadline = Voters.Majority <= 1 && Voters.Contains(_localId) ? long.MaxValue : nowMs + _config.FetchTimeoutMs * 3L / 2;
     }
 
     private bool MaybeAdvanceHighWatermark()
     {
+        if (Voters.Count == 0)
+        {
+            return false;
+        }
+
         var i = 0;
-        foreach (var id in _config.VoterIds)
+        foreach (var id in Voters.Ids)
         {
             _offsets[i++] = _voters[id].EndOffset;
         }
 
         // Ascending order: the end offset at Length - Majority is reached by a majority of voters.
         Array.Sort(_offsets);
-        var candidate = _offsets[_offsets.Length - _config.Majority];
+        var candidate = _offsets[_offsets.Length - Voters.Majority];
         if (candidate > EpochStartOffset && candidate > HighWatermark)
         {
             HighWatermark = candidate;

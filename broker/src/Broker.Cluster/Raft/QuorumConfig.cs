@@ -2,8 +2,13 @@ using System.Globalization;
 
 namespace Broker.Cluster.Raft;
 
-/// <summary>A voter's controller endpoint from <c>controller.quorum.voters</c>. Immutable.</summary>
-public readonly record struct VoterEndpoint(int Id, string Host, int Port);
+/// <summary>A voter's controller endpoint from <c>controller.quorum.voters</c> (or the bootstrap checkpoint, which also
+/// names the directory id of the voter's metadata log dir). Immutable.</summary>
+public readonly record struct VoterEndpoint(int Id, string Host, int Port)
+{
+    /// <summary>The voter's directory id; <see cref="Guid.Empty"/> when unknown (a static quorum).</summary>
+    public Guid DirectoryId { get; init; }
+}
 
 /// <summary>
 /// The quorum's configuration with Kafka's keys and defaults (QuorumConfig): the static voter set and the timers.
@@ -75,6 +80,19 @@ public sealed record QuorumConfig
 
     /// <summary>Bytes of records per fetch response (Kafka's fixed 8 MiB).</summary>
     public int FetchMaxBytes { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// kraft.version the quorum starts with: 0 for a static quorum (<c>controller.quorum.voters</c>; its voters never
+    /// change), 1 for a dynamic one (voters from the bootstrap checkpoint, or none yet for a controller formatted with
+    /// <c>--no-initial-controllers</c>). KRAFT_VERSION records in the log or a snapshot override it.
+    /// </summary>
+    public short KRaftVersion { get; init; }
+
+    /// <summary>The controller listener the configured voters are reached on (the name written into KRAFT_VOTERS).</summary>
+    public string ListenerName { get; init; } = "CONTROLLER";
+
+    /// <summary>The configured voters as a <see cref="VoterSet"/>: what is in force before the log says otherwise.</summary>
+    public VoterSet InitialVoters => VoterSet.From(Voters, ListenerName);
 
     /// <summary>Sent in requests and checked in inbound ones (INCONSISTENT_CLUSTER_ID); null skips the check.</summary>
     public string? ClusterId { get; init; }

@@ -67,8 +67,12 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
         snapshots ??= MetadataSnapshotPolicy.Default;
         var log = PartitionRaftLog.Open(logs, time, snapshots.LogSegmentBytes);
         var store = new RaftMetadataStore(MetadataImage.Empty(logs.ClusterId, nodeId), time, send, logger, snapshots);
+        // The directory id of the log dir holding the metadata partition: with the node id, a dynamic quorum's voter key.
+        var metadataDir = Path.GetFullPath(Path.GetDirectoryName(log.DirectoryPath)!);
+        var directoryId = logs.Directories.FirstOrDefault(d => Path.GetFullPath(d.Path).TrimEnd(Path.DirectorySeparatorChar) == metadataDir.TrimEnd(Path.DirectorySeparatorChar))
+            ?.DirectoryId ?? Guid.Empty;
         var replica = new RaftReplica(nodeId, config, log, new FileQuorumStateStore(log.DirectoryPath, config.VoterIds),
-            random ?? new Random(), store);
+            random ?? new Random(), store, directoryId);
         lock (store._lock)
         {
             store._replica = replica;
@@ -202,6 +206,27 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
         return resigned;
     }
 
+    /// <summary>The controller endpoint of voter <paramref name="id"/> in the voter set in force, or null.</summary>
+    public VoterEndpoint? VoterEndpoint(int id)
+    {
+        lock (_lock)
+        {
+            return _replica.VoterEndpoint(id);
+        }
+    }
+
+    /// <summary>The voter set in force and this replica's directory id (a snapshot; voters change as the log does).</summary>
+    public (VoterSet Voters, Guid DirectoryId, short KRaftVersion) Voters
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_replica.Voters, _replica.DirectoryId, _replica.KRaftVersion);
+            }
+        }
+    }
+
     /// <summary>DescribeQuorum for this node (an error unless it leads).</summary>
     public DescribeQuorumResponse DescribeQuorum()
     {
@@ -311,7 +336,7 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
         }
 
         var id = _replica.DeliveredEnd;
-        var content = MetadataSnapshot.Write(_image, id.Epoch, now);
+        var content = MetadataSnapshot.Write(_image, id.Epoch, now, _replica.VotersAt(id.Offset));
         if (_replica.TryCreateSnapshot(id, content))
         {
             LogSnapshotWritten(_logger, id.Offset, id.Epoch, content.Length, _bytesSinceSnapshot, _replica.LogStartOffset);

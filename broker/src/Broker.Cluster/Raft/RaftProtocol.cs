@@ -17,6 +17,12 @@ internal static class RaftProtocol
     /// <summary>INCONSISTENT_VOTER_SET: the sender or receiver is not a voter (not in the shared ErrorCode enum yet).</summary>
     public const short InconsistentVoterSet = 94;
 
+    /// <summary>DUPLICATE_VOTER: AddRaftVoter for an id that is already a voter.</summary>
+    public const ErrorCode DuplicateVoter = (ErrorCode)126;
+
+    /// <summary>VOTER_NOT_FOUND: RemoveRaftVoter for a (id, directory id) that is not a voter (or the last one).</summary>
+    public const ErrorCode VoterNotFound = (ErrorCode)127;
+
     /// <summary>SNAPSHOT_NOT_FOUND: the requested snapshot is not (or no longer) on the leader.</summary>
     public const short SnapshotNotFound = 98;
 
@@ -108,7 +114,8 @@ internal static class RaftProtocol
         ],
     };
 
-    public static FetchRequest FetchRequest(string? clusterId, int replicaId, int epoch, OffsetAndEpoch logEnd, int maxWaitMs, int maxBytes) => new()
+    public static FetchRequest FetchRequest(string? clusterId, int replicaId, int epoch, OffsetAndEpoch logEnd, int maxWaitMs, int maxBytes,
+        Guid directoryId = default) => new()
     {
         ClusterId = clusterId,
         ReplicaState = new FetchRequest.ReplicaStateData { ReplicaId = replicaId },
@@ -126,6 +133,7 @@ internal static class RaftProtocol
                     new FetchRequest.FetchPartition
                     {
                         CurrentLeaderEpoch = epoch, FetchOffset = logEnd.Offset, LastFetchedEpoch = logEnd.Epoch, PartitionMaxBytes = maxBytes,
+                        ReplicaDirectoryId = directoryId,
                     },
                 ],
             },

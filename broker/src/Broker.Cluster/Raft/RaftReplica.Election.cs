@@ -22,7 +22,15 @@ public sealed partial class RaftReplica
             return (short)ErrorCode.InvalidRequest;
         }
 
-        return IsVoter && _config.IsVoter(remoteId) ? (short)ErrorCode.None : RaftProtocol.InconsistentVoterSet;
+        // A dynamic quorum accepts these from any replica, as Kafka does since KIP-853: the sender's voter set (or ours)
+        // may be stale, and moving to its epoch is how a removed voter that missed its removal finds the leader again.
+        // Whose votes count is decided by each candidate's own voter set.
+        if (KRaftVersion >= 1)
+        {
+            return (short)ErrorCode.None;
+        }
+
+        return IsVoter && Voters.Contains(remoteId) ? (short)ErrorCode.None : RaftProtocol.InconsistentVoterSet;
     }
 
     private VoteResponse HandleVoteRequest(VoteRequest request, long nowMs)
@@ -57,7 +65,9 @@ public sealed partial class RaftReplica
         var candidateLog = new OffsetAndEpoch(partition.LastOffset, partition.LastOffsetEpoch);
         var granted = Role switch
         {
-            // One vote per epoch, only for a log at least as up to date as ours.
+            // One vote per epoch, only for a log at least as up to date as ours. In a dynamic quorum a replica grants it even
+            // when its own (older) log does not list it as a voter yet: the candidate's voter set decides whose votes count,
+            // and refusing could leave a set that includes us without a majority (the simulation found that deadlock).
             RaftRole.Unattached => candidateLog >= _log.EndOffset,
             RaftRole.Voted => VotedId == partition.CandidateId,
             _ => false,
@@ -210,7 +220,7 @@ public sealed partial class RaftReplica
         if (partition.VoteGranted)
         {
             _granted.Add(source);
-            if (_granted.Count >= _config.Majority)
+            if (GrantedVoters() >= Voters.Majority)
             {
                 BecomeLeader(nowMs);
             }
@@ -218,7 +228,7 @@ public sealed partial class RaftReplica
         else
         {
             _rejected.Add(source);
-            if (!_backingOff && _rejected.Count > _config.VoterIds.Count - _config.Majority)
+            if (!_backingOff && _rejected.Count > Voters.Count - Voters.Majority)
             {
                 // A majority said no: this election is lost; try again later, after a randomised backoff.
                 StartBackoff(nowMs);

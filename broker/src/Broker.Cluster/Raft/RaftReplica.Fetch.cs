@@ -12,7 +12,7 @@ public sealed partial class RaftReplica
 {
     private void SendFetch(int destination, long nowMs) =>
         Send(destination, RaftProtocol.FetchRequest(_config.ClusterId, LocalId, Epoch, _log.EndOffset, _config.FetchMaxWaitMs,
-            _config.FetchMaxBytes), nowMs);
+            _config.FetchMaxBytes, DirectoryId), nowMs);
 
     private void HandleFetchRequest(int source, long correlationId, FetchRequest request, long nowMs, bool mayPark)
     {
@@ -26,6 +26,16 @@ public sealed partial class RaftReplica
         {
             Respond(new FetchResponse { ErrorCode = (short)ErrorCode.InvalidRequest });
             return;
+        }
+
+        if (KRaftVersion >= 1 && partition.CurrentLeaderEpoch > Epoch && partition.LastFetchedEpoch <= partition.CurrentLeaderEpoch)
+        {
+            // A dynamic quorum's replica can be in a later epoch than every leader: a voter removed while it was away runs
+            // elections (by its stale voter set) that can never succeed, and drags the replicas it asks into its epoch.
+            // Moving to that epoch (Raft's rule for any later term) lets the voters elect a leader there, which both
+            // then find. Kafka answers UNKNOWN_LEADER_EPOCH and relies on pre-vote instead; the simulation found the
+            // livelock without either.
+            LearnLeader(ElectionState.NoId, partition.CurrentLeaderEpoch, nowMs);
         }
 
         // The fetch position's own sanity first, then Kafka's validateLeaderOnlyRequest.
@@ -77,7 +87,7 @@ public sealed partial class RaftReplica
             }
         }
 
-        if (firstAttempt && replicaId >= 0 && leader.UpdateReplica(replicaId, partition.FetchOffset, _log.EndOffset.Offset, nowMs))
+        if (firstAttempt && replicaId >= 0 && leader.UpdateReplica(replicaId, partition.FetchOffset, _log.EndOffset.Offset, nowMs, partition.ReplicaDirectoryId))
         {
             SetHighWatermark(leader.HighWatermark);
             CompleteParkedFetches(nowMs);
@@ -99,12 +109,9 @@ public sealed partial class RaftReplica
         void Respond(FetchResponse body)
         {
             // Kafka's NodeEndpoints (v16+): an observer that found us through a bootstrap server learns where the leader is.
-            foreach (var voter in _config.Voters)
+            if (LeaderId >= 0 && VoterEndpoint(LeaderId) is { } endpoint)
             {
-                if (voter.Id == LeaderId)
-                {
-                    body.NodeEndpoints.Add(new FetchResponse.NodeEndpoint { NodeId = voter.Id, Host = voter.Host, Port = voter.Port });
-                }
+                body.NodeEndpoints.Add(new FetchResponse.NodeEndpoint { NodeId = endpoint.Id, Host = endpoint.Host, Port = endpoint.Port });
             }
 
             _outbound.Enqueue(new RaftMessage(LocalId, source, correlationId, body));
@@ -187,6 +194,7 @@ public sealed partial class RaftReplica
             }
 
             _log.AppendAsFollower(records);
+            OnAppended(records);
 
             // Durable before the next fetch reports the new end offset, which the leader counts towards the commit.
             _log.Flush();
@@ -239,5 +247,6 @@ public sealed partial class RaftReplica
         }
 
         _log.TruncateTo(offset);
+        OnTruncated(offset);
     }
 }

@@ -61,7 +61,7 @@ public sealed partial class RaftReplica
         switch (Role)
         {
             case RaftRole.Candidate when !_backingOff:
-                foreach (var voter in _config.VoterIds)
+                foreach (var voter in Voters.Ids)
                 {
                     if (voter != LocalId && !_granted.Contains(voter) && !_rejected.Contains(voter) && IsReady(voter, nowMs))
                     {
@@ -101,10 +101,10 @@ public sealed partial class RaftReplica
                 }
 
                 break;
-            case RaftRole.Unattached when !IsVoter && _config.DiscoveryIds.Count > 0:
+            case RaftRole.Unattached or RaftRole.Voted when !IsVoter && DiscoveryIds().Count > 0:
                 // An observer without a leader asks a random bootstrap server (or voter), which answers with the leader it
                 // knows and that leader's endpoint.
-                var discovery = _config.DiscoveryIds;
+                var discovery = DiscoveryIds();
                 var target = discovery[_random.Next(discovery.Count)];
                 if (_inflight.Count == 0 && IsReady(target, nowMs))
                 {
@@ -115,11 +115,16 @@ public sealed partial class RaftReplica
         }
     }
 
+    /// <summary>Where an observer without a leader sends its fetch: the bootstrap servers when set (as Kafka does even
+    /// when the voters are known), else the voters in force.</summary>
+    private IReadOnlyList<int> DiscoveryIds() =>
+        _config.BootstrapServers.Count == 0 ? Voters.Ids : _config.DiscoveryIds;
+
     private long NextDeadline(long nowMs)
     {
         var next = Role switch
         {
-            RaftRole.Unattached or RaftRole.Voted when IsVoter => _electionDeadline,
+            RaftRole.Unattached or RaftRole.Voted when CanElect => _electionDeadline,
             RaftRole.Candidate => _backingOff ? _backoffDeadline : _electionDeadline,
             RaftRole.Follower => _fetchDeadline,
             RaftRole.Leader => _leader!.CheckQuorumDeadline,
@@ -145,7 +150,7 @@ public sealed partial class RaftReplica
             next = Math.Min(next, parked.DeadlineMs);
         }
 
-        if (Role == RaftRole.Unattached && !IsVoter)
+        if (Role is RaftRole.Unattached or RaftRole.Voted && !CanElect)
         {
             next = Math.Min(next, nowMs + _config.RetryBackoffMs);
         }

@@ -200,6 +200,9 @@ public sealed partial class RaftReplica
             _highWatermark = id.Offset;
             _log.UpdateHighWatermark(id.Offset);
         }
+
+        // The log may have restarted at the snapshot: the voters are the snapshot's plus whatever the log still holds.
+        RebuildVoters();
     }
 
     /// <summary>A snapshot being downloaded: chunks arrive in order into a buffer of the size the leader announced.

@@ -55,17 +55,17 @@ public sealed partial class RaftReplica
     private void EnterUnattached(long nowMs)
     {
         Transition(_election, _election.HasVoted ? RaftRole.Voted : RaftRole.Unattached, nowMs);
-        _electionDeadline = IsVoter ? nowMs + RandomElectionTimeout() : long.MaxValue;
+        _electionDeadline = CanElect ? nowMs + RandomElectionTimeout() : long.MaxValue;
     }
 
     private void BecomeUnattached(int epoch, long nowMs)
     {
         // Kafka keeps the running election timer of an unattached, voted or candidate voter: otherwise a candidate that
         // cannot win (its log is behind) would reset everybody's timer with each new epoch and nobody would ever run.
-        var keepTimer = IsVoter && Role is (RaftRole.Unattached or RaftRole.Voted or RaftRole.Candidate) && _electionDeadline != long.MaxValue;
+        var keepTimer = CanElect && Role is (RaftRole.Unattached or RaftRole.Voted or RaftRole.Candidate) && _electionDeadline != long.MaxValue;
         var electionDeadline = _electionDeadline;
         Transition(new ElectionState(epoch, ElectionState.NoId, ElectionState.NoId), RaftRole.Unattached, nowMs);
-        _electionDeadline = !IsVoter ? long.MaxValue : keepTimer ? electionDeadline : nowMs + RandomElectionTimeout();
+        _electionDeadline = !CanElect ? long.MaxValue : keepTimer ? electionDeadline : nowMs + RandomElectionTimeout();
     }
 
     private void BecomeVoted(int candidateId, long nowMs)
@@ -81,7 +81,7 @@ public sealed partial class RaftReplica
         _retries = retries;
         _granted.Add(LocalId);
         _electionDeadline = nowMs + RandomElectionTimeout();
-        if (_granted.Count >= _config.Majority)
+        if (GrantedVoters() >= Voters.Majority)
         {
             BecomeLeader(nowMs);
         }
@@ -99,8 +99,9 @@ public sealed partial class RaftReplica
         granting.Sort();
         Transition(new ElectionState(Epoch, LocalId, LocalId), RaftRole.Leader, nowMs);
         var epochStart = _log.EndOffset.Offset;
-        _leader = new LeaderState(_config, LocalId, Epoch, epochStart, _highWatermark, nowMs);
+        _leader = new LeaderState(_config, Voters, LocalId, Epoch, epochStart, _highWatermark, nowMs);
         AppendAsLeader(LeaderChangeBatch(epochStart, granting, nowMs), nowMs);
+        AppendStartOfEpochVoters(nowMs);
     }
 
     private void BecomeFollower(int epoch, int leaderId, long nowMs)
@@ -115,7 +116,7 @@ public sealed partial class RaftReplica
     {
         Transition(_election, RaftRole.Resigned, nowMs);
         _preferredSuccessors = preferredSuccessors;
-        foreach (var voter in _config.VoterIds)
+        foreach (var voter in Voters.Ids)
         {
             if (voter != LocalId)
             {
@@ -178,6 +179,7 @@ public sealed partial class RaftReplica
     {
         var end = _log.AppendAsLeader(batch, Epoch);
         _log.Flush();
+        OnAppended(batch);
         if (_leader!.UpdateLocal(end, nowMs))
         {
             SetHighWatermark(_leader.HighWatermark);
@@ -190,7 +192,7 @@ public sealed partial class RaftReplica
     private byte[] LeaderChangeBatch(long baseOffset, List<int> granting, long nowMs)
     {
         var message = new LeaderChangeMessage { Version = 0, LeaderId = LocalId };
-        foreach (var voter in _config.VoterIds)
+        foreach (var voter in Voters.Ids)
         {
             message.Voters.Add(new LeaderChangeMessage.Voter { VoterId = voter });
         }

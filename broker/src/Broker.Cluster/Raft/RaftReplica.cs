@@ -45,7 +45,9 @@ public sealed partial class RaftReplica
 
     /// <param name="localId">This node's <c>node.id</c>; a voter if it is in <paramref name="config"/>, else an observer.</param>
     /// <param name="random">Draws election timeouts and backoffs; seeded in simulations.</param>
-    public RaftReplica(int localId, QuorumConfig config, IRaftLog log, IQuorumStateStore store, Random random, IRaftListener? listener)
+    /// <param name="directoryId">The directory id of the metadata log dir (a dynamic quorum's voters are (id, directory id)).</param>
+    public RaftReplica(int localId, QuorumConfig config, IRaftLog log, IQuorumStateStore store, Random random, IRaftListener? listener,
+        Guid directoryId = default)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(log);
@@ -57,16 +59,14 @@ public sealed partial class RaftReplica
         _store = store;
         _random = random;
         _listener = listener;
-        IsVoter = config.IsVoter(localId);
+        DirectoryId = directoryId;
+        _voterHistory.Add(new VotersEntry(-1, config.InitialVoters, config.KRaftVersion));
 
         // Random start: a response to a request sent before a restart must not match a new request's id.
         _nextCorrelationId = random.NextInt64(1, long.MaxValue / 2);
     }
 
     public int LocalId { get; }
-
-    /// <summary>False for an observer (a broker-only node that only fetches).</summary>
-    public bool IsVoter { get; }
 
     public RaftRole Role { get; private set; } = RaftRole.Unattached;
 
@@ -82,7 +82,7 @@ public sealed partial class RaftReplica
 
     /// <summary>While leading a quorum of more than one voter: when a majority of voters was last in contact
     /// (<see cref="LeaderState.MajorityContactMs"/>); else -1 (a lone voter is always its own majority).</summary>
-    public long LeaderMajorityContactMs => _leader is { } leader && _config.Majority > 1 ? leader.MajorityContactMs : -1;
+    public long LeaderMajorityContactMs => _leader is { } leader && Voters.Majority > 1 ? leader.MajorityContactMs : -1;
 
     /// <summary>The next offset <see cref="IRaftListener.OnCommitted"/> will be called for.</summary>
     public long NextDeliveryOffset => _nextDelivery;
@@ -103,6 +103,7 @@ public sealed partial class RaftReplica
 
         _started = true;
         LoadLatestSnapshot();
+        RebuildVoters();
         var stored = _store.Read() ?? ElectionState.Initial;
         _election = stored;
         var logEpoch = _log.EndOffset.Epoch;
@@ -110,11 +111,11 @@ public sealed partial class RaftReplica
         {
             BecomeUnattached(logEpoch, nowMs);
         }
-        else if (stored.LeaderId == LocalId && IsVoter)
+        else if (stored.LeaderId == LocalId && CanElect)
         {
             EnterResigned(nowMs, []);
         }
-        else if (stored.VotedId == LocalId && !stored.HasLeader && IsVoter)
+        else if (stored.VotedId == LocalId && !stored.HasLeader && CanElect)
         {
             Transition(stored, RaftRole.Candidate, nowMs);
             _retries = 1;
@@ -131,7 +132,7 @@ public sealed partial class RaftReplica
             EnterUnattached(nowMs);
         }
 
-        if (IsVoter && _config.VoterIds.Count == 1)
+        if (IsVoter && Voters.Count == 1)
         {
             // Kafka's isOnlyVoter: nobody else can win or object, so the lone voter takes a new epoch now.
             BecomeCandidate(nowMs);
@@ -148,7 +149,7 @@ public sealed partial class RaftReplica
         ExpireRequests(nowMs);
         switch (Role)
         {
-            case RaftRole.Unattached or RaftRole.Voted when IsVoter && nowMs >= _electionDeadline:
+            case RaftRole.Unattached or RaftRole.Voted when CanElect && nowMs >= _electionDeadline:
                 BecomeCandidate(nowMs);
                 break;
             case RaftRole.Candidate when _backingOff && nowMs >= _backoffDeadline:
@@ -158,7 +159,7 @@ public sealed partial class RaftReplica
                 StartBackoff(nowMs);
                 break;
             case RaftRole.Follower when nowMs >= _fetchDeadline:
-                if (IsVoter)
+                if (CanElect)
                 {
                     BecomeCandidate(nowMs);
                 }
@@ -171,6 +172,7 @@ public sealed partial class RaftReplica
                 break;
             case RaftRole.Leader:
                 ExpireParkedFetches(nowMs);
+                CompleteVoterChange(nowMs);
                 if (nowMs >= _leader!.CheckQuorumDeadline)
                 {
                     // Check-quorum: without fetches from a majority this leader may be partitioned away; step aside.
@@ -179,10 +181,20 @@ public sealed partial class RaftReplica
 
                 break;
             case RaftRole.Resigned when nowMs >= _electionDeadline:
-                BecomeCandidate(nowMs);
+                if (CanElect)
+                {
+                    BecomeCandidate(nowMs);
+                }
+                else
+                {
+                    // A leader that removed itself from the voters waits, as an observer, to hear of the next leader.
+                    Transition(_election with { LeaderId = ElectionState.NoId }, RaftRole.Unattached, nowMs);
+                }
+
                 break;
         }
 
+        CompleteVoterChange(nowMs);
         SendDueRequests(nowMs);
         return NextDeadline(nowMs);
     }
@@ -211,6 +223,15 @@ public sealed partial class RaftReplica
             case DescribeQuorumRequest:
                 Reply(message, DescribeQuorum());
                 break;
+            case AddRaftVoterRequest request:
+                HandleAddVoterRequest(message, request, nowMs);
+                break;
+            case RemoveRaftVoterRequest request:
+                HandleRemoveVoterRequest(message, request, nowMs);
+                break;
+            case UpdateRaftVoterRequest request:
+                Reply(message, HandleUpdateVoterRequest(request, nowMs));
+                break;
             default:
                 if (CompleteInflight(message))
                 {
@@ -220,6 +241,7 @@ public sealed partial class RaftReplica
                 break;
         }
 
+        CompleteVoterChange(nowMs);
         SendDueRequests(nowMs);
     }
 
@@ -248,6 +270,7 @@ public sealed partial class RaftReplica
         }
 
         lastOffset = AppendAsLeader(builder.ToArray(), nowMs) - 1;
+        CompleteVoterChange(nowMs);
         SendDueRequests(nowMs);
         return true;
     }
@@ -265,6 +288,7 @@ public sealed partial class RaftReplica
         }
 
         EnterResigned(nowMs, _leader!.PreferredSuccessors());
+        CompleteVoterChange(nowMs);
         SendDueRequests(nowMs);
         return true;
     }
@@ -282,10 +306,24 @@ public sealed partial class RaftReplica
             partition.ErrorCode = (short)Protocol.ErrorCode.NotLeaderOrFollower;
         }
 
-        return new DescribeQuorumResponse
+        var response = new DescribeQuorumResponse
         {
             Topics = [new DescribeQuorumResponse.TopicData { TopicName = RaftProtocol.TopicName, Partitions = [partition] }],
         };
+        if (Role == RaftRole.Leader)
+        {
+            // v2's Nodes: the voters' endpoints, as Kafka's leader lists them.
+            foreach (var voter in Voters.Voters)
+            {
+                response.Nodes.Add(new DescribeQuorumResponse.Node
+                {
+                    NodeId = voter.Id,
+                    Listeners = [.. voter.Listeners.Select(static l => new DescribeQuorumResponse.Listener { Name = l.Name, Host = l.Host, Port = (ushort)l.Port })],
+                });
+            }
+        }
+
+        return response;
     }
 
     private void EnsureStarted()

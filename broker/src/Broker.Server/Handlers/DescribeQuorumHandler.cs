@@ -24,6 +24,22 @@ internal sealed class DescribeQuorumHandler : ApiHandler<DescribeQuorumRequest, 
 
     public override short MaxVersion => 2;
 
-    protected override ValueTask<DescribeQuorumResponse?> HandleAsync(RequestContext context, DescribeQuorumRequest request, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<DescribeQuorumResponse?>(_store.DescribeQuorum());
+    protected override ValueTask<DescribeQuorumResponse?> HandleAsync(RequestContext context, DescribeQuorumRequest request, CancellationToken cancellationToken)
+    {
+        var response = _store.DescribeQuorum();
+        if (context.ApiVersion < 2)
+        {
+            // Directory ids and the voters' endpoints (KIP-853) only exist from v2.
+            response.Nodes.Clear();
+            foreach (var partition in response.Topics.SelectMany(static t => t.Partitions))
+            {
+                foreach (var replica in partition.CurrentVoters.Concat(partition.Observers))
+                {
+                    replica.ReplicaDirectoryId = Guid.Empty;
+                }
+            }
+        }
+
+        return ValueTask.FromResult<DescribeQuorumResponse?>(response);
+    }
 }

@@ -25,6 +25,8 @@ internal static class ForwardingErrors
             44 => IncrementalAlterConfigs(Decode<IncrementalAlterConfigsRequest>(body, version), code),
             45 => new AlterPartitionReassignmentsResponse { ErrorCode = code },
             64 => new UnregisterBrokerResponse { ErrorCode = code },
+            80 => new AddRaftVoterResponse { ErrorCode = code, ErrorMessage = null },
+            81 => new RemoveRaftVoterResponse { ErrorCode = code, ErrorMessage = null },
             _ => null,
         };
     }

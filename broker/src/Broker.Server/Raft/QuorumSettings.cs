@@ -37,7 +37,8 @@ internal static class QuorumSettings
 
         var raw = string.Join(',', config.ControllerQuorumVoters);
         IReadOnlyList<VoterEndpoint>? fromStorage = null;
-        if (config.ControllerQuorumVoters.Count == 0 && config.HasControllerRole)
+        var dynamic = config.ControllerQuorumVoters.Count == 0 && config.HasControllerRole;
+        if (dynamic)
         {
             // A dynamic quorum (kraft.version 1): the voters the storage tool wrote (--standalone, --initial-controllers).
             try
@@ -49,13 +50,16 @@ internal static class QuorumSettings
                 throw new ConfigException($"Cannot read the quorum's initial voters: {e.Message}", e);
             }
 
-            if (fromStorage is null)
+            if (fromStorage is null && !BootstrapVoters.IsFormattedWithoutVoters(config.MetadataLogDir))
             {
                 throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumBootstrapServers, rawBootstrap,
                     "a controller without controller.quorum.voters needs its storage formatted with --standalone or --initial-controllers "
-                    + "(kafka-broker storage format), which records the initial voters");
+                    + "(kafka-broker storage format), which records the initial voters, or with --no-initial-controllers to join "
+                    + "an existing quorum as an observer until it is added (add-controller)");
             }
 
+            // Formatted with --no-initial-controllers: no voters yet; the leader's log tells them once this node fetches.
+            fromStorage ??= [];
             raw = string.Join(',', fromStorage.Select(v => $"{v.Id}@{v.Host}:{v.Port}"));
         }
 
@@ -70,6 +74,8 @@ internal static class QuorumSettings
                 ElectionBackoffMaxMs = config.GetInt(ConfigNames.ControllerQuorumElectionBackoffMaxMs),
                 RequestTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumRequestTimeoutMs),
                 RetryBackoffMs = config.GetInt(ConfigNames.ControllerQuorumRetryBackoffMs),
+                KRaftVersion = dynamic ? (short)1 : (short)0,
+                ListenerName = config.ControllerListenerNames.Count > 0 ? config.ControllerListenerNames[0] : "CONTROLLER",
             };
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
@@ -89,7 +95,7 @@ internal static class QuorumSettings
         }
 
         var isVoter = quorum.IsVoter(config.NodeId);
-        if (config.HasControllerRole && !isVoter)
+        if (config.HasControllerRole && !isVoter && !(dynamic && quorum.Voters.Count == 0))
         {
             throw ConfigException.InvalidValue(ConfigNames.ControllerQuorumVoters, raw,
                 $"process.roles contains 'controller', so node.id {config.NodeId} must be one of the voters");

@@ -74,7 +74,8 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
     /// node <paramref name="source"/> to the replica and awaits its answer; null when the replica did not answer within
     /// the request timeout plus the fetch wait (the caller then reports REQUEST_TIMED_OUT).
     /// </summary>
-    public async Task<IApiMessage?> ExchangeAsync(int source, IApiMessage request, CancellationToken cancellationToken)
+    /// <param name="timeoutMs">How long to wait for the answer; by default the request timeout plus the fetch wait.</param>
+    public async Task<IApiMessage?> ExchangeAsync(int source, IApiMessage request, CancellationToken cancellationToken, int? timeoutMs = null)
     {
         var store = Store;
         var id = Interlocked.Increment(ref _nextInboundId);
@@ -84,7 +85,7 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
         {
             store.Handle(new RaftMessage(source, _nodeId, id, request));
             Wake();
-            return await completion.Task.WaitAsync(TimeSpan.FromMilliseconds(_config.RequestTimeoutMs + _config.FetchMaxWaitMs), _time, cancellationToken)
+            return await completion.Task.WaitAsync(TimeSpan.FromMilliseconds(timeoutMs ?? _config.RequestTimeoutMs + _config.FetchMaxWaitMs), _time, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (TimeoutException)
@@ -104,6 +105,12 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
     /// </summary>
     public EndPoint? VoterEndPoint(int id)
     {
+        // A dynamic quorum's voters come and go with the log: the set in force first, then the configured ones.
+        if (id >= 0 && _store?.VoterEndpoint(id) is { } current)
+        {
+            return ToEndPoint(current.Host, current.Port);
+        }
+
         foreach (var voter in id < 0 ? _config.BootstrapServers : _config.Voters)
         {
             if (voter.Id == id)

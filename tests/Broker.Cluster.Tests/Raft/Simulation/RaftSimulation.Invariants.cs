@@ -1,5 +1,10 @@
 using System.Buffers.Binary;
+using Broker.Cluster.Metadata;
 using Broker.Cluster.Raft;
+using Broker.Protocol;
+using Broker.Protocol.Messages;
+using Broker.Protocol.Metadata;
+using Broker.Protocol.Records;
 
 namespace Broker.Cluster.Tests.Raft.Simulation;
 
@@ -40,13 +45,73 @@ internal sealed partial class RaftSimulation
         }
 
         node.LastRole = replica.Role;
+        if (Dynamic)
+        {
+            CheckVoters(node);
+        }
+    }
+
+    /// <summary>Committed KRAFT_VOTERS records (offset, voter set), in offset order.</summary>
+    private readonly List<(long Offset, string Voters)> _committedVoters = [];
+
+    /// <summary>
+    /// The voter set a node has in force at its delivered end (from its log, snapshot or configuration, across restarts
+    /// and installed snapshots) is the one the committed log holds there.
+    /// </summary>
+    private void CheckVoters(SimNode node)
+    {
+        var delivered = node.Replica!.NextDeliveryOffset;
+        var expected = Text(Config.InitialVoters);
+        foreach (var (offset, voters) in _committedVoters)
+        {
+            if (offset < delivered)
+            {
+                expected = voters;
+            }
+        }
+
+        var actual = node.Replica.VotersAt(delivered) is { } record ? Text(VoterSet.From(record)) : "none";
+        if (actual != expected)
+        {
+            Fail($"node {node.Id} has voters {actual} at its delivered end {delivered}; the committed log has {expected}");
+        }
+    }
+
+    /// <summary>Ids, directory ids and endpoints: what must agree between nodes.</summary>
+    private static string Text(VoterSet voters) =>
+        string.Join(", ", voters.Voters.Select(v => $"{v.Id}:{v.DirectoryId}@" + string.Join("|", v.Listeners.Select(l => $"{l.Name}:{l.Host}:{l.Port}"))));
+
+    /// <summary>Voter sets the simulation saw committed.</summary>
+    public int CommittedVoterChanges => _committedVoters.Count;
+
+    private void RecordCommittedVoters(in RecordBatch batch)
+    {
+        if (!batch.IsControl)
+        {
+            return;
+        }
+
+        using var reader = new RecordBatchReader(batch.Memory);
+        while (reader.TryReadBatch(out var read))
+        {
+            foreach (var record in reader.ReadRecords(read))
+            {
+                if (record.Key.Length >= 4 && BinaryPrimitives.ReadInt16BigEndian(record.Key.Span[2..]) == 6)
+                {
+                    var value = new KafkaReader(record.Value);
+                    var voters = new VotersRecord();
+                    voters.Read(ref value, 0);
+                    _committedVoters.Add((record.Offset, Text(VoterSet.From(voters))));
+                }
+            }
+        }
     }
 
     /// <summary>
     /// Every node delivers the same committed batches in the same order: the n-th batch a node delivers since its start
     /// is the n-th committed batch, or extends the committed sequence contiguously.
     /// </summary>
-    private void CheckCommitted(SimNode node, CommittedBatch batch)
+    private void CheckCommitted(SimNode node, CommittedBatch batch, in RecordBatch raw)
     {
         var index = node.Delivered;
         if (index < _committed.Count)
@@ -65,6 +130,7 @@ internal sealed partial class RaftSimulation
             }
 
             _committed.Add(batch);
+            RecordCommittedVoters(raw);
         }
 
         node.Delivered = index + 1;
@@ -123,7 +189,15 @@ internal sealed partial class RaftSimulation
             Fail($"node {node.Id} delivered end {id} is not the end of its last committed batch {last}");
         }
 
-        if (!node.Replica.TryCreateSnapshot(id, SnapshotContent(node.Delivered)))
+        var content = SnapshotContent(node.Delivered);
+        if (Dynamic)
+        {
+            // Kafka's snapshot format, so that the voters at its end travel with it.
+            var state = new ConfigRecord { ResourceType = 2, ResourceName = "sim", Name = "crcs", Value = Convert.ToBase64String(content) };
+            content = MetadataSnapshot.Encode([state], id.Epoch, 0, node.Replica.VotersAt(id.Offset));
+        }
+
+        if (!node.Replica.TryCreateSnapshot(id, content))
         {
             return false;
         }
@@ -137,6 +211,11 @@ internal sealed partial class RaftSimulation
     /// the node backwards.</summary>
     private void CheckSnapshot(SimNode node, OffsetAndEpoch id, ReadOnlyMemory<byte> content)
     {
+        if (Dynamic)
+        {
+            content = Convert.FromBase64String(((ConfigRecord)Assert.Single(MetadataSnapshot.Decode(content, "sim snapshot"))).Value!);
+        }
+
         var count = BinaryPrimitives.ReadInt32BigEndian(content.Span);
         if (count <= 0 || count > _committed.Count || !content.Span.SequenceEqual(SnapshotContent(count)))
         {

@@ -24,13 +24,20 @@ internal sealed partial class RaftSimulation
 
     /// <param name="configure">Adjusts the default quorum configuration (Kafka's defaults, cluster id "sim-cluster").</param>
     /// <param name="storage">Durable storage per node id; in-memory (crashable) when null.</param>
+    /// <param name="dynamic">A dynamic quorum (kraft.version 1, directory ids), whose voters may be changed with
+    /// <see cref="AdminRequest"/>; snapshots then carry the voters (Kafka's snapshot format).</param>
     public RaftSimulation(int seed, int voters, int observers, Func<QuorumConfig, QuorumConfig>? configure = null,
-        Func<int, (IRaftLog Log, IQuorumStateStore Store)>? storage = null)
+        Func<int, (IRaftLog Log, IQuorumStateStore Store)>? storage = null, bool dynamic = false)
     {
         Seed = seed;
         Random = new Random(seed);
+        Dynamic = dynamic;
         var ids = Enumerable.Range(1, voters).ToArray();
-        var config = new QuorumConfig([.. ids.Select(id => new VoterEndpoint(id, "sim", 9093))]) { ClusterId = "sim-cluster" };
+        var config = new QuorumConfig([.. ids.Select(id => new VoterEndpoint(id, "sim", 9093) { DirectoryId = dynamic ? TestQuorums.Dir(id) : Guid.Empty })])
+        {
+            ClusterId = "sim-cluster",
+            KRaftVersion = dynamic ? (short)1 : (short)0,
+        };
         Config = configure?.Invoke(config) ?? config;
         storage ??= _ => (new MemoryRaftLog(), new MemoryQuorumStateStore());
         foreach (var id in ids.Concat(Enumerable.Range(100, observers)))
@@ -41,6 +48,11 @@ internal sealed partial class RaftSimulation
     }
 
     public int Seed { get; }
+
+    public bool Dynamic { get; }
+
+    /// <summary>Answers to <see cref="AdminRequest"/> by error code.</summary>
+    public Dictionary<short, int> AdminAnswers { get; } = [];
 
     public Random Random { get; }
 
@@ -164,13 +176,38 @@ internal sealed partial class RaftSimulation
         return offset;
     }
 
+    /// <summary>An admin client's request (AddRaftVoter, RemoveRaftVoter) handed straight to <paramref name="node"/>; its
+    /// answer comes back over the simulated network to <see cref="AdminId"/>.</summary>
+    public void AdminRequest(SimNode node, IApiMessage request)
+    {
+        if (!node.Alive)
+        {
+            return;
+        }
+
+        Record($"admin -> {node.Id}: {request.GetType().Name} {Describe(request)}");
+        node.Replica!.Handle(new RaftMessage(AdminId, node.Id, ++_adminCorrelation, request), Now);
+        AfterStep(node);
+    }
+
+    public const int AdminId = 999;
+    private long _adminCorrelation;
+
+    private static string Describe(IApiMessage request) => request switch
+    {
+        AddRaftVoterRequest add => $"{add.VoterId}",
+        RemoveRaftVoterRequest remove => $"{remove.VoterId}",
+        UpdateRaftVoterRequest update => $"{update.VoterId} port {update.Listeners[0].Port}",
+        _ => "",
+    };
+
     /// <summary>Ships what a node queued outside an event (e.g. after <see cref="RaftReplica.Resign"/>).</summary>
     public void Poke(SimNode node) => AfterStep(node);
 
     public string Describe()
     {
         var nodes = string.Join("; ", _nodes.Values.Select(n => n.Alive
-            ? $"{n.Id}: {n.Replica!.Role} e{n.Replica.Epoch} l{n.Replica.LeaderId} v{n.Replica.VotedId} end {n.Log.EndOffset.Offset} hw {n.Replica.HighWatermark} delivered {n.Delivered}"
+            ? $"{n.Id}: {n.Replica!.Role} e{n.Replica.Epoch} l{n.Replica.LeaderId} v{n.Replica.VotedId} end {n.Log.EndOffset.Offset} hw {n.Replica.HighWatermark} delivered {n.Delivered} voters {n.Replica.Voters}"
             : $"{n.Id}: down"));
         var tail = string.Join("\n  ", _trace.TakeLast(40));
         return $"seed {Seed} at {Now} ms after {EventCount} events; committed {_committed.Count} batches\n  {nodes}\n  last events:\n  {tail}";
@@ -183,7 +220,8 @@ internal sealed partial class RaftSimulation
         node.Generation++;
         node.ScheduledPoll = long.MaxValue;
         var listener = new SimListener(this, node);
-        node.Replica = new RaftReplica(node.Id, Config, node.Log, node.Store, new Random(Random.Next()), listener);
+        node.Replica = new RaftReplica(node.Id, Config, node.Log, node.Store, new Random(Random.Next()), listener,
+            Dynamic ? TestQuorums.Dir(node.Id) : Guid.Empty);
         node.Starting = true;
         node.Replica.Start(Now);
         node.Starting = false;
@@ -194,6 +232,17 @@ internal sealed partial class RaftSimulation
     {
         switch (next)
         {
+            case SimEvent.Deliver deliver when deliver.Message.Destination == AdminId:
+                var code = deliver.Message.Body switch
+                {
+                    AddRaftVoterResponse add => add.ErrorCode,
+                    RemoveRaftVoterResponse remove => remove.ErrorCode,
+                    UpdateRaftVoterResponse update => update.ErrorCode,
+                    _ => (short)-1,
+                };
+                AdminAnswers[code] = AdminAnswers.GetValueOrDefault(code) + 1;
+                Record($"admin <- {deliver.Message.Source}: {deliver.Message.Body.GetType().Name} error {code}");
+                break;
             case SimEvent.Deliver deliver:
                 var target = _nodes[deliver.Message.Destination];
                 if (!target.Alive || !Connected(deliver.Message.Source, deliver.Message.Destination))
@@ -296,7 +345,7 @@ internal sealed partial class RaftSimulation
     private sealed class SimListener(RaftSimulation sim, SimNode node) : IRaftListener
     {
         public void OnCommitted(in RecordBatch batch) =>
-            sim.CheckCommitted(node, new CommittedBatch(batch.BaseOffset, batch.LastOffset, batch.PartitionLeaderEpoch, batch.Crc));
+            sim.CheckCommitted(node, new CommittedBatch(batch.BaseOffset, batch.LastOffset, batch.PartitionLeaderEpoch, batch.Crc), batch);
 
         public void OnSnapshot(OffsetAndEpoch id, ReadOnlyMemory<byte> content) => sim.CheckSnapshot(node, id, content);
 

@@ -53,6 +53,51 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Simulation_DynamicQuorumAddingAndRemovingVotersUnderFaults_KeepsSafetyAndCommitsAfterHealing()
+    {
+        const int Seeds = 60;
+        long events = 0;
+        long committed = 0;
+        long voterChanges = 0;
+        long slowestRecovery = 0;
+        var slowestSeed = 0;
+        var answers = new Dictionary<short, int>();
+        for (var seed = 1; seed <= Seeds; seed++)
+        {
+            // Three initial voters and two more nodes that start as observers; any of the five may be added or removed.
+            var sim = new RaftSimulation(seed, voters: 3, observers: 2, dynamic: true);
+            sim.StartAll();
+            var chaosEnd = 20_000 + sim.Random.Next(20_000);
+            SimulationScenarios.ScheduleClient(sim, 0, chaosEnd);
+            SimulationScenarios.ScheduleFaults(sim, 0, chaosEnd);
+            SimulationScenarios.ScheduleSnapshots(sim, 0, chaosEnd);
+            SimulationScenarios.ScheduleVoterChanges(sim, 0, chaosEnd);
+            sim.RunUntil(chaosEnd);
+
+            var recovery = SimulationScenarios.HealAndAwaitCommit(sim, LivenessBoundMs);
+            if (recovery > slowestRecovery)
+            {
+                (slowestRecovery, slowestSeed) = (recovery, seed);
+            }
+
+            events += sim.EventCount;
+            committed += sim.Committed.Count;
+            voterChanges += sim.CommittedVoterChanges;
+            foreach (var (code, count) in sim.AdminAnswers)
+            {
+                answers[code] = answers.GetValueOrDefault(code) + count;
+            }
+        }
+
+        output.WriteLine($"{Seeds} seeds, {events} events, {committed} committed batches, {voterChanges} committed voter sets; "
+            + $"slowest recovery {slowestRecovery} ms (seed {slowestSeed}); answers by error code: "
+            + string.Join(", ", answers.OrderBy(a => a.Key).Select(a => $"{a.Key}: {a.Value}")));
+        Assert.True(voterChanges > Seeds * 3L, $"only {voterChanges} voter sets committed in {Seeds} seeds");
+        Assert.True(answers.GetValueOrDefault((short)0) > Seeds * 2, "few voter changes succeeded");
+        Assert.True(committed > Seeds * 20L, $"only {committed} batches committed in {Seeds} seeds");
+    }
+
+    [Fact]
     public void Simulation_LeaderIsolated_MajorityElectsAnotherAndTheOldLeaderResignsThenRejoins()
     {
         var sim = new RaftSimulation(seed: 7, voters: 5, observers: 0);

@@ -34,6 +34,62 @@ internal static class SimulationScenarios
         }
     }
 
+    /// <summary>
+    /// Every 0.3-1.5 s until <paramref name="endMs"/>, an admin asks whoever leads (by its own account) to add a node that
+    /// is not a voter, remove a voter (never the last) or give a voter a new endpoint, at random; the leader decides which
+    /// requests succeed.
+    /// </summary>
+    public static void ScheduleVoterChanges(RaftSimulation sim, long startMs, long endMs)
+    {
+        for (var t = startMs + sim.Random.Next(300, 1500); t < endMs; t += sim.Random.Next(300, 1500))
+        {
+            sim.At(t, "", () =>
+            {
+                if (sim.Leaders() is not [var leader, ..])
+                {
+                    return;
+                }
+
+                var voters = leader.Replica!.Voters;
+                var others = sim.Nodes.Where(n => !voters.Contains(n.Id)).ToList();
+                if (sim.Random.Next(4) == 0)
+                {
+                    // A voter announcing a new endpoint (UpdateRaftVoter).
+                    var updated = voters.Voters[sim.Random.Next(voters.Count)];
+                    sim.AdminRequest(leader, new Broker.Protocol.Messages.UpdateRaftVoterRequest
+                    {
+                        ClusterId = "sim-cluster",
+                        CurrentLeaderEpoch = leader.Replica.Epoch,
+                        VoterId = updated.Id,
+                        VoterDirectoryId = updated.DirectoryId,
+                        Listeners = [new() { Name = "CONTROLLER", Host = "sim", Port = (ushort)sim.Random.Next(9000, 9999) }],
+                        KRaftVersionFeature = new() { MinSupportedVersion = 0, MaxSupportedVersion = 1 },
+                    });
+                }
+                else if (others.Count > 0 && (voters.Count <= 1 || sim.Random.Next(2) == 0))
+                {
+                    var added = others[sim.Random.Next(others.Count)];
+                    sim.AdminRequest(leader, new Broker.Protocol.Messages.AddRaftVoterRequest
+                    {
+                        ClusterId = "sim-cluster",
+                        TimeoutMs = 2000,
+                        VoterId = added.Id,
+                        VoterDirectoryId = TestQuorums.Dir(added.Id),
+                        Listeners = [new() { Name = "CONTROLLER", Host = "sim", Port = 9093 }],
+                    });
+                }
+                else if (voters.Count > 1)
+                {
+                    var removed = voters.Voters[sim.Random.Next(voters.Count)];
+                    sim.AdminRequest(leader, new Broker.Protocol.Messages.RemoveRaftVoterRequest
+                    {
+                        ClusterId = "sim-cluster", VoterId = removed.Id, VoterDirectoryId = removed.DirectoryId,
+                    });
+                }
+            });
+        }
+    }
+
     /// <summary>Random faults every 0.5-2.5 s until <paramref name="endMs"/>.</summary>
     public static void ScheduleFaults(RaftSimulation sim, long startMs, long endMs)
     {
