@@ -101,11 +101,13 @@ public sealed class QuorumSettingsTests
     }
 
     [Fact]
-    public void From_BrokerAdvertisesControllerListener_ThrowsNamingAdvertisedListeners()
+    public void From_CombinedNodeAdvertisesItsControllerListener_AcceptedAndTheBrokerAdvertisesTheOthersOnly()
     {
-        var error = Assert.Throws<ConfigException>(() => QuorumSettings.From(Load(
-            ("advertised.listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"))));
+        // Kafka 3.9+ (KIP-853): the controller listener in advertised.listeners is the controller's endpoint, as the
+        // operator's generated configs for dual-role nodes have it.
+        var config = Load(("advertised.listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"));
 
-        Assert.Equal("advertised.listeners", error.Key);
+        Assert.NotNull(QuorumSettings.From(config));
+        Assert.Equal("PLAINTEXT://127.0.0.1:9092", Assert.Single(config.AdvertisedListeners).ToString());
     }
 }

@@ -25,10 +25,9 @@ public sealed class OperatorWithPodRunnerTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData("kafka/kafka-ephemeral.yaml")]
-    // Found by this test: the operator's config for a dual-role node lists CONTROLPLANE-9090 in advertised.listeners and
-    // the broker refuses to start ("the controller listener CONTROLPLANE-9090 must not be advertised by a broker"), so
-    // the pod crash-loops. Unskip once the operator and the broker agree (Kafka 4 lets a combined node advertise it).
-    [InlineData("kafka/kafka-single-node.yaml", Skip = "dual-role node: broker rejects the operator's advertised CONTROLPLANE-9090 listener")]
+    // A dual-role node: the operator's config advertises CONTROLPLANE-9090 beside the broker listeners, as Kafka 3.9+ allows
+    // (this test found that the broker used to refuse it).
+    [InlineData("kafka/kafka-single-node.yaml")]
     public async Task Example_PodsRunAndTheKafkaBecomesReady_KcatReachesTheBootstrapService(string example)
     {
         await E2EDocker.EnsureOperatorImageAsync();

@@ -61,9 +61,9 @@ internal sealed record ListenerSettings(
         }
         else
         {
-            advertised = ParseEndpoints(ConfigNames.AdvertisedListeners, advertisedRaw, map, advertise: true);
-            RequireDistinct(ConfigNames.AdvertisedListeners, advertised);
-            foreach (var endpoint in advertised)
+            var all = ParseEndpoints(ConfigNames.AdvertisedListeners, advertisedRaw, map, advertise: true);
+            RequireDistinct(ConfigNames.AdvertisedListeners, all);
+            foreach (var endpoint in all)
             {
                 if (!listenerNames.Contains(endpoint.Name))
                 {
@@ -71,6 +71,10 @@ internal sealed record ListenerSettings(
                         $"listener {endpoint.Name} is not defined in listeners");
                 }
             }
+
+            // Kafka 3.9+ (KIP-853): a controller listener in advertised.listeners is the controller's own advertised
+            // endpoint; the broker advertises the others (Kafka's effectiveAdvertisedBrokerListeners).
+            advertised = [.. all.Where(l => !controllerNames.Contains(l.Name))];
         }
 
         var interBroker = ResolveInterBrokerListener(value, isSet);

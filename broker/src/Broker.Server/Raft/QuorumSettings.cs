@@ -107,18 +107,6 @@ internal static class QuorumSettings
                 $"process.roles is just 'broker', so node.id {config.NodeId} must not be one of the voters");
         }
 
-        foreach (var advertised in config.AdvertisedListeners)
-        {
-            foreach (var name in config.ControllerListenerNames)
-            {
-                if (string.Equals(advertised.Name, name, StringComparison.OrdinalIgnoreCase) && config.HasBrokerRole)
-                {
-                    throw ConfigException.InvalidValue(ConfigNames.AdvertisedListeners, advertised.Name,
-                        $"the controller listener {name} must not be advertised by a broker");
-                }
-            }
-        }
-
         return quorum;
     }
 
