@@ -80,6 +80,22 @@ public sealed class IsrProposalTests : IDisposable
         Assert.True(condition());
     }
 
+    /// <summary>
+    /// Moves the fake clock on by <paramref name="step"/> until <paramref name="condition"/> holds: the retry arms its
+    /// timer after the failed attempt returns, so an advance landing before that would be missed (the first advance is
+    /// enough whenever the timer was already armed).
+    /// </summary>
+    private async Task AdvanceUntilAsync(TimeSpan step, Func<bool> condition)
+    {
+        for (var i = 0; i < 500 && !condition(); i++)
+        {
+            _time.Advance(step);
+            await Task.Delay(10);
+        }
+
+        Assert.True(condition());
+    }
+
     [Fact]
     public async Task Propose_ControllerUnreachableThenAccepts_SameProposalSentAgainAndKeptPendingMeanwhile()
     {
@@ -93,11 +109,9 @@ public sealed class IsrProposalTests : IDisposable
         Assert.Same(change, Set.Pending);
         Assert.Equal([1, 2, 3], Set.MaximalIsr);
 
-        _time.Advance(TimeSpan.FromMilliseconds(100));
-        await WaitUntilAsync(() => SentCount == 2);
+        await AdvanceUntilAsync(TimeSpan.FromMilliseconds(100), () => SentCount == 2);
         Assert.Same(change, Set.Pending);
-        _time.Advance(TimeSpan.FromMilliseconds(200));
-        await WaitUntilAsync(() => SentCount == 3);
+        await AdvanceUntilAsync(TimeSpan.FromMilliseconds(200), () => SentCount == 3);
 
         Assert.All(_sent, request => Assert.Equal([Me], request.NewIsr));
         Assert.All(_sent, request => Assert.Equal((0, 0), (request.LeaderEpoch, request.PartitionEpoch)));
