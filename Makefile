@@ -4,7 +4,7 @@ CONFIG ?= Release
 BROKER_DLL := broker/src/Broker.Cli/bin/$(CONFIG)/net10.0/kafka-broker.dll
 SCHEMAS ?= ../shared/kafka-protocol
 
-.PHONY: build run cluster test soak images e2e generate crds bench perf perf-cluster apiserver podrunner operator clean
+.PHONY: build run cluster test soak images e2e generate crds bench perf perf-cluster apiserver podrunner kube-local operator clean
 
 build:
 	$(DOTNET) build Operator.sln -c $(CONFIG) -nologo -v quiet
@@ -79,6 +79,11 @@ apiserver:
 podrunner:
 	$(DOTNET) build tests/Kube.PodRunner.Host -c $(CONFIG) -nologo -v quiet
 	exec $(DOTNET) tests/Kube.PodRunner.Host/bin/$(CONFIG)/net10.0/kube-pod-runner.dll .kube/config
+
+# Kubernetes without Kubernetes (tests/scripts/kube-local.sh): the API-server fixture, the pod runner and the operator
+# image together, CRDs installed, kubeconfig in .kube/config; `kubectl apply` a Kafka and its brokers run as containers.
+kube-local:
+	exec bash tests/scripts/kube-local.sh
 
 # The cluster operator against $(KUBECONFIG) (or in-cluster config), watching $(STRIMZI_NAMESPACE); install the CRDs
 # first (kubectl apply -f crds/). Leader election uses the Lease strimzi-cluster-operator in that namespace.
