@@ -286,10 +286,16 @@ internal sealed class BrokerComponents : IDisposable
             DynamicBrokerConfig.Resolve(config, clusterDefault, perBroker, key).Value is { } raw
             && long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var rate) ? rate : ReplicationQuota.Unlimited;
 
-        IEnumerable<KeyValuePair<string, string>> Lists(string key) =>
-            image.TopicsByName.Values
-                .Where(topic => topic.Configs.TryGetValue(key, out var value) && value.Length > 0)
-                .Select(topic => KeyValuePair.Create(topic.Name, topic.Configs[key]));
+        IEnumerable<KeyValuePair<string, string>> Lists(string key)
+        {
+            foreach (var topic in image.TopicsByName.Values)
+            {
+                if (topic.Configs.TryGetValue(key, out var value) && value.Length > 0)
+                {
+                    yield return KeyValuePair.Create(topic.Name, value);
+                }
+            }
+        }
     }
 
     private static ReplicaFetcherOptions FetcherOptions(BrokerConfig config) => new(

@@ -76,62 +76,52 @@ internal sealed class FetchHandler : ApiHandler<FetchRequest, FetchResponse>
         }
     }
 
-    // Counted once per request, on the response that is sent: a parked fetch reads again after waking.
+    // Counted once per request, on the response that is sent: a parked fetch reads again after waking. Replication traffic
+    // is not client traffic (Kafka meters it separately); what throttled partitions send a follower counts against the
+    // leader replication throttle instead, in sync or not, as in Kafka.
     private void CountTraffic(RequestContext context, FetchRequest request, FetchResponse response)
     {
+        ReplicationQuota? throttle = null;
         if (Follower(context, request).ReplicaId >= 0)
         {
-            // Replication traffic is not client traffic (Kafka meters it separately); what throttled partitions send counts
-            // against the leader replication throttle, in sync or not, as in Kafka.
-            RecordThrottledTraffic(context, request, response);
-            return;
+            throttle = _services.ReplicationQuotas.Leader;
+            if (!throttle.IsActive)
+            {
+                return;
+            }
         }
 
+        long throttledBytes = 0;
         for (var t = 0; t < request.Topics.Count; t++)
         {
             var topic = request.Topics[t];
             var partitions = response.Responses[t].Partitions;
             for (var p = 0; p < topic.Partitions.Count; p++)
             {
-                if (Resolve(context, topic, topic.Partitions[p].Partition) is { } partition)
+                if (Resolve(context, topic, topic.Partitions[p].Partition) is not { } partition)
                 {
-                    var meters = _services.Metrics.Topic(partition.Topic);
-                    meters.FetchRequests.Inc();
-                    if (partitions[p].Records is { Length: > 0 } records)
-                    {
-                        meters.BytesOut.Inc(records.Length);
-                    }
+                    continue;
                 }
-            }
-        }
-    }
 
-    private void RecordThrottledTraffic(RequestContext context, FetchRequest request, FetchResponse response)
-    {
-        var throttle = _services.ReplicationQuotas.Leader;
-        if (!throttle.IsActive)
-        {
-            return;
-        }
-
-        long bytes = 0;
-        for (var t = 0; t < request.Topics.Count; t++)
-        {
-            var topic = request.Topics[t];
-            var partitions = response.Responses[t].Partitions;
-            for (var p = 0; p < topic.Partitions.Count; p++)
-            {
-                if (partitions[p].Records is { Length: > 0 } records && Resolve(context, topic, topic.Partitions[p].Partition) is { } partition
-                    && throttle.IsThrottled(partition.Topic, partition.Index))
+                var bytes = partitions[p].Records?.Length ?? 0;
+                if (throttle is not null)
                 {
-                    bytes += records.Length;
+                    throttledBytes += throttle.IsThrottled(partition.Topic, partition.Index) ? bytes : 0;
+                    continue;
+                }
+
+                var meters = _services.Metrics.Topic(partition.Topic);
+                meters.FetchRequests.Inc();
+                if (bytes > 0)
+                {
+                    meters.BytesOut.Inc(bytes);
                 }
             }
         }
 
-        if (bytes > 0)
+        if (throttledBytes > 0)
         {
-            throttle.Record(bytes, _services.Time.GetUtcNow().ToUnixTimeMilliseconds());
+            throttle!.Record(throttledBytes, _services.Time.GetUtcNow().ToUnixTimeMilliseconds());
         }
     }
 

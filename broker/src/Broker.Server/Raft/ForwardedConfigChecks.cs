@@ -13,6 +13,8 @@ namespace Broker.Server.Raft;
 /// </summary>
 internal static class ForwardedConfigChecks
 {
+    private static readonly ConfigError MissingAnswer = new(ErrorCode.UnknownServerError, "The controller's answer left this resource out.");
+
     /// <summary>The outcome for a request some of whose resources failed the check.</summary>
     /// <param name="Errors">The failed resources' answers, by their index in the request.</param>
     /// <param name="Remaining">The request to forward without them; null when none is left.</param>
@@ -37,35 +39,17 @@ internal static class ForwardedConfigChecks
 
         var remaining = new AlterConfigsRequest { ValidateOnly = request.ValidateOnly };
         remaining.Resources.AddRange(request.Resources.Where((_, i) => !errors.ContainsKey(i)));
-        return new Outcome(errors, remaining.Resources.Count == 0 ? null : remaining, forwarded =>
+        return new Outcome(errors, remaining.Resources.Count == 0 ? null : remaining, forwarded => new AlterConfigsResponse
         {
-            var answers = (forwarded as AlterConfigsResponse)?.Responses ?? [];
-            var response = new AlterConfigsResponse();
-            var next = 0;
-            for (var i = 0; i < request.Resources.Count; i++)
-            {
-                var resource = request.Resources[i];
-                response.Responses.Add(errors.TryGetValue(i, out var error)
-                    ? new AlterConfigsResponse.AlterConfigsResourceResponse
-                    {
-                        ErrorCode = (short)error.Error,
-                        ErrorMessage = error.Message,
-                        ResourceType = resource.ResourceType,
-                        ResourceName = resource.ResourceName,
-                    }
-                    : next < answers.Count ? answers[next++] : Missing(resource.ResourceType, resource.ResourceName));
-            }
-
-            return response;
+            Responses = Reassemble(request.Resources, errors, (forwarded as AlterConfigsResponse)?.Responses ?? [], static (resource, error) =>
+                new AlterConfigsResponse.AlterConfigsResourceResponse
+                {
+                    ErrorCode = (short)error.Error,
+                    ErrorMessage = error.Message,
+                    ResourceType = resource.ResourceType,
+                    ResourceName = resource.ResourceName,
+                }),
         });
-
-        static AlterConfigsResponse.AlterConfigsResourceResponse Missing(sbyte type, string name) => new()
-        {
-            ErrorCode = (short)ErrorCode.UnknownServerError,
-            ErrorMessage = "The controller's answer left this resource out.",
-            ResourceType = type,
-            ResourceName = name,
-        };
     }
 
     private static Outcome? CheckIncremental(IncrementalAlterConfigsRequest request, int nodeId)
@@ -78,35 +62,35 @@ internal static class ForwardedConfigChecks
 
         var remaining = new IncrementalAlterConfigsRequest { ValidateOnly = request.ValidateOnly };
         remaining.Resources.AddRange(request.Resources.Where((_, i) => !errors.ContainsKey(i)));
-        return new Outcome(errors, remaining.Resources.Count == 0 ? null : remaining, forwarded =>
+        return new Outcome(errors, remaining.Resources.Count == 0 ? null : remaining, forwarded => new IncrementalAlterConfigsResponse
         {
-            var answers = (forwarded as IncrementalAlterConfigsResponse)?.Responses ?? [];
-            var response = new IncrementalAlterConfigsResponse();
-            var next = 0;
-            for (var i = 0; i < request.Resources.Count; i++)
-            {
-                var resource = request.Resources[i];
-                response.Responses.Add(errors.TryGetValue(i, out var error)
-                    ? new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
-                    {
-                        ErrorCode = (short)error.Error,
-                        ErrorMessage = error.Message,
-                        ResourceType = resource.ResourceType,
-                        ResourceName = resource.ResourceName,
-                    }
-                    : next < answers.Count ? answers[next++] : Missing(resource.ResourceType, resource.ResourceName));
-            }
-
-            return response;
+            Responses = Reassemble(request.Resources, errors, (forwarded as IncrementalAlterConfigsResponse)?.Responses ?? [], static (resource, error) =>
+                new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
+                {
+                    ErrorCode = (short)error.Error,
+                    ErrorMessage = error.Message,
+                    ResourceType = resource.ResourceType,
+                    ResourceName = resource.ResourceName,
+                }),
         });
+    }
 
-        static IncrementalAlterConfigsResponse.AlterConfigsResourceResponse Missing(sbyte type, string name) => new()
+    /// <summary>
+    /// Kafka's reassembleIncrementalResponse: one answer per requested resource in request order, the refused ones from
+    /// <paramref name="errors"/>, the others in turn from the forwarded answer (an answer missing there is an error).
+    /// </summary>
+    private static List<TAnswer> Reassemble<TResource, TAnswer>(
+        List<TResource> resources, Dictionary<int, ConfigError> errors, List<TAnswer> forwarded, Func<TResource, ConfigError, TAnswer> answer)
+    {
+        var merged = new List<TAnswer>(resources.Count);
+        var next = 0;
+        for (var i = 0; i < resources.Count; i++)
         {
-            ErrorCode = (short)ErrorCode.UnknownServerError,
-            ErrorMessage = "The controller's answer left this resource out.",
-            ResourceType = type,
-            ResourceName = name,
-        };
+            merged.Add(errors.TryGetValue(i, out var error) ? answer(resources[i], error)
+                : next < forwarded.Count ? forwarded[next++] : answer(resources[i], MissingAnswer));
+        }
+
+        return merged;
     }
 
     /// <summary>The request's bytes (without header) at <paramref name="version"/>.</summary>
