@@ -177,6 +177,77 @@ public sealed class ControllerTests
         Assert.Equal("data-kafka-0", volume.PersistentVolumeClaim.ClaimName);
     }
 
+    [Theory]
+    [InlineData("Delete", false)]
+    [InlineData("Retain", true)]
+    public async Task StatefulSet_Deleted_ClaimsFollowWhenDeleted(string whenDeleted, bool kept)
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var client = server.CreateClient();
+        await client.AppsV1.CreateNamespacedStatefulSetAsync(WithClaims("kafka", 2, whenDeleted, "Retain"), "default");
+        await Eventually.GetAsync(() => client.CoreV1.ListNamespacedPersistentVolumeClaimAsync("default"), l => l.Items.Count == 2, "two claims");
+
+        await client.AppsV1.DeleteNamespacedStatefulSetAsync("kafka", "default", propagationPolicy: "Background");
+
+        await Eventually.GetAsync(() => client.CoreV1.ListNamespacedPodAsync("default"), l => l.Items.Count == 0, "pods collected");
+        var claims = await Eventually.GetAsync(() => client.CoreV1.ListNamespacedPersistentVolumeClaimAsync("default"), l => l.Items.Count == (kept ? 2 : 0),
+            kept ? "claims kept" : "claims collected");
+        if (kept)
+        {
+            Assert.All(claims.Items, c => Assert.Null(c.Metadata.OwnerReferences));
+        }
+    }
+
+    [Fact]
+    public async Task StatefulSet_WhenScaledDelete_ClaimOfARemovedPodIsCollectedOthersKept()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var client = server.CreateClient();
+        await client.AppsV1.CreateNamespacedStatefulSetAsync(WithClaims("kafka", 2, "Retain", "Delete"), "default");
+        await Eventually.GetAsync(() => client.CoreV1.ListNamespacedPersistentVolumeClaimAsync("default"), l => l.Items.Count == 2, "two claims");
+
+        await client.AppsV1.PatchNamespacedStatefulSetScaleAsync(new V1Patch("""{"spec":{"replicas":1}}""", V1Patch.PatchType.MergePatch), "kafka", "default");
+
+        var claims = await Eventually.GetAsync(() => client.CoreV1.ListNamespacedPersistentVolumeClaimAsync("default"), l => l.Items.Count == 1, "one claim");
+        Assert.Equal("data-kafka-0", claims.Items.Single().Metadata.Name);
+    }
+
+    [Fact]
+    public async Task StatefulSet_PolicyChangedToDelete_ExistingClaimsGainTheOwnerReference()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var client = server.CreateClient();
+        await client.AppsV1.CreateNamespacedStatefulSetAsync(WithClaims("kafka", 1, "Retain", "Retain"), "default");
+        var claim = await Eventually.GetAsync(() => client.CoreV1.ListNamespacedPersistentVolumeClaimAsync("default"), l => l.Items.Count == 1, "a claim");
+        Assert.Null(claim.Items[0].Metadata.OwnerReferences);
+
+        var sts = await client.AppsV1.PatchNamespacedStatefulSetAsync(new V1Patch("""{"spec":{"persistentVolumeClaimRetentionPolicy":{"whenDeleted":"Delete"}}}""",
+            V1Patch.PatchType.MergePatch), "kafka", "default");
+
+        var owned = await Eventually.GetAsync(() => client.CoreV1.ListNamespacedPersistentVolumeClaimAsync("default"),
+            l => l.Items[0].Metadata.OwnerReferences?.Count == 1, "the claim owned by its StatefulSet");
+        Assert.Equal(sts.Metadata.Uid, owned.Items[0].Metadata.OwnerReferences[0].Uid);
+    }
+
+    private static V1StatefulSet WithClaims(string name, int replicas, string whenDeleted, string whenScaled)
+    {
+        var sts = Workloads.StatefulSet(name, replicas);
+        sts.Spec.PersistentVolumeClaimRetentionPolicy = new V1StatefulSetPersistentVolumeClaimRetentionPolicy { WhenDeleted = whenDeleted, WhenScaled = whenScaled };
+        sts.Spec.VolumeClaimTemplates =
+        [
+            new V1PersistentVolumeClaim
+            {
+                Metadata = new V1ObjectMeta { Name = "data" },
+                Spec = new V1PersistentVolumeClaimSpec
+                {
+                    AccessModes = ["ReadWriteOnce"],
+                    Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
+                },
+            },
+        ];
+        return sts;
+    }
+
     [Fact]
     public async Task StatefulSet_OrdinalsStart_PodsNumberedFromStartAndScaleDownFromTheTop()
     {

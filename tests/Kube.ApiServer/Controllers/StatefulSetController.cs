@@ -10,7 +10,10 @@ namespace Kube.ApiServer.Controllers;
 /// <summary>
 /// A minimal StatefulSet controller: keeps pods name-0..name-(replicas-1) (one at a time while a lower
 /// ordinal is not Ready under OrderedReady), creates PVCs from volumeClaimTemplates, deletes pods above
-/// the replica count and maintains status counts. Runs no containers: pods become Ready only when a
+/// the replica count and maintains status counts. <c>persistentVolumeClaimRetentionPolicy</c> works as in Kubernetes
+/// (KEP-1847, GA in 1.32), through owner references the garbage collector follows: <c>whenDeleted: Delete</c> makes the
+/// StatefulSet an owner of its claims, <c>whenScaled: Delete</c> makes a pod removed by a scale-down the owner of its
+/// claims; with <c>Retain</c> those references are taken off again. Runs no containers: pods become Ready only when a
 /// test says so. Called by the controller loop only (one thread).
 /// </summary>
 internal sealed class StatefulSetController
@@ -69,6 +72,7 @@ internal sealed class StatefulSetController
                     continue;
                 }
                 CreateClaims(txn, pvcType, sts, i);
+                UpdateClaimOwners(txn, pvcType, sts, i, condemnedPod: null);
                 try
                 {
                     pods[podName] = _service.CreateIn(txn, podType, ns, BuildPod(sts, i), dryRun: false);
@@ -88,7 +92,9 @@ internal sealed class StatefulSetController
             foreach (var (podName, pod) in pods.OrderByDescending(p => Ordinal(p.Key)))
             {
                 var ordinal = Ordinal(podName);
-                if ((ordinal < start || ordinal >= start + replicas) && pod["metadata"]?["deletionTimestamp"] is null)
+                var condemned = ordinal < start || ordinal >= start + replicas;
+                UpdateClaimOwners(txn, pvcType, sts, ordinal, condemned ? pod : null);
+                if (condemned && pod["metadata"]?["deletionTimestamp"] is null)
                 {
                     _service.DeleteIn(txn, podType, ns, podName, null);
                     pods.Remove(podName);
@@ -185,6 +191,56 @@ internal sealed class StatefulSetController
             _service.CreateIn(txn, pvcType, ns, pvc, dryRun: false);
         }
     }
+
+    /// <summary>
+    /// Keeps the owner references of one ordinal's claims in step with the retention policy: the StatefulSet owns them
+    /// under <c>whenDeleted: Delete</c>; <paramref name="condemnedPod"/> (a pod being scaled away) owns them under
+    /// <c>whenScaled: Delete</c>. References the policy no longer asks for are removed; claims of other owners untouched.
+    /// </summary>
+    private void UpdateClaimOwners(ObjectStore.Transaction txn, ResourceType pvcType, JsonObject sts, int ordinal, JsonObject? condemnedPod)
+    {
+        var ns = sts["metadata"]!["namespace"]!.GetValue<string>();
+        var name = sts["metadata"]!["name"]!.GetValue<string>();
+        var policy = sts["spec"]?["persistentVolumeClaimRetentionPolicy"];
+        var setOwns = policy?["whenDeleted"]?.GetValue<string>() == "Delete";
+        var podOwns = condemnedPod is not null && policy?["whenScaled"]?.GetValue<string>() == "Delete";
+        var setUid = sts["metadata"]!["uid"]!.GetValue<string>();
+        var podUid = condemnedPod?["metadata"]?["uid"]?.GetValue<string>();
+        foreach (var template in sts["spec"]?["volumeClaimTemplates"] as JsonArray ?? [])
+        {
+            var claimName = $"{template!["metadata"]!["name"]!.GetValue<string>()}-{name}-{ordinal}";
+            if (txn.Get(pvcType.StorageKey, ns, claimName) is not { } claim)
+            {
+                continue;
+            }
+            var owners = claim["metadata"]?["ownerReferences"] as JsonArray ?? [];
+            var wanted = owners.Where(o => o?["uid"]?.GetValue<string>() is { } uid && uid != setUid && uid != podUid)
+                .Select(o => o!.DeepClone()).ToList();
+            if (setOwns)
+            {
+                wanted.Add(OwnerReference("apps/v1", "StatefulSet", name, setUid));
+            }
+            if (podOwns)
+            {
+                wanted.Add(OwnerReference("v1", "Pod", condemnedPod!["metadata"]!["name"]!.GetValue<string>(), podUid!));
+            }
+            if (owners.Count == wanted.Count && owners.Zip(wanted).All(pair => JsonNode.DeepEquals(pair.First, pair.Second)))
+            {
+                continue;
+            }
+            claim["metadata"]!["ownerReferences"] = wanted.Count == 0 ? null : new JsonArray([.. wanted]);
+            _service.UpdateIn(txn, pvcType, ns, claimName, claim, status: false, allowCreate: false);
+        }
+    }
+
+    private static JsonObject OwnerReference(string apiVersion, string kind, string name, string uid) => new()
+    {
+        ["apiVersion"] = apiVersion,
+        ["kind"] = kind,
+        ["name"] = name,
+        ["uid"] = uid,
+        ["blockOwnerDeletion"] = true,
+    };
 
     private static JsonObject BuildPod(JsonObject sts, int ordinal)
     {
