@@ -41,13 +41,21 @@ internal static class LogChecker
         VerifyAsync(cluster, topic, Enumerable.Range(0, partitions), producer, output);
 
     /// <summary>The checks for some partitions only (when the others have no leader to read from).</summary>
-    public static async Task VerifyAsync(ICheckedCluster cluster, string topic, IEnumerable<int> partitions, IAcknowledgedSequences producer, ITestOutputHelper output)
+    public static Task VerifyAsync(ICheckedCluster cluster, string topic, IEnumerable<int> partitions, IAcknowledgedSequences producer, ITestOutputHelper output) =>
+        VerifyAsync(topic, partitions, partition => ReadPartitionAsync(cluster, new TopicPartition(topic, partition), output), producer, output);
+
+    /// <summary>
+    /// The checks over records read by <paramref name="read"/>: every record of a partition from its log start to its
+    /// high watermark, as (offset, sequence number or -1 for anything else), in offset order.
+    /// </summary>
+    public static async Task VerifyAsync(string topic, IEnumerable<int> partitions, Func<int, Task<List<(long Offset, long Sequence)>>> read,
+        IAcknowledgedSequences producer, ITestOutputHelper output)
     {
         var problems = new Problems();
         var summary = new StringBuilder();
         foreach (var partition in partitions)
         {
-            var records = await ReadPartitionAsync(cluster, new TopicPartition(topic, partition), output);
+            var records = await read(partition);
             var acknowledged = producer.Acknowledged(partition);
             Check(partition, records, acknowledged, producer, problems);
             summary.Append(CultureInfo.InvariantCulture, $"partition {partition}: {records.Count} records, {acknowledged.Count} acknowledged; ");

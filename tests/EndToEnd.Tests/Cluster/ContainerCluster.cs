@@ -20,7 +20,7 @@ namespace EndToEnd.Tests.Cluster;
 /// unpause, network disconnect and connect) and query metadata from the host. Disposal removes the containers (with their volumes) and the network.
 /// Owned by one test; the waits may be called from any thread.
 /// </summary>
-internal sealed class ContainerCluster : ICheckedCluster, IAsyncDisposable
+internal sealed class ContainerCluster : ICheckedCluster, IWaitingCluster, IAsyncDisposable
 {
     public const int NodeCount = 3;
 

@@ -45,12 +45,16 @@ internal sealed class VerifiableProducerContainer : IAcknowledgedSequences, IAsy
         }
     }
 
-    public static async Task<VerifiableProducerContainer> StartAsync(ContainerCluster cluster, string topic, int partitions, int recordsPerSecond)
+    public static Task<VerifiableProducerContainer> StartAsync(ContainerCluster cluster, string topic, int partitions, int recordsPerSecond) =>
+        StartAsync(cluster.Network.Name, cluster.InternalBootstrapServers, topic, partitions, recordsPerSecond);
+
+    /// <summary>Starts the producer on the Docker network <paramref name="network"/>, bootstrapping from <paramref name="bootstrapServers"/> as seen there.</summary>
+    public static async Task<VerifiableProducerContainer> StartAsync(string network, string bootstrapServers, string topic, int partitions, int recordsPerSecond)
     {
-        var container = new BrokerContainerBuilder("producer")
-            .WithNetwork(cluster.Network)
+        var container = new BrokerContainerBuilder($"producer-{Guid.NewGuid().ToString("N")[..6]}")
+            .WithNetwork(network)
             .WithCommand(
-                "verifiable-producer", "--bootstrap-server", cluster.InternalBootstrapServers, "--topic", topic,
+                "verifiable-producer", "--bootstrap-server", bootstrapServers, "--topic", topic,
                 "--partitions", partitions.ToString(CultureInfo.InvariantCulture), "--throughput", recordsPerSecond.ToString(CultureInfo.InvariantCulture),
                 // Retried across every fault the test injects: a record is only given up after two minutes.
                 "--producer-property", "message.timeout.ms=120000",
@@ -90,7 +94,7 @@ internal sealed class VerifiableProducerContainer : IAcknowledgedSequences, IAsy
     }
 
     /// <summary>Waits until partition <paramref name="partition"/> has <paramref name="more"/> acknowledgements more than now.</summary>
-    public async Task WaitForProgressAsync(ContainerCluster cluster, int partition, int more, string why)
+    public async Task WaitForProgressAsync(IWaitingCluster cluster, int partition, int more, string why)
     {
         await RefreshAsync();
         var target = AcknowledgedCount(partition) + more;
@@ -103,7 +107,7 @@ internal sealed class VerifiableProducerContainer : IAcknowledgedSequences, IAsy
     }
 
     /// <summary>Sends SIGTERM (the tool stops sending and flushes), waits for the exit and reads the last lines.</summary>
-    public async Task StopAsync(ContainerCluster cluster)
+    public async Task StopAsync(IWaitingCluster cluster)
     {
         await E2EDocker.RunAsync("kill", "--signal", "TERM", _container.Name);
         var exitCode = await _container.WaitForExitAsync(StopTimeout);

@@ -38,7 +38,7 @@ internal sealed class BrokerContainerBuilder
     public const uint ImageUser = 1001;
 
     private readonly Dictionary<string, string> _environment = new(StringComparer.Ordinal);
-    private readonly List<(INetwork Network, string[] Aliases)> _networks = [];
+    private readonly List<(string Network, string[] Aliases)> _networks = [];
     private readonly List<(string Volume, string Path, bool ReadOnly)> _volumes = [];
     private readonly List<(string Path, byte[] Content)> _files = [];
     private readonly List<(string HostPath, string Path, bool ReadOnly)> _bindMounts = [];
@@ -66,7 +66,10 @@ internal sealed class BrokerContainerBuilder
     }
 
     /// <summary>Joins <paramref name="network"/>, reachable there as <see cref="Name"/> and as each alias.</summary>
-    public BrokerContainerBuilder WithNetwork(INetwork network, params string[] aliases)
+    public BrokerContainerBuilder WithNetwork(INetwork network, params string[] aliases) => WithNetwork(network.Name, aliases);
+
+    /// <summary>Joins the user-defined network named <paramref name="network"/> (one this test created, e.g. the pod runner's).</summary>
+    public BrokerContainerBuilder WithNetwork(string network, params string[] aliases)
     {
         _networks.Add((network, aliases));
         return this;

@@ -71,13 +71,28 @@ internal sealed class ApiServerWithCrds : IAsyncDisposable
     /// <summary>Creates every document of an example under examples/, as <c>kubectl apply -n</c> would.</summary>
     public async Task CreateExampleAsync(string path)
     {
-        foreach (var doc in Manifests.ReadYaml(await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "examples", path))))
+        foreach (var doc in await ReadExampleAsync(path))
         {
-            var version = ((string)doc["apiVersion"]!).Split('/')[1];
-            var plural = StrimziCrds.All.Single(c => c.Kind == (string?)doc["kind"]).Plural;
-            await Client.CustomObjects.CreateNamespacedCustomObjectAsync(doc, StrimziGroup.Name, version, Namespace, plural);
+            await CreateAsync(doc);
         }
     }
+
+    /// <summary>The documents of an example under examples/, to change before creating them.</summary>
+    public static async Task<IReadOnlyList<JsonObject>> ReadExampleAsync(string path) =>
+        Manifests.ReadYaml(await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "examples", path)));
+
+    /// <summary>Creates one Strimzi custom resource in <see cref="Namespace"/>.</summary>
+    public async Task CreateAsync(JsonObject doc)
+    {
+        var version = ((string)doc["apiVersion"]!).Split('/')[1];
+        var plural = StrimziCrds.All.Single(c => c.Kind == (string?)doc["kind"]).Plural;
+        await Client.CustomObjects.CreateNamespacedCustomObjectAsync(doc, StrimziGroup.Name, version, Namespace, plural);
+    }
+
+    /// <summary>A JSON merge patch of a Strimzi custom resource's spec (or anything else in <paramref name="patch"/>).</summary>
+    public async Task MergePatchAsync(string plural, string name, string patch) =>
+        await Client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), StrimziGroup.Name,
+            StrimziGroup.StorageVersion, Namespace, plural, name);
 
     public async Task<Kafka> GetKafkaAsync(string name) =>
         JsonSerializer.SerializeToNode(await Client.CustomObjects.GetNamespacedCustomObjectAsync(StrimziGroup.Name, StrimziGroup.StorageVersion, Namespace, "kafkas", name))!
