@@ -22,6 +22,7 @@ internal static class CliApplication
         root.Subcommands.Add(MetadataQuorumCommand.Create());
         root.Subcommands.Add(TopicsCommand.Create());
         root.Subcommands.Add(ConfigsCommand.Create());
+        root.Subcommands.Add(ReassignPartitionsCommand.Create());
         var perf = new Command("perf", "Measure a running broker with a librdkafka client, like Kafka's perf-test tools.");
         perf.Subcommands.Add(new ProducePerfCommand().Command);
         perf.Subcommands.Add(new ConsumePerfCommand().Command);
