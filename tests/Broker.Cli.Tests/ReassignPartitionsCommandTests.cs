@@ -60,6 +60,44 @@ public sealed class ReassignPartitionsCommandTests : IClassFixture<ThreeBrokers>
     }
 
     [Fact]
+    public async Task ListVerifyDescribeCancel_ReassignmentThatCannotFinish_ShownInProgressThenCancelled()
+    {
+        await CreateTopicAsync("stuck", 1);
+        var partition = _cluster.Store.Image.TopicsByName["stuck"].Partitions[0];
+        var (kept, dropped) = (partition.Replicas[0], partition.Replicas[1]);
+
+        // Broker 9 does not exist, so it never catches up and the reassignment stays in progress.
+        await _cluster.Store.CommitAsync([new Broker.Protocol.Metadata.PartitionChangeRecord
+        {
+            TopicId = _cluster.Store.Image.TopicsByName["stuck"].TopicId,
+            PartitionId = 0,
+            Replicas = [kept, 9, dropped],
+            AddingReplicas = [9],
+            RemovingReplicas = [dropped],
+        }], CancellationToken.None);
+        var plan = Json("stuck.json", $"{{\"version\":1,\"partitions\":[{{\"topic\":\"stuck\",\"partition\":0,\"replicas\":[{kept},9]}}]}}");
+
+        var listed = await ReassignAsync("--list");
+        var verified = await ReassignAsync("--reassignment-json-file", plan, "--verify");
+        var described = await CliRun.RunAsync("topics", "--bootstrap-server", _cluster.BootstrapServers, "--describe", "--topic", "stuck");
+        var executed = await ReassignAsync("--reassignment-json-file", plan, "--execute");
+        var cancelled = await ReassignAsync("--reassignment-json-file", plan, "--cancel");
+
+        Assert.Equal($"Current partition reassignments:\nstuck-0: replicas: {kept},9,{dropped}. adding: 9. removing: {dropped}.\n", listed.Output);
+        Assert.Equal(1, verified.Code);
+        Assert.Equal("Status of partition reassignment:\nReassignment of partition stuck-0 is still in progress.\n", verified.Output);
+        Assert.Contains("\tReplicationFactor: 2\t", described.Output, StringComparison.Ordinal);
+        Assert.Contains($"\tReplicas: {kept},9,{dropped}\tIsr: ", described.Output, StringComparison.Ordinal);
+        Assert.Contains($"\tAdding Replicas: 9\tRemoving Replicas: {dropped}\tElr: ", described.Output, StringComparison.Ordinal);
+        Assert.Equal(1, executed.Code);
+        Assert.Contains("other partition reassignments are in progress", executed.Error, StringComparison.Ordinal);
+        Assert.True(cancelled.Code == 0, cancelled.Error);
+        Assert.Equal("Successfully cancelled partition reassignment for: stuck-0\n", cancelled.Output);
+        Assert.Equal("No partition reassignments found.\n", (await ReassignAsync("--list")).Output);
+        Assert.Equal([kept, dropped], _cluster.Store.Image.TopicsByName["stuck"].Partitions[0].Replicas.ToArray());
+    }
+
+    [Fact]
     public async Task Verify_ReplicasDifferWithoutReassignment_ExitCode1()
     {
         await CreateTopicAsync("unmoved", 1);

@@ -19,6 +19,8 @@ public sealed class ThreeBrokers : IAsyncLifetime
 
     public string BootstrapServers => string.Join(',', _brokers.Select(b => b!.BootstrapServers));
 
+    public RunningBroker Broker(int node) => _brokers[node - 1]!;
+
     public async Task InitializeAsync()
     {
         for (var node = 1; node <= 3; node++)

@@ -171,19 +171,29 @@ internal static class TopicsCommand
         }
 
         var configs = await TopicConfigsAsync(client, topics.Select(t => t.Name!).ToList(), ct).ConfigureAwait(false);
+        var moving = await ReassignmentsAsync(client, name, ct).ConfigureAwait(false);
         var text = new StringBuilder();
         foreach (var topic in topics)
         {
             var partitions = topic.Partitions.OrderBy(p => p.PartitionIndex).ToList();
-            var replicationFactor = partitions.Count == 0 ? 0 : partitions[0].ReplicaNodes.Count;
+
+            // During a reassignment the replica list holds the targets and the old replicas: the factor is what remains once the adding ones are subtracted.
+            var replicationFactor = partitions.Count == 0 ? 0
+                : partitions[0].ReplicaNodes.Count - (moving.TryGetValue((topic.Name!, partitions[0].PartitionIndex), out var first) ? first.AddingReplicas.Count : 0);
             text.Append(CultureInfo.InvariantCulture, $"Topic: {topic.Name}\tTopicId: {LogDirFormat.FormatUuid(topic.TopicId)}\tPartitionCount: {partitions.Count}")
                 .Append(CultureInfo.InvariantCulture, $"\tReplicationFactor: {replicationFactor}\tConfigs: {configs.GetValueOrDefault(topic.Name!, "")}\n");
             foreach (var partition in partitions)
             {
                 var leader = partition.LeaderId < 0 ? "none" : partition.LeaderId.ToString(CultureInfo.InvariantCulture);
                 text.Append(CultureInfo.InvariantCulture, $"\tTopic: {topic.Name}\tPartition: {partition.PartitionIndex}\tLeader: {leader}")
-                    .Append(CultureInfo.InvariantCulture, $"\tReplicas: {string.Join(',', partition.ReplicaNodes)}\tIsr: {string.Join(',', partition.IsrNodes)}")
-                    .Append("\tElr: \tLastKnownElr: ");
+                    .Append(CultureInfo.InvariantCulture, $"\tReplicas: {string.Join(',', partition.ReplicaNodes)}\tIsr: {string.Join(',', partition.IsrNodes)}");
+                if (moving.TryGetValue((topic.Name!, partition.PartitionIndex), out var reassignment))
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"\tAdding Replicas: {string.Join(',', reassignment.AddingReplicas)}")
+                        .Append(CultureInfo.InvariantCulture, $"\tRemoving Replicas: {string.Join(',', reassignment.RemovingReplicas)}");
+                }
+
+                text.Append("\tElr: \tLastKnownElr: ");
                 if (partition.OfflineReplicas.Count > 0)
                 {
                     text.Append(CultureInfo.InvariantCulture, $"\tOffline: {string.Join(',', partition.OfflineReplicas)}");
@@ -195,6 +205,24 @@ internal static class TopicsCommand
 
         await output.WriteAsync(text.ToString()).ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>The ongoing reassignments of <paramref name="topic"/> (null: of every topic); none when the cluster cannot list them.</summary>
+    private static async Task<Dictionary<(string Topic, int Partition), ListPartitionReassignmentsResponse.OngoingPartitionReassignment>> ReassignmentsAsync(
+        AdminClient client, string? topic, CancellationToken ct)
+    {
+        var request = new ListPartitionReassignmentsRequest { TimeoutMs = AdminClient.TimeoutMs, Topics = null };
+        var response = await client.SendAsync<ListPartitionReassignmentsResponse>(request, 0, ct).ConfigureAwait(false);
+        var result = new Dictionary<(string, int), ListPartitionReassignmentsResponse.OngoingPartitionReassignment>();
+        foreach (var listed in response.ErrorCode == 0 ? response.Topics.Where(t => topic is null || t.Name == topic) : [])
+        {
+            foreach (var partition in listed.Partitions)
+            {
+                result[(listed.Name, partition.PartitionIndex)] = partition;
+            }
+        }
+
+        return result;
     }
 
     /// <summary>Each topic's configs that are not defaults, as Kafka's tool prints them: k=v,k2=v2.</summary>
