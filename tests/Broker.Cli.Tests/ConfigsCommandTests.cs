@@ -87,7 +87,7 @@ public sealed class ConfigsCommandTests : IClassFixture<SingleBroker>
 
     [Theory]
     [InlineData("brokers", "1", "--add-config", "no.such.config=1", "Unknown broker config name: no.such.config")]
-    [InlineData("brokers", "1", "--add-config", "log.dirs=/tmp/x", "INVALID_")]
+    [InlineData("brokers", "1", "--add-config", "log.dirs=/tmp/x", "INVALID_REQUEST: Cannot update these configs dynamically")]
     [InlineData("brokers", "1", "--delete-config", "log.retention.bytes", "not set on broker 1: log.retention.bytes")]
     [InlineData("topics", "no-such-topic", "--add-config", "retention.ms=1", "UNKNOWN_TOPIC_OR_PARTITION")]
     [InlineData("topics", "no-such-topic", "--delete-config", "retention.ms", "UNKNOWN_TOPIC_OR_PARTITION")]
