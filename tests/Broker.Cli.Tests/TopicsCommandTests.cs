@@ -59,6 +59,35 @@ public sealed class TopicsCommandTests : IClassFixture<SingleBroker>
     }
 
     [Fact]
+    public async Task Alter_MorePartitions_DescribedWithTheNewCount()
+    {
+        await TopicsAsync("--create", "--topic", "grown", "--partitions", "1");
+
+        var altered = await TopicsAsync("--alter", "--topic", "grown", "--partitions", "4");
+        var described = await TopicsAsync("--describe", "--topic", "grown");
+        var shrunk = await TopicsAsync("--alter", "--topic", "grown", "--partitions", "2");
+
+        Assert.True(altered.Code == 0, altered.Error);
+        Assert.Contains("\tPartitionCount: 4\t", described.Output, StringComparison.Ordinal);
+        Assert.Equal(1, shrunk.Code);
+        Assert.Contains("error: cannot alter topic grown: INVALID_PARTITIONS", shrunk.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task IfExistsAndIfNotExists_NothingToDo_ExitCode0()
+    {
+        await TopicsAsync("--create", "--topic", "present");
+
+        var created = await TopicsAsync("--create", "--topic", "present", "--if-not-exists");
+        var altered = await TopicsAsync("--alter", "--topic", "absent", "--partitions", "3", "--if-exists");
+        var deleted = await TopicsAsync("--delete", "--topic", "absent", "--if-exists");
+
+        Assert.Equal((0, ""), (created.Code, created.Error));
+        Assert.Equal((0, ""), (altered.Code, altered.Error));
+        Assert.Equal((0, ""), (deleted.Code, deleted.Error));
+    }
+
+    [Fact]
     public async Task DescribeAndDelete_UnknownTopic_ExitCode1()
     {
         var described = await TopicsAsync("--describe", "--topic", "missing");
@@ -74,6 +103,7 @@ public sealed class TopicsCommandTests : IClassFixture<SingleBroker>
     [InlineData("topics", "--list")]
     [InlineData("topics", "--bootstrap-server", "localhost:1", "--list", "--describe")]
     [InlineData("topics", "--bootstrap-server", "localhost:1", "--create")]
+    [InlineData("topics", "--bootstrap-server", "localhost:1", "--alter", "--topic", "t")]
     [InlineData("topics", "--bootstrap-server", "nonsense", "--list")]
     [InlineData("topics", "--bootstrap-server", "localhost:1", "--create", "--topic", "t", "--config", "novalue")]
     public async Task Topics_BadArguments_ExitCode2(params string[] args)

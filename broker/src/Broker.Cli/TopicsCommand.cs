@@ -8,8 +8,8 @@ namespace Broker.Cli;
 
 /// <summary>
 /// <c>kafka-broker topics</c>, in the shape of Kafka's <c>kafka-topics.sh</c>: exactly one of <c>--create</c> (CreateTopics),
-/// <c>--delete</c> (DeleteTopics), <c>--list</c> and <c>--describe</c> (Metadata, with the topics' non-default configs from
-/// DescribeConfigs). Stateless; thread-safe.
+/// <c>--alter --partitions</c> (CreatePartitions), <c>--delete</c> (DeleteTopics), <c>--list</c> and <c>--describe</c>
+/// (Metadata, with the topics' non-default configs from DescribeConfigs). Stateless; thread-safe.
 /// </summary>
 internal static class TopicsCommand
 {
@@ -20,11 +20,14 @@ internal static class TopicsCommand
     {
         var bootstrap = new Option<string?>("--bootstrap-server") { Description = "Broker endpoints, host:port,...", HelpName = "host:port" };
         var create = new Option<bool>("--create") { Description = "Create a topic." };
+        var alter = new Option<bool>("--alter") { Description = "Raise a topic's partition count to --partitions." };
         var delete = new Option<bool>("--delete") { Description = "Delete a topic." };
+        var ifExists = new Option<bool>("--if-exists") { Description = "--alter, --delete: do nothing when the topic does not exist." };
+        var ifNotExists = new Option<bool>("--if-not-exists") { Description = "--create: do nothing when the topic exists." };
         var list = new Option<bool>("--list") { Description = "List the topics." };
         var describe = new Option<bool>("--describe") { Description = "Describe the topics (or the one given by --topic)." };
         var topic = new Option<string?>("--topic") { Description = "The topic.", HelpName = "name" };
-        var partitions = new Option<int?>("--partitions") { Description = "--create: the number of partitions (default num.partitions).", HelpName = "count" };
+        var partitions = new Option<int?>("--partitions") { Description = "--create: the number of partitions (default num.partitions); --alter: the new, higher count.", HelpName = "count" };
         var replication = new Option<short?>("--replication-factor")
         {
             Description = "--create: the number of replicas of each partition (default default.replication.factor).",
@@ -37,18 +40,25 @@ internal static class TopicsCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var command = new Command("topics", "Create, delete, list and describe topics, like Kafka's kafka-topics tool.");
-        foreach (var option in new Option[] { bootstrap, create, delete, list, describe, topic, partitions, replication, config })
+        foreach (var option in new Option[] { bootstrap, create, alter, delete, list, describe, topic, partitions, replication, config, ifExists, ifNotExists })
         {
             command.Options.Add(option);
         }
 
         command.SetAction((result, ct) =>
         {
-            var actions = new[] { result.GetValue(create), result.GetValue(delete), result.GetValue(list), result.GetValue(describe) };
+            var actions = new[]
+            {
+                (result.GetValue(create), TopicsAction.Create), (result.GetValue(alter), TopicsAction.Alter), (result.GetValue(delete), TopicsAction.Delete),
+                (result.GetValue(list), TopicsAction.List), (result.GetValue(describe), TopicsAction.Describe),
+            }.Where(a => a.Item1).ToList();
             var options = new TopicsOptions(result.GetValue(bootstrap), result.GetValue(topic), result.GetValue(partitions), result.GetValue(replication),
-                result.GetValue(config) ?? []);
-            var action = actions.Count(a => a) != 1 ? TopicsAction.None
-                : actions[0] ? TopicsAction.Create : actions[1] ? TopicsAction.Delete : actions[2] ? TopicsAction.List : TopicsAction.Describe;
+                result.GetValue(config) ?? [])
+            {
+                IfExists = result.GetValue(ifExists),
+                IfNotExists = result.GetValue(ifNotExists),
+            };
+            var action = actions.Count == 1 ? actions[0].Item2 : TopicsAction.None;
             return RunAsync(action, options, result.InvocationConfiguration.Output, result.InvocationConfiguration.Error, ct);
         });
         return command;
@@ -59,13 +69,19 @@ internal static class TopicsCommand
     {
         if (action == TopicsAction.None)
         {
-            await error.WriteLineAsync("error: give exactly one of --create, --delete, --list and --describe.").ConfigureAwait(false);
+            await error.WriteLineAsync("error: give exactly one of --create, --alter, --delete, --list and --describe.").ConfigureAwait(false);
             return CliApplication.ConfigErrorExitCode;
         }
 
-        if (action is TopicsAction.Create or TopicsAction.Delete && string.IsNullOrEmpty(options.Topic))
+        if (action is TopicsAction.Create or TopicsAction.Alter or TopicsAction.Delete && string.IsNullOrEmpty(options.Topic))
         {
             await error.WriteLineAsync($"error: --{action.ToString().ToLowerInvariant()} needs --topic.").ConfigureAwait(false);
+            return CliApplication.ConfigErrorExitCode;
+        }
+
+        if (action == TopicsAction.Alter && options.Partitions is null)
+        {
+            await error.WriteLineAsync("error: --alter needs --partitions (the new partition count).").ConfigureAwait(false);
             return CliApplication.ConfigErrorExitCode;
         }
 
@@ -91,7 +107,8 @@ internal static class TopicsCommand
             return action switch
             {
                 TopicsAction.Create => await CreateTopicAsync(client, options, configs, output, error, ct).ConfigureAwait(false),
-                TopicsAction.Delete => await DeleteTopicAsync(client, options.Topic!, error, ct).ConfigureAwait(false),
+                TopicsAction.Alter => await AlterTopicAsync(client, options, error, ct).ConfigureAwait(false),
+                TopicsAction.Delete => await DeleteTopicAsync(client, options, error, ct).ConfigureAwait(false),
                 TopicsAction.List => await ListAsync(client, output, ct).ConfigureAwait(false),
                 _ => await DescribeAsync(client, options.Topic, output, error, ct).ConfigureAwait(false),
             };
@@ -120,6 +137,11 @@ internal static class TopicsCommand
         var response = await client.SendAsync<CreateTopicsResponse>(new CreateTopicsRequest { TimeoutMs = AdminClient.TimeoutMs, Topics = [topic] }, 7, ct)
             .ConfigureAwait(false);
         var result = response.Topics.FirstOrDefault(t => t.Name == options.Topic) ?? throw new AdminException("CreateTopics answered without the topic.");
+        if (result.ErrorCode == (short)Protocol.ErrorCode.TopicAlreadyExists && options.IfNotExists)
+        {
+            return 0;
+        }
+
         if (result.ErrorCode != 0)
         {
             await error.WriteLineAsync($"error: cannot create topic {options.Topic}: {AdminClient.ErrorText(result.ErrorCode, result.ErrorMessage)}")
@@ -131,14 +153,43 @@ internal static class TopicsCommand
         return 0;
     }
 
-    private static async Task<int> DeleteTopicAsync(AdminClient client, string name, TextWriter error, CancellationToken ct)
+    private static async Task<int> AlterTopicAsync(AdminClient client, TopicsOptions options, TextWriter error, CancellationToken ct)
     {
+        var response = await client.SendAsync<CreatePartitionsResponse>(new CreatePartitionsRequest
+        {
+            TimeoutMs = AdminClient.TimeoutMs,
+            Topics = [new CreatePartitionsRequest.CreatePartitionsTopic { Name = options.Topic!, Count = options.Partitions!.Value, Assignments = null }],
+        }, 3, ct).ConfigureAwait(false);
+        var result = response.Results.FirstOrDefault() ?? throw new AdminException("CreatePartitions answered without the topic.");
+        if (result.ErrorCode == (short)Protocol.ErrorCode.UnknownTopicOrPartition && options.IfExists)
+        {
+            return 0;
+        }
+
+        if (result.ErrorCode != 0)
+        {
+            await error.WriteLineAsync($"error: cannot alter topic {options.Topic}: {AdminClient.ErrorText(result.ErrorCode, result.ErrorMessage)}")
+                .ConfigureAwait(false);
+            return 1;
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> DeleteTopicAsync(AdminClient client, TopicsOptions options, TextWriter error, CancellationToken ct)
+    {
+        var name = options.Topic!;
         var response = await client.SendAsync<DeleteTopicsResponse>(new DeleteTopicsRequest
         {
             TimeoutMs = AdminClient.TimeoutMs,
             Topics = [new DeleteTopicsRequest.DeleteTopicState { Name = name }],
         }, 6, ct).ConfigureAwait(false);
         var result = response.Responses.FirstOrDefault() ?? throw new AdminException("DeleteTopics answered without the topic.");
+        if (result.ErrorCode == (short)Protocol.ErrorCode.UnknownTopicOrPartition && options.IfExists)
+        {
+            return 0;
+        }
+
         if (result.ErrorCode != 0)
         {
             await error.WriteLineAsync($"error: cannot delete topic {name}: {AdminClient.ErrorText(result.ErrorCode, result.ErrorMessage)}").ConfigureAwait(false);
@@ -256,10 +307,16 @@ internal enum TopicsAction
 {
     None,
     Create,
+    Alter,
     Delete,
     List,
     Describe,
 }
 
 /// <summary>The options of <c>kafka-broker topics</c>. Immutable.</summary>
-internal sealed record TopicsOptions(string? Bootstrap, string? Topic, int? Partitions, short? ReplicationFactor, IReadOnlyList<string> Configs);
+internal sealed record TopicsOptions(string? Bootstrap, string? Topic, int? Partitions, short? ReplicationFactor, IReadOnlyList<string> Configs)
+{
+    public bool IfExists { get; init; }
+
+    public bool IfNotExists { get; init; }
+}
