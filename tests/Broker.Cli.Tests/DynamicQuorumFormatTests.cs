@@ -134,5 +134,15 @@ public sealed class DynamicQuorumFormatTests : IDisposable
         Assert.Contains("error", result.Error, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public async Task MetadataQuorum_NobodyListening_ExitCode1WithTheReason()
+    {
+        var result = await RunAsync("metadata-quorum", "--bootstrap-controller", "127.0.0.1:1", "describe", "--status");
+
+        Assert.Equal(1, result.Code);
+        Assert.Contains("127.0.0.1:1: Connecting to 127.0.0.1:1 failed", result.Error, StringComparison.Ordinal);
+        Assert.Contains("error: no endpoint of 127.0.0.1:1 described the quorum.", result.Error, StringComparison.Ordinal);
+    }
+
     private sealed record VotersRecordView(IReadOnlyList<(int Id, Guid DirectoryId, string Listener, string Host, int Port)> Voters);
 }

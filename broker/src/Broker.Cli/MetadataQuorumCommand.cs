@@ -253,7 +253,7 @@ internal static class MetadataQuorumCommand
             using var response = await connection.SendAsync<TResponse>(request, version, ct).ConfigureAwait(false);
             return response.Message;
         }
-        catch (Exception e) when (e is IOException or TimeoutException or System.Net.Sockets.SocketException or KafkaProtocolException)
+        catch (Exception e) when (e is KafkaConnectionException or IOException or TimeoutException or System.Net.Sockets.SocketException or KafkaProtocolException)
         {
             await error.WriteLineAsync($"{endpoint}: {e.Message}").ConfigureAwait(false);
             return null;
@@ -271,15 +271,13 @@ internal static class MetadataQuorumCommand
 
         foreach (var raw in bootstrap.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            var colon = raw.LastIndexOf(':');
-            if (colon <= 0 || !int.TryParse(raw.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is <= 0 or > 65535)
+            if (!AdminClient.TryParseEndpoint(raw, out var endpoint))
             {
                 error.WriteLine($"error: '{raw}' is not host:port.");
                 return false;
             }
 
-            var host = raw[..colon].Trim('[', ']');
-            endpoints.Add(IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port) : new DnsEndPoint(host, port));
+            endpoints.Add(endpoint);
         }
 
         return endpoints.Count > 0;
