@@ -77,6 +77,20 @@ public sealed class ConfigsCommandTests : IClassFixture<SingleBroker>
     }
 
     [Fact]
+    public async Task Shorthands_BrokerBrokerDefaultsTopic_SameAsEntityOptions()
+    {
+        await CliRun.RunAsync("topics", "--bootstrap-server", _broker.BootstrapServers, "--create", "--topic", "shorthand");
+
+        var broker = await ConfigsAsync("--describe", "--broker", "1");
+        var defaults = await ConfigsAsync("--describe", "--broker-defaults");
+        var topic = await ConfigsAsync("--describe", "--topic", "shorthand");
+
+        Assert.Equal((await ConfigsAsync("--describe", "--entity-type", "brokers", "--entity-name", "1")).Output, broker.Output);
+        Assert.StartsWith("Default configs for brokers in the cluster are:\n", defaults.Output, StringComparison.Ordinal);
+        Assert.Equal("Dynamic configs for topic shorthand are:\n", topic.Output);
+    }
+
+    [Fact]
     public async Task Describe_UnknownBroker_ExitCode1NamingIt()
     {
         var result = await ConfigsAsync("--describe", "--entity-type", "brokers", "--entity-name", "99");

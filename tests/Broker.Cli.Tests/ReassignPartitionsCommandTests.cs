@@ -38,13 +38,22 @@ public sealed class ReassignPartitionsCommandTests : IClassFixture<ThreeBrokers>
         var target = new[] { 1, 2, 3 }.Except(before).Concat(before.Take(1)).ToArray();
         var plan = Json("plan.json", $"{{\"version\":1,\"partitions\":[{{\"topic\":\"moved\",\"partition\":0,\"replicas\":[{string.Join(",", target)}]}}]}}");
 
-        var executed = await ReassignAsync("--reassignment-json-file", plan, "--execute");
+        var executed = await ReassignAsync("--reassignment-json-file", plan, "--execute", "--throttle", "50000000");
+        var topicThrottles = await CliRun.RunAsync("configs", "--bootstrap-server", _cluster.BootstrapServers, "--describe", "--topic", "moved");
+        var brokerThrottles = await CliRun.RunAsync("configs", "--bootstrap-server", _cluster.BootstrapServers, "--describe", "--broker", "1");
 
         Assert.True(executed.Code == 0, executed.Error);
         Assert.Equal("Current partition replica assignment\n\n" +
             $"{{\"version\":1,\"partitions\":[{{\"topic\":\"moved\",\"partition\":0,\"replicas\":[{string.Join(",", before)}],\"log_dirs\":[\"any\",\"any\"]}}]}}\n\n" +
             "Save this to use as the --reassignment-json-file option during rollback\n" +
+            "Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed.\n" +
+            "The inter-broker throttle limit was set to 50000000 B/s\n" +
             "Successfully started partition reassignment for moved-0\n", executed.Output);
+        Assert.Contains($"  follower.replication.throttled.replicas=0:{target[0]} ", topicThrottles.Output, StringComparison.Ordinal);
+        Assert.Contains($"  leader.replication.throttled.replicas={string.Join(",", before.Select(b => $"0:{b}").Order(StringComparer.Ordinal))} ",
+            topicThrottles.Output, StringComparison.Ordinal);
+        Assert.Contains("  leader.replication.throttled.rate=50000000 ", brokerThrottles.Output, StringComparison.Ordinal);
+        Assert.Contains("  follower.replication.throttled.rate=50000000 ", brokerThrottles.Output, StringComparison.Ordinal);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         (int Code, string Output, string Error) verified;
         while ((verified = await ReassignAsync("--reassignment-json-file", plan, "--verify")).Code != 0 && DateTime.UtcNow < deadline)
@@ -54,7 +63,12 @@ public sealed class ReassignPartitionsCommandTests : IClassFixture<ThreeBrokers>
         }
 
         Assert.True(verified.Code == 0, verified.Output + verified.Error);
-        Assert.Equal("Status of partition reassignment:\nReassignment of partition moved-0 is completed.\n", verified.Output);
+        Assert.Equal("Status of partition reassignment:\nReassignment of partition moved-0 is completed.\n" +
+            "Clearing broker-level throttles on brokers 1,2,3\nClearing topic-level throttles on topic moved\n", verified.Output);
+        Assert.Equal("Dynamic configs for topic moved are:\n",
+            (await CliRun.RunAsync("configs", "--bootstrap-server", _cluster.BootstrapServers, "--describe", "--topic", "moved")).Output);
+        Assert.Equal("Dynamic configs for broker 1 are:\n",
+            (await CliRun.RunAsync("configs", "--bootstrap-server", _cluster.BootstrapServers, "--describe", "--broker", "1")).Output);
         Assert.Equal(target, _cluster.Store.Image.TopicsByName["moved"].Partitions[0].Replicas.ToArray());
         Assert.Equal("No partition reassignments found.\n", (await ReassignAsync("--list")).Output);
     }
@@ -109,7 +123,8 @@ public sealed class ReassignPartitionsCommandTests : IClassFixture<ThreeBrokers>
 
         Assert.Equal(1, verified.Code);
         Assert.Equal("Status of partition reassignment:\nThere is no active reassignment of partition unmoved-0, " +
-            $"but replica set is {string.Join(",", replicas)} rather than {other},{replicas[0]}.\n", verified.Output);
+            $"but replica set is {string.Join(",", replicas)} rather than {other},{replicas[0]}.\n" +
+            "Clearing broker-level throttles on brokers 1,2,3\nClearing topic-level throttles on topic unmoved\n", verified.Output);
     }
 
     [Fact]

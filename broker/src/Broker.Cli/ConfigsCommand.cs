@@ -27,6 +27,11 @@ internal static class ConfigsCommand
         var entityType = new Option<string?>("--entity-type") { Description = "brokers or topics.", HelpName = "type" };
         var entityName = new Option<string?>("--entity-name") { Description = "The broker id or topic name (all of them when omitted in --describe).", HelpName = "name" };
         var entityDefault = new Option<bool>("--entity-default") { Description = "brokers: the cluster-wide default instead of one broker." };
+
+        // Kafka's shorthands: --broker 1 is --entity-type brokers --entity-name 1, and so on.
+        var broker = new Option<string?>("--broker") { Description = "Shorthand of --entity-type brokers --entity-name <id>.", HelpName = "id" };
+        var brokerDefaults = new Option<bool>("--broker-defaults") { Description = "Shorthand of --entity-type brokers --entity-default." };
+        var topic = new Option<string?>("--topic") { Description = "Shorthand of --entity-type topics --entity-name <topic>.", HelpName = "name" };
         var addConfig = new Option<string?>("--add-config")
         {
             Description = "--alter: configs to set, k1=v1,k2=[v1,v2] (brackets around a value with commas).",
@@ -34,14 +39,30 @@ internal static class ConfigsCommand
         };
         var deleteConfig = new Option<string?>("--delete-config") { Description = "--alter: configs to remove, k1,k2.", HelpName = "k,..." };
         var command = new Command("configs", "Describe and change broker and topic configs, like Kafka's kafka-configs tool.");
-        foreach (var option in new Option[] { bootstrap, describe, alter, all, entityType, entityName, entityDefault, addConfig, deleteConfig })
+        foreach (var option in new Option[] { bootstrap, describe, alter, all, entityType, entityName, entityDefault, broker, brokerDefaults, topic, addConfig, deleteConfig })
         {
             command.Options.Add(option);
         }
 
-        command.SetAction((result, ct) => RunAsync(new ConfigsOptions(result.GetValue(bootstrap), result.GetValue(describe), result.GetValue(alter),
-            result.GetValue(all), result.GetValue(entityType), result.GetValue(entityName), result.GetValue(entityDefault), result.GetValue(addConfig),
-            result.GetValue(deleteConfig)), result.InvocationConfiguration.Output, result.InvocationConfiguration.Error, ct));
+        command.SetAction((result, ct) =>
+        {
+            var (type, name, isDefault) = (result.GetValue(entityType), result.GetValue(entityName), result.GetValue(entityDefault));
+            if (result.GetValue(broker) is { } id)
+            {
+                (type, name) = (type ?? "brokers", name ?? id);
+            }
+            else if (result.GetValue(brokerDefaults))
+            {
+                (type, isDefault) = (type ?? "brokers", true);
+            }
+            else if (result.GetValue(topic) is { } topicName)
+            {
+                (type, name) = (type ?? "topics", name ?? topicName);
+            }
+
+            return RunAsync(new ConfigsOptions(result.GetValue(bootstrap), result.GetValue(describe), result.GetValue(alter), result.GetValue(all), type, name,
+                isDefault, result.GetValue(addConfig), result.GetValue(deleteConfig)), result.InvocationConfiguration.Output, result.InvocationConfiguration.Error, ct);
+        });
         return command;
     }
 

@@ -27,6 +27,13 @@ internal static class ReassignPartitionsCommand
         var list = new Option<bool>("--list") { Description = "List the ongoing reassignments." };
         var generate = new Option<bool>("--generate") { Description = "Propose a plan that moves --topics-to-move-json-file's topics onto --broker-list." };
         var additional = new Option<bool>("--additional") { Description = "--execute: start even though other reassignments are ongoing." };
+        var throttle = new Option<long>("--throttle")
+        {
+            Description = "--execute: limit the moving replicas' replication to this many bytes/s (removed by --verify once done).",
+            HelpName = "bytes/s",
+            DefaultValueFactory = _ => -1,
+        };
+        var preserve = new Option<bool>("--preserve-throttles") { Description = "--verify: leave the throttles in place." };
         var topics = new Option<string?>("--topics-to-move-json-file")
         {
             Description = "--generate: {\"version\":1,\"topics\":[{\"topic\":\"t\"}]}.",
@@ -34,7 +41,7 @@ internal static class ReassignPartitionsCommand
         };
         var brokers = new Option<string?>("--broker-list") { Description = "--generate: the brokers to spread the replicas over, 1,2,3.", HelpName = "ids" };
         var command = new Command("reassign-partitions", "Move partition replicas between brokers, like Kafka's kafka-reassign-partitions tool.");
-        foreach (var option in new Option[] { bootstrap, file, execute, verify, cancel, list, generate, additional, topics, brokers })
+        foreach (var option in new Option[] { bootstrap, file, execute, verify, cancel, list, generate, additional, throttle, preserve, topics, brokers })
         {
             command.Options.Add(option);
         }
@@ -48,7 +55,11 @@ internal static class ReassignPartitionsCommand
                 (result.GetValue(generate), ReassignAction.Generate),
             }.Where(a => a.Given).ToList();
             var options = new ReassignOptions(result.GetValue(bootstrap), chosen.Count == 1 ? chosen[0].Action : ReassignAction.None,
-                result.GetValue(file), result.GetValue(additional), result.GetValue(topics), result.GetValue(brokers));
+                result.GetValue(file), result.GetValue(additional), result.GetValue(topics), result.GetValue(brokers))
+            {
+                Throttle = result.GetValue(throttle),
+                PreserveThrottles = result.GetValue(preserve),
+            };
             return RunAsync(options, result.InvocationConfiguration.Output, result.InvocationConfiguration.Error, ct);
         });
         return command;
@@ -91,8 +102,8 @@ internal static class ReassignPartitionsCommand
         {
             return options.Action switch
             {
-                ReassignAction.Execute => await ExecuteAsync(client, plan, options.Additional, output, error, ct).ConfigureAwait(false),
-                ReassignAction.Verify => await VerifyAsync(client, plan, output, ct).ConfigureAwait(false),
+                ReassignAction.Execute => await ExecuteAsync(client, plan, options, output, error, ct).ConfigureAwait(false),
+                ReassignAction.Verify => await VerifyAsync(client, plan, options.PreserveThrottles, output, ct).ConfigureAwait(false),
                 ReassignAction.Cancel => await CancelAsync(client, plan, output, error, ct).ConfigureAwait(false),
                 ReassignAction.List => await ListAsync(client, output, ct).ConfigureAwait(false),
                 _ => await GenerateAsync(client, topicsToMove, brokerList, output, ct).ConfigureAwait(false),
@@ -139,10 +150,10 @@ internal static class ReassignPartitionsCommand
         return result.Distinct().Count() == result.Count ? result : throw new FormatException($"--broker-list has duplicates: {text}");
     }
 
-    private static async Task<int> ExecuteAsync(AdminClient client, List<PartitionTarget> plan, bool additional, TextWriter output, TextWriter error,
+    private static async Task<int> ExecuteAsync(AdminClient client, List<PartitionTarget> plan, ReassignOptions options, TextWriter output, TextWriter error,
         CancellationToken ct)
     {
-        if (!additional && (await OngoingAsync(client, null, ct).ConfigureAwait(false)).Count > 0)
+        if (!options.Additional && (await OngoingAsync(client, null, ct).ConfigureAwait(false)).Count > 0)
         {
             await error.WriteLineAsync("error: other partition reassignments are in progress; wait for them (--list) or add --additional.").ConfigureAwait(false);
             return 1;
@@ -165,6 +176,10 @@ internal static class ReassignPartitionsCommand
         var rollback = plan.Select(p => p with { Replicas = current[(p.Topic, p.Partition)] });
         await output.WriteAsync($"Current partition replica assignment\n\n{ReassignmentJson.Format(rollback)}\n\n"
             + "Save this to use as the --reassignment-json-file option during rollback\n").ConfigureAwait(false);
+        if (options.Throttle >= 0)
+        {
+            await ReassignmentThrottle.SetAsync(client, plan, current, options.Throttle, output, ct).ConfigureAwait(false);
+        }
 
         var failed = await AlterAsync(client, plan, cancel: false, ct).ConfigureAwait(false);
         if (failed.Count > 0)
@@ -179,7 +194,7 @@ internal static class ReassignPartitionsCommand
         return 0;
     }
 
-    private static async Task<int> VerifyAsync(AdminClient client, List<PartitionTarget> plan, TextWriter output, CancellationToken ct)
+    private static async Task<int> VerifyAsync(AdminClient client, List<PartitionTarget> plan, bool preserveThrottles, TextWriter output, CancellationToken ct)
     {
         var ongoing = await OngoingAsync(client, plan, ct).ConfigureAwait(false);
         var current = CurrentAssignment(await client.MetadataAsync([.. plan.Select(p => p.Topic).Distinct()], ct).ConfigureAwait(false));
@@ -210,6 +225,14 @@ internal static class ReassignPartitionsCommand
         }
 
         await output.WriteAsync(text.ToString()).ConfigureAwait(false);
+
+        // As Kafka's tool does: once nothing of the plan is moving, the throttles (of any reassignment) are removed.
+        if (!preserveThrottles && !plan.Any(p => ongoing.ContainsKey((p.Topic, p.Partition))))
+        {
+            var topics = plan.Select(p => p.Topic).Where(t => current.Keys.Any(k => k.Topic == t)).Distinct().Order(StringComparer.Ordinal).ToList();
+            await ReassignmentThrottle.ClearAsync(client, topics, output, ct).ConfigureAwait(false);
+        }
+
         return allDone ? 0 : 1;
     }
 
@@ -399,4 +422,10 @@ internal enum ReassignAction
 
 /// <summary>The options of <c>kafka-broker reassign-partitions</c>. Immutable.</summary>
 internal sealed record ReassignOptions(string? Bootstrap, ReassignAction Action, string? ReassignmentFile, bool Additional, string? TopicsFile,
-    string? BrokerList);
+    string? BrokerList)
+{
+    /// <summary>Bytes/s for the moving replicas; negative: no throttle.</summary>
+    public long Throttle { get; init; } = -1;
+
+    public bool PreserveThrottles { get; init; }
+}

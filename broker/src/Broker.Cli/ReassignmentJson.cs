@@ -31,7 +31,7 @@ internal static class ReassignmentJson
         {
             if (entry.ValueKind != JsonValueKind.Object
                 || !entry.TryGetProperty("topic", out var topic) || topic.ValueKind != JsonValueKind.String
-                || !entry.TryGetProperty("partition", out var partition) || !partition.TryGetInt32(out var index)
+                || !entry.TryGetProperty("partition", out var partition) || !TryGetInt(partition, out var index)
                 || !entry.TryGetProperty("replicas", out var replicas) || replicas.ValueKind != JsonValueKind.Array)
             {
                 throw new FormatException($"each partition needs \"topic\", \"partition\" and \"replicas\": {entry.GetRawText()}");
@@ -40,7 +40,7 @@ internal static class ReassignmentJson
             var ids = new List<int>();
             foreach (var replica in replicas.EnumerateArray())
             {
-                ids.Add(replica.TryGetInt32(out var id) ? id : throw new FormatException($"replica {replica.GetRawText()} is not a broker id."));
+                ids.Add(TryGetInt(replica, out var id) ? id : throw new FormatException($"replica {replica.GetRawText()} is not a broker id."));
             }
 
             var target = new PartitionTarget(topic.GetString()!, index, ids);
@@ -101,6 +101,13 @@ internal static class ReassignmentJson
         }
 
         return text.Append("]}").ToString();
+    }
+
+    /// <summary>TryGetInt32 throws on a non-number; a plan file may hold anything.</summary>
+    private static bool TryGetInt(JsonElement element, out int value)
+    {
+        value = 0;
+        return element.ValueKind == JsonValueKind.Number && element.TryGetInt32(out value);
     }
 
     private static JsonDocument Parse(string json)
