@@ -39,6 +39,57 @@ public sealed class ModelTests
     }
 
     [Fact]
+    public void NewPoolWithNextNodeIds_StartsAtTheFirstListedIdWhoseRangeIsFree_AndCanGrow()
+    {
+        var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
+        var broker = pools.Single(p => p.Metadata.Name == "broker");
+        broker.Metadata.Annotations = new Dictionary<string, string> { ["strimzi.io/next-node-ids"] = "[4, 10-19]" };
+        var model = KafkaClusterModel.From(kafka, pools, Repo.Options(nodeIds: ImmutableDictionary<string, ImmutableArray<int>>.Empty.Add("controller", [3, 4, 5])));
+        Assert.Equal([10, 11, 12], model.Pool("broker").NodeIds.ToArray());
+
+        broker.Spec!.Replicas = 4;
+        var existing = ImmutableDictionary<string, ImmutableArray<int>>.Empty.Add("broker", [10, 11, 12]).Add("controller", [3, 4, 5]);
+        Assert.Equal([10, 11, 12, 13], KafkaClusterModel.From(kafka, pools, Repo.Options(nodeIds: existing)).Pool("broker").NodeIds.ToArray());
+    }
+
+    [Fact]
+    public void NextNodeIds_ListedIdsTaken_FallsBackToTheLowestFreeRange()
+    {
+        var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
+        pools.Single(p => p.Metadata.Name == "broker").Metadata.Annotations = new Dictionary<string, string> { ["strimzi.io/next-node-ids"] = "[1-0]" };
+        var existing = ImmutableDictionary<string, ImmutableArray<int>>.Empty.Add("controller", [0, 1, 2]);
+        Assert.Equal([3, 4, 5], KafkaClusterModel.From(kafka, pools, Repo.Options(nodeIds: existing)).Pool("broker").NodeIds.ToArray());
+    }
+
+    [Theory]
+    [InlineData("10-20", "is not a list of node ids")]
+    [InlineData("[1, x]", "'x'")]
+    [InlineData("[-1]", "'-1'")]
+    [InlineData("[0-2000000]", "more than 100000")]
+    public void NextNodeIds_Malformed_ErrorNamesTheAnnotation(string annotation, string message)
+    {
+        var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
+        pools.Single(p => p.Metadata.Name == "broker").Metadata.Annotations = new Dictionary<string, string> { ["strimzi.io/next-node-ids"] = annotation };
+        Assert.False(KafkaClusterModel.TryFrom(kafka, pools, Repo.Options(), out _, out var errors));
+        var error = Assert.Single(errors);
+        Assert.Equal(("KafkaNodePool/broker", "metadata.annotations[strimzi.io/next-node-ids]"), (error.Resource, error.Field));
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GrowingIntoAnotherPoolsIds_RefusedNamingReplicasAndTheAnnotation()
+    {
+        var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
+        pools.Single(p => p.Metadata.Name == "broker").Spec!.Replicas = 4;
+        var existing = ImmutableDictionary<string, ImmutableArray<int>>.Empty.Add("broker", [0, 1, 2]).Add("controller", [3, 4, 5]);
+        Assert.False(KafkaClusterModel.TryFrom(kafka, pools, Repo.Options(nodeIds: existing), out _, out var errors));
+        var error = Assert.Single(errors);
+        Assert.Equal(("KafkaNodePool/broker", "spec.replicas"), (error.Resource, error.Field));
+        Assert.StartsWith("scaling pool broker to 4 needs node id 3, which pool controller holds", error.Message, StringComparison.Ordinal);
+        Assert.Contains("strimzi.io/next-node-ids", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LegacyV1beta1Cluster_GetsImplicitDualRolePoolKafka_AndWarnings()
     {
         var kafka = (Kafka)Repo.ReadExample("seed/kafka-persistent.yaml").Single();

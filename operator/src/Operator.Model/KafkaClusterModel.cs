@@ -205,8 +205,23 @@ public sealed partial class KafkaClusterModel
             errors.Add(new(resource, "KafkaNodePool.spec.roles", $"no node pool of cluster {cluster} has the controller role with replicas > 0; KRaft needs a controller quorum"));
         }
 
-        var ids = NodeIdAssigner.Assign(
-            [.. candidates.Select(c => (c.Name, c.Replicas, c.FieldPrefix + "replicas", c.Resource))], options.NodeIds, errors);
+        var assignments = new List<(string, int, string, string, IReadOnlyList<int>?)>();
+        foreach (var c in candidates)
+        {
+            IReadOnlyList<int>? next = null;
+            if (c.Source?.Metadata.Annotations?.TryGetValue(NodeIdAssigner.NextNodeIdsAnnotation, out var listed) == true)
+            {
+                next = NodeIdAssigner.ParseIdList(listed, out var problem);
+                if (problem is not null)
+                {
+                    errors.Add(new(c.Resource, $"metadata.annotations[{NodeIdAssigner.NextNodeIdsAnnotation}]", problem));
+                }
+            }
+
+            assignments.Add((c.Name, c.Replicas, c.FieldPrefix + "replicas", c.Resource, next));
+        }
+
+        var ids = NodeIdAssigner.Assign(assignments, options.NodeIds, errors);
         return [.. candidates.OrderBy(c => c.Name, StringComparer.Ordinal).Select(c => new NodePoolModel(
             c.Name, c.Broker, c.Controller, ids.GetValueOrDefault(c.Name, []), c.Storage, c.Resources, c.Labels, c.Source))];
     }

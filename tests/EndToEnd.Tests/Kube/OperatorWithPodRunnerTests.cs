@@ -8,15 +8,14 @@ namespace EndToEnd.Tests.Kube;
 /// Kubernetes end to end without a cluster: the operator image reconciles an example in the API-server fixture and
 /// the pod runner runs the pods it asks for, real kafka-broker containers, until the Kafka reports Ready by itself
 /// (nothing marks pods ready by hand); then a client reaches the cluster through its bootstrap Service name.
-/// The three-node persistent example's whole life is <see cref="KafkaLifecycleOnRunnerTests"/>.
+/// The persistent example's whole life is <see cref="KafkaLifecycleOnRunnerTests"/>; the single-node one goes through
+/// <c>make kube-local</c> in <see cref="KubeLocalTests"/>.
 /// </summary>
 public sealed class OperatorWithPodRunnerTests(ITestOutputHelper output)
 {
+    // kafka-single-node.yaml (a dual-role node) is what KubeLocalTests applies; kafka-persistent.yaml is KafkaLifecycleOnRunnerTests'.
     [Theory]
     [InlineData("kafka/kafka-ephemeral.yaml")]
-    // A dual-role node: the operator's config advertises CONTROLPLANE-9090 beside the broker listeners, as Kafka 3.9+ allows
-    // (this test found that the broker used to refuse it).
-    [InlineData("kafka/kafka-single-node.yaml")]
     public async Task Example_PodsRunAndTheKafkaBecomesReady_KcatReachesTheBootstrapService(string example)
     {
         await using var cluster = await OperatorOnRunner.StartAsync(output, "op");
