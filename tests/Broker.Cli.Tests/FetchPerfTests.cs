@@ -1,45 +1,22 @@
 using Broker.Cli.Perf;
-using Broker.Server;
-using Broker.Server.Configuration;
 using Confluent.Kafka;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Broker.Cli.Tests;
 
 /// <summary><c>perf fetch</c> against a real in-process broker on a 127.0.0.1 ephemeral port.</summary>
 public sealed class FetchPerfTests : IAsyncLifetime
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("fetch-perf-").FullName;
-    private RunningBroker? _broker;
+    private readonly SingleBroker _broker = new(numPartitions: 1);
 
-    public async Task InitializeAsync()
-    {
-        var config = BrokerConfig.Load(null, new Dictionary<string, string>(), new Dictionary<string, string>
-        {
-            ["listeners"] = "PLAINTEXT://127.0.0.1:0",
-            ["advertised.listeners"] = "PLAINTEXT://127.0.0.1:0",
-            ["log.dirs"] = _dir,
-            ["health.port"] = "-1",
-            ["metrics.port"] = "-1",
-        }, null);
-        _broker = await BrokerHost.StartAsync(config, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
-    }
+    public Task InitializeAsync() => _broker.InitializeAsync();
 
-    public async Task DisposeAsync()
-    {
-        if (_broker is not null)
-        {
-            await _broker.DisposeAsync();
-        }
-
-        Directory.Delete(_dir, recursive: true);
-    }
+    public Task DisposeAsync() => _broker.DisposeAsync();
 
     [Fact]
     public async Task RunCommandAsync_ProducedTopic_CountsEveryRecordUpToHighWatermark()
     {
         BundledLibrdkafka.Load();
-        using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = _broker!.BootstrapServers, LingerMs = 5 }).Build())
+        using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = _broker.BootstrapServers, LingerMs = 5 }).Build())
         {
             for (var i = 0; i < 5000; i++)
             {
@@ -65,7 +42,7 @@ public sealed class FetchPerfTests : IAsyncLifetime
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        var exit = await FetchPerf.RunCommandAsync(_broker!.BootstrapServers, "missing", 0, 1 << 20, output, error, CancellationToken.None);
+        var exit = await FetchPerf.RunCommandAsync(_broker.BootstrapServers, "missing", 0, 1 << 20, output, error, CancellationToken.None);
 
         Assert.Equal(1, exit);
         Assert.Contains("error code 3", error.ToString());

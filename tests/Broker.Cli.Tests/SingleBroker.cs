@@ -4,11 +4,20 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Broker.Cli.Tests;
 
-/// <summary>One in-process broker (node 1) on a 127.0.0.1 ephemeral port with its own log dir, for the admin tools' tests. Not thread-safe.</summary>
+/// <summary>One in-process broker (node 1) on a 127.0.0.1 ephemeral port with its own log dir, for the tools' tests (a class fixture, or owned by a test class). Not thread-safe.</summary>
 public sealed class SingleBroker : IAsyncLifetime
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("cli-admin-").FullName;
+    private readonly string _dir = Directory.CreateTempSubdirectory("cli-broker-").FullName;
+    private readonly int _numPartitions;
     private RunningBroker? _broker;
+
+    public SingleBroker()
+        : this(numPartitions: 2)
+    {
+    }
+
+    /// <param name="numPartitions">The broker's <c>num.partitions</c>, for auto-created topics.</param>
+    internal SingleBroker(int numPartitions) => _numPartitions = numPartitions;
 
     public string BootstrapServers => _broker!.BootstrapServers;
 
@@ -22,7 +31,7 @@ public sealed class SingleBroker : IAsyncLifetime
             ["listeners"] = "PLAINTEXT://127.0.0.1:0",
             ["advertised.listeners"] = "PLAINTEXT://127.0.0.1:0",
             ["log.dirs"] = _dir,
-            ["num.partitions"] = "2",
+            ["num.partitions"] = _numPartitions.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["health.port"] = "-1",
             ["metrics.port"] = "-1",
         }, null);

@@ -1,40 +1,16 @@
 using System.Text.Json;
 using Broker.Cli.Perf;
-using Broker.Server;
-using Broker.Server.Configuration;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Broker.Cli.Tests;
 
 /// <summary><c>verifiable-producer</c> against a real in-process broker on a 127.0.0.1 ephemeral port.</summary>
 public sealed class VerifiableProducerTests : IAsyncLifetime
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("verifiable-producer-").FullName;
-    private RunningBroker? _broker;
+    private readonly SingleBroker _broker = new(numPartitions: 3);
 
-    public async Task InitializeAsync()
-    {
-        var config = BrokerConfig.Load(null, new Dictionary<string, string>(), new Dictionary<string, string>
-        {
-            ["listeners"] = "PLAINTEXT://127.0.0.1:0",
-            ["advertised.listeners"] = "PLAINTEXT://127.0.0.1:0",
-            ["log.dirs"] = _dir,
-            ["num.partitions"] = "3",
-            ["health.port"] = "-1",
-            ["metrics.port"] = "-1",
-        }, null);
-        _broker = await BrokerHost.StartAsync(config, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
-    }
+    public Task InitializeAsync() => _broker.InitializeAsync();
 
-    public async Task DisposeAsync()
-    {
-        if (_broker is not null)
-        {
-            await _broker.DisposeAsync();
-        }
-
-        Directory.Delete(_dir, recursive: true);
-    }
+    public Task DisposeAsync() => _broker.DisposeAsync();
 
     [Fact]
     public async Task RunAsync_MaxMessages_PrintsEveryAcknowledgementWithItsPartitionAndOffset()
@@ -43,7 +19,7 @@ public sealed class VerifiableProducerTests : IAsyncLifetime
         using var error = new StringWriter();
 
         var exit = await CliApplication.RunAsync(
-            ["verifiable-producer", "--bootstrap-server", _broker!.BootstrapServers, "--topic", "verified", "--partitions", "3", "--max-messages", "300"],
+            ["verifiable-producer", "--bootstrap-server", _broker.BootstrapServers, "--topic", "verified", "--partitions", "3", "--max-messages", "300"],
             output, error);
 
         Assert.Equal(0, exit);
@@ -74,7 +50,7 @@ public sealed class VerifiableProducerTests : IAsyncLifetime
         using var text = new StringWriter();
         var output = TextWriter.Synchronized(text);
         using var cts = new CancellationTokenSource();
-        var options = new VerifiableProducerOptions(_broker!.BootstrapServers, "unbounded", 1, -1, 200, new Dictionary<string, string>());
+        var options = new VerifiableProducerOptions(_broker.BootstrapServers, "unbounded", 1, -1, 200, new Dictionary<string, string>());
         var producer = new VerifiableProducer(options, output, TimeProvider.System);
 
         var run = Task.Run(() => producer.Run(cts.Token));

@@ -155,20 +155,8 @@ public sealed class ControllerTests
     {
         await using var server = await KubeApiServer.StartAsync();
         using var client = server.CreateClient();
-        var sts = Workloads.StatefulSet("kafka", 1);
+        var sts = WithClaims("kafka", 1, whenDeleted: null, whenScaled: null);
         sts.Spec.Template.Spec.Containers[0].VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = "/var/lib/kafka" }];
-        sts.Spec.VolumeClaimTemplates =
-        [
-            new V1PersistentVolumeClaim
-            {
-                Metadata = new V1ObjectMeta { Name = "data" },
-                Spec = new V1PersistentVolumeClaimSpec
-                {
-                    AccessModes = ["ReadWriteOnce"],
-                    Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
-                },
-            },
-        ];
 
         await client.AppsV1.CreateNamespacedStatefulSetAsync(sts, "default");
 
@@ -229,10 +217,13 @@ public sealed class ControllerTests
         Assert.Equal(sts.Metadata.Uid, owned.Items[0].Metadata.OwnerReferences[0].Uid);
     }
 
-    private static V1StatefulSet WithClaims(string name, int replicas, string whenDeleted, string whenScaled)
+    /// <summary>A StatefulSet with one 1Gi claim template "data" and the given retention policy (none when both are null).</summary>
+    private static V1StatefulSet WithClaims(string name, int replicas, string? whenDeleted, string? whenScaled)
     {
         var sts = Workloads.StatefulSet(name, replicas);
-        sts.Spec.PersistentVolumeClaimRetentionPolicy = new V1StatefulSetPersistentVolumeClaimRetentionPolicy { WhenDeleted = whenDeleted, WhenScaled = whenScaled };
+        sts.Spec.PersistentVolumeClaimRetentionPolicy = whenDeleted is null && whenScaled is null
+            ? null
+            : new V1StatefulSetPersistentVolumeClaimRetentionPolicy { WhenDeleted = whenDeleted, WhenScaled = whenScaled };
         sts.Spec.VolumeClaimTemplates =
         [
             new V1PersistentVolumeClaim

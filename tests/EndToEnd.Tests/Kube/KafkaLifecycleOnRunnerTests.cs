@@ -55,9 +55,12 @@ public sealed partial class KafkaLifecycleOnRunnerTests(KafkaLifecycleOnRunnerTe
                 case ("KafkaNodePool", "broker"):
                     doc["metadata"]!["annotations"] = new JsonObject { ["strimzi.io/next-node-ids"] = "[10-99]" };
                     break;
-                // Auto-created topics (the producer's) get a partition per broker.
+                // Auto-created topics (the producer's) get a partition per broker. A readiness probe from the first
+                // second, every second, instead of Strimzi's default (first after 15 s, then every 10 s), keeps the
+                // suite short: it shortens every wait for Ready, and the roll, by about 15 s a pod.
                 case ("Kafka", _):
                     doc["spec"]!["kafka"]!["config"]!["num.partitions"] = Partitions;
+                    doc["spec"]!["kafka"]!["readinessProbe"] = new JsonObject { ["initialDelaySeconds"] = 1, ["periodSeconds"] = 1 };
                     break;
             }
         }
