@@ -81,6 +81,13 @@ public sealed record QuorumConfig
     /// <summary>Bytes of records per fetch response (Kafka's fixed 8 MiB).</summary>
     public int FetchMaxBytes { get; init; } = 8 * 1024 * 1024;
 
+    /// <summary><c>metadata.max.retention.bytes</c> and <c>metadata.max.retention.ms</c>: how long snapshots older than the
+    /// latest, and the log after them, are kept. Kafka's defaults.</summary>
+    public SnapshotRetention Retention { get; init; } = SnapshotRetention.Default;
+
+    /// <summary>How often <see cref="Retention"/> is applied: Kafka's fixed 60 s, here adjustable for tests.</summary>
+    public int RetentionCheckIntervalMs { get; init; } = SnapshotRetention.DefaultCheckIntervalMs;
+
     /// <summary>
     /// kraft.version the quorum starts with: 0 for a static quorum (<c>controller.quorum.voters</c>; its voters never
     /// change), 1 for a dynamic one (voters from the bootstrap checkpoint, or none yet for a controller formatted with

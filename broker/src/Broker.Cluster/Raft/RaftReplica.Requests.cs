@@ -132,6 +132,12 @@ public sealed partial class RaftReplica
             _ => long.MaxValue,
         };
 
+        if (_config.RetentionCheckIntervalMs > 0)
+        {
+            // With no interval retention runs at every poll and append, and must not make the driver spin.
+            next = Math.Min(next, _retentionDeadline);
+        }
+
         foreach (var (_, inflight) in _inflight)
         {
             next = Math.Min(next, inflight.SentMs + _config.RequestTimeoutMs);

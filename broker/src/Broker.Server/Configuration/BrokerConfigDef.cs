@@ -44,7 +44,10 @@ public static class BrokerConfigDef
         Int(MetadataMaxIdleIntervalMs, "500", AtLeast(0), "The quorum leader appends a no-op record after this much idle time."),
         Long(MetadataLogMaxRecordBytesBetweenSnapshots, "20971520", AtLeast(1), "Committed metadata log bytes after which each node writes a new metadata snapshot."),
         Long(MetadataLogMaxSnapshotIntervalMs, "3600000", AtLeast(0), "Longest time between metadata snapshots while records are committed; 0 snapshots by size only."),
-        Int(MetadataLogSegmentBytes, "1073741824", AtLeast(12), "Segment size of the metadata log; whole segments below the latest snapshot are deleted."),
+        Int(MetadataLogSegmentBytes, "1073741824", AtLeast(12), "Segment size of the metadata log; whole segments below its start (the end of the oldest kept snapshot) are deleted."),
+        Long(MetadataMaxRetentionBytes, "104857600", null, "Combined size of the metadata log and snapshots above which the oldest snapshot, and the log below the next, are deleted; the latest snapshot always stays, so this is a soft limit. Any negative value means no limit, as in Kafka."),
+        Long(MetadataMaxRetentionMs, "604800000", null, "Age (from the timestamp of the last record it covers) above which the oldest metadata snapshot, and the log below the next, are deleted; the latest snapshot always stays. Any negative value means no limit, as in Kafka."),
+        Int(MetadataRetentionCheckIntervalMs, "60000", AtLeast(0), "How often the metadata retention limits are applied; 0 applies them at every quorum poll. This broker's own key: Kafka checks every 60 s, the default."),
         Str(MetadataLogDir, null, null, "Directory of the cluster metadata log; defaults to the first log directory."),
 
         // Network.

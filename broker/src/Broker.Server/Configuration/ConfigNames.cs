@@ -32,6 +32,9 @@ public static class ConfigNames
     public const string MetadataLogMaxSnapshotIntervalMs = "metadata.log.max.snapshot.interval.ms";
     public const string MetadataLogSegmentBytes = "metadata.log.segment.bytes";
     public const string MetadataLogDir = "metadata.log.dir";
+    public const string MetadataMaxRetentionBytes = "metadata.max.retention.bytes";
+    public const string MetadataMaxRetentionMs = "metadata.max.retention.ms";
+    public const string MetadataRetentionCheckIntervalMs = "metadata.retention.check.interval.ms";
 
     // Network.
     public const string NumNetworkThreads = "num.network.threads";

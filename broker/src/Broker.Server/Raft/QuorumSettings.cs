@@ -74,6 +74,8 @@ internal static class QuorumSettings
                 ElectionBackoffMaxMs = config.GetInt(ConfigNames.ControllerQuorumElectionBackoffMaxMs),
                 RequestTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumRequestTimeoutMs),
                 RetryBackoffMs = config.GetInt(ConfigNames.ControllerQuorumRetryBackoffMs),
+                Retention = Retention(config),
+                RetentionCheckIntervalMs = config.GetInt(ConfigNames.MetadataRetentionCheckIntervalMs),
                 KRaftVersion = dynamic ? (short)1 : (short)0,
                 ListenerName = config.ControllerListenerNames.Count > 0 ? config.ControllerListenerNames[0] : "CONTROLLER",
             };
@@ -135,7 +137,16 @@ internal static class QuorumSettings
             ElectionBackoffMaxMs = config.GetInt(ConfigNames.ControllerQuorumElectionBackoffMaxMs),
             RequestTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumRequestTimeoutMs),
             RetryBackoffMs = config.GetInt(ConfigNames.ControllerQuorumRetryBackoffMs),
+            Retention = Retention(config),
+            RetentionCheckIntervalMs = config.GetInt(ConfigNames.MetadataRetentionCheckIntervalMs),
         };
+    }
+
+    /// <summary>How long older metadata snapshots and the log after them are kept (<c>metadata.max.retention.*</c>).</summary>
+    public static SnapshotRetention Retention(BrokerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new SnapshotRetention(config.GetLong(ConfigNames.MetadataMaxRetentionBytes), config.GetLong(ConfigNames.MetadataMaxRetentionMs));
     }
 
     /// <summary>When this node snapshots its metadata image (Kafka's <c>metadata.log.*</c> keys).</summary>

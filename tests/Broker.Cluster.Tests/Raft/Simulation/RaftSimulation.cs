@@ -383,6 +383,12 @@ internal sealed class SimNode(int id, IRaftLog log, IQuorumStateStore store)
     /// <summary>Snapshots this node took of its own state.</summary>
     public int SnapshotsTaken { get; set; }
 
+    /// <summary>The node held a snapshot after the last event (it must keep one from then on).</summary>
+    public bool HadSnapshot { get; set; }
+
+    /// <summary>The most snapshots the node held at once.</summary>
+    public int MaxSnapshotsHeld { get; set; }
+
     /// <summary>Highest epoch ever observed on this node (across restarts).</summary>
     public int MaxEpoch { get; set; }
 
