@@ -101,6 +101,12 @@ public sealed record QuorumConfig
     /// <summary>The configured voters as a <see cref="VoterSet"/>: what is in force before the log says otherwise.</summary>
     public VoterSet InitialVoters => VoterSet.From(Voters, ListenerName);
 
+    /// <summary>
+    /// This node's controller listeners as it advertises them (Kafka's localListeners): what a dynamic quorum's voter
+    /// compares with the voter set's record of it and sends in UpdateRaftVoter when they differ. Empty: unknown, never sent.
+    /// </summary>
+    public IReadOnlyList<VoterListener> LocalListeners { get; init; } = [];
+
     /// <summary>Sent in requests and checked in inbound ones (INCONSISTENT_CLUSTER_ID); null skips the check.</summary>
     public string? ClusterId { get; init; }
 

@@ -91,6 +91,11 @@ public sealed partial class RaftReplica
 
                 break;
             case RaftRole.Follower when IsReady(LeaderId, nowMs):
+                if (TrySendUpdateVoter(nowMs))
+                {
+                    break;
+                }
+
                 if (_download is not null)
                 {
                     SendFetchSnapshot(LeaderId, nowMs);
@@ -126,7 +131,8 @@ public sealed partial class RaftReplica
         {
             RaftRole.Unattached or RaftRole.Voted when CanElect => _electionDeadline,
             RaftRole.Candidate => _backingOff ? _backoffDeadline : _electionDeadline,
-            RaftRole.Follower => _fetchDeadline,
+            // A passed update period waits for the leader connection (a fetch response), not for a timer.
+            RaftRole.Follower => _updateVoterDeadline > nowMs ? Math.Min(_fetchDeadline, _updateVoterDeadline) : _fetchDeadline,
             RaftRole.Leader => _leader!.CheckQuorumDeadline,
             RaftRole.Resigned => _electionDeadline,
             _ => long.MaxValue,

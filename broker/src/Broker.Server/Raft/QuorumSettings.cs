@@ -76,6 +76,7 @@ internal static class QuorumSettings
                 RetryBackoffMs = config.GetInt(ConfigNames.ControllerQuorumRetryBackoffMs),
                 Retention = Retention(config),
                 RetentionCheckIntervalMs = config.GetInt(ConfigNames.MetadataRetentionCheckIntervalMs),
+                LocalListeners = config.HasControllerRole ? LocalListeners(config) : [],
                 KRaftVersion = dynamic ? (short)1 : (short)0,
                 ListenerName = config.ControllerListenerNames.Count > 0 ? config.ControllerListenerNames[0] : "CONTROLLER",
             };
@@ -140,6 +141,20 @@ internal static class QuorumSettings
             Retention = Retention(config),
             RetentionCheckIntervalMs = config.GetInt(ConfigNames.MetadataRetentionCheckIntervalMs),
         };
+    }
+
+    /// <summary>
+    /// This controller's listeners as the voter set should record them (Kafka's effective advertised controller
+    /// listeners): the advertised controller listeners when any is advertised, else the controller listeners, with a
+    /// wildcard or empty host written as <c>localhost</c>, as the storage tool's <c>--standalone</c> and
+    /// <c>add-controller</c> write it.
+    /// </summary>
+    public static IReadOnlyList<VoterListener> LocalListeners(BrokerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        bool IsController(ListenerDefinition l) => config.ControllerListenerNames.Contains(l.Name, StringComparer.OrdinalIgnoreCase);
+        var source = config.AdvertisedControllerListeners.Count > 0 ? config.AdvertisedControllerListeners : config.Listeners.Where(IsController).ToList();
+        return [.. source.Select(static l => new VoterListener(l.Name, l.Host is "" or "0.0.0.0" or "::" ? "localhost" : l.Host, l.Port))];
     }
 
     /// <summary>How long older metadata snapshots and the log after them are kept (<c>metadata.max.retention.*</c>).</summary>

@@ -255,6 +255,10 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
                     var chunk = await connection.SendAsync<FetchSnapshotResponse>(message.Body, 1, _stopping.Token).ConfigureAwait(false);
                     (response, lease) = (chunk.Message, chunk);
                     break;
+                case UpdateRaftVoterRequest:
+                    var update = await connection.SendAsync<UpdateRaftVoterResponse>(message.Body, 0, _stopping.Token).ConfigureAwait(false);
+                    (response, lease) = (update.Message, update);
+                    break;
                 default:
                     LogUnknownOutbound(_logger, message.Body.GetType().Name);
                     return;
