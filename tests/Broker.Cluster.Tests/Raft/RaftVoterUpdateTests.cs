@@ -1,4 +1,5 @@
 using Broker.Cluster.Raft;
+using Broker.Protocol;
 using Broker.Protocol.Messages;
 
 namespace Broker.Cluster.Tests.Raft;
@@ -74,6 +75,94 @@ public sealed class RaftVoterUpdateTests
         var roundTrip = VoterSet.From(new VoterSet([recorded]).ToRecord()).Voters[0];
         Assert.Equal(0, roundTrip.MaxKRaftVersion);
         Assert.True(roundTrip.SameAs(recorded));
+    }
+
+    [Fact]
+    public void AutoJoin_ObserverController_AddsItselfAfterTheUpdatePeriodAndVotes()
+    {
+        // Voters 1 and 2; node 3 is a controller formatted without voters, following as an observer.
+        var config = TestQuorums.Dynamic(1, 2);
+        var (net, adds) = AutoJoinNetwork(config, autoJoin: true);
+        var leader = net.ElectLeader();
+        net.Advance(3 * config.FetchTimeoutMs - 500);
+        Assert.Empty(adds);
+        Assert.Equal([1, 2], leader.Replica.Voters.Ids);
+
+        net.Advance(3_000);
+
+        var add = Assert.Single(adds.OfType<AddRaftVoterRequest>());
+        Assert.Equal((3, TestQuorums.Dir(3)), (add.VoterId, add.VoterDirectoryId));
+        Assert.Equal(("CONTROLLER", "localhost", (ushort)9096), (add.Listeners[0].Name, add.Listeners[0].Host, add.Listeners[0].Port));
+        Assert.All(net.Nodes, n => Assert.Equal([1, 2, 3], n.Replica.Voters.Ids));
+        Assert.True(net[3].Replica.IsVoter);
+
+        // A voter now: nothing more is sent, and with the leader cut off node 3 can help elect the next one.
+        net.Advance(4 * 3 * config.FetchTimeoutMs);
+        Assert.Single(adds);
+        net.Deliverable = m => m.Source != leader.Id && m.Destination != leader.Id;
+        net.Advance(10_000);
+        Assert.Contains(net.Nodes, n => n != leader && n.Replica.Role == RaftRole.Leader);
+    }
+
+    [Fact]
+    public void AutoJoin_Disabled_ObserverStaysAnObserver()
+    {
+        var config = TestQuorums.Dynamic(1, 2);
+        var (net, adds) = AutoJoinNetwork(config, autoJoin: false);
+        var leader = net.ElectLeader();
+
+        net.Advance(5 * 3 * config.FetchTimeoutMs);
+
+        Assert.Empty(adds);
+        Assert.Equal([1, 2], leader.Replica.Voters.Ids);
+        Assert.False(net[3].Replica.IsVoter);
+    }
+
+    [Fact]
+    public void AutoJoin_VoterSetHoldsTheIdWithAnotherDirectory_RemovesThatEntryThenAddsItself()
+    {
+        // Voters 1, 2 and 3, but node 3 restarts on a new metadata log dir (another directory id).
+        var config = TestQuorums.Dynamic(1, 2, 3);
+        var (net, requests) = AutoJoinNetwork(config, autoJoin: true, directory3: Guid.NewGuid());
+        var leader = net.ElectLeader(maxMs: 60_000);
+        Assert.NotEqual(3, leader.Id);
+
+        net.Advance(4 * 3 * config.FetchTimeoutMs);
+
+        var remove = Assert.Single(requests.OfType<RemoveRaftVoterRequest>());
+        Assert.Equal((3, TestQuorums.Dir(3)), (remove.VoterId, remove.VoterDirectoryId));
+        Assert.Contains(requests, r => r is AddRaftVoterRequest { VoterId: 3 } add && add.VoterDirectoryId == net[3].Replica.DirectoryId);
+        Assert.All(net.Nodes, n => Assert.Equal(net[3].Replica.DirectoryId, n.Replica.Voters.TryGet(3)!.DirectoryId));
+        Assert.True(net[3].Replica.IsVoter);
+    }
+
+    /// <summary>Nodes 1-3 over <paramref name="config"/> with their own listeners; node 3 with auto-join as asked (and the
+    /// directory id given). AddRaftVoter and RemoveRaftVoter requests are collected as they pass.</summary>
+    private static (InstantNetwork Net, List<IApiMessage> Requests) AutoJoinNetwork(QuorumConfig config, bool autoJoin, Guid? directory3 = null)
+    {
+        var net = new InstantNetwork(config, [1, 2, 3]);
+        foreach (var id in new[] { 1, 2, 3 })
+        {
+            var local = config with
+            {
+                LocalListeners = [new VoterListener("CONTROLLER", "localhost", 9093 + id)],
+                AutoJoin = id == 3 && autoJoin,
+            };
+            net[id] = new RaftTestNode(id, local, 100 + id, directoryId: id == 3 && directory3 is { } other ? other : TestQuorums.Dir(id));
+        }
+
+        var requests = new List<IApiMessage>();
+        net.Deliverable = m =>
+        {
+            if (m.Body is AddRaftVoterRequest or RemoveRaftVoterRequest)
+            {
+                requests.Add(m.Body);
+            }
+
+            return true;
+        };
+        net.StartAll();
+        return (net, requests);
     }
 
     private static VoterEndpoint Recorded(int id) => new(id, "localhost", 9093 + id) { DirectoryId = TestQuorums.Dir(id) };

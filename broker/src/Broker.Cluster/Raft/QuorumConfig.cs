@@ -107,6 +107,10 @@ public sealed record QuorumConfig
     /// </summary>
     public IReadOnlyList<VoterListener> LocalListeners { get; init; } = [];
 
+    /// <summary><c>controller.quorum.auto.join.enable</c> (KIP-853): a controller following a dynamic quorum as an observer
+    /// adds itself to the voters. Needs <see cref="LocalListeners"/>.</summary>
+    public bool AutoJoin { get; init; }
+
     /// <summary>Sent in requests and checked in inbound ones (INCONSISTENT_CLUSTER_ID); null skips the check.</summary>
     public string? ClusterId { get; init; }
 

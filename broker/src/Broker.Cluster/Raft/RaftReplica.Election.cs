@@ -191,6 +191,7 @@ public sealed partial class RaftReplica
             case UpdateRaftVoterResponse response:
                 HandleUpdateVoterResponse(message.Source, response, nowMs);
                 break;
+
         }
     }
 

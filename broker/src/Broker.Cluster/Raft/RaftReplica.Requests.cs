@@ -91,6 +91,7 @@ public sealed partial class RaftReplica
 
                 break;
             case RaftRole.Follower when IsReady(LeaderId, nowMs):
+                SendAutoJoin(nowMs);
                 if (TrySendUpdateVoter(nowMs))
                 {
                     break;

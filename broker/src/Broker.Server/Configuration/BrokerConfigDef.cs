@@ -34,6 +34,7 @@ public static class BrokerConfigDef
         // KRaft quorum.
         List(ControllerQuorumVoters, null, null, "Static quorum voters as id@host:port."),
         List(ControllerQuorumBootstrapServers, null, null, "host:port controller endpoints a broker-only node asks to find the quorum leader (KIP-853); controllers still need controller.quorum.voters."),
+        Bool(ControllerQuorumAutoJoinEnable, false, "A controller of a dynamic quorum that is not a voter adds itself with AddRaftVoter (first removing a voter entry of its id with another directory id) instead of waiting for add-controller (KIP-853)."),
         Int(ControllerQuorumElectionTimeoutMs, "1000", AtLeast(1), "Base election timeout; the effective timeout is randomised in [T, 2T)."),
         Int(ControllerQuorumFetchTimeoutMs, "2000", AtLeast(1), "A follower that has not fetched from the leader for this long starts an election."),
         Int(ControllerQuorumElectionBackoffMaxMs, "1000", AtLeast(1), "Upper bound of the randomised backoff before a new election."),

@@ -20,6 +20,7 @@ public static class ConfigNames
     // KRaft quorum.
     public const string ControllerQuorumVoters = "controller.quorum.voters";
     public const string ControllerQuorumBootstrapServers = "controller.quorum.bootstrap.servers";
+    public const string ControllerQuorumAutoJoinEnable = "controller.quorum.auto.join.enable";
     public const string ControllerQuorumElectionTimeoutMs = "controller.quorum.election.timeout.ms";
     public const string ControllerQuorumFetchTimeoutMs = "controller.quorum.fetch.timeout.ms";
     public const string ControllerQuorumElectionBackoffMaxMs = "controller.quorum.election.backoff.max.ms";

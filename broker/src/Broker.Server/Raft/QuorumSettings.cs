@@ -77,6 +77,7 @@ internal static class QuorumSettings
                 Retention = Retention(config),
                 RetentionCheckIntervalMs = config.GetInt(ConfigNames.MetadataRetentionCheckIntervalMs),
                 LocalListeners = config.HasControllerRole ? LocalListeners(config) : [],
+                AutoJoin = config.HasControllerRole && config.GetBoolean(ConfigNames.ControllerQuorumAutoJoinEnable),
                 KRaftVersion = dynamic ? (short)1 : (short)0,
                 ListenerName = config.ControllerListenerNames.Count > 0 ? config.ControllerListenerNames[0] : "CONTROLLER",
             };
