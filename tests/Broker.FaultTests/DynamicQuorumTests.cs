@@ -125,6 +125,24 @@ public sealed class DynamicQuorumTests
         await cluster.CreateTopicEventuallyAsync(Topic + "-after-update", 1);
     }
 
+    [Fact]
+    public async Task AutoJoin_StandaloneThenTwoObserverControllers_JoinWithoutTheCliAndVote()
+    {
+        await using var cluster = await ProcessCluster.StartStandaloneQuorumAsync(_output, ("controller.quorum.auto.join.enable", "true"));
+        var (leader, epoch) = await cluster.WaitForQuorumLeaderAsync((_, _) => true, "the quorum leader");
+        Assert.Equal(1, leader);
+
+        // Nodes 2 and 3 were formatted with --no-initial-controllers: they follow as observers, then add themselves.
+        await cluster.WaitUntilAsync(async () => (await VotersAsync(cluster)).SequenceEqual([1, 2, 3]),
+            "nodes 2 and 3 join the voters on their own");
+        await cluster.CreateTopicAsync(Topic, 1);
+
+        // They really vote: with node 1 killed, they elect one of themselves.
+        await cluster.KillAsync(1);
+        var (next, _) = await cluster.WaitForQuorumLeaderAsync((node, e) => node != 1 && e > epoch, "a new quorum leader among the joined voters");
+        _output.WriteLine($"node {next} leads after node 1 was killed");
+    }
+
     /// <summary>The first endpoint the quorum leader's voter set records for <paramref name="node"/> (DescribeQuorum v2).</summary>
     private static async Task<(string Host, int Port)> RecordedEndpointAsync(ProcessCluster cluster, int node)
     {
