@@ -107,6 +107,44 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Simulation_DynamicQuorumWithAutoJoinAndOwnListeners_EveryControllerEndsAVoterWithItsOwnEndpoint()
+    {
+        const int Seeds = 30;
+        long events = 0;
+        long voterChanges = 0;
+        for (var seed = 1; seed <= Seeds; seed++)
+        {
+            // Every node auto-joins and knows its own listener: the admin's endpoint updates are undone by the voters
+            // themselves (UpdateRaftVoter) and its removals by auto-join, under the usual faults.
+            var sim = new RaftSimulation(seed, voters: 3, observers: 2, dynamic: true)
+            {
+                NodeConfig = (id, c) => c with { LocalListeners = [new VoterListener(c.ListenerName, "sim", 9093)], AutoJoin = true },
+            };
+            sim.StartAll();
+            var chaosEnd = 20_000 + sim.Random.Next(20_000);
+            SimulationScenarios.ScheduleClient(sim, 0, chaosEnd);
+            SimulationScenarios.ScheduleFaults(sim, 0, chaosEnd);
+            SimulationScenarios.ScheduleSnapshots(sim, 0, chaosEnd);
+            SimulationScenarios.ScheduleVoterChanges(sim, 0, chaosEnd);
+            sim.RunUntil(chaosEnd);
+            SimulationScenarios.HealAndAwaitCommit(sim, LivenessBoundMs);
+
+            // Quiet: a few update periods (three fetch timeouts each) for the last joins and updates to commit. The leader
+            // is left out: it fixes its own record only when an epoch starts, and a leader whose self-removal timed out
+            // before committing leads on outside the set (as Kafka's does), where auto-join, a follower's job, cannot help.
+            var settled = sim.RunUntil(sim.Now + 60_000, () => sim.Leaders() is [var leader]
+                && sim.Nodes.Where(n => n != leader).All(n =>
+                    leader.Replica!.Voters.TryGet(n.Id) is { Listeners: [{ Host: "sim", Port: 9093 }] }
+                    && n.Replica!.Voters.Count == leader.Replica.Voters.Count));
+            Assert.True(settled, $"seed {seed}: {sim.Describe()}");
+            events += sim.EventCount;
+            voterChanges += sim.CommittedVoterChanges;
+        }
+
+        output.WriteLine($"{Seeds} seeds, {events} events, {voterChanges} committed voter sets");
+    }
+
+    [Fact]
     public void Simulation_LeaderIsolated_MajorityElectsAnotherAndTheOldLeaderResignsThenRejoins()
     {
         var sim = new RaftSimulation(seed: 7, voters: 5, observers: 0);
