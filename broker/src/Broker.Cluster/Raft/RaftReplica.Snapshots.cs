@@ -36,7 +36,8 @@ public sealed partial class RaftReplica
     /// <summary>
     /// Stores <paramref name="content"/>, the listener's state at <paramref name="id"/> (which must be
     /// <see cref="DeliveredEnd"/>, so everything it covers is committed). Older snapshots and the log stay until retention
-    /// removes them (<see cref="ApplyRetention"/>). False, storing nothing, when the id is not the delivered end or no newer than the latest snapshot.
+    /// removes them (<see cref="ApplyRetention"/>). False, storing nothing, when the id is not the delivered end or no
+    /// newer than the latest snapshot.
     /// </summary>
     public bool TryCreateSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> content)
     {
