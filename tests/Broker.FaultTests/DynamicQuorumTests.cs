@@ -100,6 +100,62 @@ public sealed class DynamicQuorumTests
         Assert.Contains("Observer", replication.StandardOutput, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task UpdateVoter_FollowerRestartedAdvertisingAnotherControllerHost_TheVoterSetRecordsItAndTheQuorumGoesOn()
+    {
+        await using var cluster = await ProcessCluster.StartDynamicQuorumAsync(_output);
+        var (leader, _) = await cluster.WaitForQuorumLeaderAsync((_, _) => true, "the quorum leader");
+        await cluster.CreateTopicAsync(Topic, 1);
+        var follower = cluster.Nodes.First(n => n != leader);
+        var port = cluster.ControllerEndpoint(follower).Port;
+        Assert.Equal(("127.0.0.1", port), await RecordedEndpointAsync(cluster, follower));
+
+        // The storage tool recorded 127.0.0.1; the restarted follower advertises its controller listener as localhost.
+        await cluster.TerminateAsync(follower);
+        var lines = (await File.ReadAllLinesAsync(cluster.ConfigFile(follower))).ToList();
+        var advertised = lines.FindIndex(l => l.StartsWith("advertised.listeners=", StringComparison.Ordinal));
+        lines[advertised] += $",CONTROLLER://localhost:{port}";
+        await File.WriteAllLinesAsync(cluster.ConfigFile(follower), lines);
+        cluster.Start(follower);
+
+        // It follows, sends UpdateRaftVoter after three fetch timeouts, and the leader commits the new record.
+        await cluster.WaitUntilAsync(async () => await RecordedEndpointAsync(cluster, follower) == ("localhost", port),
+            $"the voter set records node {follower} at localhost:{port}");
+        Assert.Equal(new[] { 1, 2, 3 }, await VotersAsync(cluster));
+        await cluster.CreateTopicEventuallyAsync(Topic + "-after-update", 1);
+    }
+
+    [Fact]
+    public async Task AutoJoin_StandaloneThenTwoObserverControllers_JoinWithoutTheCliAndVote()
+    {
+        await using var cluster = await ProcessCluster.StartStandaloneQuorumAsync(_output, ("controller.quorum.auto.join.enable", "true"));
+        var (leader, epoch) = await cluster.WaitForQuorumLeaderAsync((_, _) => true, "the quorum leader");
+        Assert.Equal(1, leader);
+
+        // Nodes 2 and 3 were formatted with --no-initial-controllers: they follow as observers, then add themselves.
+        await cluster.WaitUntilAsync(async () => (await VotersAsync(cluster)).SequenceEqual([1, 2, 3]),
+            "nodes 2 and 3 join the voters on their own");
+        await cluster.CreateTopicAsync(Topic, 1);
+
+        // They really vote: with node 1 killed, they elect one of themselves.
+        await cluster.KillAsync(1);
+        var (next, _) = await cluster.WaitForQuorumLeaderAsync((node, e) => node != 1 && e > epoch, "a new quorum leader among the joined voters");
+        _output.WriteLine($"node {next} leads after node 1 was killed");
+    }
+
+    /// <summary>The first endpoint the quorum leader's voter set records for <paramref name="node"/> (DescribeQuorum v2).</summary>
+    private static async Task<(string Host, int Port)> RecordedEndpointAsync(ProcessCluster cluster, int node)
+    {
+        var (leader, _) = await cluster.WaitForQuorumLeaderAsync((_, _) => true, "the quorum leader");
+        var request = new DescribeQuorumRequest
+        {
+            Topics = [new DescribeQuorumRequest.TopicData { TopicName = "__cluster_metadata", Partitions = [new DescribeQuorumRequest.PartitionData()] }],
+        };
+        var response = await KafkaRequests.SendAsync<DescribeQuorumResponse>(cluster.ControllerEndpoint(leader), request, 2, 10_000);
+        var listener = response.Nodes.Single(n => n.NodeId == node).Listeners[0];
+        return (listener.Host, listener.Port);
+    }
+
     /// <summary>The voter ids the quorum leader reports (DescribeQuorum), once some node answers as leader.</summary>
     private static async Task<int[]> VotersAsync(ProcessCluster cluster)
     {

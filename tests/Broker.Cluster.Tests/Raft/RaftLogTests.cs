@@ -148,7 +148,7 @@ public sealed class RaftLogTests : IDisposable
         log.Flush();
 
         log.StoreSnapshot(new OffsetAndEpoch(5, 2), [1, 2, 3]);
-        log.DeleteBeforeSnapshot();
+        Assert.True(log.DeleteBeforeSnapshot(new OffsetAndEpoch(5, 2)));
 
         Assert.Equal(new OffsetAndEpoch(5, 2), log.LatestSnapshot);
         Assert.Equal(5, log.StartOffset);

@@ -11,7 +11,7 @@ public sealed class RaftSnapshotReplicationTests
     private static readonly QuorumConfig Three = TestQuorums.Of(1, 2, 3);
 
     [Fact]
-    public void TryCreateSnapshot_AtTheDeliveredEnd_StoresItAndMovesTheLogStart()
+    public void TryCreateSnapshot_AtTheDeliveredEnd_StoresItAndKeepsTheLog()
     {
         var net = new InstantNetwork(Three, [1, 2, 3]);
         net.StartAll();
@@ -19,31 +19,60 @@ public sealed class RaftSnapshotReplicationTests
         Append(net, leader, 10);
 
         var id = leader.Replica.DeliveredEnd;
+        var batches = leader.Log.BatchCount;
         Assert.False(leader.Replica.TryCreateSnapshot(id with { Offset = id.Offset - 1 }, [1]));
         Assert.True(leader.Replica.TryCreateSnapshot(id, leader.Listener.SnapshotContent()));
 
+        // Kafka keeps the log until retention removes an older snapshot, which needs a second one.
         Assert.Equal(id, leader.Replica.LatestSnapshot);
-        Assert.Equal(id.Offset, leader.Replica.LogStartOffset);
-        Assert.Equal(0, leader.Log.BatchCount);
+        Assert.Equal(0, leader.Replica.LogStartOffset);
+        Assert.Equal(batches, leader.Log.BatchCount);
         Assert.False(leader.Replica.TryCreateSnapshot(id, [1]));
+    }
+
+    [Fact]
+    public void Poll_TwoSnapshotsOverTheRetentionBytes_OldestGoesAndTheLogStartsAtTheNext()
+    {
+        var config = Three with { Retention = new SnapshotRetention(0, -1), RetentionCheckIntervalMs = 1_000 };
+        var net = new InstantNetwork(config, [1, 2, 3]);
+        net.StartAll();
+        var leader = net.ElectLeader();
+        Append(net, leader, 5);
+        var first = leader.Replica.DeliveredEnd;
+        Assert.True(leader.Replica.TryCreateSnapshot(first, leader.Listener.SnapshotContent()));
+        net.Advance(2_000);
+        Assert.Equal([first], leader.Replica.Snapshots);
+        Assert.Equal(0, leader.Replica.LogStartOffset);
+
+        Append(net, leader, 5);
+        var second = leader.Replica.DeliveredEnd;
+        Assert.True(leader.Replica.TryCreateSnapshot(second, leader.Listener.SnapshotContent()));
+        net.Advance(2_000);
+
+        Assert.Equal([second], leader.Replica.Snapshots);
+        Assert.Equal(second.Offset, leader.Replica.LogStartOffset);
     }
 
     [Fact]
     public void Fetch_FollowerBelowTheLogStart_DownloadsTheSnapshotInChunksAndContinuesAfterIt()
     {
-        // 40-byte fetches: the snapshot (25 bytes per committed batch) comes in many FetchSnapshot chunks.
-        var config = Three with { FetchMaxBytes = 40 };
+        // 40-byte fetches: the snapshot (25 bytes per committed batch) comes in many FetchSnapshot chunks. Retention keeps
+        // only the latest snapshot, so the log start passes the cut-off voter.
+        var config = Three with { FetchMaxBytes = 40, Retention = new SnapshotRetention(0, -1), RetentionCheckIntervalMs = 1_000 };
         var net = new InstantNetwork(config, [1, 2, 3]);
         net.StartAll();
         var leader = net.ElectLeader();
         var lagging = net.Nodes.First(n => n != leader);
         net.Deliverable = m => m.Source != lagging.Id && m.Destination != lagging.Id;
-        Append(net, leader, 12);
 
-        // Both connected nodes snapshot: the cut-off voter's elections may make either of them lead.
-        foreach (var node in net.Nodes.Where(n => n != lagging))
+        // Both connected nodes snapshot twice: the cut-off voter's elections may make either of them lead.
+        for (var round = 0; round < 2; round++)
         {
-            Assert.True(node.Replica.TryCreateSnapshot(node.Replica.DeliveredEnd, node.Listener.SnapshotContent()));
+            Append(net, leader, 6);
+            foreach (var node in net.Nodes.Where(n => n != lagging))
+            {
+                Assert.True(node.Replica.TryCreateSnapshot(node.Replica.DeliveredEnd, node.Listener.SnapshotContent()));
+            }
         }
 
         var snapshot = leader.Replica.LatestSnapshot!.Value;
@@ -64,6 +93,33 @@ public sealed class RaftSnapshotReplicationTests
         Append(net, current, 1);
         Assert.Equal(current.Listener.Committed, lagging.Listener.Committed);
         Assert.Equal(current.Log.EndOffset, lagging.Log.EndOffset);
+    }
+
+    [Fact]
+    public void Fetch_FollowerBehindWhileRetentionKeepsTheLog_CatchesUpFromTheLogWithoutASnapshot()
+    {
+        var net = new InstantNetwork(Three, [1, 2, 3]);
+        net.StartAll();
+        var leader = net.ElectLeader();
+        var lagging = net.Nodes.First(n => n != leader);
+        net.Deliverable = m => m.Source != lagging.Id && m.Destination != lagging.Id;
+        for (var round = 0; round < 2; round++)
+        {
+            Append(net, leader, 6);
+            foreach (var node in net.Nodes.Where(n => n != lagging))
+            {
+                Assert.True(node.Replica.TryCreateSnapshot(node.Replica.DeliveredEnd, node.Listener.SnapshotContent()));
+            }
+        }
+
+        net.Deliverable = _ => true;
+        net.Advance(10_000);
+
+        var current = net.Nodes.Single(n => n.Replica.Role == RaftRole.Leader);
+        Assert.Equal(2, current.Replica.Snapshots.Count);
+        Assert.Equal(0, current.Replica.LogStartOffset);
+        Assert.Empty(lagging.Listener.Snapshots);
+        Assert.Equal(current.Listener.Committed, lagging.Listener.Committed);
     }
 
     [Fact]

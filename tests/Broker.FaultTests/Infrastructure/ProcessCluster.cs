@@ -204,7 +204,9 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
                     return;
                 }
             }
-            catch (Exception e) when (e is KafkaException or IOException or TimeoutException or SocketException or OperationCanceledException)
+            // A node still starting refuses connections to its listeners (KafkaConnectionException from raw requests).
+            catch (Exception e) when (e is KafkaException or IOException or TimeoutException or SocketException or OperationCanceledException
+                or Broker.Cluster.Network.KafkaConnectionException)
             {
                 last = e;
             }

@@ -8,9 +8,11 @@ using Xunit.Abstractions;
 namespace Broker.IntegrationTests.Quorum;
 
 /// <summary>
-/// Metadata snapshots on a three-node KRaft cluster over real sockets: with small snapshot thresholds and segments the
-/// running nodes snapshot and drop their old metadata segments while one node is stopped; restarted, it is below
-/// the leader's log start and catches up through FetchSnapshot, ending with the same image.
+/// Metadata snapshots on a three-node KRaft cluster over real sockets, with small snapshot thresholds and segments and
+/// retention checked every 500 ms. Under the retention limits the nodes keep every snapshot and the whole log, so a node
+/// stopped meanwhile catches up from the log; over them (a node restarted with smaller limits, or a cluster that keeps
+/// only the latest snapshot) old snapshots and the segments below the next go, and a node below the leader's log start
+/// catches up through FetchSnapshot, ending with the same image.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class RaftSnapshotTests
@@ -19,6 +21,7 @@ public sealed class RaftSnapshotTests
     {
         ["metadata.log.max.record.bytes.between.snapshots"] = "4096",
         ["metadata.log.segment.bytes"] = "8192",
+        ["metadata.retention.check.interval.ms"] = "500",
     };
 
     private readonly ITestOutputHelper _output;
@@ -31,7 +34,9 @@ public sealed class RaftSnapshotTests
     [Fact]
     public async Task FetchSnapshot_NodeStoppedWhileOthersSnapshotAndTruncate_RestartedNodeCatchesUpWithTheSameImage()
     {
-        await using var cluster = await RaftCluster.StartAsync(_output, SmallSnapshots);
+        // Retention over the limit at once: every node keeps only its latest snapshot.
+        var settings = new Dictionary<string, string>(SmallSnapshots) { ["metadata.max.retention.bytes"] = "0" };
+        await using var cluster = await RaftCluster.StartAsync(_output, settings);
         var (leader, _) = await cluster.WaitForLeaderAsync();
         await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n => cluster.Node(n).Metadata.Brokers.Count == 3),
             "every node's image lists 3 brokers");
@@ -42,22 +47,7 @@ public sealed class RaftSnapshotTests
         var quorum = (await cluster.DescribeQuorumAsync(leader)).Topics[0].Partitions[0];
         var stoppedEnd = quorum.CurrentVoters.First(v => v.ReplicaId == leader).LogEndOffset;
 
-        using (var admin = KafkaClients.Admin(cluster.BootstrapServers, _output))
-        {
-            for (var batch = 0; batch < 12; batch++)
-            {
-                var topics = Enumerable.Range(0, 5).Select(i => new TopicSpecification
-                {
-                    Name = $"snap-{batch:D2}-{i}",
-                    NumPartitions = 2,
-                    ReplicationFactor = 1,
-                    Configs = new Dictionary<string, string> { ["retention.ms"] = "3600000" },
-                });
-                await admin.CreateTopicsAsync(topics,
-                    new CreateTopicsOptions { RequestTimeout = KafkaClients.RequestTimeout, OperationTimeout = KafkaClients.RequestTimeout })
-                    .WaitAsync(TimeSpan.FromSeconds(30));
-            }
-        }
+        await CreateTopicsAsync(cluster, "snap", 12);
 
         // The running nodes wrote snapshots, and their metadata logs now start past everything the stopped node has.
         await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n =>
@@ -121,6 +111,90 @@ public sealed class RaftSnapshotTests
         var observers = (await cluster.DescribeQuorumAsync(leader)).Topics[0].Partitions[0].Observers;
         Assert.Contains(observers, o => o.ReplicaId == 4);
     }
+
+    [Fact]
+    public async Task Retention_UnderTheLimitKeepsOldSnapshotsAndTheLog_OverItRemovesThem_RestartedNodesCatchUp()
+    {
+        // Per node, read at each start: a restart picks up new limits. Snapshots every 1 KiB of records.
+        var limits = Enumerable.Range(1, 3).ToDictionary(n => n,
+            _ => new Dictionary<string, string> { ["metadata.log.max.record.bytes.between.snapshots"] = "1024" });
+        await using var cluster = await RaftCluster.StartAsync(_output, SmallSnapshots, node => limits[node]);
+        var (leader, _) = await cluster.WaitForLeaderAsync();
+        await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n => cluster.Node(n).Metadata.Brokers.Count == 3),
+            "every node's image lists 3 brokers");
+        var lagging = cluster.RunningNodes.First(n => n != leader);
+        await cluster.StopNodeAsync(lagging);
+
+        // Under Kafka's default limits (100 MiB, 7 days) every snapshot stays and the log still starts at 0.
+        await CreateTopicsAsync(cluster, "kept", 12);
+        await InProcessCluster.WaitUntilAsync(() => cluster.RunningNodes.All(n => SnapshotFiles.List(cluster.MetadataDirectory(n)).Count >= 3),
+            "the running nodes write several snapshots (" + string.Join(", ", cluster.RunningNodes.Select(n => SnapshotFiles.List(cluster.MetadataDirectory(n)).Count)) + " so far)");
+        await Task.Delay(1_500);
+        foreach (var node in cluster.RunningNodes)
+        {
+            var held = SnapshotFiles.List(cluster.MetadataDirectory(node));
+            _output.WriteLine($"node {node}: {held.Count} snapshots kept, first segment {FirstSegmentBase(cluster.MetadataDirectory(node))}");
+            Assert.True(held.Count >= 3, $"node {node} kept {held.Count} snapshots");
+            Assert.Equal(0, FirstSegmentBase(cluster.MetadataDirectory(node)));
+        }
+
+        // The lagging follower is not below the leader's log start: it catches up from the log, which it holds from 0.
+        await cluster.StartNodeAsync(lagging);
+        await AwaitSameImageAsync(cluster, lagging, 60);
+        Assert.Equal(0, FirstSegmentBase(cluster.MetadataDirectory(lagging)));
+
+        // Over the limits: one follower restarts with a byte limit, the other with an age limit; each drops every snapshot
+        // but its latest and the segments below it, and still loads, catches up and replicates.
+        var (current, _) = await cluster.WaitForLeaderAsync();
+        var followers = cluster.RunningNodes.Where(n => n != current).ToArray();
+        var overLimits = new[] { ("metadata.max.retention.bytes", "1"), ("metadata.max.retention.ms", "1") };
+        for (var i = 0; i < followers.Length; i++)
+        {
+            var node = followers[i];
+            var before = SnapshotFiles.List(cluster.MetadataDirectory(node));
+            await cluster.StopNodeAsync(node);
+            limits[node][overLimits[i].Item1] = overLimits[i].Item2;
+            await cluster.StartNodeAsync(node);
+            await InProcessCluster.WaitUntilAsync(() => SnapshotFiles.List(cluster.MetadataDirectory(node)).Count == 1
+                    && FirstSegmentBase(cluster.MetadataDirectory(node)) > 0,
+                $"node {node} over {overLimits[i].Item1} keeps only its latest snapshot and drops the segments below it");
+            var after = SnapshotFiles.List(cluster.MetadataDirectory(node));
+            _output.WriteLine($"node {node} with {overLimits[i].Item1}={overLimits[i].Item2}: snapshots {before.Count} -> {after.Count} "
+                + $"({after[0]}), first segment {FirstSegmentBase(cluster.MetadataDirectory(node))}");
+            Assert.True(after[0].Offset >= before[^1].Offset);
+            await AwaitSameImageAsync(cluster, node, 60);
+        }
+
+        await CreateTopicsAsync(cluster, "after", 1);
+        foreach (var node in followers)
+        {
+            await AwaitSameImageAsync(cluster, node, 65);
+        }
+    }
+
+    private async Task CreateTopicsAsync(RaftCluster cluster, string prefix, int batches)
+    {
+        using var admin = KafkaClients.Admin(cluster.BootstrapServers, _output);
+        for (var batch = 0; batch < batches; batch++)
+        {
+            var topics = Enumerable.Range(0, 5).Select(i => new TopicSpecification
+            {
+                Name = $"{prefix}-{batch:D2}-{i}",
+                NumPartitions = 2,
+                ReplicationFactor = 1,
+                Configs = new Dictionary<string, string> { ["retention.ms"] = "3600000" },
+            });
+            await admin.CreateTopicsAsync(topics,
+                new CreateTopicsOptions { RequestTimeout = KafkaClients.RequestTimeout, OperationTimeout = KafkaClients.RequestTimeout })
+                .WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    private static Task AwaitSameImageAsync(RaftCluster cluster, int node, int topics) =>
+        InProcessCluster.WaitUntilAsync(
+            () => cluster.Node(node).Metadata.TopicsByName.Count == topics
+                && Describe(cluster.Node(node).Metadata) == Describe(cluster.Node(cluster.RunningNodes.First(n => n != node)).Metadata),
+            $"node {node} has the same image as the others ({topics} topics)");
 
     /// <summary>Topics with partitions (replicas, ISR, leader) and configs, and brokers, as text to compare images.</summary>
     private static string Describe(Broker.Cluster.Metadata.MetadataImage image) => string.Join('\n',

@@ -44,6 +44,41 @@ public sealed class QuorumBootstrapSettingsTests : IDisposable
     }
 
     [Fact]
+    public void From_Retention_KafkaDefaultsAndOverrides()
+    {
+        var defaults = QuorumSettings.From(Load(("controller.quorum.voters", Voters)))!;
+        var set = QuorumSettings.From(Load(("controller.quorum.voters", Voters), ("metadata.max.retention.bytes", "-1"),
+            ("metadata.max.retention.ms", "5000"), ("metadata.retention.check.interval.ms", "250")))!;
+
+        Assert.Equal(new SnapshotRetention(104_857_600, 604_800_000), defaults.Retention);
+        Assert.Equal(60_000, defaults.RetentionCheckIntervalMs);
+        Assert.Equal(new SnapshotRetention(-1, 5000), set.Retention);
+        Assert.Equal(250, set.RetentionCheckIntervalMs);
+    }
+
+    [Theory]
+    [InlineData("metadata.max.retention.bytes", "lots")]
+    [InlineData("metadata.max.retention.ms", "1.5")]
+    [InlineData("metadata.retention.check.interval.ms", "-1")]
+    public void Load_BadRetentionValue_ErrorNamesTheKey(string key, string value)
+    {
+        var error = Assert.ThrowsAny<Exception>(() => Load(("controller.quorum.voters", Voters), (key, value)));
+
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LocalListeners_ControllerListenerAdvertisedOrBound_WildcardHostIsLocalhost()
+    {
+        var bound = QuorumSettings.LocalListeners(Load(("listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://0.0.0.0:9093")));
+        var advertised = QuorumSettings.LocalListeners(Load(("listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://0.0.0.0:9093"),
+            ("advertised.listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://c1.example:9093")));
+
+        Assert.Equal([new VoterListener("CONTROLLER", "localhost", 9093)], bound);
+        Assert.Equal([new VoterListener("CONTROLLER", "c1.example", 9093)], advertised);
+    }
+
+    [Fact]
     public void From_VotersOnly_ObserversDiscoverThroughTheVoters()
     {
         var quorum = QuorumSettings.From(Load(("controller.quorum.voters", Voters)));

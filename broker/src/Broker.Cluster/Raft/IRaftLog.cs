@@ -63,26 +63,46 @@ public interface IRaftLog
     /// </summary>
     ReadOnlyMemory<byte> Read(long offset, int maxBytes);
 
-    /// <summary>The first offset the log holds; offsets below it exist only in <see cref="LatestSnapshot"/>.</summary>
+    /// <summary>The first offset the log holds; offsets below it exist only in snapshots. It is 0 or the end of a
+    /// snapshot the log holds (<see cref="Snapshots"/>), and moves only through <see cref="DeleteBeforeSnapshot"/> or a
+    /// full truncation in <see cref="StoreSnapshot"/>.</summary>
     long StartOffset { get; }
 
     /// <summary>The newest snapshot (its end offset is exclusive, its epoch that of the last record it covers), or null.</summary>
     OffsetAndEpoch? LatestSnapshot { get; }
+
+    /// <summary>Every snapshot held, oldest first (a dynamic quorum's bootstrap checkpoint at offset 0 is not one).</summary>
+    IReadOnlyList<OffsetAndEpoch> Snapshots { get; }
+
+    /// <summary>Bytes the log's batches take (whole segments for a file log, including any not yet deleted below the start).</summary>
+    long SizeInBytes { get; }
+
+    /// <summary>Bytes of snapshot <paramref name="id"/>, which must be held.</summary>
+    long SnapshotSizeInBytes(OffsetAndEpoch id);
+
+    /// <summary>
+    /// The LastContainedLogTimestamp of snapshot <paramref name="id"/>'s header record (what metadata.max.retention.ms is
+    /// measured from), or null when it has none.
+    /// </summary>
+    long? SnapshotTimestamp(OffsetAndEpoch id);
 
     /// <summary>The whole content of snapshot <paramref name="id"/>. The memory belongs to the caller.</summary>
     ReadOnlyMemory<byte> ReadSnapshot(OffsetAndEpoch id);
 
     /// <summary>
     /// Stores a snapshot of committed state durably. When it ends past the log, or the log disagrees with its epoch at
-    /// its end (a follower installing the leader's snapshot), the whole log goes and restarts empty at its end offset.
+    /// its end (a follower installing the leader's snapshot), the whole log goes and restarts empty at its end offset,
+    /// and the older snapshots go with it (Kafka's truncateToLatestSnapshot). Otherwise nothing else changes: older
+    /// snapshots and the log below stay until retention removes them (<see cref="SnapshotRetention"/>).
     /// </summary>
     void StoreSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> content);
 
     /// <summary>
-    /// Moves the start of the log up to the latest snapshot, dropping what lies wholly below it (whole batches or
-    /// segments, so the start may stay a little lower) and older snapshots. Never drops anything at or above the snapshot.
+    /// Kafka's deleteBeforeSnapshot: when <paramref name="id"/> is held, ends after <see cref="StartOffset"/> and at most
+    /// at the committed offset, moves the start of the log to its end, drops the batches (or segments) wholly below it and
+    /// every older snapshot. False, changing nothing, otherwise.
     /// </summary>
-    void DeleteBeforeSnapshot();
+    bool DeleteBeforeSnapshot(OffsetAndEpoch id);
 
     /// <summary>Makes everything appended so far durable.</summary>
     void Flush();

@@ -24,6 +24,26 @@ public sealed class MemoryRaftLog : IRaftLog
 
     public OffsetAndEpoch? LatestSnapshot => _snapshots.Count == 0 ? null : _snapshots.Values[^1].Id;
 
+    public IReadOnlyList<OffsetAndEpoch> Snapshots => [.. _snapshots.Values.Select(static s => s.Id)];
+
+    public long SizeInBytes
+    {
+        get
+        {
+            long total = 0;
+            foreach (var batch in _batches)
+            {
+                total += batch.Length;
+            }
+
+            return total;
+        }
+    }
+
+    public long SnapshotSizeInBytes(OffsetAndEpoch id) => ReadSnapshot(id).Length;
+
+    public long? SnapshotTimestamp(OffsetAndEpoch id) => SnapshotFiles.ReadLastContainedTimestamp(ReadSnapshot(id));
+
     /// <summary>Number of snapshots held (tests).</summary>
     public int SnapshotCount => _snapshots.Count;
 
@@ -171,48 +191,57 @@ public sealed class MemoryRaftLog : IRaftLog
     public void StoreSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> content)
     {
         _snapshots[id.Offset] = (id, content.ToArray());
-        if (id.Offset > _endOffset || EndOffsetForEpoch(id.Epoch) is var local && (local.Epoch != id.Epoch || local.Offset < id.Offset))
+        if (id == LatestSnapshot
+            && (id.Offset > _endOffset || EndOffsetForEpoch(id.Epoch) is var local && (local.Epoch != id.Epoch || local.Offset < id.Offset)))
         {
-            // Kafka's truncateToLatestSnapshot: the log cannot continue from this snapshot, so it restarts at its end.
+            // Kafka's truncateToLatestSnapshot: the log cannot continue from this snapshot, so it restarts at its end and
+            // the older snapshots go with it.
             _batches.Clear();
             _baseOffsets.Clear();
             _epochs.Clear();
             _startOffset = _endOffset = _flushedOffset = id.Offset;
+            ForgetBefore(id);
         }
     }
 
-    public void DeleteBeforeSnapshot()
+    public bool DeleteBeforeSnapshot(OffsetAndEpoch id)
     {
-        if (LatestSnapshot is not { } latest)
+        if (!_snapshots.TryGetValue(id.Offset, out var held) || held.Id != id || id.Offset <= _startOffset || id.Offset > HighWatermark)
         {
-            return;
+            return false;
         }
 
         var drop = 0;
-        while (drop < _batches.Count && RecordBatchHeader.LastOffset(_batches[drop]) < latest.Offset)
+        while (drop < _batches.Count && RecordBatchHeader.LastOffset(_batches[drop]) < id.Offset)
         {
             drop++;
         }
 
+        // A batch straddling the snapshot end stays whole; the start is the snapshot end all the same, as in the file log.
         _batches.RemoveRange(0, drop);
         _baseOffsets.RemoveRange(0, drop);
-        _startOffset = Math.Max(_startOffset, _batches.Count > 0 ? _baseOffsets[0] : latest.Offset);
+        _startOffset = id.Offset;
         while (_epochs.Count > 1 && _epochs[1].StartOffset <= _startOffset)
         {
             _epochs.RemoveAt(0);
-        }
-
-        if (_epochs.Count > 0 && _epochs[0].StartOffset < _startOffset)
-        {
-            _epochs[0] = (_epochs[0].Epoch, _startOffset);
         }
 
         if (_batches.Count == 0)
         {
             _epochs.Clear();
         }
+        else if (_epochs.Count > 0 && _epochs[0].StartOffset < _startOffset)
+        {
+            _epochs[0] = (_epochs[0].Epoch, _startOffset);
+        }
 
-        while (_snapshots.Count > 1)
+        ForgetBefore(id);
+        return true;
+    }
+
+    private void ForgetBefore(OffsetAndEpoch id)
+    {
+        while (_snapshots.Count > 0 && _snapshots.Keys[0] < id.Offset)
         {
             _snapshots.RemoveAt(0);
         }

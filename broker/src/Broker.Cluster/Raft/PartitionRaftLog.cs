@@ -14,7 +14,9 @@ public sealed class PartitionRaftLog : IRaftLog
 {
     private readonly PartitionLog _log;
     private readonly TimeProvider _time;
-    private OffsetAndEpoch? _latestSnapshot;
+    // Oldest first; the bootstrap checkpoint at offset 0 (a dynamic quorum's voters) is not among them.
+    private readonly List<OffsetAndEpoch> _snapshots;
+    private readonly Dictionary<OffsetAndEpoch, long?> _timestamps = [];
 
     public PartitionRaftLog(PartitionLog log, TimeProvider time)
     {
@@ -23,19 +25,29 @@ public sealed class PartitionRaftLog : IRaftLog
         _log = log;
         _time = time;
         // The bootstrap checkpoint at offset 0 (a dynamic quorum's voters) holds no metadata: not a snapshot of the log.
-        var snapshots = SnapshotFiles.List(log.DirectoryPath).Where(id => id.Offset > 0).ToList();
-        if (snapshots.Count > 0)
+        _snapshots = SnapshotFiles.List(log.DirectoryPath).Where(id => id.Offset > 0).ToList();
+        if (_snapshots.Count > 0)
         {
-            _latestSnapshot = snapshots[^1];
-            if (log.LogEndOffset < _latestSnapshot.Value.Offset)
+            var latest = _snapshots[^1];
+            if (log.LogEndOffset < latest.Offset)
             {
                 // A crash after a follower stored a fetched snapshot but before its log restarted there.
-                log.TruncateFullyAndStartAt(_latestSnapshot.Value.Offset);
+                log.TruncateFullyAndStartAt(latest.Offset);
+            }
+
+            // Kafka's recoverSnapshots: a snapshot below the log start is no longer needed (a crash between moving the
+            // start and deleting it). The latest always stays: the log start never passes it.
+            var stale = _snapshots.FindIndex(id => id.Offset >= log.LogStartOffset);
+            if (stale > 0)
+            {
+                SnapshotFiles.DeleteBefore(log.DirectoryPath, _snapshots[stale]);
+                _snapshots.RemoveRange(0, stale);
             }
         }
     }
 
-    /// <summary>The metadata partition's log, created when missing. Never trimmed by retention: only snapshots move its start.</summary>
+    /// <summary>The metadata partition's log, created when missing. Never trimmed by the partition retention: only
+    /// <see cref="DeleteBeforeSnapshot"/> moves its start (<see cref="SnapshotRetention"/>).</summary>
     /// <param name="segmentBytes"><c>metadata.log.segment.bytes</c>; Kafka's 1 GiB when null.</param>
     public static PartitionRaftLog Open(LogManager logs, TimeProvider time, int? segmentBytes = null)
     {
@@ -50,13 +62,32 @@ public sealed class PartitionRaftLog : IRaftLog
     public string DirectoryPath => _log.DirectoryPath;
 
     public OffsetAndEpoch EndOffset => new(_log.LogEndOffset,
-        _log.LeaderEpochs.LatestEpoch >= 0 ? _log.LeaderEpochs.LatestEpoch : _latestSnapshot?.Epoch ?? 0);
+        _log.LeaderEpochs.LatestEpoch >= 0 ? _log.LeaderEpochs.LatestEpoch : LatestSnapshot?.Epoch ?? 0);
 
-    /// <summary>The latest snapshot's end when there is one (segments below it may linger until they are deleted whole),
-    /// as Kafka's log start is always a snapshot's end.</summary>
-    public long StartOffset => Math.Max(_log.LogStartOffset, _latestSnapshot?.Offset ?? 0);
+    /// <summary>The partition's log start offset: exact once <see cref="DeleteBeforeSnapshot"/> moved it (segments below
+    /// it may linger until they are wholly below); after a crash that lost the log-start-offset checkpoint it may come
+    /// back lower, where the log still holds every record.</summary>
+    public long StartOffset => _log.LogStartOffset;
 
-    public OffsetAndEpoch? LatestSnapshot => _latestSnapshot;
+    public OffsetAndEpoch? LatestSnapshot => _snapshots.Count > 0 ? _snapshots[^1] : null;
+
+    public IReadOnlyList<OffsetAndEpoch> Snapshots => _snapshots;
+
+    public long SizeInBytes => _log.SizeInBytes;
+
+    public long SnapshotSizeInBytes(OffsetAndEpoch id) => SnapshotFiles.Size(_log.DirectoryPath, id);
+
+    public long? SnapshotTimestamp(OffsetAndEpoch id)
+    {
+        // Snapshot files never change once written: their header is read once.
+        if (!_timestamps.TryGetValue(id, out var timestamp))
+        {
+            timestamp = SnapshotFiles.ReadLastContainedTimestamp(_log.DirectoryPath, id);
+            _timestamps[id] = timestamp;
+        }
+
+        return timestamp;
+    }
 
     public long FlushedOffset => _log.RecoveryPoint;
 
@@ -73,7 +104,7 @@ public sealed class PartitionRaftLog : IRaftLog
         var entries = _log.LeaderEpochs.Entries;
         if (entries.Count == 0)
         {
-            return _latestSnapshot is { } snapshot ? new OffsetAndEpoch(snapshot.Offset, Math.Min(epoch, snapshot.Epoch)) : new OffsetAndEpoch(0, 0);
+            return LatestSnapshot is { } snapshot ? new OffsetAndEpoch(snapshot.Offset, Math.Min(epoch, snapshot.Epoch)) : new OffsetAndEpoch(0, 0);
         }
 
         var (foundEpoch, endOffset) = _log.EndOffsetForEpoch(epoch);
@@ -107,35 +138,53 @@ public sealed class PartitionRaftLog : IRaftLog
     public void StoreSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> content)
     {
         SnapshotFiles.Write(_log.DirectoryPath, id, content);
-        if (_latestSnapshot is not { } latest || id.Offset >= latest.Offset)
+        var index = _snapshots.BinarySearch(id, Comparer<OffsetAndEpoch>.Create(CompareIds));
+        if (index < 0)
         {
-            _latestSnapshot = id;
+            _snapshots.Insert(~index, id);
         }
 
         var local = EndOffsetForEpoch(id.Epoch);
-        if (id.Offset > _log.LogEndOffset || local.Epoch != id.Epoch || local.Offset < id.Offset)
+        if (id == LatestSnapshot && (id.Offset > _log.LogEndOffset || local.Epoch != id.Epoch || local.Offset < id.Offset))
         {
-            // Kafka's truncateToLatestSnapshot: the log cannot continue from this snapshot, so it restarts at its end.
+            // Kafka's truncateToLatestSnapshot: the log cannot continue from this snapshot, so it restarts at its end and
+            // the snapshots before it, which the log no longer follows, go.
             _log.TruncateFullyAndStartAt(id.Offset);
+            ForgetBefore(id);
         }
     }
 
-    public void DeleteBeforeSnapshot()
+    public bool DeleteBeforeSnapshot(OffsetAndEpoch id)
     {
-        if (_latestSnapshot is not { } latest)
+        if (!_snapshots.Contains(id) || id.Offset <= _log.LogStartOffset || id.Offset > _log.HighWatermark)
         {
-            return;
+            return false;
         }
 
-        // Only whole segments below the snapshot go; the high watermark is at or past it, as the snapshot is committed.
-        if (_log.HighWatermark < latest.Offset)
-        {
-            _log.HighWatermark = Math.Min(latest.Offset, _log.LogEndOffset);
-        }
-
-        _log.DeleteRecordsBefore(Math.Min(latest.Offset, _log.HighWatermark), NowMs);
-        SnapshotFiles.DeleteBefore(_log.DirectoryPath, latest);
+        // Only whole segments below the new start go; the start itself is exact.
+        _log.DeleteRecordsBefore(id.Offset, NowMs);
+        ForgetBefore(id);
+        return true;
     }
+
+    private void ForgetBefore(OffsetAndEpoch id)
+    {
+        var index = _snapshots.IndexOf(id);
+        if (index > 0)
+        {
+            foreach (var old in _snapshots.GetRange(0, index))
+            {
+                _timestamps.Remove(old);
+            }
+
+            _snapshots.RemoveRange(0, index);
+        }
+
+        SnapshotFiles.DeleteBefore(_log.DirectoryPath, id);
+    }
+
+    private static int CompareIds(OffsetAndEpoch a, OffsetAndEpoch b) =>
+        a.Offset != b.Offset ? a.Offset.CompareTo(b.Offset) : a.Epoch.CompareTo(b.Epoch);
 
     public void UpdateHighWatermark(long offset) => _log.HighWatermark = offset;
 

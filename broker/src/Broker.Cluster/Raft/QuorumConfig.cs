@@ -81,6 +81,13 @@ public sealed record QuorumConfig
     /// <summary>Bytes of records per fetch response (Kafka's fixed 8 MiB).</summary>
     public int FetchMaxBytes { get; init; } = 8 * 1024 * 1024;
 
+    /// <summary><c>metadata.max.retention.bytes</c> and <c>metadata.max.retention.ms</c>: how long snapshots older than the
+    /// latest, and the log after them, are kept. Kafka's defaults.</summary>
+    public SnapshotRetention Retention { get; init; } = SnapshotRetention.Default;
+
+    /// <summary>How often <see cref="Retention"/> is applied: Kafka's fixed 60 s, here adjustable for tests.</summary>
+    public int RetentionCheckIntervalMs { get; init; } = SnapshotRetention.DefaultCheckIntervalMs;
+
     /// <summary>
     /// kraft.version the quorum starts with: 0 for a static quorum (<c>controller.quorum.voters</c>; its voters never
     /// change), 1 for a dynamic one (voters from the bootstrap checkpoint, or none yet for a controller formatted with
@@ -93,6 +100,16 @@ public sealed record QuorumConfig
 
     /// <summary>The configured voters as a <see cref="VoterSet"/>: what is in force before the log says otherwise.</summary>
     public VoterSet InitialVoters => VoterSet.From(Voters, ListenerName);
+
+    /// <summary>
+    /// This node's controller listeners as it advertises them (Kafka's localListeners): what a dynamic quorum's voter
+    /// compares with the voter set's record of it and sends in UpdateRaftVoter when they differ. Empty: unknown, never sent.
+    /// </summary>
+    public IReadOnlyList<VoterListener> LocalListeners { get; init; } = [];
+
+    /// <summary><c>controller.quorum.auto.join.enable</c> (KIP-853): a controller following a dynamic quorum as an observer
+    /// adds itself to the voters. Needs <see cref="LocalListeners"/>.</summary>
+    public bool AutoJoin { get; init; }
 
     /// <summary>Sent in requests and checked in inbound ones (INCONSISTENT_CLUSTER_ID); null skips the check.</summary>
     public string? ClusterId { get; init; }

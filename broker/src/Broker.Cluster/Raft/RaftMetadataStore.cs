@@ -36,6 +36,7 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
     private long _committedEnd;
     private long _bytesSinceSnapshot;
     private long _lastSnapshotMs;
+    private long _lastCommittedTimestampMs = -1;
 
     private RaftMetadataStore(MetadataImage initial, TimeProvider time, Action<RaftMessage>? send, ILogger logger, MetadataSnapshotPolicy policy)
     {
@@ -253,6 +254,7 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
         var image = MetadataSnapshot.Read(content, _image.ClusterId, _image.ControllerId, id.Offset, "metadata snapshot " + SnapshotFiles.FileName(id));
         _committedEnd = id.Offset;
         _bytesSinceSnapshot = 0;
+        _lastCommittedTimestampMs = SnapshotFiles.ReadLastContainedTimestamp(content) ?? _lastCommittedTimestampMs;
         Volatile.Write(ref _image, image);
         ImageChanged?.Invoke(image);
         CompletePending();
@@ -266,6 +268,7 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
     {
         _committedEnd = batch.NextOffset;
         _bytesSinceSnapshot += batch.Memory.Length;
+        _lastCommittedTimestampMs = Math.Max(_lastCommittedTimestampMs, batch.MaxTimestamp);
         if (!batch.IsControl)
         {
             // LEADER_CHANGE and other control batches carry no metadata record.
@@ -336,7 +339,10 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
         }
 
         var id = _replica.DeliveredEnd;
-        var content = MetadataSnapshot.Write(_image, id.Epoch, now, _replica.VotersAt(id.Offset));
+        // Kafka's LastContainedLogTimestamp: the append time of the last record covered, what metadata.max.retention.ms
+        // measures the snapshot's age from.
+        var content = MetadataSnapshot.Write(_image, id.Epoch, _lastCommittedTimestampMs >= 0 ? _lastCommittedTimestampMs : now,
+            _replica.VotersAt(id.Offset));
         if (_replica.TryCreateSnapshot(id, content))
         {
             LogSnapshotWritten(_logger, id.Offset, id.Epoch, content.Length, _bytesSinceSnapshot, _replica.LogStartOffset);

@@ -188,6 +188,10 @@ public sealed partial class RaftReplica
             case FetchSnapshotResponse response:
                 HandleFetchSnapshotResponse(message.Source, response, nowMs);
                 break;
+            case UpdateRaftVoterResponse response:
+                HandleUpdateVoterResponse(message.Source, response, nowMs);
+                break;
+
         }
     }
 

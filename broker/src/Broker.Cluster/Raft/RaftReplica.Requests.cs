@@ -91,6 +91,12 @@ public sealed partial class RaftReplica
 
                 break;
             case RaftRole.Follower when IsReady(LeaderId, nowMs):
+                SendAutoJoin(nowMs);
+                if (TrySendUpdateVoter(nowMs))
+                {
+                    break;
+                }
+
                 if (_download is not null)
                 {
                     SendFetchSnapshot(LeaderId, nowMs);
@@ -126,11 +132,18 @@ public sealed partial class RaftReplica
         {
             RaftRole.Unattached or RaftRole.Voted when CanElect => _electionDeadline,
             RaftRole.Candidate => _backingOff ? _backoffDeadline : _electionDeadline,
-            RaftRole.Follower => _fetchDeadline,
+            // A passed update period waits for the leader connection (a fetch response), not for a timer.
+            RaftRole.Follower => _updateVoterDeadline > nowMs ? Math.Min(_fetchDeadline, _updateVoterDeadline) : _fetchDeadline,
             RaftRole.Leader => _leader!.CheckQuorumDeadline,
             RaftRole.Resigned => _electionDeadline,
             _ => long.MaxValue,
         };
+
+        if (_config.RetentionCheckIntervalMs > 0)
+        {
+            // With no interval retention runs at every poll and append, and must not make the driver spin.
+            next = Math.Min(next, _retentionDeadline);
+        }
 
         foreach (var (_, inflight) in _inflight)
         {

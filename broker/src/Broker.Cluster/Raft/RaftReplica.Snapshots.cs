@@ -13,6 +13,7 @@ public sealed partial class RaftReplica
     private SnapshotDownload? _download;
     private (OffsetAndEpoch Id, ReadOnlyMemory<byte> Content)? _served;
     private int _lastDeliveredEpoch;
+    private long _retentionDeadline = long.MaxValue;
 
     /// <summary>
     /// Where delivery has got to: the next offset <see cref="IRaftListener.OnCommitted"/> will be called for and the epoch
@@ -23,6 +24,9 @@ public sealed partial class RaftReplica
     /// <summary>The newest snapshot in the log, or null.</summary>
     public OffsetAndEpoch? LatestSnapshot => _log.LatestSnapshot;
 
+    /// <summary>Every snapshot the log holds, oldest first.</summary>
+    public IReadOnlyList<OffsetAndEpoch> Snapshots => _log.Snapshots;
+
     /// <summary>The first offset the log still holds.</summary>
     public long LogStartOffset => _log.StartOffset;
 
@@ -31,8 +35,9 @@ public sealed partial class RaftReplica
 
     /// <summary>
     /// Stores <paramref name="content"/>, the listener's state at <paramref name="id"/> (which must be
-    /// <see cref="DeliveredEnd"/>, so everything it covers is committed), then lets the log drop what lies below it.
-    /// False, storing nothing, when the id is not the delivered end or no newer than the latest snapshot.
+    /// <see cref="DeliveredEnd"/>, so everything it covers is committed). Older snapshots and the log stay until retention
+    /// removes them (<see cref="ApplyRetention"/>). False, storing nothing, when the id is not the delivered end or no
+    /// newer than the latest snapshot.
     /// </summary>
     public bool TryCreateSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> content)
     {
@@ -43,8 +48,29 @@ public sealed partial class RaftReplica
         }
 
         _log.StoreSnapshot(id, content);
-        _log.DeleteBeforeSnapshot();
         return true;
+    }
+
+    /// <summary>
+    /// Kafka's snapshot cleaner: every <see cref="QuorumConfig.RetentionCheckIntervalMs"/> the oldest snapshots go while
+    /// the log and snapshots together exceed metadata.max.retention.bytes or the oldest is older than
+    /// metadata.max.retention.ms (<see cref="SnapshotRetention"/>). Every replica, leader or not, cleans its own log.
+    /// </summary>
+    private void ApplyRetention(long nowMs)
+    {
+        if (_retentionDeadline == long.MaxValue)
+        {
+            // The first check is a full period after start, as Kafka's cleaner timer starts.
+            _retentionDeadline = nowMs + _config.RetentionCheckIntervalMs;
+        }
+
+        if (nowMs < _retentionDeadline)
+        {
+            return;
+        }
+
+        _retentionDeadline = nowMs + _config.RetentionCheckIntervalMs;
+        _config.Retention.Apply(_log, nowMs);
     }
 
     /// <summary>At start: the latest snapshot is committed by construction, so the listener loads it before any batch.</summary>
@@ -63,17 +89,26 @@ public sealed partial class RaftReplica
     }
 
     /// <summary>
-    /// Leader side of Fetch (Kafka's validateOffsetAndEpoch): the snapshot to fetch instead, when the follower's position
-    /// is below the log start, at the start with another epoch than the snapshot's, or in an epoch older than the
-    /// snapshot's (the log no longer holds what is needed to compare). In each case the follower's high watermark is below
-    /// the snapshot end, so installing it never drops a committed entry.
+    /// Leader side of Fetch (Kafka's validateOffsetAndEpoch): the latest snapshot to fetch instead, when the follower's
+    /// position is below the log start, at the start with another epoch than the oldest snapshot's (the one the log
+    /// starts at), or in an epoch older than that snapshot's (the log no longer holds what is needed to compare). A log
+    /// that still starts at 0 serves a fetch from 0. In each case the follower's high watermark is below the latest
+    /// snapshot's end, so installing it never drops a committed entry.
     /// </summary>
-    private OffsetAndEpoch? SnapshotForFetch(long fetchOffset, int lastFetchedEpoch) =>
-        _log.LatestSnapshot is { } snapshot
-            && (fetchOffset < _log.StartOffset || (fetchOffset == _log.StartOffset && lastFetchedEpoch != snapshot.Epoch)
-                || lastFetchedEpoch < snapshot.Epoch)
-            ? snapshot
+    private OffsetAndEpoch? SnapshotForFetch(long fetchOffset, int lastFetchedEpoch)
+    {
+        var snapshots = _log.Snapshots;
+        if (snapshots.Count == 0 || (_log.StartOffset == 0 && fetchOffset == 0))
+        {
+            return null;
+        }
+
+        var earliest = snapshots[0];
+        return fetchOffset < _log.StartOffset || (fetchOffset == _log.StartOffset && lastFetchedEpoch != earliest.Epoch)
+            || lastFetchedEpoch < earliest.Epoch
+            ? snapshots[^1]
             : null;
+    }
 
     private void SendFetchSnapshot(int destination, long nowMs) =>
         Send(destination, RaftProtocol.FetchSnapshotRequest(_config.ClusterId, LocalId, Epoch, _download!.Id, _download.Position,
@@ -105,7 +140,8 @@ public sealed partial class RaftReplica
         // Downloading a snapshot is being heard from, for check-quorum, as a fetch is.
         _leader!.RecordVoterFetch(request.ReplicaId >= 0 ? request.ReplicaId : source, nowMs);
         var id = new OffsetAndEpoch(partition.SnapshotId.EndOffset, partition.SnapshotId.Epoch);
-        if (_log.LatestSnapshot != id)
+        // Any snapshot still held is served: a download that began before a newer snapshot was taken can finish.
+        if (!ContainsSnapshot(id))
         {
             data.ErrorCode = RaftProtocol.SnapshotNotFound;
             return response;
@@ -186,7 +222,6 @@ public sealed partial class RaftReplica
     {
         // Stored even when delivery already reached its end: the log may hold a divergent tail from there, which goes.
         _log.StoreSnapshot(id, content);
-        _log.DeleteBeforeSnapshot();
         if (id.Offset <= _nextDelivery)
         {
             return;
@@ -203,6 +238,19 @@ public sealed partial class RaftReplica
 
         // The log may have restarted at the snapshot: the voters are the snapshot's plus whatever the log still holds.
         RebuildVoters();
+    }
+
+    private bool ContainsSnapshot(OffsetAndEpoch id)
+    {
+        foreach (var held in _log.Snapshots)
+        {
+            if (held == id)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A snapshot being downloaded: chunks arrive in order into a buffer of the size the leader announced.

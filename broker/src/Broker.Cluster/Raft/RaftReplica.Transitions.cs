@@ -39,6 +39,9 @@ public sealed partial class RaftReplica
         _electionDeadline = long.MaxValue;
         _fetchDeadline = long.MaxValue;
         _backoffDeadline = long.MaxValue;
+
+        // Kafka's follower state starts its update-voter period when it is entered (IsVoter is checked when it expires).
+        _updateVoterDeadline = role == RaftRole.Follower ? nowMs + UpdateVoterPeriodMs : long.MaxValue;
         if (wasLeader)
         {
             // Parked fetches are answered now, with the error that tells followers to look for the new leader.

@@ -88,7 +88,11 @@ public sealed partial class RaftReplica
         if (error == ErrorCode.None)
         {
             var updated = new RaftVoter(request.VoterId, request.VoterDirectoryId,
-                [.. request.Listeners.Select(static l => new VoterListener(l.Name, l.Host, l.Port))]);
+                [.. request.Listeners.Select(static l => new VoterListener(l.Name, l.Host, l.Port))])
+            {
+                MinKRaftVersion = feature.MinSupportedVersion,
+                MaxKRaftVersion = feature.MaxSupportedVersion,
+            };
             AppendAsLeader(ControlBatch(_log.EndOffset.Offset, nowMs, (KRaftVotersControlType, Voters.With(updated).ToRecord())), nowMs);
         }
 

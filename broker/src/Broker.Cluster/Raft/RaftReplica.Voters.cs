@@ -204,15 +204,24 @@ public sealed partial class RaftReplica
     /// <summary>
     /// At the start of an epoch of a dynamic quorum whose log holds no KRAFT_VOTERS yet (the set came from the bootstrap
     /// checkpoint), the leader writes kraft.version and the voters into the log, so observers formatted without voters
-    /// learn them by fetching (Kafka's appendStartOfEpochControlRecords).
+    /// learn them by fetching; it does the same when the set's record of the leader itself is stale (other listeners or
+    /// kraft.version range), writing the set with its own record updated (Kafka's appendStartOfEpochControlRecords).
     /// </summary>
     private void AppendStartOfEpochVoters(long nowMs)
     {
-        if (KRaftVersion >= 1 && _voterHistory.Count == 1 && _voterHistory[0].Offset < 0 && Voters.Count > 0)
+        if (KRaftVersion < 1 || Voters.Count == 0)
         {
+            return;
+        }
+
+        var neverWritten = _voterHistory.Count == 1 && _voterHistory[0].Offset < 0;
+        var stale = LocalVoterNeedsUpdate;
+        if (neverWritten || stale)
+        {
+            var voters = stale ? Voters.With(LocalVoter!) : Voters;
             AppendAsLeader(ControlBatch(_log.EndOffset.Offset, nowMs,
                 (KRaftVersionControlType, new KRaftVersionRecord { Version = 0, KRaftVersion = 1 }),
-                (KRaftVotersControlType, Voters.ToRecord())), nowMs);
+                (KRaftVotersControlType, voters.ToRecord())), nowMs);
         }
     }
 

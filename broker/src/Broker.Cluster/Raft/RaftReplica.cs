@@ -195,6 +195,7 @@ public sealed partial class RaftReplica
         }
 
         CompleteVoterChange(nowMs);
+        ApplyRetention(nowMs);
         SendDueRequests(nowMs);
         return NextDeadline(nowMs);
     }
@@ -271,6 +272,9 @@ public sealed partial class RaftReplica
 
         lastOffset = AppendAsLeader(builder.ToArray(), nowMs) - 1;
         CompleteVoterChange(nowMs);
+
+        // A lone voter is never polled (it commits inside its appends): its log is cleaned here.
+        ApplyRetention(nowMs);
         SendDueRequests(nowMs);
         return true;
     }

@@ -1,4 +1,8 @@
+using System.Buffers.Binary;
 using System.Globalization;
+using Broker.Protocol;
+using Broker.Protocol.Messages;
+using Broker.Protocol.Records;
 using Broker.Storage.FileSystem;
 
 namespace Broker.Cluster.Raft;
@@ -83,6 +87,55 @@ public static class SnapshotFiles
 
     public static byte[] Read(string directory, OffsetAndEpoch id) => File.ReadAllBytes(Path.Combine(directory, FileName(id)));
 
+    /// <summary>Bytes of snapshot <paramref name="id"/>'s file.</summary>
+    public static long Size(string directory, OffsetAndEpoch id) => new FileInfo(Path.Combine(directory, FileName(id))).Length;
+
+    /// <summary>Reads only as much of snapshot <paramref name="id"/> as its header batch needs, and returns the header's
+    /// LastContainedLogTimestamp (see <see cref="ReadLastContainedTimestamp"/>).</summary>
+    public static long? ReadLastContainedTimestamp(string directory, OffsetAndEpoch id)
+    {
+        using var handle = File.OpenHandle(Path.Combine(directory, FileName(id)));
+        // The header batch is one control record: well under a kilobyte.
+        var prefix = new byte[(int)Math.Min(RandomAccess.GetLength(handle), 1024)];
+        var read = RandomAccess.Read(handle, prefix, 0);
+        return ReadLastContainedTimestamp(prefix.AsMemory(0, read));
+    }
+
+    /// <summary>
+    /// The LastContainedLogTimestamp of the SnapshotHeaderRecord a snapshot starts with (the timestamp of the last
+    /// record it covers, what Kafka measures metadata.max.retention.ms from), or null when the first batch is not a valid
+    /// control batch starting with that header. Never throws for malformed content.
+    /// </summary>
+    public static long? ReadLastContainedTimestamp(ReadOnlyMemory<byte> snapshot)
+    {
+        try
+        {
+            using var reader = new RecordBatchReader(snapshot);
+            if (!reader.TryReadBatch(out var batch) || !batch.IsControl || !batch.IsCrcValid)
+            {
+                return null;
+            }
+
+            foreach (var record in reader.ReadRecords(batch))
+            {
+                if (record.Key.Length < 4 || BinaryPrimitives.ReadInt16BigEndian(record.Key.Span[2..]) != SnapshotHeaderType)
+                {
+                    return null;
+                }
+
+                var value = new KafkaReader(record.Value);
+                var header = new SnapshotHeaderRecord();
+                header.Read(ref value, 0);
+                return header.LastContainedLogTimestamp;
+            }
+        }
+        catch (KafkaProtocolException)
+        {
+        }
+
+        return null;
+    }
+
     /// <summary>Deletes the snapshots older than <paramref name="keep"/> (durably), except a dynamic quorum's bootstrap
     /// checkpoint at offset 0, which keeps the voter set (<see cref="BootstrapVoters"/>).</summary>
     public static int DeleteBefore(string directory, OffsetAndEpoch keep)
@@ -104,4 +157,7 @@ public static class SnapshotFiles
 
         return deleted;
     }
+
+    // The control record type of SnapshotHeaderRecord (Kafka's ControlRecordType.SNAPSHOT_HEADER).
+    private const short SnapshotHeaderType = 3;
 }

@@ -5,9 +5,44 @@ namespace Broker.Cluster.Raft;
 /// <summary>One listener endpoint of a voter, as a KRAFT_VOTERS record lists it. Immutable.</summary>
 public readonly record struct VoterListener(string Name, string Host, int Port);
 
-/// <summary>A voter of the quorum (Kafka's ReplicaKey plus endpoints): node id, directory id of its metadata log dir
-/// (<see cref="Guid.Empty"/> in a static quorum) and its controller listeners. Immutable.</summary>
-public sealed record RaftVoter(int Id, Guid DirectoryId, IReadOnlyList<VoterListener> Listeners);
+/// <summary>A voter of the quorum (Kafka's VoterNode): node id, directory id of its metadata log dir
+/// (<see cref="Guid.Empty"/> in a static quorum), its controller listeners and the kraft.version range it supports.
+/// Immutable.</summary>
+public sealed record RaftVoter(int Id, Guid DirectoryId, IReadOnlyList<VoterListener> Listeners)
+{
+    /// <summary>The kraft.version range this software supports, what a voter claims unless its record says otherwise.</summary>
+    public const short SupportedMinKRaftVersion = 0;
+
+    /// <inheritdoc cref="SupportedMinKRaftVersion"/>
+    public const short SupportedMaxKRaftVersion = 1;
+
+    public short MinKRaftVersion { get; init; } = SupportedMinKRaftVersion;
+
+    public short MaxKRaftVersion { get; init; } = SupportedMaxKRaftVersion;
+
+    /// <summary>Same id, directory id, supported range and listeners (in any order; names and hosts compared without
+    /// case): what Kafka's VoterNode equality decides, and whether a voter must send UpdateRaftVoter.</summary>
+    public bool SameAs(RaftVoter other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (Id != other.Id || DirectoryId != other.DirectoryId || MinKRaftVersion != other.MinKRaftVersion
+            || MaxKRaftVersion != other.MaxKRaftVersion || Listeners.Count != other.Listeners.Count)
+        {
+            return false;
+        }
+
+        foreach (var listener in Listeners)
+        {
+            if (!other.Listeners.Any(l => string.Equals(l.Name, listener.Name, StringComparison.OrdinalIgnoreCase)
+                    && string.Equals(l.Host, listener.Host, StringComparison.OrdinalIgnoreCase) && l.Port == listener.Port))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
 
 /// <summary>
 /// The set of voters in force at some point of the log (Kafka's VoterSet): the static <c>controller.quorum.voters</c>,
@@ -73,10 +108,14 @@ public sealed class VoterSet
     {
         ArgumentNullException.ThrowIfNull(record);
         return new VoterSet(record.Voters.Select(static v => new RaftVoter(v.VoterId, v.VoterDirectoryId,
-            [.. v.Endpoints.Select(static e => new VoterListener(e.Name, e.Host, e.Port))])));
+            [.. v.Endpoints.Select(static e => new VoterListener(e.Name, e.Host, e.Port))])
+        {
+            MinKRaftVersion = v.KRaftVersionFeature.MinSupportedVersion,
+            MaxKRaftVersion = v.KRaftVersionFeature.MaxSupportedVersion,
+        }));
     }
 
-    /// <summary>The KRAFT_VOTERS record (version 0) for this set; every voter claims kraft.version 0-1.</summary>
+    /// <summary>The KRAFT_VOTERS record (version 0) for this set, with each voter's supported kraft.version range.</summary>
     public VotersRecord ToRecord()
     {
         var record = new VotersRecord { Version = 0 };
@@ -87,7 +126,7 @@ public sealed class VoterSet
                 VoterId = voter.Id,
                 VoterDirectoryId = voter.DirectoryId,
                 Endpoints = [.. voter.Listeners.Select(static l => new VotersRecord.Endpoint { Name = l.Name, Host = l.Host, Port = (ushort)l.Port })],
-                KRaftVersionFeature = new VotersRecord.KRaftVersionFeature { MinSupportedVersion = 0, MaxSupportedVersion = 1 },
+                KRaftVersionFeature = new VotersRecord.KRaftVersionFeature { MinSupportedVersion = voter.MinKRaftVersion, MaxSupportedVersion = voter.MaxKRaftVersion },
             });
         }
 

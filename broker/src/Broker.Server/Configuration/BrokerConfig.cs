@@ -38,6 +38,7 @@ public sealed partial class BrokerConfig
         var listeners = ListenerSettings.Resolve(Get, IsSet, HasBrokerRole, HasControllerRole);
         Listeners = listeners.Listeners;
         AdvertisedListeners = listeners.AdvertisedListeners;
+        AdvertisedControllerListeners = listeners.AdvertisedControllerListeners;
         ListenerSecurityProtocolMap = listeners.SecurityProtocolMap;
         InterBrokerListenerName = listeners.InterBrokerListenerName;
         ControllerListenerNames = listeners.ControllerListenerNames;
@@ -128,6 +129,10 @@ public sealed partial class BrokerConfig
 
     /// <summary>Endpoints published in metadata; never an empty or wildcard host.</summary>
     public IReadOnlyList<ListenerDefinition> AdvertisedListeners { get; }
+
+    /// <summary>Controller listeners named in <c>advertised.listeners</c> (a controller's own advertised endpoints,
+    /// Kafka 3.9+); empty when none is.</summary>
+    public IReadOnlyList<ListenerDefinition> AdvertisedControllerListeners { get; }
 
     /// <summary>Listener name (upper case) to security protocol.</summary>
     public IReadOnlyDictionary<string, SecurityProtocol> ListenerSecurityProtocolMap { get; }

@@ -34,6 +34,7 @@ public static class BrokerConfigDef
         // KRaft quorum.
         List(ControllerQuorumVoters, null, null, "Static quorum voters as id@host:port."),
         List(ControllerQuorumBootstrapServers, null, null, "host:port controller endpoints a broker-only node asks to find the quorum leader (KIP-853); controllers still need controller.quorum.voters."),
+        Bool(ControllerQuorumAutoJoinEnable, false, "A controller of a dynamic quorum that is not a voter adds itself with AddRaftVoter (first removing a voter entry of its id with another directory id) instead of waiting for add-controller (KIP-853)."),
         Int(ControllerQuorumElectionTimeoutMs, "1000", AtLeast(1), "Base election timeout; the effective timeout is randomised in [T, 2T)."),
         Int(ControllerQuorumFetchTimeoutMs, "2000", AtLeast(1), "A follower that has not fetched from the leader for this long starts an election."),
         Int(ControllerQuorumElectionBackoffMaxMs, "1000", AtLeast(1), "Upper bound of the randomised backoff before a new election."),
@@ -44,7 +45,10 @@ public static class BrokerConfigDef
         Int(MetadataMaxIdleIntervalMs, "500", AtLeast(0), "The quorum leader appends a no-op record after this much idle time."),
         Long(MetadataLogMaxRecordBytesBetweenSnapshots, "20971520", AtLeast(1), "Committed metadata log bytes after which each node writes a new metadata snapshot."),
         Long(MetadataLogMaxSnapshotIntervalMs, "3600000", AtLeast(0), "Longest time between metadata snapshots while records are committed; 0 snapshots by size only."),
-        Int(MetadataLogSegmentBytes, "1073741824", AtLeast(12), "Segment size of the metadata log; whole segments below the latest snapshot are deleted."),
+        Int(MetadataLogSegmentBytes, "1073741824", AtLeast(12), "Segment size of the metadata log; whole segments below its start (the end of the oldest kept snapshot) are deleted."),
+        Long(MetadataMaxRetentionBytes, "104857600", null, "Combined size of the metadata log and snapshots above which the oldest snapshot, and the log below the next, are deleted; the latest snapshot always stays, so this is a soft limit. Any negative value means no limit, as in Kafka."),
+        Long(MetadataMaxRetentionMs, "604800000", null, "Age (from the timestamp of the last record it covers) above which the oldest metadata snapshot, and the log below the next, are deleted; the latest snapshot always stays. Any negative value means no limit, as in Kafka."),
+        Int(MetadataRetentionCheckIntervalMs, "60000", AtLeast(0), "How often the metadata retention limits are applied; 0 applies them at every quorum poll. This broker's own key: Kafka checks every 60 s, the default."),
         Str(MetadataLogDir, null, null, "Directory of the cluster metadata log; defaults to the first log directory."),
 
         // Network.

@@ -20,6 +20,7 @@ public static class ConfigNames
     // KRaft quorum.
     public const string ControllerQuorumVoters = "controller.quorum.voters";
     public const string ControllerQuorumBootstrapServers = "controller.quorum.bootstrap.servers";
+    public const string ControllerQuorumAutoJoinEnable = "controller.quorum.auto.join.enable";
     public const string ControllerQuorumElectionTimeoutMs = "controller.quorum.election.timeout.ms";
     public const string ControllerQuorumFetchTimeoutMs = "controller.quorum.fetch.timeout.ms";
     public const string ControllerQuorumElectionBackoffMaxMs = "controller.quorum.election.backoff.max.ms";
@@ -32,6 +33,9 @@ public static class ConfigNames
     public const string MetadataLogMaxSnapshotIntervalMs = "metadata.log.max.snapshot.interval.ms";
     public const string MetadataLogSegmentBytes = "metadata.log.segment.bytes";
     public const string MetadataLogDir = "metadata.log.dir";
+    public const string MetadataMaxRetentionBytes = "metadata.max.retention.bytes";
+    public const string MetadataMaxRetentionMs = "metadata.max.retention.ms";
+    public const string MetadataRetentionCheckIntervalMs = "metadata.retention.check.interval.ms";
 
     // Network.
     public const string NumNetworkThreads = "num.network.threads";

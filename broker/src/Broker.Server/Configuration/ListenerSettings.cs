@@ -14,6 +14,10 @@ internal sealed record ListenerSettings(
     string InterBrokerListenerName,
     IReadOnlyList<string> ControllerListenerNames)
 {
+    /// <summary>Controller listeners named in advertised.listeners (Kafka 3.9+): the controller's own advertised
+    /// endpoints, kept out of <see cref="AdvertisedListeners"/>. Empty when none is advertised.</summary>
+    public IReadOnlyList<ListenerDefinition> AdvertisedControllerListeners { get; init; } = [];
+
     /// <summary>The address advertised for a listener bound to every interface (Kafka would use the hostname).</summary>
     public const string LoopbackHost = "127.0.0.1";
 
@@ -54,6 +58,7 @@ internal sealed record ListenerSettings(
 
         IReadOnlyList<ListenerDefinition> advertised;
         var advertisedRaw = (IReadOnlyList<string>?)value(ConfigNames.AdvertisedListeners);
+        IReadOnlyList<ListenerDefinition> advertisedControllers = [];
         if (advertisedRaw is null)
         {
             var brokerFacing = listeners.Where(l => !controllerNames.Contains(l.Name)).ToArray();
@@ -75,6 +80,7 @@ internal sealed record ListenerSettings(
             // Kafka 3.9+ (KIP-853): a controller listener in advertised.listeners is the controller's own advertised
             // endpoint; the broker advertises the others (Kafka's effectiveAdvertisedBrokerListeners).
             advertised = [.. all.Where(l => !controllerNames.Contains(l.Name))];
+            advertisedControllers = [.. all.Where(l => controllerNames.Contains(l.Name))];
         }
 
         var interBroker = ResolveInterBrokerListener(value, isSet);
@@ -89,7 +95,10 @@ internal sealed record ListenerSettings(
             throw ConfigException.InvalidValue(ConfigNames.InterBrokerListenerName, interBroker, "must not be a controller listener");
         }
 
-        return new(listeners, advertised, map.ToFrozenDictionary(StringComparer.Ordinal), interBroker, controllerNames);
+        return new(listeners, advertised, map.ToFrozenDictionary(StringComparer.Ordinal), interBroker, controllerNames)
+        {
+            AdvertisedControllerListeners = advertisedControllers,
+        };
     }
 
     private static string ResolveInterBrokerListener(Func<string, object?> value, Func<string, bool> isSet)

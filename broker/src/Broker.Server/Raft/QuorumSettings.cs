@@ -74,6 +74,10 @@ internal static class QuorumSettings
                 ElectionBackoffMaxMs = config.GetInt(ConfigNames.ControllerQuorumElectionBackoffMaxMs),
                 RequestTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumRequestTimeoutMs),
                 RetryBackoffMs = config.GetInt(ConfigNames.ControllerQuorumRetryBackoffMs),
+                Retention = Retention(config),
+                RetentionCheckIntervalMs = config.GetInt(ConfigNames.MetadataRetentionCheckIntervalMs),
+                LocalListeners = config.HasControllerRole ? LocalListeners(config) : [],
+                AutoJoin = config.HasControllerRole && config.GetBoolean(ConfigNames.ControllerQuorumAutoJoinEnable),
                 KRaftVersion = dynamic ? (short)1 : (short)0,
                 ListenerName = config.ControllerListenerNames.Count > 0 ? config.ControllerListenerNames[0] : "CONTROLLER",
             };
@@ -135,7 +139,30 @@ internal static class QuorumSettings
             ElectionBackoffMaxMs = config.GetInt(ConfigNames.ControllerQuorumElectionBackoffMaxMs),
             RequestTimeoutMs = config.GetInt(ConfigNames.ControllerQuorumRequestTimeoutMs),
             RetryBackoffMs = config.GetInt(ConfigNames.ControllerQuorumRetryBackoffMs),
+            Retention = Retention(config),
+            RetentionCheckIntervalMs = config.GetInt(ConfigNames.MetadataRetentionCheckIntervalMs),
         };
+    }
+
+    /// <summary>
+    /// This controller's listeners as the voter set should record them (Kafka's effective advertised controller
+    /// listeners): the advertised controller listeners when any is advertised, else the controller listeners, with a
+    /// wildcard or empty host written as <c>localhost</c>, as the storage tool's <c>--standalone</c> and
+    /// <c>add-controller</c> write it.
+    /// </summary>
+    public static IReadOnlyList<VoterListener> LocalListeners(BrokerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        bool IsController(ListenerDefinition l) => config.ControllerListenerNames.Contains(l.Name, StringComparer.OrdinalIgnoreCase);
+        var source = config.AdvertisedControllerListeners.Count > 0 ? config.AdvertisedControllerListeners : config.Listeners.Where(IsController).ToList();
+        return [.. source.Select(static l => new VoterListener(l.Name, l.Host is "" or "0.0.0.0" or "::" ? "localhost" : l.Host, l.Port))];
+    }
+
+    /// <summary>How long older metadata snapshots and the log after them are kept (<c>metadata.max.retention.*</c>).</summary>
+    public static SnapshotRetention Retention(BrokerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new SnapshotRetention(config.GetLong(ConfigNames.MetadataMaxRetentionBytes), config.GetLong(ConfigNames.MetadataMaxRetentionMs));
     }
 
     /// <summary>When this node snapshots its metadata image (Kafka's <c>metadata.log.*</c> keys).</summary>

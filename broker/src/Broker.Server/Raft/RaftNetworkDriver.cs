@@ -255,6 +255,18 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
                     var chunk = await connection.SendAsync<FetchSnapshotResponse>(message.Body, 1, _stopping.Token).ConfigureAwait(false);
                     (response, lease) = (chunk.Message, chunk);
                     break;
+                case AddRaftVoterRequest:
+                    var add = await connection.SendAsync<AddRaftVoterResponse>(message.Body, 0, _stopping.Token).ConfigureAwait(false);
+                    (response, lease) = (add.Message, add);
+                    break;
+                case RemoveRaftVoterRequest:
+                    var remove = await connection.SendAsync<RemoveRaftVoterResponse>(message.Body, 0, _stopping.Token).ConfigureAwait(false);
+                    (response, lease) = (remove.Message, remove);
+                    break;
+                case UpdateRaftVoterRequest:
+                    var update = await connection.SendAsync<UpdateRaftVoterResponse>(message.Body, 0, _stopping.Token).ConfigureAwait(false);
+                    (response, lease) = (update.Message, update);
+                    break;
                 default:
                     LogUnknownOutbound(_logger, message.Body.GetType().Name);
                     return;

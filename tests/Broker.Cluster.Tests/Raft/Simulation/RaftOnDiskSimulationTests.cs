@@ -118,5 +118,13 @@ internal sealed class CountingLog(IRaftLog inner, int[] truncations) : IRaftLog
 
     public void StoreSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> content) => inner.StoreSnapshot(id, content);
 
-    public void DeleteBeforeSnapshot() => inner.DeleteBeforeSnapshot();
+    public IReadOnlyList<OffsetAndEpoch> Snapshots => inner.Snapshots;
+
+    public long SizeInBytes => inner.SizeInBytes;
+
+    public long SnapshotSizeInBytes(OffsetAndEpoch id) => inner.SnapshotSizeInBytes(id);
+
+    public long? SnapshotTimestamp(OffsetAndEpoch id) => inner.SnapshotTimestamp(id);
+
+    public bool DeleteBeforeSnapshot(OffsetAndEpoch id) => inner.DeleteBeforeSnapshot(id);
 }

@@ -45,10 +45,66 @@ internal sealed partial class RaftSimulation
         }
 
         node.LastRole = replica.Role;
+        CheckLogStart(node);
         if (Dynamic)
         {
             CheckVoters(node);
         }
+    }
+
+    /// <summary>
+    /// Retention: the log starts at 0 or at the end of the oldest snapshot held, never past the latest; once a node has
+    /// a snapshot it keeps one (the latest is never removed), and every snapshot held is a committed prefix.
+    /// </summary>
+    private void CheckLogStart(SimNode node)
+    {
+        var snapshots = node.Log.Snapshots;
+        var start = node.Log.StartOffset;
+        if (start > 0 && (snapshots.Count == 0 || snapshots[0].Offset != start))
+        {
+            Fail($"node {node.Id} log starts at {start}, not at its oldest snapshot ({(snapshots.Count > 0 ? snapshots[0] : "none")})");
+        }
+
+        if (snapshots.Count > 0 && snapshots[^1].Offset > CommittedEnd)
+        {
+            Fail($"node {node.Id} holds snapshot {snapshots[^1]} past the committed end {CommittedEnd}");
+        }
+
+        if (node.HadSnapshot && snapshots.Count == 0)
+        {
+            Fail($"node {node.Id} lost every snapshot");
+        }
+
+        node.HadSnapshot = snapshots.Count > 0;
+        node.MaxSnapshotsHeld = Math.Max(node.MaxSnapshotsHeld, snapshots.Count);
+    }
+
+    private long CommittedEnd => _committed.Count == 0 ? 0 : _committed[^1].LastOffset + 1;
+
+    /// <summary>
+    /// After a quiet spell longer than the retention check interval (nothing appended or snapshotted since the last check):
+    /// a node holding more than one snapshot is within both limits, the age one measured at that check. Null when it holds,
+    /// else what is wrong.
+    /// </summary>
+    public string? RetentionViolation(SimNode node)
+    {
+        var retention = Config.Retention;
+        var snapshots = node.Log.Snapshots;
+        if (snapshots.Count <= 1)
+        {
+            return null;
+        }
+
+        var total = node.Log.SizeInBytes + snapshots.Sum(node.Log.SnapshotSizeInBytes);
+        if (retention.MaxBytes >= 0 && total > retention.MaxBytes)
+        {
+            return $"node {node.Id} holds {snapshots.Count} snapshots and {total} bytes, over {retention.MaxBytes}";
+        }
+
+        var age = Now - (node.Log.SnapshotTimestamp(snapshots[0]) ?? Now);
+        return retention.MaxMs >= 0 && age > retention.MaxMs + Config.RetentionCheckIntervalMs
+            ? $"node {node.Id} holds {snapshots.Count} snapshots, the oldest {age} ms old, over {retention.MaxMs}"
+            : null;
     }
 
     /// <summary>Committed KRAFT_VOTERS records (offset, voter set), in offset order.</summary>
@@ -189,13 +245,10 @@ internal sealed partial class RaftSimulation
             Fail($"node {node.Id} delivered end {id} is not the end of its last committed batch {last}");
         }
 
-        var content = SnapshotContent(node.Delivered);
-        if (Dynamic)
-        {
-            // Kafka's snapshot format, so that the voters at its end travel with it.
-            var state = new ConfigRecord { ResourceType = 2, ResourceName = "sim", Name = "crcs", Value = Convert.ToBase64String(content) };
-            content = MetadataSnapshot.Encode([state], id.Epoch, 0, node.Replica.VotersAt(id.Offset));
-        }
+        // Kafka's snapshot format: the header carries the time retention measures age from, and a dynamic quorum's
+        // voters at its end travel with it.
+        var state = new ConfigRecord { ResourceType = 2, ResourceName = "sim", Name = "crcs", Value = Convert.ToBase64String(SnapshotContent(node.Delivered)) };
+        var content = MetadataSnapshot.Encode([state], id.Epoch, Now, Dynamic ? node.Replica.VotersAt(id.Offset) : null);
 
         if (!node.Replica.TryCreateSnapshot(id, content))
         {
@@ -211,10 +264,7 @@ internal sealed partial class RaftSimulation
     /// the node backwards.</summary>
     private void CheckSnapshot(SimNode node, OffsetAndEpoch id, ReadOnlyMemory<byte> content)
     {
-        if (Dynamic)
-        {
-            content = Convert.FromBase64String(((ConfigRecord)Assert.Single(MetadataSnapshot.Decode(content, "sim snapshot"))).Value!);
-        }
+        content = Convert.FromBase64String(((ConfigRecord)Assert.Single(MetadataSnapshot.Decode(content, "sim snapshot"))).Value!);
 
         var count = BinaryPrimitives.ReadInt32BigEndian(content.Span);
         if (count <= 0 || count > _committed.Count || !content.Span.SequenceEqual(SnapshotContent(count)))

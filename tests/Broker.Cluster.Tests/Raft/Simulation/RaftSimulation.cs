@@ -58,6 +58,9 @@ internal sealed partial class RaftSimulation
 
     public QuorumConfig Config { get; }
 
+    /// <summary>Adjusts <see cref="Config"/> for one node (by id) when it starts: its own listeners, auto-join.</summary>
+    public Func<int, QuorumConfig, QuorumConfig>? NodeConfig { get; set; }
+
     public long Now { get; private set; }
 
     public long EventCount { get; private set; }
@@ -220,7 +223,7 @@ internal sealed partial class RaftSimulation
         node.Generation++;
         node.ScheduledPoll = long.MaxValue;
         var listener = new SimListener(this, node);
-        node.Replica = new RaftReplica(node.Id, Config, node.Log, node.Store, new Random(Random.Next()), listener,
+        node.Replica = new RaftReplica(node.Id, NodeConfig?.Invoke(node.Id, Config) ?? Config, node.Log, node.Store, new Random(Random.Next()), listener,
             Dynamic ? TestQuorums.Dir(node.Id) : Guid.Empty);
         node.Starting = true;
         node.Replica.Start(Now);
@@ -382,6 +385,12 @@ internal sealed class SimNode(int id, IRaftLog log, IQuorumStateStore store)
 
     /// <summary>Snapshots this node took of its own state.</summary>
     public int SnapshotsTaken { get; set; }
+
+    /// <summary>The node held a snapshot after the last event (it must keep one from then on).</summary>
+    public bool HadSnapshot { get; set; }
+
+    /// <summary>The most snapshots the node held at once.</summary>
+    public int MaxSnapshotsHeld { get; set; }
 
     /// <summary>Highest epoch ever observed on this node (across restarts).</summary>
     public int MaxEpoch { get; set; }

@@ -22,9 +22,12 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
         var slowestSeed = 0;
         long snapshotsTaken = 0;
         long snapshotsInstalled = 0;
+        var mostSnapshotsHeld = 0;
         for (var seed = 1; seed <= Seeds; seed++)
         {
-            var sim = new RaftSimulation(seed, voters: seed % 2 == 0 ? 3 : 5, observers: seed % 3 == 0 ? 1 : 0);
+            var retention = SimulationScenarios.Retention(seed);
+            var sim = new RaftSimulation(seed, voters: seed % 2 == 0 ? 3 : 5, observers: seed % 3 == 0 ? 1 : 0,
+                c => c with { Retention = retention, RetentionCheckIntervalMs = 1_000 });
             sim.StartAll();
             var chaosEnd = 20_000 + sim.Random.Next(20_000);
             SimulationScenarios.ScheduleClient(sim, 0, chaosEnd);
@@ -38,14 +41,17 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
                 (slowestRecovery, slowestSeed) = (recovery, seed);
             }
 
+            SimulationScenarios.AssertRetentionAfterQuiet(sim);
             events += sim.EventCount;
             committed += sim.Committed.Count;
             snapshotsTaken += sim.Nodes.Sum(n => n.SnapshotsTaken);
             snapshotsInstalled += sim.Nodes.Sum(n => n.SnapshotsInstalled);
+            mostSnapshotsHeld = Math.Max(mostSnapshotsHeld, sim.Nodes.Max(n => n.MaxSnapshotsHeld));
         }
 
         output.WriteLine($"{Seeds} seeds, {events} events, {committed} committed batches; slowest recovery {slowestRecovery} ms (seed {slowestSeed}); "
-            + $"{snapshotsTaken} snapshots taken, {snapshotsInstalled} fetched and installed");
+            + $"{snapshotsTaken} snapshots taken, {snapshotsInstalled} fetched and installed, at most {mostSnapshotsHeld} held by one node");
+        Assert.True(mostSnapshotsHeld > 2, "retention never kept older snapshots");
         Assert.True(events > Seeds * 1000L, $"only {events} events in {Seeds} seeds");
         Assert.True(snapshotsTaken > Seeds * 5L, $"only {snapshotsTaken} snapshots in {Seeds} seeds");
         Assert.True(snapshotsInstalled > 0, "no node ever caught up through FetchSnapshot");
@@ -65,7 +71,9 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
         for (var seed = 1; seed <= Seeds; seed++)
         {
             // Three initial voters and two more nodes that start as observers; any of the five may be added or removed.
-            var sim = new RaftSimulation(seed, voters: 3, observers: 2, dynamic: true);
+            var retention = SimulationScenarios.Retention(seed);
+            var sim = new RaftSimulation(seed, voters: 3, observers: 2,
+                c => c with { Retention = retention, RetentionCheckIntervalMs = 1_000 }, dynamic: true);
             sim.StartAll();
             var chaosEnd = 20_000 + sim.Random.Next(20_000);
             SimulationScenarios.ScheduleClient(sim, 0, chaosEnd);
@@ -80,6 +88,7 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
                 (slowestRecovery, slowestSeed) = (recovery, seed);
             }
 
+            SimulationScenarios.AssertRetentionAfterQuiet(sim);
             events += sim.EventCount;
             committed += sim.Committed.Count;
             voterChanges += sim.CommittedVoterChanges;
@@ -95,6 +104,44 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
         Assert.True(voterChanges > Seeds * 3L, $"only {voterChanges} voter sets committed in {Seeds} seeds");
         Assert.True(answers.GetValueOrDefault((short)0) > Seeds * 2, "few voter changes succeeded");
         Assert.True(committed > Seeds * 20L, $"only {committed} batches committed in {Seeds} seeds");
+    }
+
+    [Fact]
+    public void Simulation_DynamicQuorumWithAutoJoinAndOwnListeners_EveryControllerEndsAVoterWithItsOwnEndpoint()
+    {
+        const int Seeds = 30;
+        long events = 0;
+        long voterChanges = 0;
+        for (var seed = 1; seed <= Seeds; seed++)
+        {
+            // Every node auto-joins and knows its own listener: the admin's endpoint updates are undone by the voters
+            // themselves (UpdateRaftVoter) and its removals by auto-join, under the usual faults.
+            var sim = new RaftSimulation(seed, voters: 3, observers: 2, dynamic: true)
+            {
+                NodeConfig = (id, c) => c with { LocalListeners = [new VoterListener(c.ListenerName, "sim", 9093)], AutoJoin = true },
+            };
+            sim.StartAll();
+            var chaosEnd = 20_000 + sim.Random.Next(20_000);
+            SimulationScenarios.ScheduleClient(sim, 0, chaosEnd);
+            SimulationScenarios.ScheduleFaults(sim, 0, chaosEnd);
+            SimulationScenarios.ScheduleSnapshots(sim, 0, chaosEnd);
+            SimulationScenarios.ScheduleVoterChanges(sim, 0, chaosEnd);
+            sim.RunUntil(chaosEnd);
+            SimulationScenarios.HealAndAwaitCommit(sim, LivenessBoundMs);
+
+            // Quiet: a few update periods (three fetch timeouts each) for the last joins and updates to commit. The leader
+            // is left out: it fixes its own record only when an epoch starts, and a leader whose self-removal timed out
+            // before committing leads on outside the set (as Kafka's does), where auto-join, a follower's job, cannot help.
+            var settled = sim.RunUntil(sim.Now + 60_000, () => sim.Leaders() is [var leader]
+                && sim.Nodes.Where(n => n != leader).All(n =>
+                    leader.Replica!.Voters.TryGet(n.Id) is { Listeners: [{ Host: "sim", Port: 9093 }] }
+                    && n.Replica!.Voters.Count == leader.Replica.Voters.Count));
+            Assert.True(settled, $"seed {seed}: {sim.Describe()}");
+            events += sim.EventCount;
+            voterChanges += sim.CommittedVoterChanges;
+        }
+
+        output.WriteLine($"{Seeds} seeds, {events} events, {voterChanges} committed voter sets");
     }
 
     [Fact]
@@ -172,7 +219,9 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
     public void Simulation_NodeDownWhileOthersSnapshot_RestartsFarBehindAndCatchesUpThroughFetchSnapshot(int seed, int voters)
     {
         // Small fetches, so the snapshot comes over in many FetchSnapshot chunks.
-        var sim = new RaftSimulation(seed, voters, observers: 1, c => c with { FetchMaxBytes = 64 });
+        // Retention keeps only the latest snapshot, so the log start passes the stopped nodes.
+        var sim = new RaftSimulation(seed, voters, observers: 1,
+            c => c with { FetchMaxBytes = 64, Retention = new SnapshotRetention(0, -1), RetentionCheckIntervalMs = 200 });
         sim.StartAll();
         SimulationScenarios.ScheduleClient(sim, 0, 12_000);
         sim.RunUntil(2_000);

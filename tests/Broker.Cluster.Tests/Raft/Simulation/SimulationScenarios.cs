@@ -1,3 +1,5 @@
+using Broker.Cluster.Raft;
+
 namespace Broker.Cluster.Tests.Raft.Simulation;
 
 /// <summary>Fault schedules and the liveness check shared by the simulation tests. Stateless.</summary>
@@ -16,6 +18,31 @@ internal static class SimulationScenarios
         }
 
         sim.At(startMs, "", Tick);
+    }
+
+    /// <summary>Metadata retention by seed: unlimited, only the latest snapshot, a few kilobytes, or a few seconds.</summary>
+    public static SnapshotRetention Retention(int seed) => (seed / 2 % 4) switch
+    {
+        0 => SnapshotRetention.Unlimited,
+        1 => new SnapshotRetention(0, -1),
+        2 => new SnapshotRetention(4_000 + seed * 50, -1),
+        _ => new SnapshotRetention(-1, 3_000 + seed * 20),
+    };
+
+    /// <summary>
+    /// Lets the healed quorum run quietly for more than two retention check intervals (the client and snapshots have
+    /// stopped), then checks that every live node is within the retention limits.
+    /// </summary>
+    public static void AssertRetentionAfterQuiet(RaftSimulation sim)
+    {
+        sim.RunUntil(sim.Now + 2 * sim.Config.RetentionCheckIntervalMs + 100);
+        foreach (var node in sim.Nodes.Where(n => n.Alive))
+        {
+            if (sim.RetentionViolation(node) is { } violation)
+            {
+                throw new SimulationFailure($"seed {sim.Seed}: {violation}");
+            }
+        }
     }
 
     /// <summary>A random live node snapshots its state every 0.3-1.5 s until <paramref name="endMs"/>.</summary>
