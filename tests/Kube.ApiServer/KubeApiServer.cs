@@ -88,9 +88,12 @@ public sealed class KubeApiServer : IAsyncDisposable
         return new KubeApiServer(app, service, controllers, watch, baseUri);
     }
 
+    /// <summary>The placeholder token of <see cref="KubeconfigYaml"/>; any other token is accepted too and names the user the audit hook sees.</summary>
+    public const string AnyToken = "kube-fixture-accepts-anything";
+
     /// <summary>
     /// A kubeconfig (YAML) whose current context points at this server. The server checks no credentials, but the
-    /// user carries a placeholder token: KubernetesClient refuses a kubeconfig user without any.
+    /// user carries a placeholder token (<see cref="AnyToken"/>): KubernetesClient refuses a kubeconfig user without any.
     /// </summary>
     public string KubeconfigYaml(string contextName = "kube-fixture") =>
         $"""
@@ -103,7 +106,7 @@ public sealed class KubeApiServer : IAsyncDisposable
         users:
         - name: {contextName}
           user:
-            token: kube-fixture-accepts-anything
+            token: {AnyToken}
         contexts:
         - name: {contextName}
           context:

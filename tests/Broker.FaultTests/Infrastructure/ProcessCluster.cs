@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -234,17 +235,30 @@ internal sealed class ProcessCluster : ICheckedCluster, IAsyncDisposable
         }, $"Metadata lists brokers {string.Join(',', wanted)}");
     }
 
-    /// <summary>The partition as the Metadata API describes it now (from whichever broker answers).</summary>
+    /// <summary>
+    /// The partition as the Metadata API describes it now (from whichever broker answers). Brokers apply a new topic a
+    /// moment apart, so one that has not yet (UNKNOWN_TOPIC_OR_PART) is asked again, for up to five seconds.
+    /// </summary>
     public PartitionMetadata Partition(string topic, int partition)
     {
-        var metadata = _admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
-        var topicMetadata = metadata.Topics.Single(t => t.Topic == topic);
-        if (topicMetadata.Error.IsError)
+        var deadline = Stopwatch.StartNew();
+        while (true)
         {
-            throw new KafkaException(topicMetadata.Error);
-        }
+            var metadata = _admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
+            var topicMetadata = metadata.Topics.Single(t => t.Topic == topic);
+            if (topicMetadata.Error.Code == ErrorCode.UnknownTopicOrPart && deadline.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                Thread.Sleep(100);
+                continue;
+            }
 
-        return topicMetadata.Partitions.Single(p => p.PartitionId == partition);
+            if (topicMetadata.Error.IsError)
+            {
+                throw new KafkaException(topicMetadata.Error);
+            }
+
+            return topicMetadata.Partitions.Single(p => p.PartitionId == partition);
+        }
     }
 
     /// <summary>Waits until the partition has a leader that satisfies <paramref name="accept"/> and is a running node; returns it.</summary>

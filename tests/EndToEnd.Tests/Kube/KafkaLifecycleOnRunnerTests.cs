@@ -20,7 +20,7 @@ namespace EndToEnd.Tests.Kube;
 /// Ready (its broker pool annotated with strimzi.io/next-node-ids so that it can grow); a change of spec.kafka.config rolls it under an idempotent acks=all producer without losing an acknowledged
 /// record; a deleted broker pod comes back with its volume and rejoins the ISR; the broker pool scaled from 3 to 4 gets
 /// a broker that takes partitions when asked; deleting the Kafka collects what it owns and keeps the claims that
-/// deleteClaim does not release. The steps share the cluster and run in order (each starts from where the last left
+/// deleteClaim does not release, and the operator (installed from the chart) made no request its RBAC denies. The steps share the cluster and run in order (each starts from where the last left
 /// it; after a failed step the rest fail at once, naming it). Timings go to the test output.
 /// </summary>
 [TestCaseOrderer(StepOrderer.TypeName, StepOrderer.AssemblyName)]
@@ -269,6 +269,9 @@ public sealed partial class KafkaLifecycleOnRunnerTests(KafkaLifecycleOnRunnerTe
         var volumes = await ProcessRunner.RunAsync("docker", ["volume", "ls", "-q", "--filter", $"name={cluster.Runner.NetworkName}"], TimeSpan.FromSeconds(30));
         Assert.All(brokerClaims, c => Assert.Contains(cluster.Runner.ClaimVolumeName(OperatorOnRunner.Namespace, c), volumes.StandardOutput, StringComparison.Ordinal));
         Assert.All(controllerClaims, c => Assert.DoesNotContain(cluster.Runner.ClaimVolumeName(OperatorOnRunner.Namespace, c), volumes.StandardOutput, StringComparison.Ordinal));
+
+        // Through the whole life, the operator image did only what the chart's RBAC lets it.
+        cluster.AssertOperatorStayedWithinTheChartsRbac();
     });
 
     private async Task StepAsync(string step, Func<Task> body)

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using System.Text;
 using Broker.IntegrationTests.Infrastructure;
 using DotNet.Testcontainers.Builders;
@@ -9,8 +11,10 @@ using EndToEnd.Tests.Infrastructure;
 using EndToEnd.Tests.Operator;
 using k8s;
 using k8s.Models;
+using Kube.ApiServer;
 using Kube.PodRunner;
 using Operator.Api;
+using Operator.Chart.Tests;
 using Xunit.Abstractions;
 
 namespace EndToEnd.Tests.Kube;
@@ -18,7 +22,10 @@ namespace EndToEnd.Tests.Kube;
 /// <summary>
 /// Kubernetes without a cluster, for one test or one ordered class of them: the API-server fixture with the CRDs, the
 /// pod runner as its kubelet (pods are real containers on one Docker network), and the operator image reconciling the
-/// namespace <see cref="Namespace"/>. Tests apply resources and act as a user would (kubectl, a client container on the
+/// namespace <see cref="Namespace"/>. The chart is installed as <c>helm install -n strimzi --set
+/// watchNamespaces={myproject}</c> would (its service account, roles and bindings, its Deployment as an object), and the
+/// operator container runs with that Deployment's environment as the chart's service account, so
+/// <see cref="AssertOperatorStayedWithinTheChartsRbac"/> can check every request it made against the chart's RBAC. Tests apply resources and act as a user would (kubectl, a client container on the
 /// cluster network); waits fail with the Kafka status, the pods and the operator's and brokers' logs.
 /// Thread-safe for the waits and client containers; owned by one test (class).
 /// </summary>
@@ -30,6 +37,11 @@ internal sealed class OperatorOnRunner : IWaitingCluster, IAsyncDisposable
     /// <summary>The plain listener's bootstrap address inside the cluster network, as an in-cluster client spells it.</summary>
     public const string Bootstrap = $"{Cluster}-kafka-bootstrap.{Namespace}.svc:9092";
 
+    /// <summary>The namespace the chart is installed in (the operator's own, with its lease).</summary>
+    public const string ReleaseNamespace = "strimzi";
+
+    private const string ServiceAccount = "strimzi-cluster-operator";
+    private const string OperatorUser = $"system:serviceaccount:{ReleaseNamespace}:{ServiceAccount}";
     private const string KubeconfigMount = "/opt/strimzi/kube";
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(2);
@@ -37,10 +49,13 @@ internal sealed class OperatorOnRunner : IWaitingCluster, IAsyncDisposable
     private readonly SwitchableOutput _output;
     private readonly TestOutputLoggerFactory _loggers;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly ConcurrentQueue<AuditEvent> _audit;
+    private IReadOnlyList<JsonObject> _chart = [];
 
-    private OperatorOnRunner(ApiServerWithCrds api, SwitchableOutput output)
+    private OperatorOnRunner(ApiServerWithCrds api, ConcurrentQueue<AuditEvent> audit, SwitchableOutput output)
     {
         Api = api;
+        _audit = audit;
         _output = output;
         _loggers = new TestOutputLoggerFactory(output);
     }
@@ -67,7 +82,9 @@ internal sealed class OperatorOnRunner : IWaitingCluster, IAsyncDisposable
     {
         await E2EDocker.EnsureOperatorImageAsync();
         await E2EDocker.EnsureBrokerImageAsync();
-        var fixture = new OperatorOnRunner(await ApiServerWithCrds.StartAsync(), new SwitchableOutput { Target = output });
+        var audit = new ConcurrentQueue<AuditEvent>();
+        var api = await ApiServerWithCrds.StartAsync(new KubeApiServerOptions { Audit = audit.Enqueue }, OperatorUser);
+        var fixture = new OperatorOnRunner(api, audit, new SwitchableOutput { Target = output });
         try
         {
             fixture.Runner = await PodRunner.StartAsync(fixture.Client, new PodRunnerOptions
@@ -75,14 +92,27 @@ internal sealed class OperatorOnRunner : IWaitingCluster, IAsyncDisposable
                 Labels = E2EDocker.Labels,
                 NamePrefix = $"e2e-{E2EDocker.RunId}-{runnerSuffix}",
             }, fixture._loggers);
-            fixture.Operator = new ContainerBuilder(E2EDocker.OperatorImage)
+
+            // helm install: the release namespace, then the templates rendered with the broker image built for this run.
+            await fixture.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ReleaseNamespace } });
+            var tag = E2EDocker.BrokerImage[(E2EDocker.BrokerImage.IndexOf(':', StringComparison.Ordinal) + 1)..];
+            fixture._chart = RenderedManifests.Parse(RenderedManifests.Chart.Render(new Release("strimzi", ReleaseNamespace),
+                $"watchNamespaces: [{Namespace}]\nkafka:\n  image:\n    tag: {tag}\n"));
+            await ApiServerApply.CreateAllAsync(api.Server, fixture._chart);
+
+            var operatorPod = $"{ServiceAccount}-e2e";
+            var container = new ContainerBuilder(E2EDocker.OperatorImage)
                 .WithName($"operator-{runnerSuffix}-{E2EDocker.RunId}")
-                .WithBindMount(fixture.Api.KubeconfigDirectory, KubeconfigMount, AccessMode.ReadOnly)
+                .WithBindMount(fixture.Api.KubeconfigDirectory, KubeconfigMount, AccessMode.ReadOnly);
+            foreach (var (name, value) in DeploymentEnvironment(fixture._chart.Get("Deployment", ServiceAccount, ReleaseNamespace), operatorPod))
+            {
+                container = container.WithEnvironment(name, value);
+            }
+
+            fixture.Operator = container
                 .WithEnvironment("KUBECONFIG", $"{KubeconfigMount}/config")
-                .WithEnvironment("STRIMZI_NAMESPACE", Namespace)
+                // The operator shares the host's network to reach the fixture on 127.0.0.1, so the chart's 8080 could be taken.
                 .WithEnvironment("STRIMZI_HEALTH_PORT", LoopbackPorts.Free().ToString(CultureInfo.InvariantCulture))
-                .WithEnvironment("STRIMZI_KAFKA_IMAGE", E2EDocker.BrokerImage)
-                // The operator reaches the fixture on 127.0.0.1; the brokers it creates run on the runner's network.
                 .WithCreateParameterModifier(parameters => parameters.HostConfig!.NetworkMode = "host")
                 .WithLabel(E2EDocker.Labels)
                 .Build();
@@ -96,6 +126,31 @@ internal sealed class OperatorOnRunner : IWaitingCluster, IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Every request the operator made so far (as the chart's service account) is one the chart's RBAC allows, and it made
+    /// some; returns how many.
+    /// </summary>
+    public int AssertOperatorStayedWithinTheChartsRbac()
+    {
+        var policy = new RbacPolicy(_chart, ReleaseNamespace, ServiceAccount);
+        var requests = _audit.Where(e => e.User == OperatorUser).Select(e => new RbacRequest(e.Verb, e.Group, e.Resource, e.Subresource, e.Namespace, e.Name)).ToList();
+        Assert.True(requests.Count > 0, "the operator made no request as the chart's service account");
+        var denied = requests.Where(r => !policy.Allows(r)).Select(r => r.ToString()).Distinct().ToList();
+        Assert.True(denied.Count == 0, $"the chart's RBAC denies requests the operator image made:{Environment.NewLine}{string.Join(Environment.NewLine, denied)}");
+        Log($"{requests.Count} operator requests, every one allowed by the chart's RBAC");
+        return requests.Count;
+    }
+
+    /// <summary>The Deployment's container environment as the kubelet sets it: values, and fieldRefs to the pod's namespace and name.</summary>
+    private static IEnumerable<(string Name, string Value)> DeploymentEnvironment(JsonObject deployment, string podName) =>
+        deployment["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray().Select(item => ((string)item!["name"]!,
+            (string?)item["value"] ?? (string?)item["valueFrom"]!["fieldRef"]!["fieldPath"] switch
+            {
+                "metadata.namespace" => ReleaseNamespace,
+                "metadata.name" => podName,
+                var path => throw new InvalidOperationException($"unexpected fieldRef {path} in the chart's {item["name"]}"),
+            }));
 
     /// <summary>The Kafka, or null when it does not exist (yet, or any more).</summary>
     public async Task<Kafka?> TryGetKafkaAsync()

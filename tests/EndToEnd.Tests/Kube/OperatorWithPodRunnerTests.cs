@@ -39,5 +39,6 @@ public sealed class OperatorWithPodRunnerTests(ITestOutputHelper output)
         }
         Assert.True(produced.ExitCode == 0, $"kcat produce through {bootstrap} failed: {produced.Describe()}");
         Assert.Equal([("a", "1"), ("b", "2")], (await Broker.KcatContainer.ConsumeAsync(cluster.Network, bootstrap, "through-the-operator")).Distinct());
+        cluster.AssertOperatorStayedWithinTheChartsRbac();
     }
 }

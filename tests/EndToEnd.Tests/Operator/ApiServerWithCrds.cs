@@ -33,9 +33,11 @@ internal sealed class ApiServerWithCrds : IAsyncDisposable
     /// <summary>The directory holding <c>config</c>, the kubeconfig pointing at <see cref="Server"/>.</summary>
     public string KubeconfigDirectory => _kubeconfigDirectory.FullName;
 
-    public static async Task<ApiServerWithCrds> StartAsync()
+    /// <param name="options">The API server's options (an audit hook, say).</param>
+    /// <param name="kubeconfigUser">The bearer token the kubeconfig carries, the user the audit hook sees (any token is accepted).</param>
+    public static async Task<ApiServerWithCrds> StartAsync(KubeApiServerOptions? options = null, string? kubeconfigUser = null)
     {
-        var server = await KubeApiServer.StartAsync();
+        var server = await KubeApiServer.StartAsync(options ?? new KubeApiServerOptions());
         var directory = Directory.CreateTempSubdirectory("e2e-kubeconfig-");
         var fixture = new ApiServerWithCrds(server, directory);
         try
@@ -51,7 +53,8 @@ internal sealed class ApiServerWithCrds : IAsyncDisposable
             await fixture.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
 
             var kubeconfig = Path.Combine(directory.FullName, "config");
-            await File.WriteAllTextAsync(kubeconfig, server.KubeconfigYaml());
+            var yaml = server.KubeconfigYaml();
+            await File.WriteAllTextAsync(kubeconfig, kubeconfigUser is null ? yaml : yaml.Replace(KubeApiServer.AnyToken, kubeconfigUser, StringComparison.Ordinal));
             if (!OperatingSystem.IsWindows())
             {
                 // The operator image runs as uid 1001; a temp directory is private to its creator.
