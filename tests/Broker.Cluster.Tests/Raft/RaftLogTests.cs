@@ -1,35 +1,21 @@
 using Broker.Cluster.Raft;
-using Broker.Storage;
 
 namespace Broker.Cluster.Tests.Raft;
 
 /// <summary>The <see cref="IRaftLog"/> contract, run against the in-memory log and the segment-backed log.</summary>
 public sealed class RaftLogTests : IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "raft-log-" + Guid.NewGuid().ToString("N"));
-    private readonly ManualTime _time = new(1_700_000_000_000);
-    private readonly List<LogManager> _managers = [];
+    private readonly RaftLogKinds _logs = new();
 
-    public static TheoryData<string> Kinds => new() { "memory", "partition" };
+    public static TheoryData<string> Kinds => RaftLogKinds.Kinds;
 
-    public void Dispose()
-    {
-        foreach (var manager in _managers)
-        {
-            manager.Dispose();
-        }
-
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-    }
+    public void Dispose() => _logs.Dispose();
 
     [Theory]
     [MemberData(nameof(Kinds))]
     public void AppendAsLeader_EmptyLog_AssignsOffsetsFromZeroAndTheEpoch(string kind)
     {
-        var log = Create(kind);
+        var log = _logs.Create(kind);
 
         Assert.Equal(new OffsetAndEpoch(0, 0), log.EndOffset);
         Assert.Equal(3, log.AppendAsLeader(RaftTestData.Batch(3, baseOffset: 99), 1));
@@ -43,7 +29,7 @@ public sealed class RaftLogTests : IDisposable
     [MemberData(nameof(Kinds))]
     public void EndOffsetForEpoch_SeveralEpochs_AnswersWhereEachEnds(string kind)
     {
-        var log = Create(kind);
+        var log = _logs.Create(kind);
         log.AppendAsLeader(RaftTestData.Batch(2), 1);
         log.AppendAsLeader(RaftTestData.Batch(3), 3);
         log.AppendAsLeader(RaftTestData.Batch(1), 5);
@@ -60,7 +46,7 @@ public sealed class RaftLogTests : IDisposable
     [MemberData(nameof(Kinds))]
     public void TruncateTo_MiddleOfLog_DropsWholeBatchesAndLaterEpochs(string kind)
     {
-        var log = Create(kind);
+        var log = _logs.Create(kind);
         log.AppendAsLeader(RaftTestData.Batch(2), 1);
         log.AppendAsLeader(RaftTestData.Batch(3), 3);
         log.Flush();
@@ -81,7 +67,7 @@ public sealed class RaftLogTests : IDisposable
         var leader = new MemoryRaftLog();
         leader.AppendAsLeader(RaftTestData.Batch(2), 1);
         leader.AppendAsLeader(RaftTestData.Batch(3), 2);
-        var log = Create(kind);
+        var log = _logs.Create(kind);
 
         Assert.Equal(5, log.AppendAsFollower(leader.Read(0, 1 << 20)));
 
@@ -93,7 +79,7 @@ public sealed class RaftLogTests : IDisposable
     [MemberData(nameof(Kinds))]
     public void Read_MaxBytesBelowOneBatch_ReturnsTheWholeFirstBatchOnly(string kind)
     {
-        var log = Create(kind);
+        var log = _logs.Create(kind);
         log.AppendAsLeader(RaftTestData.Batch(2), 1);
         log.AppendAsLeader(RaftTestData.Batch(2), 1);
 
@@ -120,15 +106,14 @@ public sealed class RaftLogTests : IDisposable
     [Fact]
     public void PartitionRaftLog_Reopen_KeepsBatchesEpochsAndTheDirectory()
     {
-        var first = Open();
+        var first = _logs.Open();
         Assert.EndsWith("__cluster_metadata-0", first.DirectoryPath, StringComparison.Ordinal);
         first.AppendAsLeader(RaftTestData.Batch(2), 1);
         first.AppendAsLeader(RaftTestData.Batch(1), 4);
         first.Flush();
-        _managers[^1].Dispose();
-        _managers.RemoveAt(_managers.Count - 1);
+        _logs.CloseLast();
 
-        var reopened = Open();
+        var reopened = _logs.Open();
 
         Assert.Equal(new OffsetAndEpoch(3, 4), reopened.EndOffset);
         Assert.Equal(new OffsetAndEpoch(2, 1), reopened.EndOffsetForEpoch(3));
@@ -140,7 +125,7 @@ public sealed class RaftLogTests : IDisposable
     [MemberData(nameof(Kinds))]
     public void StoreSnapshot_InsideTheLogThenDeleteBefore_StartMovesUpAndTheRestStays(string kind)
     {
-        var log = Create(kind);
+        var log = _logs.Create(kind);
         log.AppendAsLeader(RaftTestData.Batch(3), 1);
         log.AppendAsLeader(RaftTestData.Batch(2), 2);
         log.AppendAsLeader(RaftTestData.Batch(4), 2);
@@ -162,7 +147,7 @@ public sealed class RaftLogTests : IDisposable
     [MemberData(nameof(Kinds))]
     public void StoreSnapshot_PastTheLogEnd_LogRestartsEmptyAtTheSnapshotEnd(string kind)
     {
-        var log = Create(kind);
+        var log = _logs.Create(kind);
         log.AppendAsLeader(RaftTestData.Batch(3), 1);
         log.Flush();
 
@@ -178,15 +163,14 @@ public sealed class RaftLogTests : IDisposable
     [Fact]
     public void Open_AfterAFollowerInstalledASnapshot_KeepsTheSnapshotStartAndWhatFollowed()
     {
-        var log = Open();
+        var log = _logs.Open();
         log.AppendAsLeader(RaftTestData.Batch(3), 1);
         log.StoreSnapshot(new OffsetAndEpoch(40, 4), [9]);
         log.AppendAsFollower(RaftTestData.Batch(2, baseOffset: 40, epoch: 5));
         log.Flush();
-        _managers[^1].Dispose();
-        _managers.RemoveAt(_managers.Count - 1);
+        _logs.CloseLast();
 
-        var reopened = Open();
+        var reopened = _logs.Open();
 
         Assert.Equal(new OffsetAndEpoch(40, 4), reopened.LatestSnapshot);
         Assert.Equal(40, reopened.StartOffset);
@@ -198,26 +182,15 @@ public sealed class RaftLogTests : IDisposable
     public void Open_SnapshotAheadOfTheLog_RestartsTheLogAtIt()
     {
         // A crash after the snapshot file was renamed into place but before the log restarted there.
-        var log = Open();
+        var log = _logs.Open();
         log.AppendAsLeader(RaftTestData.Batch(3), 1);
         log.Flush();
         SnapshotFiles.Write(log.DirectoryPath, new OffsetAndEpoch(40, 4), [9]);
-        _managers[^1].Dispose();
-        _managers.RemoveAt(_managers.Count - 1);
+        _logs.CloseLast();
 
-        var reopened = Open();
+        var reopened = _logs.Open();
 
         Assert.Equal(new OffsetAndEpoch(40, 4), reopened.EndOffset);
         Assert.Equal(40, reopened.StartOffset);
-    }
-
-    private IRaftLog Create(string kind) => kind == "memory" ? new MemoryRaftLog() : Open();
-
-    private PartitionRaftLog Open()
-    {
-        var options = new LogManagerOptions([_root], 1, "MkU3OEVBNTcwNTJENDM2Qg", LogConfig.Default);
-        var manager = LogManager.Open(options, _time);
-        _managers.Add(manager);
-        return PartitionRaftLog.Open(manager, _time);
     }
 }

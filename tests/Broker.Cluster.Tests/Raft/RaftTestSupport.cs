@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Broker.Cluster.Raft;
 using Broker.Protocol.Records;
+using Broker.Storage;
 
 namespace Broker.Cluster.Tests.Raft;
 
@@ -69,5 +70,53 @@ internal static class RaftTestData
         }
 
         return result;
+    }
+}
+
+/// <summary>
+/// The two <see cref="IRaftLog"/> kinds a contract test runs against: in memory, and segment-backed in a temporary
+/// directory (node 1's <c>__cluster_metadata-0</c>, reopenable after <see cref="CloseLast"/>). Owned by one test; not thread-safe.
+/// </summary>
+internal sealed class RaftLogKinds : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "raft-log-" + Guid.NewGuid().ToString("N"));
+    private readonly ManualTime _time = new(1_700_000_000_000);
+    private readonly List<LogManager> _managers = [];
+
+    /// <summary>The kinds, for <c>[MemberData]</c>: "memory" and "partition".</summary>
+    public static TheoryData<string> Kinds => new() { "memory", "partition" };
+
+    /// <summary>The log manager of the segment-backed log opened last.</summary>
+    public LogManager LastManager => _managers[^1];
+
+    public IRaftLog Create(string kind) => kind == "memory" ? new MemoryRaftLog() : Open();
+
+    /// <summary>Opens (or reopens) the segment-backed log.</summary>
+    public PartitionRaftLog Open()
+    {
+        var options = new LogManagerOptions([_root], 1, "MkU3OEVBNTcwNTJENDM2Qg", LogConfig.Default);
+        var manager = LogManager.Open(options, _time);
+        _managers.Add(manager);
+        return PartitionRaftLog.Open(manager, _time);
+    }
+
+    /// <summary>Closes the segment-backed log opened last, as a stopping node does, so <see cref="Open"/> reopens it.</summary>
+    public void CloseLast()
+    {
+        _managers[^1].Dispose();
+        _managers.RemoveAt(_managers.Count - 1);
+    }
+
+    public void Dispose()
+    {
+        foreach (var manager in _managers)
+        {
+            manager.Dispose();
+        }
+
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
     }
 }

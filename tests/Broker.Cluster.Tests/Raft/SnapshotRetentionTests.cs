@@ -1,6 +1,5 @@
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Raft;
-using Broker.Storage;
 
 namespace Broker.Cluster.Tests.Raft;
 
@@ -14,24 +13,11 @@ public sealed class SnapshotRetentionTests : IDisposable
     private static readonly OffsetAndEpoch First = new(3, 1);
     private static readonly OffsetAndEpoch Second = new(6, 1);
     private static readonly OffsetAndEpoch Third = new(9, 2);
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "raft-retention-" + Guid.NewGuid().ToString("N"));
-    private readonly ManualTime _time = new(NowMs);
-    private readonly List<LogManager> _managers = [];
+    private readonly RaftLogKinds _logs = new();
 
-    public static TheoryData<string> Kinds => new() { "memory", "partition" };
+    public static TheoryData<string> Kinds => RaftLogKinds.Kinds;
 
-    public void Dispose()
-    {
-        foreach (var manager in _managers)
-        {
-            manager.Dispose();
-        }
-
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-    }
+    public void Dispose() => _logs.Dispose();
 
     [Theory]
     [MemberData(nameof(Kinds))]
@@ -82,7 +68,7 @@ public sealed class SnapshotRetentionTests : IDisposable
     [MemberData(nameof(Kinds))]
     public void Apply_OldestSnapshotOlderThanRetentionMs_RemovedUntilTheOldestIsYoungEnough(string kind)
     {
-        var log = Create(kind);
+        var log = _logs.Create(kind);
         AppendFourBatches(log);
         log.StoreSnapshot(First, WithTimestamp(NowMs - 9_000));
         log.StoreSnapshot(Second, WithTimestamp(NowMs - 5_000));
@@ -157,10 +143,10 @@ public sealed class SnapshotRetentionTests : IDisposable
         var log = (PartitionRaftLog)ThreeSnapshotsOf1000Bytes("partition");
         Assert.Equal(1, new SnapshotRetention(2_600, -1).Apply(log, NowMs));
         log.Flush();
-        _managers[^1].Checkpoint();
-        Reopen();
+        _logs.LastManager.Checkpoint();
+        _logs.CloseLast();
 
-        var reopened = Open();
+        var reopened = _logs.Open();
 
         Assert.Equal([Second, Third], reopened.Snapshots);
         Assert.Equal(Second.Offset, reopened.StartOffset);
@@ -174,11 +160,11 @@ public sealed class SnapshotRetentionTests : IDisposable
         var log = (PartitionRaftLog)ThreeSnapshotsOf1000Bytes("partition");
         Assert.True(log.DeleteBeforeSnapshot(Second));
         log.Flush();
-        _managers[^1].Checkpoint();
+        _logs.LastManager.Checkpoint();
         SnapshotFiles.Write(log.DirectoryPath, First, new byte[1000]);
-        Reopen();
+        _logs.CloseLast();
 
-        var reopened = Open();
+        var reopened = _logs.Open();
 
         Assert.Equal([Second, Third], reopened.Snapshots);
         Assert.DoesNotContain(First, SnapshotFiles.List(reopened.DirectoryPath));
@@ -196,7 +182,7 @@ public sealed class SnapshotRetentionTests : IDisposable
     /// <summary>Batches [0-2 e1] [3-5 e1] [6-8 e2] [9-10 e2], committed up to <paramref name="highWatermark"/>, and snapshots of 1000 bytes at 3, 6 and 9.</summary>
     private IRaftLog ThreeSnapshotsOf1000Bytes(string kind, long highWatermark = 11)
     {
-        var log = Create(kind);
+        var log = _logs.Create(kind);
         AppendFourBatches(log, highWatermark);
         log.StoreSnapshot(First, new byte[1000]);
         log.StoreSnapshot(Second, new byte[1000]);
@@ -215,20 +201,4 @@ public sealed class SnapshotRetentionTests : IDisposable
     }
 
     private static byte[] WithTimestamp(long timestampMs) => MetadataSnapshot.Encode([], 1, timestampMs);
-
-    private IRaftLog Create(string kind) => kind == "memory" ? new MemoryRaftLog() : Open();
-
-    private void Reopen()
-    {
-        _managers[^1].Dispose();
-        _managers.RemoveAt(_managers.Count - 1);
-    }
-
-    private PartitionRaftLog Open()
-    {
-        var options = new LogManagerOptions([_root], 1, "MkU3OEVBNTcwNTJENDM2Qg", LogConfig.Default);
-        var manager = LogManager.Open(options, _time);
-        _managers.Add(manager);
-        return PartitionRaftLog.Open(manager, _time);
-    }
 }

@@ -76,20 +76,7 @@ public sealed partial class KafkaLifecycleOnRunnerTests(KafkaLifecycleOnRunnerTe
         var plain = Assert.Single(kafka.Status!.Listeners!, l => l.Name == "plain");
         Assert.Equal(OperatorOnRunner.Bootstrap, plain.BootstrapServers);
 
-        // A just-Ready cluster may not have elected the auto-created topic's leaders at the first metadata: retry.
-        ProcessResult produced = null!;
-        for (var attempt = 0; attempt < 10; attempt++)
-        {
-            produced = await cluster.KcatAsync("a:1\nb:2\n", "-b", plain.BootstrapServers!, "-t", "first", "-P", "-K:");
-            if (produced.ExitCode == 0)
-            {
-                break;
-            }
-
-            await Task.Delay(1000);
-        }
-
-        Assert.True(produced.ExitCode == 0, $"kcat produce through {plain.BootstrapServers} failed: {produced.Describe()}");
+        await cluster.ProduceRetryingAsync(plain.BootstrapServers!, "first", "a:1\nb:2\n");
         Assert.Equal([("a", "1"), ("b", "2")], (await Broker.KcatContainer.ConsumeAsync(cluster.Network, plain.BootstrapServers!, "first")).Distinct().Order());
     });
 

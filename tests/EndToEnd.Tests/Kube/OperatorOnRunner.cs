@@ -207,6 +207,28 @@ internal sealed class OperatorOnRunner : IWaitingCluster, IAsyncDisposable
     public Task<ProcessResult> KcatAsync(string? standardInput, params string[] arguments) =>
         Broker.KcatContainer.RunAsync(Network, standardInput, arguments);
 
+    /// <summary>
+    /// Produces "key:value" <paramref name="lines"/> with kcat through <paramref name="bootstrap"/>, retried for ten seconds:
+    /// a topic auto-created just after the cluster became Ready may have no leader at the first metadata ("Unknown
+    /// partition"). A retry may duplicate records; callers compare distinct ones. Fails with kcat's last answer.
+    /// </summary>
+    public async Task ProduceRetryingAsync(string bootstrap, string topic, string lines)
+    {
+        ProcessResult produced = null!;
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            produced = await KcatAsync(lines, "-b", bootstrap, "-t", topic, "-P", "-K:");
+            if (produced.ExitCode == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(1000);
+        }
+
+        Assert.Fail($"kcat produce through {bootstrap} failed: {produced.Describe()}");
+    }
+
     /// <summary>Runs the broker image's <c>kafka-broker</c> CLI (an admin tool) in a one-shot container on the cluster network.</summary>
     public async Task<ProcessResult> CliAsync(params string[] arguments)
     {

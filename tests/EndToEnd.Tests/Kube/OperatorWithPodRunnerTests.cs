@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Broker.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace EndToEnd.Tests.Kube;
@@ -25,19 +24,7 @@ public sealed class OperatorWithPodRunnerTests(ITestOutputHelper output)
         cluster.Log($"MEASURE {example} to Ready: {started.Elapsed.TotalSeconds:F1} s");
 
         var bootstrap = $"{OperatorOnRunner.Cluster}-kafka-bootstrap.{OperatorOnRunner.Namespace}.svc.cluster.local:9092";
-        // The topic is auto-created with the example's replication factor just after the cluster became Ready: the
-        // first metadata may have no leader yet ("Unknown partition"), so produce is retried; duplicates are fine here.
-        ProcessResult produced = null!;
-        for (var attempt = 0; attempt < 10; attempt++)
-        {
-            produced = await cluster.KcatAsync("a:1\nb:2\n", "-b", bootstrap, "-t", "through-the-operator", "-P", "-K:");
-            if (produced.ExitCode == 0)
-            {
-                break;
-            }
-            await Task.Delay(1000);
-        }
-        Assert.True(produced.ExitCode == 0, $"kcat produce through {bootstrap} failed: {produced.Describe()}");
+        await cluster.ProduceRetryingAsync(bootstrap, "through-the-operator", "a:1\nb:2\n");
         Assert.Equal([("a", "1"), ("b", "2")], (await Broker.KcatContainer.ConsumeAsync(cluster.Network, bootstrap, "through-the-operator")).Distinct());
         cluster.AssertOperatorStayedWithinTheChartsRbac();
     }
