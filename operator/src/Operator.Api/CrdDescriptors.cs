@@ -20,10 +20,18 @@ public sealed record CrdDescriptor(
     bool Scale,
     IReadOnlyList<PrinterColumn> PrinterColumns)
 {
-    public string Name => Plural + "." + StrimziGroup.Name;
+    /// <summary>The API group: kafka.strimzi.io, or core.strimzi.io for StrimziPodSet.</summary>
+    public string Group { get; init; } = StrimziGroup.Name;
+
+    /// <summary>Served versions, storage first.</summary>
+    public IReadOnlyList<string> ServedVersions { get; init; } = StrimziGroup.ServedVersions;
+
+    public string StorageVersion => ServedVersions[0];
+
+    public string Name => Plural + "." + Group;
 }
 
-/// <summary>The four CRDs of this increment, in file order. Immutable; thread-safe.</summary>
+/// <summary>The CRDs the operator ships, in file order. Immutable; thread-safe.</summary>
 public static class StrimziCrds
 {
     private const string ReadyPath = ".status.conditions[?(@.type==\"Ready\")].status";
@@ -38,6 +46,20 @@ public static class StrimziCrds
             new("Kafka version", "string", ".status.kafkaVersion"),
             new("Metadata version", "string", ".status.kafkaMetadataVersion"),
         ]);
+
+    public static readonly CrdDescriptor StrimziPodSet = new(
+        "042-Crd-strimzipodset.yaml", "StrimziPodSet", "strimzipodsets", "strimzipodset", ["sps"], typeof(StrimziPodSetSpec), typeof(StrimziPodSetStatus),
+        SpecRequired: true, Scale: false,
+        [
+            new("Pods", "integer", ".status.pods"),
+            new("Ready Pods", "integer", ".status.readyPods"),
+            new("Current Pods", "integer", ".status.currentPods"),
+            new("Age", "date", ".metadata.creationTimestamp"),
+        ])
+    {
+        Group = CoreStrimziGroup.Name,
+        ServedVersions = CoreStrimziGroup.ServedVersions,
+    };
 
     public static readonly CrdDescriptor KafkaTopic = new(
         "043-Crd-kafkatopic.yaml", "KafkaTopic", "kafkatopics", "kafkatopic", ["kt"], typeof(KafkaTopicSpec), typeof(KafkaTopicStatus),
@@ -68,5 +90,5 @@ public static class StrimziCrds
             new("NodeIds", "string", ".status.nodeIds"),
         ]);
 
-    public static readonly IReadOnlyList<CrdDescriptor> All = [Kafka, KafkaTopic, KafkaUser, KafkaNodePool];
+    public static readonly IReadOnlyList<CrdDescriptor> All = [Kafka, StrimziPodSet, KafkaTopic, KafkaUser, KafkaNodePool];
 }

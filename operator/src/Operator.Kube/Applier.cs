@@ -84,7 +84,7 @@ public sealed partial class Applier
     /// <summary>Requests sent so far (applies and deletes); for tests and metrics.</summary>
     public long Writes => Interlocked.Read(ref _writes);
 
-    /// <summary>Kinds this applier can write.</summary>
+    /// <summary>Built-in kinds this applier can write (custom resource types with a KubernetesEntity attribute too).</summary>
     public static IReadOnlyCollection<Type> SupportedKinds => Kinds.Keys;
 
     /// <summary>
@@ -157,7 +157,8 @@ public sealed partial class Applier
         {
             var t when t == typeof(V1Pod) => _client.CoreV1.PatchNamespacedPodAsync(patch, name, ns, fieldManager: _fieldManager, cancellationToken: cancellationToken),
             var t when t == typeof(V1Secret) => _client.CoreV1.PatchNamespacedSecretAsync(patch, name, ns, fieldManager: _fieldManager, cancellationToken: cancellationToken),
-            var t when t == typeof(V1StatefulSet) => _client.AppsV1.PatchNamespacedStatefulSetAsync(patch, name, ns, fieldManager: _fieldManager, cancellationToken: cancellationToken),
+            var t when CustomKind(t) is { } custom => _client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, custom.Group, custom.ApiVersion, ns,
+                custom.PluralName, name, fieldManager: _fieldManager, cancellationToken: cancellationToken),
             _ => throw new NotSupportedException($"The applier does not patch annotations of {typeof(T).Name}."),
         };
         await request.ConfigureAwait(false);
@@ -166,7 +167,7 @@ public sealed partial class Applier
     }
 
     /// <summary>
-    /// Deletes one pod (a restart: its StatefulSet creates it again), only if it is still the instance
+    /// Deletes one pod (a restart: its StrimziPodSet creates it again), only if it is still the instance
     /// <paramref name="uid"/>: a replacement created meanwhile under the same name is never deleted by a stale decision.
     /// Returns false when that instance is gone already.
     /// </summary>
@@ -186,8 +187,31 @@ public sealed partial class Applier
         }
     }
 
-    private static (ApplyFunc Apply, DeleteFunc Delete) KindOf(Type type) =>
-        Kinds.TryGetValue(type, out var kind) ? kind : throw new NotSupportedException($"The applier does not know how to write {type.Name}.");
+    /// <summary>
+    /// A built-in kind from the table, or a custom resource type whose <see cref="KubernetesEntityAttribute"/> names its
+    /// group, version and plural (written through the custom objects API).
+    /// </summary>
+    private static (ApplyFunc Apply, DeleteFunc Delete) KindOf(Type type)
+    {
+        if (Kinds.TryGetValue(type, out var kind))
+        {
+            return kind;
+        }
+
+        if (CustomKind(type) is { } custom)
+        {
+            return (
+                (c, p, n, ns, m, ct) => c.CustomObjects.PatchNamespacedCustomObjectAsync(p, custom.Group, custom.ApiVersion, ns, custom.PluralName, n,
+                    fieldManager: m, force: true, cancellationToken: ct),
+                (c, n, ns, ct) => c.CustomObjects.DeleteNamespacedCustomObjectAsync(custom.Group, custom.ApiVersion, ns, custom.PluralName, n,
+                    cancellationToken: ct));
+        }
+
+        throw new NotSupportedException($"The applier does not know how to write {type.Name}.");
+    }
+
+    private static KubernetesEntityAttribute? CustomKind(Type type) =>
+        type.GetCustomAttribute<KubernetesEntityAttribute>() is { Group.Length: > 0, PluralName.Length: > 0 } entity && !Kinds.ContainsKey(type) ? entity : null;
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Applied {Kind} {Namespace}/{Name}")]
     private static partial void LogApplied(ILogger logger, string kind, string @namespace, string name);

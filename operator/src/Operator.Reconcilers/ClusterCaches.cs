@@ -28,13 +28,15 @@ public sealed class ClusterCaches
         Kafkas = KafkaResources.Informer(options, time, random, loggers.CreateLogger("Informer.Kafka"));
         NodePools = NodePoolResources.Informer(options, time, random, loggers.CreateLogger("Informer.KafkaNodePool"));
         InformerOptions o = options;
-        StatefulSets = Owned<V1StatefulSet, V1StatefulSetList>(
+        PodSetResources = new CustomResources<StrimziPodSet>(client, ns, StrimziCrds.StrimziPodSet);
+        StrimziPodSets = PodSetResources.Informer(options, time, random, loggers.CreateLogger("Informer.StrimziPodSet"));
+        PersistentVolumeClaims = Owned<V1PersistentVolumeClaim, V1PersistentVolumeClaimList>(
             ct => ns is null
-                ? client.AppsV1.ListStatefulSetForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
-                : client.AppsV1.ListNamespacedStatefulSetAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
+                ? client.CoreV1.ListPersistentVolumeClaimForAllNamespacesAsync(labelSelector: OwnedSelector, cancellationToken: ct)
+                : client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(ns, labelSelector: OwnedSelector, cancellationToken: ct), l => l.Items, l => l.Metadata,
             (rv, e, ct) => ns is null
-                ? client.AppsV1.WatchListStatefulSetForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
-                : client.AppsV1.WatchListNamespacedStatefulSetAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
+                ? client.CoreV1.WatchListPersistentVolumeClaimForAllNamespacesAsync(labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedPersistentVolumeClaimAsync(ns, labelSelector: OwnedSelector, resourceVersion: rv, allowWatchBookmarks: true, onError: e, cancellationToken: ct),
             o, time, random, loggers);
         ConfigMaps = Owned<V1ConfigMap, V1ConfigMapList>(
             ct => ns is null
@@ -121,7 +123,7 @@ public sealed class ClusterCaches
         _owned = new Dictionary<Type, object>
         {
             [typeof(V1Secret)] = Secrets,
-            [typeof(V1StatefulSet)] = StatefulSets, [typeof(V1ConfigMap)] = ConfigMaps, [typeof(V1Service)] = Services,
+            [typeof(StrimziPodSet)] = StrimziPodSets, [typeof(V1PersistentVolumeClaim)] = PersistentVolumeClaims, [typeof(V1ConfigMap)] = ConfigMaps, [typeof(V1Service)] = Services,
             [typeof(V1ServiceAccount)] = ServiceAccounts, [typeof(V1Role)] = Roles, [typeof(V1RoleBinding)] = RoleBindings,
             [typeof(V1PodDisruptionBudget)] = PodDisruptionBudgets, [typeof(V1NetworkPolicy)] = NetworkPolicies, [typeof(V1Ingress)] = Ingresses,
         };
@@ -140,7 +142,13 @@ public sealed class ClusterCaches
 
     public Informer<KafkaNodePool> NodePools { get; }
 
-    public Informer<V1StatefulSet> StatefulSets { get; }
+    public CustomResources<StrimziPodSet> PodSetResources { get; }
+
+    /// <summary>Every StrimziPodSet (the pod-set controller reads them all; the Kafka reconciler its own pools').</summary>
+    public Informer<StrimziPodSet> StrimziPodSets { get; }
+
+    /// <summary>The claims made for Kafka nodes (labelled strimzi.io/kind=Kafka).</summary>
+    public Informer<V1PersistentVolumeClaim> PersistentVolumeClaims { get; }
 
     public Informer<V1ConfigMap> ConfigMaps { get; }
 
@@ -174,7 +182,8 @@ public sealed class ClusterCaches
         ArgumentNullException.ThrowIfNull(enqueueKafka);
         Kafkas.Changed += enqueueKafka;
         NodePools.Changed += key => ByClusterLabel(key, NodePools.TryGet(key, out var pool) ? pool.Metadata : null, enqueueKafka);
-        StatefulSets.Changed += key => ByClusterLabel(key, StatefulSets.TryGet(key, out var o) ? o.Metadata : null, enqueueKafka);
+        StrimziPodSets.Changed += key => ByClusterLabel(key, StrimziPodSets.TryGet(key, out var o) ? o.Metadata : null, enqueueKafka);
+        Wire(PersistentVolumeClaims, enqueueKafka);
         ConfigMaps.Changed += key => ByClusterLabel(key, ConfigMaps.TryGet(key, out var o) ? o.Metadata : null, enqueueKafka);
         Services.Changed += key => ByClusterLabel(key, Services.TryGet(key, out var o) ? o.Metadata : null, enqueueKafka);
         Pods.Changed += key => ByClusterLabel(key, Pods.TryGet(key, out var o) ? o.Metadata : null, enqueueKafka);
@@ -189,14 +198,15 @@ public sealed class ClusterCaches
 
     /// <summary>Runs every informer until cancelled.</summary>
     public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(
-        Kafkas.RunAsync(cancellationToken), NodePools.RunAsync(cancellationToken), StatefulSets.RunAsync(cancellationToken),
+        Kafkas.RunAsync(cancellationToken), NodePools.RunAsync(cancellationToken), StrimziPodSets.RunAsync(cancellationToken),
+        PersistentVolumeClaims.RunAsync(cancellationToken),
         ConfigMaps.RunAsync(cancellationToken), Services.RunAsync(cancellationToken), Pods.RunAsync(cancellationToken),
         ServiceAccounts.RunAsync(cancellationToken), Roles.RunAsync(cancellationToken), RoleBindings.RunAsync(cancellationToken),
         PodDisruptionBudgets.RunAsync(cancellationToken), NetworkPolicies.RunAsync(cancellationToken), Ingresses.RunAsync(cancellationToken),
         Secrets.RunAsync(cancellationToken));
 
     /// <summary>Completes once every informer has listed.</summary>
-    public Task Synced => Task.WhenAll(Kafkas.Synced, NodePools.Synced, StatefulSets.Synced, ConfigMaps.Synced, Services.Synced, Pods.Synced,
+    public Task Synced => Task.WhenAll(Kafkas.Synced, NodePools.Synced, StrimziPodSets.Synced, PersistentVolumeClaims.Synced, ConfigMaps.Synced, Services.Synced, Pods.Synced,
         ServiceAccounts.Synced, Roles.Synced, RoleBindings.Synced, PodDisruptionBudgets.Synced, NetworkPolicies.Synced, Ingresses.Synced, Secrets.Synced);
 
     private static Informer<T> Owned<T, TList>(

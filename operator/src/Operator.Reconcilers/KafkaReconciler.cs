@@ -189,7 +189,7 @@ public sealed partial class KafkaReconciler : IReconciler
         var storage = ImmutableDictionary.CreateBuilder<string, Storage>(StringComparer.Ordinal);
         foreach (var poolName in pools.Select(p => p.Metadata.Name).Append(NodePoolModel.ImplicitName))
         {
-            if (_caches.StatefulSets.TryGet(new ObjectKey(ns, kafka.Metadata.Name + "-" + poolName), out var sts)
+            if (_caches.StrimziPodSets.TryGet(new ObjectKey(ns, kafka.Metadata.Name + "-" + poolName), out var sts)
                 && sts.Metadata.Annotations?.TryGetValue(KafkaClusterModel.StorageAnnotation, out var json) == true
                 && JsonSerializer.Deserialize<Storage>(json, Manifests.JsonOptions) is { } deployed)
             {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Operator.Api;
 using Operator.Kube;
 using Operator.Model;
 
@@ -102,7 +103,7 @@ internal sealed partial class RollingRestartStep
         var marked = new HashSet<string>(StringComparer.Ordinal);
         foreach (var pool in model.Pools)
         {
-            if (!_caches.StatefulSets.TryGet(new ObjectKey(model.Namespace, pool.WorkloadName(model.Name)), out var sts)
+            if (!_caches.StrimziPodSets.TryGet(new ObjectKey(model.Namespace, pool.WorkloadName(model.Name)), out var sts)
                 || !IsTrue(sts.Metadata.Annotations, KafkaClusterModel.ManualRollingUpdateAnnotation))
             {
                 continue;
@@ -120,7 +121,7 @@ internal sealed partial class RollingRestartStep
                 }
             }
 
-            await _applier.PatchAnnotationsAsync<V1StatefulSet>(model.Namespace, sts.Metadata.Name,
+            await _applier.PatchAnnotationsAsync<StrimziPodSet>(model.Namespace, sts.Metadata.Name,
                 new Dictionary<string, string?> { [KafkaClusterModel.ManualRollingUpdateAnnotation] = null }, cancellationToken).ConfigureAwait(false);
         }
 

@@ -36,11 +36,11 @@ public static partial class CrdRenderer
     public static V1CustomResourceDefinition Build(CrdDescriptor descriptor)
     {
         ArgumentNullException.ThrowIfNull(descriptor);
-        var versions = StrimziGroup.ServedVersions.Select(version => new V1CustomResourceDefinitionVersion
+        var versions = descriptor.ServedVersions.Select(version => new V1CustomResourceDefinitionVersion
         {
             Name = version,
             Served = true,
-            Storage = version == StrimziGroup.StorageVersion,
+            Storage = version == descriptor.StorageVersion,
             Subresources = new V1CustomResourceSubresources
             {
                 Status = new object(),
@@ -75,7 +75,7 @@ public static partial class CrdRenderer
             },
             Spec = new V1CustomResourceDefinitionSpec
             {
-                Group = StrimziGroup.Name,
+                Group = descriptor.Group,
                 Scope = "Namespaced",
                 Names = new V1CustomResourceDefinitionNames
                 {
