@@ -115,7 +115,7 @@ public sealed class BadInputTests
         var (kafka, pools) = Persistent();
         var deployed = new Storage { Type = "jbod", Volumes = [new Storage { Id = 0, Type = "persistent-claim", Size = "50Gi" }] };
         var model = KafkaClusterModel.From(kafka, pools, Repo.Options(storage: ImmutableDictionary<string, Storage>.Empty.Add("broker", deployed)));
-        Assert.Equal("100Gi", model.BuildStatefulSet(model.Pool("broker")).Spec.VolumeClaimTemplates[0].Spec.Resources.Requests["storage"].ToString());
+        Assert.Equal("100Gi", model.BuildClaims(model.Pool("broker"), 0)[0].Spec.Resources.Requests["storage"].ToString());
     }
 
     [Fact]
@@ -190,17 +190,6 @@ public sealed class BadInputTests
         var (kafka, pools) = Persistent();
         kafka.Spec!.Kafka!.Listeners!.Add(new GenericKafkaListener { Name = "ing", Port = 9095, Type = "ingress", Tls = false });
         Assert.Equal("spec.kafka.listeners[2].tls", SingleError(kafka, pools).Field);
-    }
-
-    [Fact]
-    public void ScaleUpIntoAnotherPoolsIds_NamesReplicas()
-    {
-        var (kafka, pools) = Persistent();
-        pools.Single(p => p.Metadata.Name == "broker").Spec!.Replicas = 4;
-        var existing = ImmutableDictionary<string, ImmutableArray<int>>.Empty.Add("broker", [0, 1, 2]).Add("controller", [3, 4, 5]);
-        var error = SingleError(kafka, pools, Repo.Options(nodeIds: existing));
-        Assert.Equal(("KafkaNodePool/broker", "spec.replicas"), (error.Resource, error.Field));
-        Assert.Contains("node id 3, which pool controller holds", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

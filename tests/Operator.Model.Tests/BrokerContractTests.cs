@@ -19,7 +19,7 @@ public sealed partial class BrokerContractTests : IDisposable
     {
         var configMap = model.BuildNodeConfigMap(model.Pool(pool), nodeId);
         var podName = configMap.Metadata.Name;
-        var container = model.BuildStatefulSet(model.Pool(pool)).Spec.Template.Spec.Containers.Single();
+        var container = model.BuildPod(model.Pool(pool), nodeId).Spec.Containers.Single();
         var configArg = container.Command[container.Command.IndexOf("--config") + 1];
         var path = Path.Combine(_dir, configArg.Replace(BrokerContainer.ConfigDirectory + "/", string.Empty, StringComparison.Ordinal)
             .Replace("$(POD_NAME)", podName, StringComparison.Ordinal));
@@ -90,7 +90,7 @@ public sealed partial class BrokerContractTests : IDisposable
     public void DataVolumes_AreMountedWhereLogDirsPoint()
     {
         var model = Repo.Model("kafka/kafka-jbod.yaml");
-        var container = model.BuildStatefulSet(model.Pool("broker")).Spec.Template.Spec.Containers.Single();
+        var container = model.BuildPod(model.Pool("broker"), 0).Spec.Containers.Single();
         var config = Load(model, "broker", 0);
         Assert.All(config.LogDirs, dir => Assert.Contains(container.VolumeMounts, m => dir.StartsWith(m.MountPath + "/", StringComparison.Ordinal)));
     }
@@ -99,12 +99,12 @@ public sealed partial class BrokerContractTests : IDisposable
     public void Probes_UseTheBrokersHealthEndpoints()
     {
         var model = Repo.Model("kafka/kafka-persistent.yaml");
-        var broker = model.BuildStatefulSet(model.Pool("broker")).Spec.Template.Spec.Containers.Single();
+        var broker = model.BuildPod(model.Pool("broker"), 0).Spec.Containers.Single();
         var config = Load(model, "broker", 0);
         Assert.Equal("/v1/ready", broker.ReadinessProbe.HttpGet.Path);
         Assert.Equal(config.HealthPort.ToString(System.Globalization.CultureInfo.InvariantCulture), broker.ReadinessProbe.HttpGet.Port.Value);
         Assert.Contains(broker.Ports, p => p.Name == "tcp-prometheus" && p.ContainerPort == config.MetricsPort);
-        var controller = model.BuildStatefulSet(model.Pool("controller")).Spec.Template.Spec.Containers.Single();
+        var controller = model.BuildPod(model.Pool("controller"), 3).Spec.Containers.Single();
         Assert.Equal("9090", controller.ReadinessProbe.TcpSocket.Port.Value);
     }
 
@@ -115,8 +115,8 @@ public sealed partial class BrokerContractTests : IDisposable
     {
         var dockerfile = File.ReadAllText(Path.Combine(Repo.Root, "Dockerfile.broker"));
         Assert.Empty(KafkaEnv().Matches(dockerfile));
-        var command = Repo.Model("kafka/kafka-persistent.yaml").BuildStatefulSet(Repo.Model("kafka/kafka-persistent.yaml").Pool("broker"))
-            .Spec.Template.Spec.Containers.Single().Command;
+        var model = Repo.Model("kafka/kafka-persistent.yaml");
+        var command = model.BuildPod(model.Pool("broker"), 0).Spec.Containers.Single().Command;
         Assert.Equal(Regex.Match(dockerfile, "ENTRYPOINT \\[\"([^\"]+)\"\\]").Groups[1].Value, command[0]);
         Assert.Equal(["start", "--auto-format", "--config", BrokerContainer.ServerConfigPath], command.Skip(1));
     }

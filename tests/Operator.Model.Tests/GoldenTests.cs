@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using k8s;
+using k8s.Models;
 using Operator.Api;
 
 namespace Operator.Model.Tests;
@@ -78,6 +79,21 @@ public sealed class GoldenTests
 
             foreach (var obj in model.BuildAll())
             {
+                if (obj is StrimziPodSet podSet)
+                {
+                    // The pod set's own fields, then each pod it holds as the YAML of a Pod.
+                    var pods = podSet.Spec!.Pods!;
+                    podSet.Spec.Pods = null;
+                    text.Append("---\n").Append(KubernetesYaml.Serialize(podSet).TrimEnd('\n')).Append('\n');
+                    foreach (var pod in pods)
+                    {
+                        text.Append("# ").Append(podSet.Metadata.Name).Append(" spec.pods[]\n")
+                            .Append(KubernetesYaml.Serialize(KubernetesJson.Deserialize<V1Pod>(pod.ToJsonString())).TrimEnd('\n')).Append('\n');
+                    }
+
+                    continue;
+                }
+
                 text.Append("---\n").Append(KubernetesYaml.Serialize(obj).TrimEnd('\n')).Append('\n');
             }
 

@@ -12,9 +12,10 @@ public sealed class ModelTests
         var model = Repo.Model("kafka/kafka-persistent.yaml");
         Assert.Equal([0, 1, 2], model.Pool("broker").NodeIds.ToArray());
         Assert.Equal([3, 4, 5], model.Pool("controller").NodeIds.ToArray());
-        var sts = model.BuildStatefulSet(model.Pool("controller"));
-        Assert.Equal(("my-cluster-controller", 3, 3), (sts.Metadata.Name, sts.Spec.Ordinals.Start, sts.Spec.Replicas));
-        Assert.Equal(("Parallel", "OnDelete"), (sts.Spec.PodManagementPolicy, sts.Spec.UpdateStrategy.Type));
+        var podSet = model.BuildPodSet(model.Pool("controller"));
+        Assert.Equal("my-cluster-controller", podSet.Metadata.Name);
+        Assert.Equal(["my-cluster-controller-3", "my-cluster-controller-4", "my-cluster-controller-5"], podSet.Spec!.Pods!.Select(p => (string?)p["metadata"]!["name"]));
+        Assert.Equal("controller", podSet.Spec.Selector!.MatchLabels![StrimziLabels.PoolName]);
     }
 
     [Fact]
@@ -39,7 +40,7 @@ public sealed class ModelTests
     }
 
     [Fact]
-    public void NewPoolWithNextNodeIds_StartsAtTheFirstListedIdWhoseRangeIsFree_AndCanGrow()
+    public void NewPoolWithNextNodeIds_TakesTheFreeListedIdsInOrder_AndGrowsWithThem()
     {
         var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
         var broker = pools.Single(p => p.Metadata.Name == "broker");
@@ -53,7 +54,7 @@ public sealed class ModelTests
     }
 
     [Fact]
-    public void NextNodeIds_ListedIdsTaken_FallsBackToTheLowestFreeRange()
+    public void NextNodeIds_ListedIdsTaken_FallsBackToTheLowestFreeIds()
     {
         var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
         pools.Single(p => p.Metadata.Name == "broker").Metadata.Annotations = new Dictionary<string, string> { ["strimzi.io/next-node-ids"] = "[1-0]" };
@@ -77,16 +78,70 @@ public sealed class ModelTests
     }
 
     [Fact]
-    public void GrowingIntoAnotherPoolsIds_RefusedNamingReplicasAndTheAnnotation()
+    public void ScaleUp_TakesTheLowestFreeIds_EvenIfNotContiguous()
     {
+        // kafka-persistent.yaml as written: broker 0-2, controller 3-5; a fourth broker is node 6, as in Strimzi.
         var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
         pools.Single(p => p.Metadata.Name == "broker").Spec!.Replicas = 4;
         var existing = ImmutableDictionary<string, ImmutableArray<int>>.Empty.Add("broker", [0, 1, 2]).Add("controller", [3, 4, 5]);
+        var model = KafkaClusterModel.From(kafka, pools, Repo.Options(nodeIds: existing));
+        Assert.Equal([0, 1, 2, 6], model.Pool("broker").NodeIds.ToArray());
+        Assert.Equal("my-cluster-broker-6", (string?)model.BuildPodSet(model.Pool("broker")).Spec!.Pods![3]["metadata"]!["name"]);
+    }
+
+    [Fact]
+    public void ScaleUp_FillsGapsFirst()
+    {
+        var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
+        pools.Single(p => p.Metadata.Name == "broker").Spec!.Replicas = 4;
+        var existing = ImmutableDictionary<string, ImmutableArray<int>>.Empty.Add("broker", [0, 2, 3]).Add("controller", [4, 5, 6]);
+        Assert.Equal([0, 1, 2, 3], KafkaClusterModel.From(kafka, pools, Repo.Options(nodeIds: existing)).Pool("broker").NodeIds.ToArray());
+    }
+
+    [Fact]
+    public void ScaleDown_RemovesTheIdsListedInRemoveNodeIds_ThenTheHighest()
+    {
+        var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
+        var broker = pools.Single(p => p.Metadata.Name == "broker");
+        broker.Metadata.Annotations = new Dictionary<string, string> { ["strimzi.io/remove-node-ids"] = "[7, 1]" };
+        broker.Spec!.Replicas = 1;
+        var existing = ImmutableDictionary<string, ImmutableArray<int>>.Empty.Add("broker", [0, 1, 2]).Add("controller", [3, 4, 5]);
+        Assert.Equal([0], KafkaClusterModel.From(kafka, pools, Repo.Options(nodeIds: existing)).Pool("broker").NodeIds.ToArray());
+        broker.Spec.Replicas = 2;
+        Assert.Equal([0, 2], KafkaClusterModel.From(kafka, pools, Repo.Options(nodeIds: existing)).Pool("broker").NodeIds.ToArray());
+    }
+
+    [Fact]
+    public void ScaledDownIds_AreNotGivenToAnotherPoolInTheSameReconcile()
+    {
+        var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
+        pools.Single(p => p.Metadata.Name == "broker").Spec!.Replicas = 2;
+        pools.Single(p => p.Metadata.Name == "controller").Spec!.Replicas = 4;
+        var existing = ImmutableDictionary<string, ImmutableArray<int>>.Empty.Add("broker", [0, 1, 2]).Add("controller", [3, 4, 5]);
+        var model = KafkaClusterModel.From(kafka, pools, Repo.Options(nodeIds: existing));
+        Assert.Equal([0, 1], model.Pool("broker").NodeIds.ToArray());
+        Assert.Equal([3, 4, 5, 6], model.Pool("controller").NodeIds.ToArray());
+    }
+
+    [Fact]
+    public void RemoveNodeIds_Malformed_ErrorNamesTheAnnotation()
+    {
+        var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
+        pools.Single(p => p.Metadata.Name == "broker").Metadata.Annotations = new Dictionary<string, string> { ["strimzi.io/remove-node-ids"] = "3" };
+        Assert.False(KafkaClusterModel.TryFrom(kafka, pools, Repo.Options(), out _, out var errors));
+        var error = Assert.Single(errors);
+        Assert.Equal(("KafkaNodePool/broker", "metadata.annotations[strimzi.io/remove-node-ids]"), (error.Resource, error.Field));
+    }
+
+    [Fact]
+    public void AnIdHeldByTwoPools_IsAnErrorOnTheStatus()
+    {
+        var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");
+        var existing = ImmutableDictionary<string, ImmutableArray<int>>.Empty.Add("broker", [0, 1, 2]).Add("controller", [2, 3, 4]);
         Assert.False(KafkaClusterModel.TryFrom(kafka, pools, Repo.Options(nodeIds: existing), out _, out var errors));
         var error = Assert.Single(errors);
-        Assert.Equal(("KafkaNodePool/broker", "spec.replicas"), (error.Resource, error.Field));
-        Assert.StartsWith("scaling pool broker to 4 needs node id 3, which pool controller holds", error.Message, StringComparison.Ordinal);
-        Assert.Contains("strimzi.io/next-node-ids", error.Message, StringComparison.Ordinal);
+        Assert.Equal(("KafkaNodePool/controller", "status.nodeIds"), (error.Resource, error.Field));
+        Assert.Contains("node id 2 is also held by pool broker", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -122,7 +177,7 @@ public sealed class ModelTests
         broker.Metadata.Labels["team"] = "payments";
         broker.Metadata.Labels["app.kubernetes.io/name"] = "mine";
         var model = KafkaClusterModel.From(kafka, pools, Repo.Options());
-        var labels = model.BuildStatefulSet(model.Pool("broker")).Metadata.Labels;
+        var labels = model.BuildPodSet(model.Pool("broker")).Metadata.Labels;
         Assert.Equal("payments", labels["team"]);
         Assert.Equal("kafka", labels["app.kubernetes.io/name"]);
         Assert.Equal("broker", labels[StrimziLabels.PoolName]);
@@ -132,7 +187,12 @@ public sealed class ModelTests
     public void EveryObject_IsOwnedByTheKafka_InTheNamespace()
     {
         var model = Repo.Model("kafka/kafka-external-listeners.yaml");
-        var objects = model.BuildAll();
+        var all = model.BuildAll();
+
+        // Claims are owned by the Kafka only with deleteClaim: true; the others outlive it (Strimzi's rule).
+        var kept = all.OfType<k8s.Models.V1PersistentVolumeClaim>().Where(c => c.Metadata.Annotations[KafkaClusterModel.DeleteClaimAnnotation] == "false").ToList();
+        Assert.All(kept, c => Assert.Null(c.Metadata.OwnerReferences));
+        var objects = all.Except(kept).ToList();
         Assert.All(objects, o =>
         {
             Assert.Equal(Repo.Namespace, o.Metadata.NamespaceProperty);
@@ -140,16 +200,15 @@ public sealed class ModelTests
             Assert.Equal(("Kafka", "my-cluster", Repo.KafkaUid, true, false), (owner.Kind, owner.Name, owner.Uid, owner.BlockOwnerDeletion, owner.Controller));
             Assert.Equal("my-cluster", o.Metadata.Labels[StrimziLabels.Cluster]);
         });
-        Assert.Equal(objects.Count, objects.Select(o => o.Kind + "/" + o.Metadata.Name).Distinct().Count());
+        Assert.Equal(all.Count, all.Select(o => o.Kind + "/" + o.Metadata.Name).Distinct().Count());
     }
 
     [Fact]
     public void EphemeralVolumes_AreEmptyDirsWithSizeLimit_AndNoClaims()
     {
         var model = Repo.Model("kafka/kafka-ephemeral.yaml");
-        var sts = model.BuildStatefulSet(model.Pool("controller"));
-        Assert.Null(sts.Spec.VolumeClaimTemplates);
-        var data = sts.Spec.Template.Spec.Volumes.Single(v => v.Name == "data-0");
+        Assert.Empty(model.BuildClaims(model.Pool("controller"), 3));
+        var data = model.BuildPod(model.Pool("controller"), 3).Spec.Volumes.Single(v => v.Name == "data-0");
         Assert.Equal("10Gi", data.EmptyDir.SizeLimit.ToString());
     }
 
@@ -157,9 +216,11 @@ public sealed class ModelTests
     public void Jbod_GivesOneClaimAndLogDirPerVolume_MetadataOnTheSharedOne()
     {
         var model = Repo.Model("kafka/kafka-jbod.yaml");
-        var sts = model.BuildStatefulSet(model.Pool("broker"));
-        Assert.Equal(["data-0", "data-1"], sts.Spec.VolumeClaimTemplates.Select(c => c.Metadata.Name));
-        Assert.Equal("fast", sts.Spec.VolumeClaimTemplates[1].Spec.StorageClassName);
+        var claims = model.BuildClaims(model.Pool("broker"), 1);
+        Assert.Equal(["data-0-my-cluster-broker-1", "data-1-my-cluster-broker-1"], claims.Select(c => c.Metadata.Name));
+        Assert.Equal("fast", claims[1].Spec.StorageClassName);
+        Assert.Equal(claims.Select(c => c.Metadata.Name), model.BuildPod(model.Pool("broker"), 1).Spec.Volumes
+            .Where(v => v.PersistentVolumeClaim is not null).Select(v => v.PersistentVolumeClaim.ClaimName));
         var properties = model.BuildServerProperties(model.Pool("broker"), 1);
         Assert.Contains("\nlog.dirs=/var/lib/kafka/data-0/kafka-log1,/var/lib/kafka/data-1/kafka-log1\n", properties, StringComparison.Ordinal);
         Assert.Contains("\nmetadata.log.dir=/var/lib/kafka/data-0/kafka-log1\n", properties, StringComparison.Ordinal);

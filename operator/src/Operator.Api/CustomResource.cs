@@ -19,7 +19,7 @@ public abstract class CustomResource<TSpec, TStatus> : IKubernetesObject<V1Objec
     [JsonPropertyName("status")] public TStatus? Status { get; set; }
 
     /// <summary>The value of the <c>strimzi.io/cluster</c> label, or null.</summary>
-    [JsonIgnore]
+    [JsonIgnore, YamlDotNet.Serialization.YamlIgnore]
     public string? ClusterLabel =>
         Metadata.Labels is { } labels && labels.TryGetValue(StrimziLabels.Cluster, out var value) ? value : null;
 }

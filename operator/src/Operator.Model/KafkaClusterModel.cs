@@ -205,25 +205,34 @@ public sealed partial class KafkaClusterModel
             errors.Add(new(resource, "KafkaNodePool.spec.roles", $"no node pool of cluster {cluster} has the controller role with replicas > 0; KRaft needs a controller quorum"));
         }
 
-        var assignments = new List<(string, int, string, string, IReadOnlyList<int>?)>();
+        var assignments = new List<PoolIdRequest>();
         foreach (var c in candidates)
         {
-            IReadOnlyList<int>? next = null;
-            if (c.Source?.Metadata.Annotations?.TryGetValue(NodeIdAssigner.NextNodeIdsAnnotation, out var listed) == true)
-            {
-                next = NodeIdAssigner.ParseIdList(listed, out var problem);
-                if (problem is not null)
-                {
-                    errors.Add(new(c.Resource, $"metadata.annotations[{NodeIdAssigner.NextNodeIdsAnnotation}]", problem));
-                }
-            }
-
-            assignments.Add((c.Name, c.Replicas, c.FieldPrefix + "replicas", c.Resource, next));
+            assignments.Add(new PoolIdRequest(c.Name, c.Replicas, c.Resource,
+                IdListAnnotation(c.Source, c.Resource, NodeIdAssigner.NextNodeIdsAnnotation, errors),
+                IdListAnnotation(c.Source, c.Resource, NodeIdAssigner.RemoveNodeIdsAnnotation, errors)));
         }
 
         var ids = NodeIdAssigner.Assign(assignments, options.NodeIds, errors);
         return [.. candidates.OrderBy(c => c.Name, StringComparer.Ordinal).Select(c => new NodePoolModel(
             c.Name, c.Broker, c.Controller, ids.GetValueOrDefault(c.Name, []), c.Storage, c.Resources, c.Labels, c.Source))];
+    }
+
+    /// <summary>A pool's node id list annotation, parsed; null when absent, or (with an error naming it) when malformed.</summary>
+    private static List<int>? IdListAnnotation(KafkaNodePool? pool, string resource, string annotation, List<ValidationError> errors)
+    {
+        if (pool?.Metadata.Annotations?.TryGetValue(annotation, out var listed) != true)
+        {
+            return null;
+        }
+
+        var ids = NodeIdAssigner.ParseIdList(listed!, out var problem);
+        if (problem is not null)
+        {
+            errors.Add(new(resource, $"metadata.annotations[{annotation}]", problem));
+        }
+
+        return ids;
     }
 
     /// <summary>Pod names (hostnames) and Service names are DNS labels: at most 63 characters.</summary>

@@ -35,7 +35,7 @@ public static partial class Labels
         return builder.ToImmutable();
     }
 
-    /// <summary>Labels of a pool's objects (StatefulSet, ConfigMaps, PVCs): cluster labels, pool name, pool CR labels.</summary>
+    /// <summary>Labels of a pool's objects (StrimziPodSet, ConfigMaps, PVCs): cluster labels, pool name, pool CR labels.</summary>
     public static ImmutableSortedDictionary<string, string> Pool(string cluster, IDictionary<string, string>? kafkaLabels, NodePoolModel pool)
     {
         var builder = pool.Labels.ToBuilder();

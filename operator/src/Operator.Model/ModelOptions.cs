@@ -25,7 +25,7 @@ public sealed record ModelOptions
     public ImmutableDictionary<string, ImmutableArray<int>> NodeIds { get; init; } = ImmutableDictionary<string, ImmutableArray<int>>.Empty;
 
     /// <summary>
-    /// Storage deployed now, by pool name (the <c>strimzi.io/storage</c> annotation of the pool's StatefulSet);
+    /// Storage deployed now, by pool name (the <c>strimzi.io/storage</c> annotation of the pool's StrimziPodSet);
     /// a pool missing here is new. Used to refuse shrinking a volume or changing its type.
     /// </summary>
     public ImmutableDictionary<string, Storage> CurrentStorage { get; init; } = ImmutableDictionary<string, Storage>.Empty;

@@ -4,16 +4,16 @@ using System.Globalization;
 namespace Operator.Model;
 
 /// <summary>
-/// Gives each pool a contiguous range of node ids. Pools that already hold ids keep their first id and grow
-/// or shrink at the top (scale-down removes the highest id, as in Strimzi); new pools, in name order, get the
-/// lowest free range, so a fresh cluster numbers like Strimzi (broker 0-2, controller 3-5). A new pool with Strimzi's
-/// <c>strimzi.io/next-node-ids</c> annotation starts at the first id it lists whose range is free (so it can leave
-/// room to grow), falling back to the lowest free range as Strimzi falls back when the listed ids run out.
-/// Stateless; thread-safe.
+/// Gives each pool its node ids as Strimzi does: a pool keeps the ids it holds; scaling up adds the free ids listed in
+/// the pool's <c>strimzi.io/next-node-ids</c> annotation, then the lowest ids free in the whole cluster (filling gaps);
+/// scaling down removes the ids listed in <c>strimzi.io/remove-node-ids</c>, then the highest. Pools are handled in name
+/// order, so a fresh cluster numbers like Strimzi's (broker 0-2, controller 3-5). A pool's ids need not be contiguous:
+/// each node is its own pod in the pool's StrimziPodSet. Stateless; thread-safe.
 /// </summary>
 internal static class NodeIdAssigner
 {
     public const string NextNodeIdsAnnotation = "strimzi.io/next-node-ids";
+    public const string RemoveNodeIdsAnnotation = "strimzi.io/remove-node-ids";
 
     /// <summary>The most ids one annotation may expand to (a typo such as 0-2000000000 is refused, not allocated).</summary>
     private const int MaxListedIds = 100_000;
@@ -64,79 +64,81 @@ internal static class NodeIdAssigner
     }
 
     public static ImmutableDictionary<string, ImmutableArray<int>> Assign(
-        IReadOnlyList<(string Pool, int Replicas, string ReplicasField, string Resource, IReadOnlyList<int>? NextIds)> pools,
-        ImmutableDictionary<string, ImmutableArray<int>> existing,
-        List<ValidationError> errors)
+        IReadOnlyList<PoolIdRequest> pools, ImmutableDictionary<string, ImmutableArray<int>> existing, List<ValidationError> errors)
     {
         var result = ImmutableDictionary.CreateBuilder<string, ImmutableArray<int>>(StringComparer.Ordinal);
-        var taken = new Dictionary<int, string>();
         var ordered = pools.OrderBy(p => p.Pool, StringComparer.Ordinal).ToList();
 
-        // First reserve what existing pools hold now, so growth is checked against every neighbour.
-        var starts = new Dictionary<string, int>(StringComparer.Ordinal);
+        // Every id a pool holds now is taken for this reconcile, also one a scale-down gives up: a node leaving one pool
+        // and joining another in the same step would share a node id while the old pod still runs.
+        var taken = new Dictionary<int, string>();
+        var current = new Dictionary<string, SortedSet<int>>(StringComparer.Ordinal);
         foreach (var pool in ordered)
         {
-            if (!existing.TryGetValue(pool.Pool, out var ids) || ids.IsDefaultOrEmpty)
-            {
-                continue;
-            }
-
-            var sorted = ids.Sort();
-            if (sorted[^1] - sorted[0] + 1 != sorted.Length)
-            {
-                errors.Add(new(pool.Resource, "status.nodeIds",
-                    $"node ids [{string.Join(", ", sorted)}] are not contiguous; pods of a pool come from one StatefulSet, whose ordinals are a range"));
-                continue;
-            }
-
-            starts[pool.Pool] = sorted[0];
-            foreach (var id in sorted)
-            {
-                taken[id] = pool.Pool;
-            }
-        }
-
-        foreach (var pool in ordered)
-        {
-            if (!starts.TryGetValue(pool.Pool, out var start))
-            {
-                continue;
-            }
-
-            for (var id = start; id < start + pool.Replicas; id++)
+            var ids = new SortedSet<int>();
+            foreach (var id in existing.TryGetValue(pool.Pool, out var held) && !held.IsDefault ? held : [])
             {
                 if (taken.TryGetValue(id, out var owner) && owner != pool.Pool)
                 {
-                    errors.Add(new(pool.Resource, pool.ReplicasField, string.Create(CultureInfo.InvariantCulture,
-                        $"scaling pool {pool.Pool} to {pool.Replicas} needs node id {id}, which pool {owner} holds (a pool's ids are contiguous; "
-                        + $"a pool created with {NextNodeIdsAnnotation} listing ids above the others' has room to grow)")));
-                    break;
+                    errors.Add(new(pool.Resource, "status.nodeIds", string.Create(CultureInfo.InvariantCulture,
+                        $"node id {id} is also held by pool {owner}; a node id belongs to one pool")));
+                    continue;
                 }
 
                 taken[id] = pool.Pool;
+                ids.Add(id);
             }
 
-            // Ids given up by a scale-down become free for others only after this reconcile.
-            result[pool.Pool] = [.. Enumerable.Range(start, pool.Replicas)];
+            current[pool.Pool] = ids;
         }
 
-        foreach (var pool in ordered.Where(p => !starts.ContainsKey(p.Pool)))
+        foreach (var pool in ordered)
         {
-            var start = pool.NextIds?.Cast<int?>().FirstOrDefault(c => (long)c!.Value + pool.Replicas <= int.MaxValue
-                && !Enumerable.Range(c!.Value, pool.Replicas).Any(taken.ContainsKey)) ?? 0;
-            while (Enumerable.Range(start, pool.Replicas).Any(taken.ContainsKey))
+            var ids = current[pool.Pool];
+
+            // Scale-down: the ids listed in strimzi.io/remove-node-ids first, then the highest.
+            foreach (var id in (pool.RemoveIds ?? []).Where(ids.Contains).Concat(ids.Reverse()).Distinct().Take(Math.Max(0, ids.Count - pool.Replicas)).ToList())
             {
-                start++;
+                ids.Remove(id);
             }
 
-            foreach (var id in Enumerable.Range(start, pool.Replicas))
+            // Scale-up: the free ids listed in strimzi.io/next-node-ids first, then the lowest free ids of the cluster.
+            var listed = (pool.NextIds ?? []).Where(id => id >= 0).GetEnumerator();
+            var lowest = 0;
+            while (ids.Count < pool.Replicas)
             {
-                taken[id] = pool.Pool;
+                int next;
+                if (listed.MoveNext())
+                {
+                    next = listed.Current;
+                    if (taken.ContainsKey(next))
+                    {
+                        continue;
+                    }
+                }
+                else
+                {
+                    while (taken.ContainsKey(lowest))
+                    {
+                        lowest++;
+                    }
+
+                    next = lowest;
+                }
+
+                taken[next] = pool.Pool;
+                ids.Add(next);
             }
 
-            result[pool.Pool] = [.. Enumerable.Range(start, pool.Replicas)];
+            result[pool.Pool] = [.. ids];
         }
 
         return result.ToImmutable();
     }
 }
+
+/// <summary>What one pool asks of the node id assignment. Immutable; thread-safe.</summary>
+/// <param name="Resource">The resource errors name (<c>KafkaNodePool/broker</c>).</param>
+/// <param name="NextIds">Parsed <c>strimzi.io/next-node-ids</c>, or null.</param>
+/// <param name="RemoveIds">Parsed <c>strimzi.io/remove-node-ids</c>, or null.</param>
+internal sealed record PoolIdRequest(string Pool, int Replicas, string Resource, IReadOnlyList<int>? NextIds, IReadOnlyList<int>? RemoveIds);

@@ -7,8 +7,8 @@ namespace Operator.Model;
 
 /// <summary>
 /// A node pool as the model uses it: a KafkaNodePool, or the implicit pool <c>kafka</c> of a legacy Kafka
-/// (spec.kafka.replicas and storage). Node ids form one contiguous range because the pods come from a
-/// StatefulSet whose <c>ordinals.start</c> is the first id, so pod names are <c>&lt;cluster&gt;-&lt;pool&gt;-&lt;id&gt;</c>.
+/// (spec.kafka.replicas and storage). Node ids are in ascending order, not necessarily contiguous; each node is one pod
+/// of the pool's StrimziPodSet, named <c>&lt;cluster&gt;-&lt;pool&gt;-&lt;id&gt;</c>.
 /// Immutable; thread-safe.
 /// </summary>
 public sealed record NodePoolModel(

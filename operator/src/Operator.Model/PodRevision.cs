@@ -14,24 +14,20 @@ namespace Operator.Model;
 /// </summary>
 public sealed record CaGenerations(int ClusterCaCert, int ClusterCaKey, int ClientsCaCert);
 
-// The rolling-update annotations of the pod template.
+// The rolling-update annotations of each node's pod.
 public sealed partial class KafkaClusterModel
 {
     /// <summary>Hash of the pod template (Strimzi's <c>strimzi.io/revision</c>); a pod whose value differs is restarted.</summary>
     public const string RevisionAnnotation = "strimzi.io/revision";
 
-    /// <summary>
-    /// JSON object of node id to the hash of that node's ConfigMap data. Strimzi puts a per-pod
-    /// <c>strimzi.io/configuration-hash</c> on each pod of a StrimziPodSet; a StatefulSet has one template for all its
-    /// pods, so the template carries every node's hash and each pod compares its own entry.
-    /// </summary>
-    public const string ConfigurationHashesAnnotation = "strimzi.io/configuration-hashes";
+    /// <summary>Hash of the node's ConfigMap data (Strimzi's <c>strimzi.io/configuration-hash</c>), part of the revision.</summary>
+    public const string ConfigurationHashAnnotation = "strimzi.io/configuration-hash";
 
     public const string ClusterCaCertGenerationAnnotation = "strimzi.io/cluster-ca-cert-generation";
     public const string ClusterCaKeyGenerationAnnotation = "strimzi.io/cluster-ca-key-generation";
     public const string ClientsCaCertGenerationAnnotation = "strimzi.io/clients-ca-cert-generation";
 
-    /// <summary>Strimzi's manual restart request, on a StatefulSet (every pod of it) or a pod.</summary>
+    /// <summary>Strimzi's manual restart request, on a StrimziPodSet (every pod of it) or a pod.</summary>
     public const string ManualRollingUpdateAnnotation = "strimzi.io/manual-rolling-update";
 
     /// <summary>A stable hash of one node's ConfigMap data (server.config, cluster.id, metadata.version).</summary>
@@ -48,14 +44,13 @@ public sealed partial class KafkaClusterModel
     }
 
     /// <summary>
-    /// Adds the rolling-update annotations to a pool's pod template: the CA generations (when known), every node's
-    /// configuration hash and, last, the revision: a hash of the template with the configuration hashes and the
-    /// <c>custom-config</c> volume's sources left out, so scaling the pool (which adds a node's ConfigMap to the
-    /// projection and a hash to the map) does not change the revision of the pods already running.
+    /// Adds the rolling-update annotations to a node's pod: the CA generations (when known), the node's configuration
+    /// hash and, last, the revision: a hash of the whole pod as it is then, so any change to it (image, env, volumes,
+    /// probes, resources, CA generations, configuration) restarts that pod and no other.
     /// </summary>
-    private void AddRevisionAnnotations(NodePoolModel pool, V1PodTemplateSpec template)
+    private void AddRevisionAnnotations(NodePoolModel pool, int nodeId, V1Pod pod)
     {
-        var annotations = template.Metadata.Annotations;
+        var annotations = pod.Metadata.Annotations;
         if (Options.CaGenerations is { } generations)
         {
             annotations[ClusterCaCertGenerationAnnotation] = Int(generations.ClusterCaCert);
@@ -63,36 +58,8 @@ public sealed partial class KafkaClusterModel
             annotations[ClientsCaCertGenerationAnnotation] = Int(generations.ClientsCaCert);
         }
 
-        var hashed = KubernetesJson.Deserialize<V1PodTemplateSpec>(KubernetesJson.Serialize(template));
-        var config = hashed.Spec.Volumes.First(v => v.Name == "custom-config");
-        config.Projected.Sources = [];
-        annotations[RevisionAnnotation] = Hash(KubernetesJson.Serialize(hashed));
-
-        var hashes = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var id in pool.NodeIds)
-        {
-            hashes[Int(id)] = NodeConfigurationHash(pool, id);
-        }
-
-        annotations[ConfigurationHashesAnnotation] = JsonSerializer.Serialize(hashes);
-    }
-
-    /// <summary>A node's entry of a pod's (or template's) configuration hashes annotation, or null.</summary>
-    public static string? ConfigurationHashOf(IDictionary<string, string>? annotations, int nodeId)
-    {
-        if (annotations is null || !annotations.TryGetValue(ConfigurationHashesAnnotation, out var json))
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonSerializer.Deserialize<Dictionary<string, string>>(json)?.GetValueOrDefault(Int(nodeId));
-        }
-        catch (JsonException)
-        {
-            return null; // edited by hand: treated as unknown, so the pod is restarted
-        }
+        annotations[ConfigurationHashAnnotation] = NodeConfigurationHash(pool, nodeId);
+        annotations[RevisionAnnotation] = Hash(KubernetesJson.Serialize(pod));
     }
 
     // 80 bits of SHA-256 in hex: as short as Strimzi's SHA-1 stub and plenty to tell revisions apart.

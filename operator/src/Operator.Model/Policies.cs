@@ -119,7 +119,8 @@ public sealed partial class KafkaClusterModel
 
     /// <summary>
     /// Every object of the cluster in a fixed order: ServiceAccount, Role, RoleBinding, Services, Ingresses,
-    /// per-node ConfigMaps (by pool, then id), StatefulSets (by pool), PodDisruptionBudget, NetworkPolicy.
+    /// per-node ConfigMaps (by pool, then id), per-node claims (by pool, then id), StrimziPodSets (by pool),
+    /// PodDisruptionBudget, NetworkPolicy.
     /// </summary>
     public IReadOnlyList<IKubernetesObject<V1ObjectMeta>> BuildAll()
     {
@@ -135,7 +136,12 @@ public sealed partial class KafkaClusterModel
             result.AddRange(pool.NodeIds.Select(id => BuildNodeConfigMap(pool, id)));
         }
 
-        result.AddRange(Pools.Select(BuildStatefulSet));
+        foreach (var pool in Pools)
+        {
+            result.AddRange(pool.NodeIds.SelectMany(id => BuildClaims(pool, id)));
+        }
+
+        result.AddRange(Pools.Select(BuildPodSet));
         result.Add(BuildPodDisruptionBudget());
         result.Add(BuildNetworkPolicy());
         return result;

@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using k8s;
 using k8s.Models;
 using Operator.Api;
 
 namespace Operator.Model;
 
-// Per-pool StatefulSets and per-node ConfigMaps.
+// Per-pool StrimziPodSets, per-node pods, claims and ConfigMaps.
 public sealed partial class KafkaClusterModel
 {
     public const string StorageAnnotation = "strimzi.io/storage";
@@ -25,120 +26,158 @@ public sealed partial class KafkaClusterModel
     };
 
     /// <summary>
-    /// The StatefulSet <c>&lt;cluster&gt;-&lt;pool&gt;</c>: ordinals start at the pool's first node id so pods are
-    /// named <c>&lt;cluster&gt;-&lt;pool&gt;-&lt;nodeId&gt;</c>; Parallel pod management; OnDelete updates so the operator
-    /// decides when each node restarts.
+    /// The StrimziPodSet <c>&lt;cluster&gt;-&lt;pool&gt;</c>: one whole Pod definition per node of the pool
+    /// (<see cref="BuildPod"/>), which the operator's pod-set controller creates and never updates in place, so the
+    /// reconciler decides when each node restarts. Node ids need not be contiguous.
     /// </summary>
-    public V1StatefulSet BuildStatefulSet(NodePoolModel pool)
+    public StrimziPodSet BuildPodSet(NodePoolModel pool)
     {
         ArgumentNullException.ThrowIfNull(pool);
-        var labels = Labels.Pool(Name, KafkaLabels, pool);
-        var podLabels = new SortedDictionary<string, string>(labels, StringComparer.Ordinal)
+        var annotations = new Dictionary<string, string>
         {
-            [StrimziLabels.Controller] = "statefulset",
-            [StrimziLabels.ControllerName] = pool.WorkloadName(Name),
-            [StrimziLabels.BrokerRole] = pool.IsBroker ? "true" : "false",
-            [StrimziLabels.ControllerRole] = pool.IsController ? "true" : "false",
+            [StorageAnnotation] = StorageJson(pool.Storage),
+            [KafkaVersionAnnotation] = KafkaVersion,
         };
-        var persistent = pool.Volumes.Where(v => v.IsPersistent).ToList();
-        var template = new V1PodTemplateSpec
+        if (Options.CaGenerations is { } generations)
         {
-            Metadata = new V1ObjectMeta
-            {
-                Labels = podLabels,
-                Annotations = new SortedDictionary<string, string>(StringComparer.Ordinal) { [KafkaVersionAnnotation] = KafkaVersion },
-            },
-            Spec = PodSpec(pool),
-        };
-        AddRevisionAnnotations(pool, template);
-        return new V1StatefulSet
+            annotations[ClusterCaKeyGenerationAnnotation] = Int(generations.ClusterCaKey);
+        }
+
+        return new StrimziPodSet
         {
-            ApiVersion = "apps/v1",
-            Kind = "StatefulSet",
-            Metadata = Meta(pool.WorkloadName(Name), labels, new Dictionary<string, string>
+            Metadata = Meta(pool.WorkloadName(Name), Labels.Pool(Name, KafkaLabels, pool), annotations),
+            Spec = new StrimziPodSetSpec
             {
-                [StorageAnnotation] = StorageJson(pool.Storage),
-                [KafkaVersionAnnotation] = KafkaVersion,
-            }),
-            Spec = new V1StatefulSetSpec
-            {
-                Replicas = pool.NodeIds.Length,
-                Ordinals = new V1StatefulSetOrdinals { Start = pool.NodeIds.IsEmpty ? 0 : pool.NodeIds[0] },
-                ServiceName = HeadlessServiceName,
-                PodManagementPolicy = "Parallel",
-                UpdateStrategy = new V1StatefulSetUpdateStrategy { Type = "OnDelete" },
-                Selector = new V1LabelSelector { MatchLabels = new SortedDictionary<string, string>(Labels.PoolSelector(Name, pool.Name), StringComparer.Ordinal) },
-                PersistentVolumeClaimRetentionPolicy = new V1StatefulSetPersistentVolumeClaimRetentionPolicy
-                {
-                    WhenDeleted = persistent.Count > 0 && persistent.All(v => v.Storage.DeleteClaim == true) ? "Delete" : "Retain",
-                    WhenScaled = "Retain",
-                },
-                VolumeClaimTemplates = persistent.Count == 0 ? null : [.. persistent.Select(v => ClaimTemplate(pool, v, labels))],
-                Template = template,
+                Selector = new PodSetSelector { MatchLabels = new Dictionary<string, string>(Labels.PoolSelector(Name, pool.Name), StringComparer.Ordinal) },
+                Pods = [.. pool.NodeIds.Select(id => JsonNode.Parse(KubernetesJson.Serialize(BuildPod(pool, id)))!.AsObject())],
             },
         };
     }
 
-    private V1PersistentVolumeClaim ClaimTemplate(NodePoolModel pool, VolumeModel volume, IDictionary<string, string> labels) => new()
+    /// <summary>
+    /// The pod of one node, <c>&lt;cluster&gt;-&lt;pool&gt;-&lt;id&gt;</c>: hostname and subdomain so that
+    /// <c>&lt;pod&gt;.&lt;cluster&gt;-kafka-brokers.&lt;ns&gt;.svc</c> resolves, its own claims and ConfigMap, and the
+    /// rolling-update annotations (CA generations, configuration hash, and last the revision of everything else).
+    /// </summary>
+    public V1Pod BuildPod(NodePoolModel pool, int nodeId)
     {
-        Metadata = new V1ObjectMeta
+        ArgumentNullException.ThrowIfNull(pool);
+        var name = pool.PodName(Name, nodeId);
+        var labels = new SortedDictionary<string, string>(Labels.Pool(Name, KafkaLabels, pool), StringComparer.Ordinal)
         {
-            Name = volume.Name,
-            Labels = new SortedDictionary<string, string>(labels, StringComparer.Ordinal),
-            Annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
-            {
-                [DeleteClaimAnnotation] = volume.Storage.DeleteClaim == true ? "true" : "false",
-            },
-        },
-        Spec = new V1PersistentVolumeClaimSpec
+            [StrimziLabels.PodName] = name,
+            [StrimziLabels.Controller] = "strimzipodset",
+            [StrimziLabels.ControllerName] = pool.WorkloadName(Name),
+            [StrimziLabels.BrokerRole] = pool.IsBroker ? "true" : "false",
+            [StrimziLabels.ControllerRole] = pool.IsController ? "true" : "false",
+        };
+        var spec = PodSpec(pool, nodeId);
+        spec.Hostname = name;
+        spec.Subdomain = HeadlessServiceName;
+        var pod = new V1Pod
         {
-            AccessModes = ["ReadWriteOnce"],
-            Resources = new V1VolumeResourceRequirements
+            ApiVersion = "v1",
+            Kind = "Pod",
+            Metadata = new V1ObjectMeta
             {
-                Requests = new SortedDictionary<string, ResourceQuantity>(StringComparer.Ordinal) { ["storage"] = new ResourceQuantity(volume.Storage.Size) },
+                Name = name,
+                NamespaceProperty = Namespace,
+                Labels = labels,
+                Annotations = new SortedDictionary<string, string>(StringComparer.Ordinal) { [KafkaVersionAnnotation] = KafkaVersion },
             },
-            StorageClassName = volume.Storage.Class,
-            VolumeAttributesClassName = volume.Storage.VolumeAttributesClass,
-            Selector = volume.Storage.Selector is { Count: > 0 } selector
-                ? new V1LabelSelector { MatchLabels = new SortedDictionary<string, string>(selector, StringComparer.Ordinal) }
-                : null,
-        },
-    };
+            Spec = spec,
+        };
+        AddRevisionAnnotations(pool, nodeId, pod);
+        return pod;
+    }
 
-    private V1PodSpec PodSpec(NodePoolModel pool)
+    /// <summary>
+    /// The claims of one node, one per persistent volume: <c>&lt;volume&gt;-&lt;pod&gt;</c> (<c>data-0-my-cluster-broker-0</c>
+    /// with JBOD, <c>data-my-cluster-broker-0</c> without). A claim whose volume has <c>deleteClaim: true</c> is owned by
+    /// the Kafka, so it goes with the Kafka; the others outlive it.
+    /// </summary>
+    public IReadOnlyList<V1PersistentVolumeClaim> BuildClaims(NodePoolModel pool, int nodeId)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        var labels = Labels.Pool(Name, KafkaLabels, pool);
+        return [.. pool.Volumes.Where(v => v.IsPersistent).Select(volume => new V1PersistentVolumeClaim
+        {
+            ApiVersion = "v1",
+            Kind = "PersistentVolumeClaim",
+            Metadata = new V1ObjectMeta
+            {
+                Name = ClaimName(pool, volume, nodeId),
+                NamespaceProperty = Namespace,
+                Labels = new SortedDictionary<string, string>(labels, StringComparer.Ordinal),
+                Annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
+                {
+                    [DeleteClaimAnnotation] = volume.Storage.DeleteClaim == true ? "true" : "false",
+                },
+                OwnerReferences = volume.Storage.DeleteClaim == true ? [OwnerReference] : null,
+            },
+            Spec = new V1PersistentVolumeClaimSpec
+            {
+                AccessModes = ["ReadWriteOnce"],
+                Resources = new V1VolumeResourceRequirements
+                {
+                    Requests = new SortedDictionary<string, ResourceQuantity>(StringComparer.Ordinal) { ["storage"] = new ResourceQuantity(volume.Storage.Size) },
+                },
+                StorageClassName = volume.Storage.Class,
+                VolumeAttributesClassName = volume.Storage.VolumeAttributesClass,
+                Selector = volume.Storage.Selector is { Count: > 0 } selector
+                    ? new V1LabelSelector { MatchLabels = new SortedDictionary<string, string>(selector, StringComparer.Ordinal) }
+                    : null,
+            },
+        })];
+    }
+
+    /// <summary>The claim of one node's volume: <c>&lt;volume name&gt;-&lt;pod name&gt;</c>, as Strimzi names it.</summary>
+    public string ClaimName(NodePoolModel pool, VolumeModel volume, int nodeId)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(volume);
+        return volume.Name + "-" + pool.PodName(Name, nodeId);
+    }
+
+    private V1PodSpec PodSpec(NodePoolModel pool, int nodeId)
     {
         var volumes = new List<V1Volume>();
         var mounts = new List<V1VolumeMount>();
         foreach (var volume in pool.Volumes)
         {
-            if (!volume.IsPersistent)
-            {
-                volumes.Add(new V1Volume
+            volumes.Add(volume.IsPersistent
+                ? new V1Volume
+                {
+                    Name = volume.Name,
+                    PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = ClaimName(pool, volume, nodeId) },
+                }
+                : new V1Volume
                 {
                     Name = volume.Name,
                     EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = volume.Storage.SizeLimit is { } limit ? new ResourceQuantity(limit) : null },
                 });
-            }
-
             mounts.Add(new V1VolumeMount { Name = volume.Name, MountPath = volume.MountPath });
         }
 
-        // Each node's ConfigMap (named like its pod) is projected under its pod name: a StatefulSet has one
-        // pod template, and the container picks its own directory through $(POD_NAME).
+        // The node's ConfigMap (named like its pod), projected under its pod name: the image's entrypoint reads its
+        // files from <config dir>/$(POD_NAME)/.
         volumes.Add(new V1Volume
         {
             Name = "custom-config",
             Projected = new V1ProjectedVolumeSource
             {
-                Sources = [.. pool.NodeIds.Select(id => new V1VolumeProjection
-                {
-                    ConfigMap = new V1ConfigMapProjection
+                Sources =
+                [
+                    new V1VolumeProjection
                     {
-                        Name = pool.PodName(Name, id),
-                        Items = [.. new[] { BrokerContainer.ServerConfigKey, BrokerContainer.ClusterIdKey, BrokerContainer.MetadataVersionKey }
-                            .Select(key => new V1KeyToPath { Key = key, Path = pool.PodName(Name, id) + "/" + key })],
+                        ConfigMap = new V1ConfigMapProjection
+                        {
+                            Name = pool.PodName(Name, nodeId),
+                            Items = [.. new[] { BrokerContainer.ServerConfigKey, BrokerContainer.ClusterIdKey, BrokerContainer.MetadataVersionKey }
+                                .Select(key => new V1KeyToPath { Key = key, Path = pool.PodName(Name, nodeId) + "/" + key })],
+                        },
                     },
-                })],
+                ],
             },
         });
         mounts.Add(new V1VolumeMount { Name = "custom-config", MountPath = BrokerContainer.ConfigDirectory, ReadOnlyProperty = true });

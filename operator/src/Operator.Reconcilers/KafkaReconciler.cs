@@ -185,12 +185,12 @@ public sealed partial class KafkaReconciler : IReconciler
             nodeIds[pool.Metadata.Name] = [.. pool.Status!.NodeIds!];
         }
 
-        // The storage deployed now, from each pool's StatefulSet annotation (the implicit legacy pool too).
+        // The storage deployed now, from each pool's StrimziPodSet annotation (the implicit legacy pool too).
         var storage = ImmutableDictionary.CreateBuilder<string, Storage>(StringComparer.Ordinal);
         foreach (var poolName in pools.Select(p => p.Metadata.Name).Append(NodePoolModel.ImplicitName))
         {
-            if (_caches.StrimziPodSets.TryGet(new ObjectKey(ns, kafka.Metadata.Name + "-" + poolName), out var sts)
-                && sts.Metadata.Annotations?.TryGetValue(KafkaClusterModel.StorageAnnotation, out var json) == true
+            if (_caches.StrimziPodSets.TryGet(new ObjectKey(ns, kafka.Metadata.Name + "-" + poolName), out var podSet)
+                && podSet.Metadata.Annotations?.TryGetValue(KafkaClusterModel.StorageAnnotation, out var json) == true
                 && JsonSerializer.Deserialize<Storage>(json, Manifests.JsonOptions) is { } deployed)
             {
                 storage[poolName] = deployed;
@@ -221,7 +221,8 @@ public sealed partial class KafkaReconciler : IReconciler
 
     private Task<ApplyOutcome> ApplyAsync(IKubernetesObject<V1ObjectMeta> desired, CancellationToken cancellationToken) => desired switch
     {
-        V1StatefulSet o => ApplyAsync(o, cancellationToken),
+        StrimziPodSet o => ApplyAsync(o, cancellationToken),
+        V1PersistentVolumeClaim o => ApplyAsync(o, cancellationToken),
         V1ConfigMap o => ApplyAsync(o, cancellationToken),
         V1Service o => ApplyAsync(o, cancellationToken),
         V1ServiceAccount o => ApplyAsync(o, cancellationToken),
@@ -248,10 +249,25 @@ public sealed partial class KafkaReconciler : IReconciler
             && o.Metadata.OwnerReferences?.Any(r => r.Uid == kafka.Metadata.Uid) == true
             && !wanted.Contains((o.GetType(), ObjectKey.Of(o)));
 
-        await DeleteAsync<V1StatefulSet>(Unwanted, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync<StrimziPodSet>(Unwanted, cancellationToken).ConfigureAwait(false);
         await DeleteAsync<V1ConfigMap>(Unwanted, cancellationToken).ConfigureAwait(false);
         await DeleteAsync<V1Service>(Unwanted, cancellationToken).ConfigureAwait(false);
         await DeleteAsync<V1Ingress>(Unwanted, cancellationToken).ConfigureAwait(false);
+
+        // Claims of removed nodes go only with deleteClaim (strimzi.io/delete-claim: "true"), and only once no pod of the
+        // namespace mounts them any more (Kubernetes would hold a claim in use anyway).
+        var mounted = _caches.Pods.Items()
+            .Where(p => p.Metadata.NamespaceProperty == kafka.Metadata.NamespaceProperty)
+            .SelectMany(p => p.Spec?.Volumes ?? [])
+            .Select(v => v.PersistentVolumeClaim?.ClaimName)
+            .OfType<string>()
+            .ToHashSet(StringComparer.Ordinal);
+        await DeleteAsync<V1PersistentVolumeClaim>(o => o.Metadata.NamespaceProperty == kafka.Metadata.NamespaceProperty
+            && o.Metadata.Labels?.TryGetValue(StrimziLabels.Cluster, out var cluster) == true && cluster == kafka.Metadata.Name
+            && o.Metadata.Labels.TryGetValue(StrimziLabels.Kind, out var kind) && kind == "Kafka"
+            && o.Metadata.Annotations?.TryGetValue(KafkaClusterModel.DeleteClaimAnnotation, out var delete) == true && delete == "true"
+            && o.Metadata.DeletionTimestamp is null
+            && !wanted.Contains((o.GetType(), ObjectKey.Of(o))) && !mounted.Contains(o.Metadata.Name), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task DeleteAsync<T>(Func<IKubernetesObject<V1ObjectMeta>, bool> unwanted, CancellationToken cancellationToken)

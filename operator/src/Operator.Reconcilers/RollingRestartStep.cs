@@ -16,10 +16,9 @@ internal sealed record RollResult(IReadOnlyList<string> Stale, string? Restarted
 }
 
 /// <summary>
-/// Rolling restarts with Strimzi's semantics over OnDelete StatefulSets: a pod whose <c>strimzi.io/revision</c> or own
-/// entry of <c>strimzi.io/configuration-hashes</c> differs from its pool's desired pod template, or that carries
-/// <c>strimzi.io/manual-rolling-update: "true"</c> (itself, or its StatefulSet at the time), is restarted by deleting it;
-/// its StatefulSet creates it again from the current template. One pod per reconcile, and a Ready pod only while every
+/// Rolling restarts with Strimzi's semantics over StrimziPodSets: a pod whose <c>strimzi.io/revision</c> differs from
+/// its desired pod's, or that carries <c>strimzi.io/manual-rolling-update: "true"</c> (itself, or its StrimziPodSet at
+/// the time), is restarted by deleting it; the pod-set controller creates it again from its current definition. One pod per reconcile, and a Ready pod only while every
 /// other pod of the cluster is present and Ready, so at most one node is down because of a restart; a stale pod that is
 /// not Ready is restarted first (it serves nothing anyway). Controller-only pods go first, then combined ones, then
 /// brokers, each by node id. Non-blocking: the caller requeues while <see cref="RollResult.Pending"/>.
@@ -46,11 +45,10 @@ internal sealed partial class RollingRestartStep
     public async Task<RollResult> ReconcileAsync(KafkaClusterModel model, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var manual = await MoveManualRollingFromStatefulSetsAsync(model, cancellationToken).ConfigureAwait(false);
+        var manual = await MoveManualRollingFromPodSetsAsync(model, cancellationToken).ConfigureAwait(false);
         var nodes = new List<Node>();
         foreach (var pool in model.Pools.OrderBy(p => p.IsBroker ? (p.IsController ? 1 : 2) : 0).ThenBy(p => p.NodeIds.IsEmpty ? 0 : p.NodeIds[0]))
         {
-            var template = model.BuildStatefulSet(pool).Spec.Template.Metadata.Annotations;
             foreach (var id in pool.NodeIds)
             {
                 var name = pool.PodName(model.Name, id);
@@ -62,11 +60,10 @@ internal sealed partial class RollingRestartStep
                     continue;
                 }
 
+                var desired = model.BuildPod(pool, id).Metadata.Annotations[KafkaClusterModel.RevisionAnnotation];
                 var annotations = cached!.Metadata.Annotations;
                 var revision = annotations?.TryGetValue(KafkaClusterModel.RevisionAnnotation, out var value) == true ? value : null;
-                var stale = revision != template[KafkaClusterModel.RevisionAnnotation]
-                    || KafkaClusterModel.ConfigurationHashOf(annotations, id) != KafkaClusterModel.ConfigurationHashOf(template, id)
-                    || IsTrue(annotations, KafkaClusterModel.ManualRollingUpdateAnnotation) || manual.Contains(name);
+                var stale = revision != desired || IsTrue(annotations, KafkaClusterModel.ManualRollingUpdateAnnotation) || manual.Contains(name);
                 nodes.Add(new Node(name, cached, IsReady(cached), stale));
             }
         }
@@ -95,16 +92,16 @@ internal sealed partial class RollingRestartStep
     }
 
     /// <summary>
-    /// <c>strimzi.io/manual-rolling-update</c> on a StatefulSet means every pod it has now: the request moves onto those
-    /// pods (so it survives this reconcile, and pods created later are not restarted), then leaves the StatefulSet.
+    /// <c>strimzi.io/manual-rolling-update</c> on a StrimziPodSet means every pod it has now: the request moves onto those
+    /// pods (so it survives this reconcile, and pods created later are not restarted), then leaves the pod set.
     /// </summary>
-    private async Task<HashSet<string>> MoveManualRollingFromStatefulSetsAsync(KafkaClusterModel model, CancellationToken cancellationToken)
+    private async Task<HashSet<string>> MoveManualRollingFromPodSetsAsync(KafkaClusterModel model, CancellationToken cancellationToken)
     {
         var marked = new HashSet<string>(StringComparer.Ordinal);
         foreach (var pool in model.Pools)
         {
-            if (!_caches.StrimziPodSets.TryGet(new ObjectKey(model.Namespace, pool.WorkloadName(model.Name)), out var sts)
-                || !IsTrue(sts.Metadata.Annotations, KafkaClusterModel.ManualRollingUpdateAnnotation))
+            if (!_caches.StrimziPodSets.TryGet(new ObjectKey(model.Namespace, pool.WorkloadName(model.Name)), out var podSet)
+                || !IsTrue(podSet.Metadata.Annotations, KafkaClusterModel.ManualRollingUpdateAnnotation))
             {
                 continue;
             }
@@ -121,7 +118,7 @@ internal sealed partial class RollingRestartStep
                 }
             }
 
-            await _applier.PatchAnnotationsAsync<StrimziPodSet>(model.Namespace, sts.Metadata.Name,
+            await _applier.PatchAnnotationsAsync<StrimziPodSet>(model.Namespace, podSet.Metadata.Name,
                 new Dictionary<string, string?> { [KafkaClusterModel.ManualRollingUpdateAnnotation] = null }, cancellationToken).ConfigureAwait(false);
         }
 
