@@ -103,7 +103,7 @@ public sealed class RbacCoverageTests
         var seen = requests.Select(r => $"{r.Verb} {r.Resource}{(r.Subresource is null ? "" : "/" + r.Subresource)}").ToHashSet(StringComparer.Ordinal);
         foreach (var expected in new[]
         {
-            "list kafkas", "watch kafkas", "watch kafkanodepools", "list pods", "watch pods", "patch statefulsets", "patch services", "patch configmaps",
+            "list kafkas", "watch kafkas", "watch kafkanodepools", "list pods", "watch pods", "create pods", "patch strimzipodsets", "patch strimzipodsets/status", "patch services", "patch configmaps",
             "patch roles", "patch rolebindings", "patch serviceaccounts", "patch poddisruptionbudgets", "patch networkpolicies", "patch ingresses",
             "delete ingresses", "patch kafkas/status", "patch kafkanodepools/status", "get leases", "create leases", "update leases",
         })
@@ -220,7 +220,7 @@ public sealed class RbacCoverageTests
         }
     }
 
-    /// <summary>Marks each Kafka pod Ready as the StatefulSet controller creates it, until the Kafka is Ready.</summary>
+    /// <summary>Marks each Kafka pod Ready as the pod-set controller creates it, until the Kafka is Ready.</summary>
     private static Task ReadyAsync(KubeApiServer server, Kubernetes client, string ns, Task run) => EventuallyAsync(async () =>
     {
         foreach (var pod in (await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: "strimzi.io/kind=Kafka")).Items)

@@ -103,9 +103,9 @@ public sealed class CertificateReconcileTests
             Assert.Equal("CN=cluster-operator, O=io.strimzi", operatorLeaf.Subject);
         }
 
-        // The pod templates carry the CA generations.
-        var sts = await fixture.Client.AppsV1.ReadNamespacedStatefulSetAsync("my-cluster-broker", Ns);
-        Assert.Equal("0", sts.Spec.Template.Metadata.Annotations[KafkaClusterModel.ClusterCaCertGenerationAnnotation]);
+        // The pods' definitions carry the CA generations.
+        var podSet = await fixture.GetPodSetAsync("my-cluster-broker", Ns);
+        Assert.Equal("0", (string?)podSet.Spec!.Pods![0]["metadata"]!["annotations"]![KafkaClusterModel.ClusterCaCertGenerationAnnotation]);
 
         // Once the cache has every Secret, a reconcile rewrites none of them.
         await OperatorFixture.EventuallyAsync(() => Task.FromResult(fixture.Operator.Caches.Secrets.Items().Count(s => s.Metadata.Name.StartsWith(Cluster, StringComparison.Ordinal))),
@@ -151,9 +151,9 @@ public sealed class CertificateReconcileTests
         Assert.Equal(brokersBefore.Data["my-cluster-broker-0.password"], brokers.Data["my-cluster-broker-0.password"]);
         Assert.Equal("1", operatorCerts.Metadata.Annotations[CaSecrets.ClusterCaCertGeneration]);
 
-        // The new generation reaches the pod templates, which is what restarts the pods onto the new certificates.
-        await OperatorFixture.EventuallyAsync(() => fixture.Client.AppsV1.ReadNamespacedStatefulSetAsync("my-cluster-broker", Ns),
-            s => s.Spec.Template.Metadata.Annotations[KafkaClusterModel.ClusterCaCertGenerationAnnotation] == "1", "template generation 1");
+        // The new generation reaches the pods' definitions, which is what restarts the pods onto the new certificates.
+        await OperatorFixture.EventuallyAsync(() => fixture.GetPodSetAsync("my-cluster-broker", Ns),
+            s => s.Spec!.Pods!.All(p => (string?)p["metadata"]!["annotations"]![KafkaClusterModel.ClusterCaCertGenerationAnnotation] == "1"), "pod generation 1");
         Assert.Equal(0, fixture.Operator.Counts.Failures);
     }
 
@@ -170,7 +170,7 @@ public sealed class CertificateReconcileTests
         var kafka = await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(Cluster),
             k => k.Status?.Conditions?.Any(c => c.Reason == KafkaReconciler.NoCertificateSecretReason) == true, "NotReady NoCertificateSecretException");
         Assert.Equal("The Cluster CA Cert Secret is missing", Assert.Single(kafka.Status!.Conditions!).Message);
-        Assert.Empty((await fixture.Client.AppsV1.ListNamespacedStatefulSetAsync(Ns)).Items);
+        Assert.Empty(await fixture.ListPodSetsAsync(Ns));
 
         // The user provides the cluster CA (as Strimzi's docs do: the cert and key Secrets, labelled for the cluster).
         using var ca = Operator.Certificates.CertificateAuthority.Create(CaKind.Cluster, 365, TimeProvider.System, OperatorFixture.TestCertificates);
@@ -230,6 +230,6 @@ public sealed class CertificateReconcileTests
         var kafka = await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(Cluster),
             k => k.Status?.Conditions?.Any(c => c.Reason == KafkaReconciler.InvalidResourceReason) == true, "NotReady InvalidResourceException");
         Assert.Contains("spec.clientsCa.renewalDays", Assert.Single(kafka.Status!.Conditions!).Message, StringComparison.Ordinal);
-        Assert.Empty((await fixture.Client.AppsV1.ListNamespacedStatefulSetAsync(Ns)).Items);
+        Assert.Empty(await fixture.ListPodSetsAsync(Ns));
     }
 }

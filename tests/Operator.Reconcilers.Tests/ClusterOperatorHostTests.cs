@@ -29,7 +29,7 @@ public sealed class ClusterOperatorHostTests
         }
 
         Assert.NotNull(kafka.Status!.ClusterId);
-        await fixture.Client.AppsV1.ReadNamespacedStatefulSetAsync("my-cluster-dual-role", OperatorFixture.Namespace);
+        await fixture.GetPodSetAsync("my-cluster-dual-role");
         var lease = await fixture.Client.CoordinationV1.ReadNamespacedLeaseAsync("strimzi-cluster-operator", OperatorFixture.Namespace);
         Assert.Equal("test-operator", lease.Spec.HolderIdentity);
 
@@ -83,8 +83,8 @@ public sealed class ClusterOperatorHostTests
                 k => host.Run.IsCompleted || k.Status?.Conditions?.Any(c => c.Reason == KafkaReconciler.WaitingForPodsReason) == true, "the Kafka in " + ns);
             Assert.False(host.Run.IsCompleted, "the host stopped early");
             Assert.NotNull(kafka.Status!.ClusterId);
-            var sts = await fixture.Client.AppsV1.ReadNamespacedStatefulSetAsync("my-cluster-dual-role", ns);
-            Assert.Equal(kafka.Metadata.Uid, Assert.Single(sts.Metadata.OwnerReferences).Uid);
+            var podSet = await fixture.GetPodSetAsync("my-cluster-dual-role", ns);
+            Assert.Equal(kafka.Metadata.Uid, Assert.Single(podSet.Metadata.OwnerReferences).Uid);
             await fixture.Client.CoreV1.ReadNamespacedSecretAsync("my-cluster-kafka-brokers", ns);
         }
 

@@ -36,15 +36,15 @@ public sealed class KafkaReconcilerTests
         Assert.Equal(["broker"], broker.Status.Roles!);
 
         // Objects with Strimzi's names, labels and the Kafka as owner.
-        var sts = await client.AppsV1.ReadNamespacedStatefulSetAsync("my-cluster-broker", OperatorFixture.Namespace);
-        await client.AppsV1.ReadNamespacedStatefulSetAsync("my-cluster-controller", OperatorFixture.Namespace);
+        var podSet = await fixture.GetPodSetAsync("my-cluster-broker");
+        await fixture.GetPodSetAsync("my-cluster-controller");
         var bootstrap = await client.CoreV1.ReadNamespacedServiceAsync("my-cluster-kafka-bootstrap", OperatorFixture.Namespace);
         await client.CoreV1.ReadNamespacedServiceAsync("my-cluster-kafka-brokers", OperatorFixture.Namespace);
         var config = await client.CoreV1.ReadNamespacedConfigMapAsync("my-cluster-broker-0", OperatorFixture.Namespace);
         await client.CoreV1.ReadNamespacedConfigMapAsync("my-cluster-controller-5", OperatorFixture.Namespace);
         await client.PolicyV1.ReadNamespacedPodDisruptionBudgetAsync("my-cluster-kafka", OperatorFixture.Namespace);
         await client.NetworkingV1.ReadNamespacedNetworkPolicyAsync("my-cluster-network-policy-kafka", OperatorFixture.Namespace);
-        foreach (var meta in new[] { sts.Metadata, bootstrap.Metadata, config.Metadata })
+        foreach (var meta in new[] { podSet.Metadata, bootstrap.Metadata, config.Metadata })
         {
             Assert.Equal(Cluster, meta.Labels[StrimziLabels.Cluster]);
             Assert.Equal("Kafka", meta.Labels[StrimziLabels.Kind]);
@@ -53,10 +53,11 @@ public sealed class KafkaReconcilerTests
             Assert.Equal(("Kafka", Cluster, kafka.Metadata.Uid), (owner.Kind, owner.Name, owner.Uid));
         }
 
-        Assert.Equal("broker", sts.Metadata.Labels[StrimziLabels.PoolName]);
+        Assert.Equal("broker", podSet.Metadata.Labels[StrimziLabels.PoolName]);
+        Assert.Equal(["my-cluster-broker-0", "my-cluster-broker-1", "my-cluster-broker-2"], podSet.Spec!.Pods!.Select(p => (string?)p["metadata"]!["name"]));
         Assert.Contains("cluster.id=" + clusterId, config.Data["server.config"], StringComparison.Ordinal);
 
-        // Ready once every pod of every StatefulSet is.
+        // The pod-set controller creates the pods; Ready once every pod of every pod set is.
         var pods = new[] { 0, 1, 2 }.Select(i => "my-cluster-broker-" + i).Concat(new[] { 3, 4, 5 }.Select(i => "my-cluster-controller-" + i)).ToList();
         foreach (var pod in pods)
         {
@@ -102,13 +103,13 @@ public sealed class KafkaReconcilerTests
         var selector = StrimziLabels.Cluster + "=" + Cluster;
         await OperatorFixture.EventuallyAsync(async () => (await client.CoreV1.ListNamespacedSecretAsync(OperatorFixture.Namespace)).Items
             .Any(s => s.Metadata.Name == "my-cluster-kafka-brokers"), found => found, "the broker certificates");
-        await OperatorFixture.EventuallyAsync(async () => (await client.AppsV1.ListNamespacedStatefulSetAsync(OperatorFixture.Namespace, labelSelector: selector)).Items.Count,
-            count => count == 2, "both StatefulSets");
+        await OperatorFixture.EventuallyAsync(async () => (await fixture.ListPodSetsAsync(labelSelector: selector)).Count,
+            count => count == 2, "both StrimziPodSets");
 
         await client.CustomObjects.DeleteNamespacedCustomObjectAsync("kafka.strimzi.io", "v1", OperatorFixture.Namespace, "kafkas", Cluster);
 
         await OperatorFixture.EventuallyAsync(async () =>
-                (await client.AppsV1.ListNamespacedStatefulSetAsync(OperatorFixture.Namespace, labelSelector: selector)).Items.Count
+                (await fixture.ListPodSetsAsync(labelSelector: selector)).Count
                 + (await client.CoreV1.ListNamespacedServiceAsync(OperatorFixture.Namespace, labelSelector: selector)).Items.Count
                 + (await client.CoreV1.ListNamespacedConfigMapAsync(OperatorFixture.Namespace, labelSelector: selector)).Items.Count
                 + (await client.CoreV1.ListNamespacedSecretAsync(OperatorFixture.Namespace, labelSelector: selector)).Items.Count
@@ -136,7 +137,7 @@ public sealed class KafkaReconcilerTests
         Assert.Equal(kafka.Metadata.Generation, kafka.Status.ObservedGeneration);
         Assert.NotNull(kafka.Status.ClusterId);
 
-        Assert.Empty((await fixture.Client.AppsV1.ListNamespacedStatefulSetAsync(OperatorFixture.Namespace)).Items);
+        Assert.Empty(await fixture.ListPodSetsAsync());
         Assert.Empty((await fixture.Client.CoreV1.ListNamespacedServiceAsync(OperatorFixture.Namespace)).Items);
         Assert.Equal(0, fixture.Operator.Applier.Writes);
         Assert.Null((await fixture.GetPoolAsync("broker")).Status?.NodeIds);
@@ -154,12 +155,12 @@ public sealed class KafkaReconcilerTests
         var kafka = await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(Cluster),
             k => k.Status?.Conditions?.Any(c => c.Type == ConditionTypes.ReconciliationPaused) == true, "ReconciliationPaused");
         Assert.Equal("True", Assert.Single(kafka.Status!.Conditions!).Status);
-        Assert.Empty((await fixture.Client.AppsV1.ListNamespacedStatefulSetAsync(OperatorFixture.Namespace)).Items);
+        Assert.Empty(await fixture.ListPodSetsAsync());
         Assert.Equal(0, fixture.Operator.Applier.Writes);
     }
 
     [Fact]
-    public async Task Reconcile_PoolScaledDownKafkaEditedStatefulSetDeleted_FollowsAndKeepsTheClusterId()
+    public async Task Reconcile_PoolScaledDownKafkaEditedPodSetDeleted_FollowsAndKeepsTheClusterId()
     {
         await using var fixture = await OperatorFixture.StartAsync();
         var client = fixture.Client;
@@ -177,8 +178,8 @@ public sealed class KafkaReconcilerTests
         Assert.Equal([0, 1], broker.Status!.NodeIds!);
         await OperatorFixture.EventuallyAsync(async () => (await client.CoreV1.ListNamespacedConfigMapAsync(OperatorFixture.Namespace)).Items.Select(c => c.Metadata.Name).ToList(),
             names => !names.Contains("my-cluster-broker-2") && names.Contains("my-cluster-broker-1"), "ConfigMap my-cluster-broker-2 deleted");
-        var sts = await client.AppsV1.ReadNamespacedStatefulSetAsync("my-cluster-broker", OperatorFixture.Namespace);
-        Assert.Equal(2, sts.Spec.Replicas);
+        var podSet = await fixture.GetPodSetAsync("my-cluster-broker");
+        Assert.Equal(2, podSet.Spec!.Pods!.Count);
 
         // A spec change: observed, same cluster id. (The fixture wants a patch of an object created as v1beta2 through
         // the v1 endpoint to name v1, where a real API server converts; hence apiVersion in these bodies.)
@@ -190,9 +191,11 @@ public sealed class KafkaReconcilerTests
         Assert.Contains("min.insync.replicas=1", config.Data["server.config"], StringComparison.Ordinal);
 
         // An owned object deleted behind the operator's back comes back.
-        await client.AppsV1.DeleteNamespacedStatefulSetAsync("my-cluster-controller", OperatorFixture.Namespace);
-        await OperatorFixture.EventuallyAsync(async () => (await client.AppsV1.ListNamespacedStatefulSetAsync(OperatorFixture.Namespace)).Items.Select(x => x.Metadata.Name).ToList(),
-            names => names.Contains("my-cluster-controller"), "StatefulSet my-cluster-controller recreated");
+        var deleted = (await fixture.GetPodSetAsync("my-cluster-controller")).Metadata.Uid;
+        await client.CustomObjects.DeleteNamespacedCustomObjectAsync(CoreStrimziGroup.Name, CoreStrimziGroup.StorageVersion, OperatorFixture.Namespace,
+            "strimzipodsets", "my-cluster-controller");
+        await OperatorFixture.EventuallyAsync(async () => (await fixture.ListPodSetsAsync()).Where(x => x.Metadata.Name == "my-cluster-controller").Select(x => x.Metadata.Uid).ToList(),
+            uids => uids.Count == 1 && uids[0] != deleted, "StrimziPodSet my-cluster-controller recreated");
         Assert.Equal(0, fixture.Operator.Counts.Failures);
     }
 
@@ -216,7 +219,7 @@ public sealed class KafkaReconcilerTests
             k => k.Status?.Conditions?.Any(c => c.Type == ConditionTypes.NotReady) == true, "NotReady");
         var notReady = kafka.Status!.Conditions!.Single(c => c.Type == ConditionTypes.NotReady);
         Assert.True(notReady.Reason == KafkaReconciler.WaitingForPodsReason, notReady.Message);
-        Assert.NotEmpty((await fixture.Client.AppsV1.ListNamespacedStatefulSetAsync(OperatorFixture.Namespace)).Items);
+        Assert.NotEmpty(await fixture.ListPodSetsAsync());
         Assert.Equal(0, fixture.Operator.Counts.Failures);
     }
 }

@@ -65,7 +65,7 @@ public sealed class NodePoolStatusTests
         // waited for together.
         await OperatorFixture.EventuallyAsync(() => fixture.GetPoolAsync("broker"),
             p => p.Status?.NodeIds is { Count: 3 } && Has(p, ConditionTypes.NotReady, KafkaReconciler.WaitingForPodsReason), "broker ids and NotReady");
-        Assert.DoesNotContain((await fixture.Client.AppsV1.ListNamespacedStatefulSetAsync(Ns)).Items, s => s.Metadata.Name.Contains("lost", StringComparison.Ordinal));
+        Assert.DoesNotContain(await fixture.ListPodSetsAsync(Ns), s => s.Metadata.Name.Contains("lost", StringComparison.Ordinal));
         Assert.Equal(0, fixture.Operator.Counts.Failures);
     }
 

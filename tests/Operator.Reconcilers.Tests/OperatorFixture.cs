@@ -117,6 +117,15 @@ internal sealed class OperatorFixture : IAsyncDisposable
         JsonSerializer.SerializeToNode(await Client.CustomObjects.GetNamespacedCustomObjectAsync(StrimziGroup.Name, StrimziGroup.StorageVersion, Namespace, "kafkanodepools", name))!
             .Deserialize<KafkaNodePool>(Manifests.JsonOptions)!;
 
+    public async Task<StrimziPodSet> GetPodSetAsync(string name, string ns = Namespace) =>
+        JsonSerializer.SerializeToNode(await Client.CustomObjects.GetNamespacedCustomObjectAsync(CoreStrimziGroup.Name, CoreStrimziGroup.StorageVersion, ns,
+            "strimzipodsets", name))!.Deserialize<StrimziPodSet>(Manifests.JsonOptions)!;
+
+    /// <summary>The StrimziPodSets of a namespace (optionally by label selector).</summary>
+    public async Task<List<StrimziPodSet>> ListPodSetsAsync(string ns = Namespace, string? labelSelector = null) =>
+        [.. JsonSerializer.SerializeToNode(await Client.CustomObjects.ListNamespacedCustomObjectAsync(CoreStrimziGroup.Name, CoreStrimziGroup.StorageVersion, ns,
+            "strimzipodsets", labelSelector: labelSelector))!["items"]!.AsArray().Select(i => i!.Deserialize<StrimziPodSet>(Manifests.JsonOptions)!)];
+
     /// <summary>Polls until <paramref name="probe"/> returns a value satisfying <paramref name="condition"/>, with a deadline.</summary>
     public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> condition, string what)
     {

@@ -6,7 +6,7 @@ using Operator.Model;
 
 namespace Operator.Reconcilers.Tests;
 
-/// <summary>Rolling restarts of the OnDelete StatefulSets' pods, driven through the in-process API server.</summary>
+/// <summary>Rolling restarts of the StrimziPodSets' pods, driven through the in-process API server.</summary>
 public sealed class RollingRestartTests
 {
     private const string Cluster = "my-cluster";
@@ -63,6 +63,10 @@ public sealed class RollingRestartTests
         return order;
     }
 
+    /// <summary>Each pod's desired <c>strimzi.io/revision</c> in a pod set, by pod name.</summary>
+    private static Dictionary<string, string> Revisions(StrimziPodSet podSet) => podSet.Spec!.Pods!.ToDictionary(
+        p => (string)p["metadata"]!["name"]!, p => (string)p["metadata"]!["annotations"]![KafkaClusterModel.RevisionAnnotation]!);
+
     private static Task PatchKafkaAsync(OperatorFixture fixture, string json) =>
         fixture.Client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(json, V1Patch.PatchType.MergePatch),
             StrimziGroup.Name, StrimziGroup.StorageVersion, Ns, "kafkas", Cluster);
@@ -78,7 +82,7 @@ public sealed class RollingRestartTests
             && k.Status?.Conditions?.Any(c => c.Type == ConditionTypes.Ready) == true), seen => seen, "the cache to see Ready");
         Assert.Equal(ReconcileResult.Done, await fixture.Operator.Reconciler.ReconcileAsync(KafkaKey, CancellationToken.None));
         Assert.Equal(uids, (await PodsAsync(fixture)).ToDictionary(p => p.Key, p => p.Value.Metadata.Uid));
-        var revision = (await fixture.Client.AppsV1.ReadNamespacedStatefulSetAsync("my-cluster-broker", Ns)).Spec.Template.Metadata.Annotations[KafkaClusterModel.RevisionAnnotation];
+        var revision = Revisions(await fixture.GetPodSetAsync("my-cluster-broker"));
 
         // spec.kafka.config and a new listener (the list is replaced whole by a merge patch).
         await PatchKafkaAsync(fixture, """
@@ -104,19 +108,16 @@ public sealed class RollingRestartTests
             k => k.Status?.Conditions?.Any(c => c.Type == ConditionTypes.Ready) == true, "Ready after the roll");
         Assert.Equal(2, kafka.Status!.ObservedGeneration);
         var pods = await PodsAsync(fixture);
-        foreach (var (names, sts) in new[] { (Brokers, "my-cluster-broker"), (Controllers, "my-cluster-controller") })
+        foreach (var podSet in new[] { "my-cluster-broker", "my-cluster-controller" })
         {
-            var template = (await fixture.Client.AppsV1.ReadNamespacedStatefulSetAsync(sts, Ns)).Spec.Template.Metadata.Annotations;
-            if (sts == "my-cluster-broker")
+            var desired = Revisions(await fixture.GetPodSetAsync(podSet));
+            if (podSet == "my-cluster-broker")
             {
-                Assert.NotEqual(revision, template[KafkaClusterModel.RevisionAnnotation]); // the broker pods' ports changed
+                Assert.All(desired, d => Assert.NotEqual(revision[d.Key], d.Value)); // the broker pods' ports and configuration changed
             }
 
-            foreach (var name in names)
-            {
-                Assert.Equal(template[KafkaClusterModel.RevisionAnnotation], pods[name].Metadata.Annotations[KafkaClusterModel.RevisionAnnotation]);
-                Assert.Equal(template[KafkaClusterModel.ConfigurationHashesAnnotation], pods[name].Metadata.Annotations[KafkaClusterModel.ConfigurationHashesAnnotation]);
-            }
+            // Every pod runs its current definition.
+            Assert.All(desired, d => Assert.Equal(d.Value, pods[d.Key].Metadata.Annotations[KafkaClusterModel.RevisionAnnotation]));
         }
 
         // And nothing restarts again.
@@ -130,14 +131,15 @@ public sealed class RollingRestartTests
     }
 
     [Fact]
-    public async Task Reconcile_ManualRollingUpdateOnStatefulSetAndPod_RestartsExactlyThosePods_AndClearsTheAnnotations()
+    public async Task Reconcile_ManualRollingUpdateOnPodSetAndPod_RestartsExactlyThosePods_AndClearsTheAnnotations()
     {
         await using var fixture = await OperatorFixture.StartAsync();
         var uids = await ReadyClusterAsync(fixture);
 
-        // The broker StatefulSet (all three brokers) and one controller pod.
+        // The broker StrimziPodSet (all three brokers) and one controller pod.
         var annotate = new V1Patch("""{"metadata":{"annotations":{"strimzi.io/manual-rolling-update":"true"}}}""", V1Patch.PatchType.MergePatch);
-        await fixture.Client.AppsV1.PatchNamespacedStatefulSetAsync(annotate, "my-cluster-broker", Ns);
+        await fixture.Client.CustomObjects.PatchNamespacedCustomObjectAsync(annotate, CoreStrimziGroup.Name, CoreStrimziGroup.StorageVersion, Ns,
+            "strimzipodsets", "my-cluster-broker");
         await fixture.Client.CoreV1.PatchNamespacedPodAsync(annotate, "my-cluster-controller-4", Ns);
 
         string[] expected = ["my-cluster-controller-4", .. Brokers];
@@ -145,14 +147,14 @@ public sealed class RollingRestartTests
         Assert.Equal("my-cluster-controller-4", order[0]);
         Assert.Equal(Brokers, order.Skip(1).Order(StringComparer.Ordinal));
 
-        // The untouched controllers kept their pods; the request is gone from the StatefulSet and the new pods.
+        // The untouched controllers kept their pods; the request is gone from the pod set and the new pods.
         await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(Cluster),
             k => k.Status?.Conditions?.Any(c => c.Type == ConditionTypes.Ready) == true, "Ready after the roll");
         var pods = await PodsAsync(fixture);
         Assert.Equal(uids, pods.ToDictionary(p => p.Key, p => p.Value.Metadata.Uid));
         Assert.All(pods.Values, p => Assert.False(p.Metadata.Annotations?.ContainsKey(KafkaClusterModel.ManualRollingUpdateAnnotation) == true, p.Metadata.Name));
-        var sts = await fixture.Client.AppsV1.ReadNamespacedStatefulSetAsync("my-cluster-broker", Ns);
-        Assert.False(sts.Metadata.Annotations.ContainsKey(KafkaClusterModel.ManualRollingUpdateAnnotation));
+        var podSet = await fixture.GetPodSetAsync("my-cluster-broker");
+        Assert.False(podSet.Metadata.Annotations.ContainsKey(KafkaClusterModel.ManualRollingUpdateAnnotation));
         Assert.Equal(0, fixture.Operator.Counts.Failures);
     }
 
