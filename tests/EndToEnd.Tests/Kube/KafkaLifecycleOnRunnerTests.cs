@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Broker.FaultTests.Infrastructure;
@@ -17,7 +18,7 @@ namespace EndToEnd.Tests.Kube;
 /// <summary>
 /// One Kafka cluster's life on Kubernetes, run for real through the API-server fixture, the pod runner and the operator
 /// image: examples/kafka/kafka-persistent.yaml applied (three controllers, three brokers, persistent claims) becomes
-/// Ready (its broker pool annotated with strimzi.io/next-node-ids so that it can grow); a change of spec.kafka.config rolls it under an idempotent acks=all producer without losing an acknowledged
+/// Ready; a change of spec.kafka.config rolls it under an idempotent acks=all producer without losing an acknowledged
 /// record; a deleted broker pod comes back with its volume and rejoins the ISR; the broker pool scaled from 3 to 4 gets
 /// a broker that takes partitions when asked; deleting the Kafka collects what it owns and keeps the claims that
 /// deleteClaim does not release, and the operator (installed from the chart) made no request its RBAC denies. The steps share the cluster and run in order (each starts from where the last left
@@ -49,11 +50,6 @@ public sealed partial class KafkaLifecycleOnRunnerTests(KafkaLifecycleOnRunnerTe
                 // The controllers' claims go with the cluster, the brokers' stay (the example's deleteClaim: false).
                 case ("KafkaNodePool", "controller"):
                     doc["spec"]!["storage"]!["volumes"]![0]!["deleteClaim"] = true;
-                    break;
-                // Ids above the controllers' leave the broker pool room to grow: pools are StatefulSets, whose ids are
-                // contiguous, so as written (broker 0-2, controller 3-5) the pool could not scale (docs/operator-model.md).
-                case ("KafkaNodePool", "broker"):
-                    doc["metadata"]!["annotations"] = new JsonObject { ["strimzi.io/next-node-ids"] = "[10-99]" };
                     break;
                 // Auto-created topics (the producer's) get a partition per broker. A readiness probe from the first
                 // second, every second, instead of Strimzi's default (first after 15 s, then every 10 s), keeps the
@@ -188,7 +184,9 @@ public sealed partial class KafkaLifecycleOnRunnerTests(KafkaLifecycleOnRunnerTe
             added = (await cluster.ListPodsAsync($"{StrimziLabels.PoolName}=broker")).FirstOrDefault(p => !before.Contains(p.Metadata.Name));
             return added is not null && OperatorOnRunner.IsReady(added);
         }, "a fourth broker pod is Ready");
+        // As Strimzi numbers it: the example's pools hold 0-2 (broker) and 3-5 (controller), so the new broker is node 6.
         var id = NodeId(added!.Metadata.Name);
+        Assert.Equal("my-cluster-broker-6", added.Metadata.Name);
         cluster.Log($"MEASURE pool scaled 3 to 4, {added.Metadata.Name} Ready: {scaling.Elapsed.TotalSeconds:F1} s");
 
         await cluster.WaitUntilAsync(async () =>
@@ -227,7 +225,9 @@ public sealed partial class KafkaLifecycleOnRunnerTests(KafkaLifecycleOnRunnerTe
         var cluster = lifecycle.Cluster!;
         var kafka = (await cluster.TryGetKafkaAsync())!;
         var owned = await OwnedByAsync(cluster, kafka.Metadata.Uid);
-        Assert.Contains(owned, o => o.StartsWith("StatefulSet/", StringComparison.Ordinal));
+        Assert.Contains(owned, o => o.StartsWith("StrimziPodSet/", StringComparison.Ordinal));
+        Assert.Contains(owned, o => o.StartsWith("PersistentVolumeClaim/data-0-my-cluster-controller-", StringComparison.Ordinal));
+        Assert.DoesNotContain(owned, o => o.StartsWith("PersistentVolumeClaim/data-0-my-cluster-broker-", StringComparison.Ordinal));
         Assert.Contains(owned, o => o.StartsWith("Service/", StringComparison.Ordinal));
         Assert.Contains(owned, o => o.StartsWith("Secret/", StringComparison.Ordinal));
         var claims = (await cluster.Client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(OperatorOnRunner.Namespace)).Items.Select(c => c.Metadata.Name).ToList();
@@ -334,7 +334,10 @@ public sealed partial class KafkaLifecycleOnRunnerTests(KafkaLifecycleOnRunnerTe
         var core = cluster.Client.CoreV1;
         IEnumerable<(string Kind, V1ObjectMeta Meta)> all =
         [
-            .. (await cluster.Client.AppsV1.ListNamespacedStatefulSetAsync(ns)).Items.Select(o => ("StatefulSet", o.Metadata)),
+            .. JsonSerializer.SerializeToNode(await cluster.Client.CustomObjects.ListNamespacedCustomObjectAsync(CoreStrimziGroup.Name,
+                CoreStrimziGroup.StorageVersion, ns, "strimzipodsets"))!["items"]!.AsArray()
+                .Select(o => ("StrimziPodSet", o.Deserialize<StrimziPodSet>(Manifests.JsonOptions)!.Metadata)),
+            .. (await core.ListNamespacedPersistentVolumeClaimAsync(ns)).Items.Select(o => ("PersistentVolumeClaim", o.Metadata)),
             .. (await cluster.Client.AppsV1.ListNamespacedDeploymentAsync(ns)).Items.Select(o => ("Deployment", o.Metadata)),
             .. (await core.ListNamespacedServiceAsync(ns)).Items.Select(o => ("Service", o.Metadata)),
             .. (await core.ListNamespacedConfigMapAsync(ns)).Items.Select(o => ("ConfigMap", o.Metadata)),

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Text.Json;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Configurations;
 using DotNet.Testcontainers.Containers;
@@ -55,9 +56,11 @@ public sealed class OperatorReconcileTests(ITestOutputHelper output)
         const string Ns = ApiServerWithCrds.Namespace;
         foreach (var pool in new[] { "controller", "broker" })
         {
-            var statefulSet = await EventuallyAsync(container, () => client.AppsV1.ReadNamespacedStatefulSetAsync($"{Cluster}-{pool}", Ns), _ => true, $"StatefulSet {Cluster}-{pool}");
-            Assert.Equal(3, statefulSet.Spec.Replicas);
-            Assert.Equal(kafka.Metadata.Uid, Assert.Single(statefulSet.Metadata.OwnerReferences).Uid);
+            var podSet = await EventuallyAsync(container, async () => JsonSerializer.SerializeToNode(await client.CustomObjects.GetNamespacedCustomObjectAsync(
+                CoreStrimziGroup.Name, CoreStrimziGroup.StorageVersion, Ns, "strimzipodsets", $"{Cluster}-{pool}"))!.Deserialize<StrimziPodSet>(Manifests.JsonOptions)!,
+                _ => true, $"StrimziPodSet {Cluster}-{pool}");
+            Assert.Equal(3, podSet.Spec!.Pods!.Count);
+            Assert.Equal(kafka.Metadata.Uid, Assert.Single(podSet.Metadata.OwnerReferences).Uid);
         }
 
         foreach (var service in new[] { $"{Cluster}-kafka-bootstrap", $"{Cluster}-kafka-brokers" })
@@ -77,7 +80,7 @@ public sealed class OperatorReconcileTests(ITestOutputHelper output)
             await EventuallyAsync(container, () => client.CoreV1.ReadNamespacedSecretAsync(secret, Ns), s => s.Data?.Count > 0, $"Secret {secret}");
         }
 
-        // The fixture's StatefulSet controller creates the pods; no kubelet runs them, so the test reports them ready
+        // The operator's pod-set controller creates the pods; no kubelet runs them, so the test reports them ready
         // (as the in-process reconciler tests do) and the operator moves the Kafka to Ready.
         var pods = await EventuallyAsync(container, async () => (await client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: $"strimzi.io/cluster={Cluster}")).Items,
             items => items.Count == 6, "the six pods of both pools");
