@@ -90,6 +90,24 @@ public sealed class ModelTests
     }
 
     [Fact]
+    public void EveryService_SelectsPodsTheModelBuilds_PerNodeServicesExactlyOne()
+    {
+        var model = Repo.Model("kafka/kafka-external-listeners.yaml");
+        var pods = model.Pools.SelectMany(p => p.NodeIds.Select(id => model.BuildPod(p, id))).ToList();
+        var perNode = model.BuildPerNodeServices();
+        Assert.NotEmpty(perNode);
+        foreach (var service in perNode)
+        {
+            var selected = pods.Where(p => service.Spec.Selector.All(l => p.Metadata.Labels.TryGetValue(l.Key, out var v) && v == l.Value)).ToList();
+            Assert.Equal(service.Spec.Selector[KafkaClusterModel.KubernetesPodNameLabel], Assert.Single(selected).Metadata.Name);
+        }
+
+        var bootstrap = model.BuildBootstrapService();
+        Assert.Equal(model.Pools.Where(p => p.IsBroker).Sum(p => p.NodeIds.Length),
+            pods.Count(p => bootstrap.Spec.Selector.All(l => p.Metadata.Labels.TryGetValue(l.Key, out var v) && v == l.Value)));
+    }
+
+    [Fact]
     public void ScaleUp_FillsGapsFirst()
     {
         var (kafka, pools) = Repo.KafkaExample("kafka/kafka-persistent.yaml");

@@ -89,7 +89,7 @@ public sealed partial class KafkaClusterModel
             var podName = n.Pool.PodName(Name, n.NodeId);
             var selector = new SortedDictionary<string, string>(Labels.PoolSelector(Name, n.Pool.Name), StringComparer.Ordinal)
             {
-                ["statefulset.kubernetes.io/pod-name"] = podName,
+                [KubernetesPodNameLabel] = podName,
             };
             return new V1Service
             {

@@ -12,6 +12,7 @@ public sealed partial class KafkaClusterModel
     public const string StorageAnnotation = "strimzi.io/storage";
     public const string KafkaVersionAnnotation = "strimzi.io/kafka-version";
     public const string DeleteClaimAnnotation = "strimzi.io/delete-claim";
+    public const string KubernetesPodNameLabel = "statefulset.kubernetes.io/pod-name";
 
     public NodePoolModel Pool(string name) =>
         Pools.FirstOrDefault(p => p.Name == name) ?? throw new ArgumentException($"Cluster {Name} has no node pool {name}.", nameof(name));
@@ -66,6 +67,8 @@ public sealed partial class KafkaClusterModel
         var labels = new SortedDictionary<string, string>(Labels.Pool(Name, KafkaLabels, pool), StringComparer.Ordinal)
         {
             [StrimziLabels.PodName] = name,
+            // What a StatefulSet would have set: the per-node Services select it, as Strimzi's do.
+            [KubernetesPodNameLabel] = name,
             [StrimziLabels.Controller] = "strimzipodset",
             [StrimziLabels.ControllerName] = pool.WorkloadName(Name),
             [StrimziLabels.BrokerRole] = pool.IsBroker ? "true" : "false",
