@@ -47,6 +47,31 @@ public sealed class ControllerTests
     }
 
     [Fact]
+    public async Task Create_DependentOfAnOwnerAlreadyGone_IsCollected_OneWithALiveOwnerStays()
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        using var client = server.CreateClient();
+        var (owner, _) = await OwnerAndDependentAsync(client);
+        var goneUid = Guid.NewGuid().ToString();
+        V1ConfigMap Dependent(string name, string ownerName, string uid) => new()
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = name,
+                OwnerReferences = [new V1OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = ownerName, Uid = uid }],
+            },
+        };
+
+        // One owner reference to an object that no longer exists (same name, another uid) and one to a live owner.
+        await client.CoreV1.CreateNamespacedConfigMapAsync(Dependent("dangling", "owner", goneUid), "default");
+        await client.CoreV1.CreateNamespacedConfigMapAsync(Dependent("kept", "owner", owner.Metadata.Uid), "default");
+
+        await Eventually.GetAsync(() => TryReadAsync(client, "dangling"), d => d is null, "the dependent of a gone owner to be collected");
+        Assert.NotNull(await TryReadAsync(client, "kept"));
+        Assert.NotNull(await TryReadAsync(client, "dependent"));
+    }
+
+    [Fact]
     public async Task Delete_Foreground_OwnerWaitsForDependents()
     {
         await using var server = await KubeApiServer.StartAsync();

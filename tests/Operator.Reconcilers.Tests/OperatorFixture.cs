@@ -46,6 +46,7 @@ internal sealed class OperatorFixture : IAsyncDisposable
                 PodWaitInterval = TimeSpan.FromMilliseconds(200),
                 Certificates = TestCertificates,
             },
+            PodSets = new StrimziPodSetControllerOptions { PodWaitInterval = TimeSpan.FromMilliseconds(200) },
         }, clock, new Random(42), Loggers);
     }
 

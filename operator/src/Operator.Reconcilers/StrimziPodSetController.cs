@@ -8,6 +8,7 @@ using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Operator.Api;
 using Operator.Kube;
+using Operator.Model;
 
 namespace Operator.Reconcilers;
 
@@ -28,8 +29,8 @@ public sealed record StrimziPodSetControllerOptions
 /// </summary>
 public sealed partial class StrimziPodSetController : IReconciler
 {
-    /// <summary>The pod template's hash a pod was created from (Strimzi's annotation); <c>currentPods</c> counts matches.</summary>
-    public const string RevisionAnnotation = "strimzi.io/revision";
+    /// <summary>The pod definition's hash a pod was created from (Strimzi's annotation); <c>currentPods</c> counts matches.</summary>
+    public const string RevisionAnnotation = KafkaClusterModel.RevisionAnnotation;
 
     public const string InvalidPodReason = "InvalidResourceException";
     public const string WaitingForPodsReason = "WaitingForPods";

@@ -7,7 +7,7 @@ namespace Kube.ApiServer.Controllers;
 
 /// <summary>
 /// The garbage collector and namespace controller: deletes dependents whose owners are gone
-/// (background), holds an owner in foregroundDeletion until its dependents are gone, strips owner
+/// (background), also a dependent created or updated after all its owners were gone, holds an owner in foregroundDeletion until its dependents are gone, strips owner
 /// references for orphan deletion, and empties terminating namespaces. Called by the controller
 /// loop only (one thread); each step is one store transaction.
 /// </summary>
@@ -31,6 +31,13 @@ internal sealed class GarbageCollector
             {
                 CollectDependents(txn, meta["uid"]!.GetValue<string>());
                 ReleaseForegroundOwners(txn, meta);
+            }
+            else if (meta["deletionTimestamp"] is null && meta["ownerReferences"] is JsonArray { Count: > 0 } owners
+                && owners.All(o => OwnerAbsent(txn, o!.AsObject(), meta["namespace"]?.GetValue<string>() ?? "")))
+            {
+                // A dependent whose owners are all gone already (created, say, by a controller acting on a stale cache after
+                // its owner was deleted): the garbage collector deletes it, as Kubernetes' does for dangling owners.
+                _service.DeleteIn(txn, TypeOf(e.StorageKey)!, e.Namespace, e.Name, null);
             }
             else if (meta["deletionTimestamp"] is not null)
             {
@@ -163,6 +170,11 @@ internal sealed class GarbageCollector
         var found = type is null ? null : txn.Get(type.StorageKey, type.Namespaced ? ns : "", owner["name"]?.GetValue<string>() ?? "");
         return found?["metadata"]?["uid"]?.GetValue<string>() == owner["uid"]?.GetValue<string>();
     }
+
+    /// <summary>The owner's kind is known and no object of it has the referenced uid (an unknown kind is not judged).</summary>
+    private bool OwnerAbsent(ObjectStore.Transaction txn, JsonObject owner, string ns) =>
+        _service.Registry.FindKind(owner["apiVersion"]?.GetValue<string>() ?? "", owner["kind"]?.GetValue<string>() ?? "") is not null
+        && !OwnerExists(txn, owner, ns);
 
     private ResourceType? TypeOf(string storageKey) => _service.Registry.All.FirstOrDefault(r => r.StorageKey == storageKey);
 
