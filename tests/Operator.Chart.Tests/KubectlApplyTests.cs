@@ -35,7 +35,7 @@ public sealed class KubectlApplyTests
             var crds = await KubectlAsync(dir.FullName, kubeconfig, "apply", "--server-side", "--field-manager=helm", "--validate=strict", "-f", Path.Combine(HelmChart.ChartDirectory, "crds"));
             var output = await KubectlAsync(dir.FullName, kubeconfig, "apply", "--server-side", "--field-manager=helm", "--validate=strict", "-f", manifest);
 
-            Assert.Equal(4, crds.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+            Assert.Equal(Operator.Api.StrimziCrds.All.Count, crds.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
             Assert.Equal(RenderedManifests.Render(overrides).Count, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
             Assert.Contains("deployment.apps/strimzi-cluster-operator serverside-applied", output, StringComparison.Ordinal);
             var deployment = await client.AppsV1.ReadNamespacedDeploymentAsync("strimzi-cluster-operator", "strimzi");
