@@ -143,7 +143,8 @@ public sealed partial class KafkaReconciler
     };
 
     /// <summary>A condition that held before (same type, status, reason and message) keeps its lastTransitionTime.</summary>
-    private static List<Condition> KeepTransitionTimes(List<Condition>? current, List<Condition> desired)
+    /// <summary>A desired condition that held before (same type, status, reason and message) keeps its lastTransitionTime.</summary>
+    internal static List<Condition> KeepTransitionTimes(List<Condition>? current, List<Condition> desired)
     {
         foreach (var condition in desired)
         {

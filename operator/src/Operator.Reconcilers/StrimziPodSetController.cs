@@ -32,8 +32,8 @@ public sealed partial class StrimziPodSetController : IReconciler
     /// <summary>The pod definition's hash a pod was created from (Strimzi's annotation); <c>currentPods</c> counts matches.</summary>
     public const string RevisionAnnotation = KafkaClusterModel.RevisionAnnotation;
 
-    public const string InvalidPodReason = "InvalidResourceException";
-    public const string WaitingForPodsReason = "WaitingForPods";
+    public const string InvalidPodReason = KafkaReconciler.InvalidResourceReason;
+    public const string WaitingForPodsReason = KafkaReconciler.WaitingForPodsReason;
     public const string PodConflictReason = "PodControlledByAnotherOwner";
 
     private readonly ClusterCaches _caches;
@@ -122,7 +122,7 @@ public sealed partial class StrimziPodSetController : IReconciler
             ReadyPods = ready,
             CurrentPods = current,
             ObservedGeneration = set.Metadata.Generation,
-            Conditions = KeepTransitionTime(set.Status?.Conditions, condition),
+            Conditions = KafkaReconciler.KeepTransitionTimes(set.Status?.Conditions, [condition]),
         };
         await WriteStatusIfChangedAsync(set, status, cancellationToken).ConfigureAwait(false);
 
@@ -299,19 +299,6 @@ public sealed partial class StrimziPodSetController : IReconciler
         Reason = reason,
         Message = message,
     };
-
-    /// <summary>A condition that held before (same status, reason and message) keeps its lastTransitionTime, so a converged set writes nothing.</summary>
-    private static List<Condition> KeepTransitionTime(List<Condition>? current, Condition condition)
-    {
-        var same = current?.FirstOrDefault(c => c.Type == condition.Type && c.Status == condition.Status && c.Reason == condition.Reason
-            && c.Message == condition.Message);
-        if (same?.LastTransitionTime is { } time)
-        {
-            condition.LastTransitionTime = time;
-        }
-
-        return [condition];
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "StrimziPodSet {Key}: created pod {Pod}")]
     private static partial void LogCreated(ILogger logger, string key, string pod);
