@@ -43,9 +43,20 @@ public sealed class RaftSnapshotTests
         var stopped = cluster.RunningNodes.First(n => n != leader);
         await cluster.StopNodeAsync(stopped);
 
-        // Nothing commits without the leader, so its log end bounds what the stopped node holds.
-        var quorum = (await cluster.DescribeQuorumAsync(leader)).Topics[0].Partitions[0];
-        var stoppedEnd = quorum.CurrentVoters.First(v => v.ReplicaId == leader).LogEndOffset;
+        // Nothing commits without the leader, so its log end bounds what the stopped node holds. Asked of whoever leads
+        // now: on a loaded machine an election may have moved the leadership meanwhile, and a node that no longer
+        // leads answers DescribeQuorum with an error and no voters.
+        var stoppedEnd = -1L;
+        for (var attempt = 0; stoppedEnd < 0; attempt++)
+        {
+            Assert.True(attempt < 20, "no node answered DescribeQuorum as the leader");
+            (leader, _) = await cluster.WaitForLeaderAsync();
+            var quorum = (await cluster.DescribeQuorumAsync(leader)).Topics[0].Partitions[0];
+            if (quorum.ErrorCode == 0 && quorum.CurrentVoters.FirstOrDefault(v => v.ReplicaId == leader) is { } self)
+            {
+                stoppedEnd = self.LogEndOffset;
+            }
+        }
 
         await CreateTopicsAsync(cluster, "snap", 12);
 
