@@ -6,6 +6,24 @@ public sealed class ReplicationQuotaTests
 {
     private const long T0 = 1_000_000;
 
+    [Theory]
+    [InlineData("0:1", true, 0, 1)]
+    [InlineData(" 12 : 3 ", true, 12, 3)]
+    [InlineData("0:", false, 0, 0)]
+    [InlineData(":1", false, 0, 0)]
+    [InlineData("a:1", false, 0, 0)]
+    [InlineData("-1:1", false, 0, 0)]
+    [InlineData("1:99999999999", false, 0, 0)]
+    [InlineData("*", false, 0, 0)]
+    public void TryParseReplica_AcceptsOnlyPartitionColonBroker(string entry, bool valid, int partition, int broker)
+    {
+        Assert.Equal(valid, ReplicationQuota.TryParseReplica(entry, out var p, out var b));
+        if (valid)
+        {
+            Assert.Equal((partition, broker), (p, b));
+        }
+    }
+
     [Fact]
     public void Rate_OneSample_DividedByAtLeastOneWindow()
     {

@@ -59,6 +59,18 @@ public sealed class ReplicationQuota
         Volatile.Write(ref _throttled, throttled.ToFrozenDictionary(StringComparer.Ordinal));
     }
 
+    /// <summary>One <c>partitionId:brokerId</c> entry (non-negative decimal ids, spaces around them allowed).</summary>
+    public static bool TryParseReplica(string entry, out int partition, out int broker)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var colon = entry.IndexOf(':', StringComparison.Ordinal);
+        broker = 0;
+        partition = 0;
+        return colon > 0
+            && int.TryParse(entry.AsSpan(0, colon).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out partition)
+            && int.TryParse(entry.AsSpan(colon + 1).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out broker);
+    }
+
     /// <summary>Whether replication of the partition is throttled on this broker (whatever the current rate).</summary>
     public bool IsThrottled(string topic, int partition) =>
         Volatile.Read(ref _throttled).TryGetValue(topic, out var partitions) && partitions.Contains(partition);
@@ -144,11 +156,7 @@ public sealed class ReplicationQuota
             var partitions = new HashSet<int>();
             foreach (var entry in trimmed.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
-                var colon = entry.IndexOf(':', StringComparison.Ordinal);
-                if (colon > 0
-                    && int.TryParse(entry.AsSpan(0, colon).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var partition)
-                    && int.TryParse(entry.AsSpan(colon + 1).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var broker)
-                    && broker == nodeId)
+                if (ReplicationQuota.TryParseReplica(entry, out var partition, out var broker) && broker == nodeId)
                 {
                     partitions.Add(partition);
                 }

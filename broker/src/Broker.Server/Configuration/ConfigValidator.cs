@@ -74,16 +74,9 @@ public sealed class ConfigValidator
         new("[partitionId]:[brokerId],[partitionId]:[brokerId],...", v =>
         {
             var items = (IReadOnlyList<string>)v;
-            return items is ["*"] || items.All(IsReplicaPair) ? null
+            return items is ["*"] || items.All(item => Broker.Cluster.Replication.ReplicationQuota.TryParseReplica(item, out _, out _)) ? null
                 : "must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...";
         });
-
-    private static bool IsReplicaPair(string item)
-    {
-        var colon = item.IndexOf(':', StringComparison.Ordinal);
-        return colon > 0 && colon < item.Length - 1 && item.AsSpan(0, colon).ContainsAnyExceptInRange('0', '9') is false
-            && item.AsSpan(colon + 1).ContainsAnyExceptInRange('0', '9') is false;
-    }
 
     private static long ToLong(object value) => value switch
     {
