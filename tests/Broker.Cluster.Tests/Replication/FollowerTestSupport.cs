@@ -1,6 +1,9 @@
 using Broker.Cluster.Replication;
+using Broker.Protocol.Messages;
 using Broker.Protocol.Records;
 using Broker.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Broker.Cluster.Tests.Replication;
 
@@ -74,4 +77,74 @@ internal static class LeaderBatches
     }
 
     public static byte[] Concat(params byte[][] batches) => [.. batches.SelectMany(b => b)];
+}
+
+/// <summary>
+/// A <see cref="ReplicaFetcher"/> for node 2 following leader 1 (broker epoch 42) against a <see cref="ScriptedLeader"/>, on a
+/// fake clock and temp logs; started before each test and disposed after it. Not thread-safe: one test drives it.
+/// </summary>
+public abstract class ScriptedFetcherTestBase : IAsyncLifetime
+{
+    protected const int Backoff = 1_000;
+
+    protected ScriptedFetcherTestBase(ReplicationQuota? throttle = null)
+    {
+        Logs = new TempLogs(Time);
+        Fetcher = new ReplicaFetcher(1, 0, new ReplicaFetcherOptions(NodeId: 2, BackoffMs: Backoff, Throttle: throttle), Leader, () => 42, Time,
+            NullLogger<ReplicaFetcher>.Instance);
+    }
+
+    internal FakeTimeProvider Time { get; } = new();
+
+    internal TempLogs Logs { get; }
+
+    internal ScriptedLeader Leader { get; } = new();
+
+    internal ReplicaFetcher Fetcher { get; }
+
+    public Task InitializeAsync()
+    {
+        Fetcher.Start();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Fetcher.DisposeAsync();
+        Logs.Dispose();
+    }
+
+    internal static FetchResponse.PartitionData Data(int partition, byte[]? records, long highWatermark) => new()
+    {
+        PartitionIndex = partition,
+        HighWatermark = highWatermark,
+        LogStartOffset = 0,
+        Records = records,
+    };
+
+    internal static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached in 30 s");
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>
+    /// Moves the fake clock on one backoff at a time until the fetcher sends its next request. The loop computes its wait
+    /// before it arms the fake timer, so an advance landing between the two would be missed; the first advance is enough
+    /// whenever the timer was already armed.
+    /// </summary>
+    internal async Task AdvanceUntilFetchAsync(string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Leader.Pending == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{what} in 30 s");
+            Time.Advance(TimeSpan.FromMilliseconds(Backoff));
+            await Task.Delay(20);
+        }
+    }
 }
