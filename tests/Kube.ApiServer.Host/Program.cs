@@ -1,5 +1,6 @@
 using System.Globalization;
 using Kube.ApiServer;
+using Kube.HostShared;
 
 // Runs the fixture standalone: `make apiserver` (or `dotnet kube-apiserver-fixture.dll [port] [kubeconfig]`).
 var port = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 0;
@@ -9,22 +10,4 @@ server.WriteKubeconfig(kubeconfig);
 Console.WriteLine($"kube-apiserver fixture listening on {server.BaseUri}");
 Console.WriteLine($"kubeconfig written to {Path.GetFullPath(kubeconfig)}; try: kubectl --kubeconfig {kubeconfig} get namespaces");
 Console.WriteLine("Ctrl+C stops it.");
-using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    stop.Cancel();
-};
-using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
-{
-    ctx.Cancel = true;
-    stop.Cancel();
-});
-try
-{
-    await Task.Delay(Timeout.Infinite, stop.Token);
-}
-catch (OperationCanceledException)
-{
-    // Normal shutdown.
-}
+await StopSignal.WaitAsync();

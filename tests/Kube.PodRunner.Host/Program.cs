@@ -1,5 +1,6 @@
 using k8s;
 using Kube.PodRunner;
+using Kube.HostShared;
 using Microsoft.Extensions.Logging;
 
 // Runs the pod runner against a kubeconfig (default .kube/config, as `make apiserver` writes it):
@@ -18,22 +19,4 @@ using var kube = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromCon
 await using var runner = await PodRunner.StartAsync(kube, options, loggerFactory);
 Console.WriteLine($"pod runner watching {kube.BaseUri}; pods run on Docker network {runner.NetworkName} (node IP {runner.HostIp})");
 Console.WriteLine("Ctrl+C (or SIGTERM) stops it and removes its containers, volumes and network.");
-using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    stop.Cancel();
-};
-using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
-{
-    ctx.Cancel = true;
-    stop.Cancel();
-});
-try
-{
-    await Task.Delay(Timeout.Infinite, stop.Token);
-}
-catch (OperationCanceledException)
-{
-    // Normal shutdown.
-}
+await StopSignal.WaitAsync();
