@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Broker.Cluster.Raft;
+using Broker.Protocol.Messages;
 using Broker.Protocol.Records;
 
 namespace Broker.Cluster.Tests.Raft;
@@ -112,6 +113,16 @@ internal sealed class InstantNetwork
     /// <summary>Messages to ids that are no node here (a test acting as an admin client).</summary>
     public List<RaftMessage> Outside { get; } = [];
 
+    /// <summary>
+    /// What a node's server answers to ApiVersions (its listener's handler does, not its Raft core): by default the
+    /// kraft.version range this software supports, as ApiVersionsHandler reports it. Null: no answer.
+    /// </summary>
+    public Func<RaftMessage, ApiVersionsResponse?> ApiVersions { get; set; } =
+        static _ => TestApiVersions.Supporting(RaftVoter.SupportedMinKRaftVersion, RaftVoter.SupportedMaxKRaftVersion);
+
+    /// <summary>ApiVersions requests delivered to nodes, in order.</summary>
+    public List<RaftMessage> ApiVersionsRequests { get; } = [];
+
     /// <summary>Bootstrap-server ids (negative) and the node that answers at each.</summary>
     public Dictionary<int, int> Aliases { get; } = [];
 
@@ -169,7 +180,19 @@ internal sealed class InstantNetwork
 
                 if (_nodes.TryGetValue(message.Destination, out var target) && Deliverable(message))
                 {
-                    target.Replica.Handle(message, Time.NowMs);
+                    if (message.Body is ApiVersionsRequest)
+                    {
+                        ApiVersionsRequests.Add(message);
+                        if (ApiVersions(message) is { } answer)
+                        {
+                            queue.Enqueue(new RaftMessage(message.Destination, message.Source, message.CorrelationId, answer));
+                        }
+                    }
+                    else
+                    {
+                        target.Replica.Handle(message, Time.NowMs);
+                    }
+
                     delivered++;
                 }
                 else if (!_nodes.ContainsKey(message.Destination))
@@ -213,6 +236,26 @@ internal sealed class InstantNetwork
         }
 
         throw new Xunit.Sdk.XunitException($"No leader elected within {maxMs} ms.");
+    }
+}
+
+/// <summary>ApiVersions answers as a node's server gives them. Stateless.</summary>
+internal static class TestApiVersions
+{
+    /// <summary>A v4 answer whose SupportedFeatures hold kraft.version <paramref name="min"/>-<paramref name="max"/>.</summary>
+    public static ApiVersionsResponse Supporting(short min, short max)
+    {
+        var response = Without();
+        response.SupportedFeatures.Add(new ApiVersionsResponse.SupportedFeatureKey { Name = "kraft.version", MinVersion = min, MaxVersion = max });
+        return response;
+    }
+
+    /// <summary>An answer naming metadata.version only (no kraft.version entry).</summary>
+    public static ApiVersionsResponse Without()
+    {
+        var response = new ApiVersionsResponse();
+        response.SupportedFeatures.Add(new ApiVersionsResponse.SupportedFeatureKey { Name = "metadata.version", MinVersion = 25, MaxVersion = 25 });
+        return response;
     }
 }
 

@@ -1,84 +1,33 @@
 using Broker.Cluster.Raft;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
+using static Broker.Cluster.Tests.Raft.VoterChangeHarness;
 
 namespace Broker.Cluster.Tests.Raft;
 
 /// <summary>KIP-853 voter changes: the voter set from the log, AddRaftVoter and RemoveRaftVoter on the leader.</summary>
 public sealed class RaftVoterChangeTests
 {
-    private const int Admin = 999;
     private static readonly QuorumConfig Three = TestQuorums.Dynamic(1, 2, 3);
-
-    /// <summary>Voters 1-3 of a dynamic quorum plus observer 4 (same configuration, not a voter), each with its directory id.</summary>
-    private static InstantNetwork Network(QuorumConfig config, params int[] ids)
-    {
-        var net = new InstantNetwork(config, ids);
-        foreach (var id in ids)
-        {
-            net[id] = new RaftTestNode(id, config, 100 + id, directoryId: TestQuorums.Dir(id));
-        }
-
-        net.StartAll();
-        return net;
-    }
-
-    private static RaftTestNode ElectAndCommit(InstantNetwork net)
-    {
-        var leader = net.ElectLeader();
-        net.Advance(1000);
-        Assert.True(leader.Replica.HighWatermark > 0);
-        return leader;
-    }
-
-    private static AddRaftVoterRequest Add(int id, Guid directory, int timeoutMs = 5000) => new()
-    {
-        ClusterId = null,
-        TimeoutMs = timeoutMs,
-        VoterId = id,
-        VoterDirectoryId = directory,
-        Listeners = [new AddRaftVoterRequest.Listener { Name = "CONTROLLER", Host = "localhost", Port = (ushort)(9093 + id) }],
-    };
-
-    private static RemoveRaftVoterRequest Remove(int id, Guid directory) => new() { ClusterId = null, VoterId = id, VoterDirectoryId = directory };
-
-    /// <summary>Sends a request from the admin id and pumps; returns the answer's error code, or null when none came yet.</summary>
-    private static short? Send(InstantNetwork net, RaftTestNode target, IApiMessage request, long correlationId)
-    {
-        target.Replica.Handle(new RaftMessage(Admin, target.Id, correlationId, request), net.Time.NowMs);
-        net.Pump();
-        return Answer(net, correlationId);
-    }
-
-    private static short? Answer(InstantNetwork net, long correlationId)
-    {
-        foreach (var message in net.Outside)
-        {
-            if (message.CorrelationId == correlationId)
-            {
-                return message.Body switch
-                {
-                    AddRaftVoterResponse add => add.ErrorCode,
-                    RemoveRaftVoterResponse remove => remove.ErrorCode,
-                    _ => null,
-                };
-            }
-        }
-
-        return null;
-    }
 
     [Fact]
     public void AddVoter_CaughtUpObserver_TakesEffectOnAppendAndIsAnsweredOnCommit()
     {
-        var net = Network(Three, 1, 2, 3, 4);
+        var net = Quorum(Three, 1, 2, 3, 4);
         var leader = ElectAndCommit(net);
         Assert.False(net[4].Replica.IsVoter);
 
-        // Before anything is pumped the record is in force on the leader alone, and not committed, so not answered.
-        leader.Replica.Handle(new RaftMessage(Admin, leader.Id, 1, Add(4, TestQuorums.Dir(4))), net.Time.NowMs);
+        // The leader first asks node 4 for its kraft.version range; the answer is held back here.
+        net.ApiVersions = _ => null;
+        Assert.Null(Send(net, leader, Add(4, TestQuorums.Dir(4)), 1));
+        var apiVersions = Assert.Single(net.ApiVersionsRequests);
+        Assert.Equal([1, 2, 3], leader.Replica.Voters.Ids);
+
+        // On the answer the record is in force on the leader alone (nothing pumped yet), and not committed, so not answered.
+        leader.Replica.Handle(new RaftMessage(4, leader.Id, apiVersions.CorrelationId, TestApiVersions.Supporting(0, 1)), net.Time.NowMs);
         Assert.Equal([1, 2, 3, 4], leader.Replica.Voters.Ids);
         Assert.Equal([1, 2, 3], net.Nodes.First(n => n.Id != leader.Id).Replica.Voters.Ids);
+        Assert.Null(Answer(net, 1));
 
         net.Advance(1000);
         Assert.Equal((short)ErrorCode.None, Answer(net, 1));
@@ -99,7 +48,7 @@ public sealed class RaftVoterChangeTests
     [Fact]
     public void AddVoter_StaticQuorum_IsUnsupportedVersion()
     {
-        var net = Network(TestQuorums.Of(1, 2, 3), 1, 2, 3, 4);
+        var net = Quorum(TestQuorums.Of(1, 2, 3), 1, 2, 3, 4);
         var leader = ElectAndCommit(net);
 
         Assert.Equal((short)ErrorCode.UnsupportedVersion, Send(net, leader, Add(4, TestQuorums.Dir(4)), 1));
@@ -110,7 +59,7 @@ public sealed class RaftVoterChangeTests
     [Fact]
     public void AddVoter_Follower_IsNotLeaderOrFollower()
     {
-        var net = Network(Three, 1, 2, 3, 4);
+        var net = Quorum(Three, 1, 2, 3, 4);
         var leader = ElectAndCommit(net);
         var follower = net.Nodes.First(n => n.Id != leader.Id && n.Id != 4);
 
@@ -121,10 +70,15 @@ public sealed class RaftVoterChangeTests
     [Fact]
     public void AddVoter_UnknownReplicaWrongDirectoryOrExistingVoter_IsRefused()
     {
-        var net = Network(Three, 1, 2, 3, 4);
+        var net = Quorum(Three, 1, 2, 3, 4);
         var leader = ElectAndCommit(net);
 
-        Assert.Equal((short)ErrorCode.RequestTimedOut, Send(net, leader, Add(5, TestQuorums.Dir(5)), 1));
+        // Nobody answers ApiVersions for node 5: REQUEST_TIMED_OUT once that request times out.
+        Assert.Null(Send(net, leader, Add(5, TestQuorums.Dir(5)), 1));
+        net.Advance(Three.RequestTimeoutMs);
+        Assert.Equal((short)ErrorCode.RequestTimedOut, Answer(net, 1));
+
+        // Node 4 answers, but it has not fetched with that directory id: not a caught-up observer.
         Assert.Equal((short)ErrorCode.RequestTimedOut, Send(net, leader, Add(4, TestQuorums.Dir(7)), 2));
         Assert.Equal((short)RaftProtocol.DuplicateVoter, Send(net, leader, Add(2, TestQuorums.Dir(2)), 3));
         var noController = Add(4, TestQuorums.Dir(4));
@@ -136,10 +90,13 @@ public sealed class RaftVoterChangeTests
     [Fact]
     public void AddVoter_WhileAChangeIsUncommitted_IsRequestTimedOutAndTheFirstTimesOut()
     {
-        var net = Network(Three, 1, 2, 3, 4, 5);
+        var net = Quorum(Three, 1, 2, 3, 4, 5);
         var leader = ElectAndCommit(net);
-        net.Deliverable = m => m.Source != leader.Id && m.Destination != leader.Id;
-        leader.Replica.Handle(new RaftMessage(Admin, leader.Id, 1, Add(4, TestQuorums.Dir(4), timeoutMs: 1000)), net.Time.NowMs);
+        // The leader is cut off from fetches, but its ApiVersions exchange with node 4 goes through: the record is appended
+        // and cannot commit.
+        net.Deliverable = m => (m.Source != leader.Id && m.Destination != leader.Id) || m.Body is ApiVersionsRequest or ApiVersionsResponse;
+        Assert.Null(Send(net, leader, Add(4, TestQuorums.Dir(4), timeoutMs: 1000), 1));
+        Assert.Equal([1, 2, 3, 4], leader.Replica.Voters.Ids);
 
         Assert.Equal((short)ErrorCode.RequestTimedOut, Send(net, leader, Add(5, TestQuorums.Dir(5)), 2));
         Assert.Equal((short)ErrorCode.RequestTimedOut, Send(net, leader, Remove(2, TestQuorums.Dir(2)), 3));
@@ -153,7 +110,7 @@ public sealed class RaftVoterChangeTests
     [Fact]
     public void RemoveVoter_Follower_LeavesTwoVotersAndTheRemovedNodeNeverRuns()
     {
-        var net = Network(Three, 1, 2, 3);
+        var net = Quorum(Three, 1, 2, 3);
         var leader = ElectAndCommit(net);
         var removed = net.Nodes.First(n => n.Id != leader.Id);
 
@@ -178,7 +135,7 @@ public sealed class RaftVoterChangeTests
     [Fact]
     public void RemoveVoter_TheLeaderItself_ResignsOnceCommittedAndTheOthersElect()
     {
-        var net = Network(Three, 1, 2, 3);
+        var net = Quorum(Three, 1, 2, 3);
         var leader = ElectAndCommit(net);
         var epoch = leader.Replica.Epoch;
 
@@ -201,7 +158,7 @@ public sealed class RaftVoterChangeTests
     [Fact]
     public void RemoveVoter_OnlyVoter_IsVoterNotFound()
     {
-        var net = Network(TestQuorums.Dynamic(1), 1);
+        var net = Quorum(TestQuorums.Dynamic(1), 1);
         var leader = net[1];
         net.Advance(10);
 
@@ -212,12 +169,13 @@ public sealed class RaftVoterChangeTests
     [Fact]
     public void VotersRecord_TruncatedAway_IsRolledBackAndTheRequestFails()
     {
-        var net = Network(Three, 1, 2, 3, 4);
+        var net = Quorum(Three, 1, 2, 3, 4);
         var old = ElectAndCommit(net);
 
         // The isolated leader appends the change alone; the others elect a new leader and write over it.
-        net.Deliverable = m => m.Source != old.Id && m.Destination != old.Id;
-        old.Replica.Handle(new RaftMessage(Admin, old.Id, 1, Add(4, TestQuorums.Dir(4))), net.Time.NowMs);
+        // (Its ApiVersions exchange with node 4 still goes through, so the record is appended.)
+        net.Deliverable = m => (m.Source != old.Id && m.Destination != old.Id) || m.Body is ApiVersionsRequest or ApiVersionsResponse;
+        Send(net, old, Add(4, TestQuorums.Dir(4)), 1);
         Assert.Equal(4, old.Replica.Voters.Count);
         RaftTestNode? next = null;
         for (var i = 0; i < 1000 && next is null; i++)
@@ -241,7 +199,7 @@ public sealed class RaftVoterChangeTests
     [Fact]
     public void Restart_VoterSetFromTheLog_IsRestored()
     {
-        var net = Network(Three, 1, 2, 3, 4);
+        var net = Quorum(Three, 1, 2, 3, 4);
         var leader = ElectAndCommit(net);
         Send(net, leader, Add(4, TestQuorums.Dir(4)), 1);
         net.Advance(1000);
@@ -260,7 +218,7 @@ public sealed class RaftVoterChangeTests
     {
         // Observer 4 starts with no voters at all (formatted with --no-initial-controllers) and finds the leader through
         // a bootstrap server.
-        var net = Network(Three, 1, 2, 3);
+        var net = Quorum(Three, 1, 2, 3);
         var leader = ElectAndCommit(net);
         var bare = new QuorumConfig([]) { KRaftVersion = 1, BootstrapServers = [new VoterEndpoint(-2, "localhost", 9093 + leader.Id)] };
         net.Aliases[-2] = leader.Id;
@@ -294,7 +252,7 @@ public sealed class RaftVoterChangeTests
     [Fact]
     public void UpdateVoter_NewEndpoint_IsAnsweredAtOnceAndReachesEveryReplica()
     {
-        var net = Network(Three, 1, 2, 3);
+        var net = Quorum(Three, 1, 2, 3);
         var leader = ElectAndCommit(net);
         var other = net.Nodes.First(n => n.Id != leader.Id).Id;
 
@@ -311,7 +269,7 @@ public sealed class RaftVoterChangeTests
     [Fact]
     public void UpdateVoter_WrongDirectoryStaleEpochBadRangeOrFollower_IsRefused()
     {
-        var net = Network(Three, 1, 2, 3);
+        var net = Quorum(Three, 1, 2, 3);
         var leader = ElectAndCommit(net);
         var epoch = leader.Replica.Epoch;
         var other = net.Nodes.First(n => n.Id != leader.Id);

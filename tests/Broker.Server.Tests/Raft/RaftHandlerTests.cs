@@ -92,6 +92,21 @@ public sealed class RaftHandlerTests : IDisposable
         Assert.DoesNotContain(ApiKey.UpdateRaftVoter, broker);
     }
 
+    [Fact]
+    public async Task ApiVersions_V4OnTheControllerListener_ReportsTheSupportedKRaftVersionRange()
+    {
+        // What a quorum leader reads before adding this node as a voter (KIP-853).
+        var body = await _harness.CallAsync(18, 4, new ApiVersionsRequest { ClientSoftwareName = "broker-kraft", ClientSoftwareVersion = "1" },
+            ApiListeners.Controller);
+        var response = new ApiVersionsResponse();
+        var reader = new KafkaReader(body!);
+        response.Read(ref reader, 4);
+
+        Assert.Equal(0, response.ErrorCode);
+        var kraft = Assert.Single(response.SupportedFeatures, f => f.Name == "kraft.version");
+        Assert.Equal(((short)0, (short)1), (kraft.MinVersion, kraft.MaxVersion));
+    }
+
     private async Task<HashSet<ApiKey>> ApiKeysAsync(ApiListeners listener)
     {
         var body = await _harness.CallAsync(18, 3, new ApiVersionsRequest { ClientSoftwareName = "harness", ClientSoftwareVersion = "1" }, listener);

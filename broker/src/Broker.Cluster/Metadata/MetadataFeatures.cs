@@ -13,6 +13,12 @@ public static class MetadataFeatures
 {
     public const string MetadataVersion = "metadata.version";
 
+    /// <summary>
+    /// kraft.version (KIP-853): supported 0-1 (static and dynamic quorums) and advertised in ApiVersions, where a quorum
+    /// leader reads it before adding a voter; its level lives in the Raft log (KRAFT_VERSION), not in FeatureLevelRecords.
+    /// </summary>
+    public const string KRaftVersion = "kraft.version";
+
     /// <summary>MetadataVersion.IBP_4_0_IV3.</summary>
     public const short MetadataVersionLevel = 25;
 

@@ -9,7 +9,15 @@ namespace Broker.Cluster.Raft;
 /// request came on; requests the core sends get fresh correlation ids, echoed by the binding on their responses.
 /// Immutable envelope; the body must not be changed once handed over.
 /// </summary>
-public readonly record struct RaftMessage(int Source, int Destination, long CorrelationId, IApiMessage Body);
+public readonly record struct RaftMessage(int Source, int Destination, long CorrelationId, IApiMessage Body)
+{
+    /// <summary>
+    /// Where to send a request whose destination the binding cannot look up by id: the leader's ApiVersions request to a
+    /// new voter, addressed to the controller listener named in AddRaftVoter (the id is in no voter set yet). Null: the
+    /// binding uses <see cref="Destination"/>'s endpoint. Its response is handed back as coming from <see cref="Destination"/>.
+    /// </summary>
+    public VoterListener? Endpoint { get; init; }
+}
 
 /// <summary>The replica's role (Kafka's EpochState kinds; Voted is Unattached with a vote). Immutable value.</summary>
 public enum RaftRole

@@ -7,8 +7,8 @@ namespace Broker.Cluster.Raft;
 /// <summary>
 /// Builders and accessors for the single-partition (<c>__cluster_metadata-0</c>) Raft messages, so the core reads as
 /// Raft rather than as nested topic/partition lists. Outbound messages use the fields of the latest version of each API
-/// (Vote 1, BeginQuorumEpoch 1, EndQuorumEpoch 1, Fetch 17, DescribeQuorum 2), as Kafka's controllers talk to each
-/// other; inbound ones are read from any version. Stateless; thread-safe.
+/// (Vote 1, BeginQuorumEpoch 1, EndQuorumEpoch 1, Fetch 17, DescribeQuorum 2, ApiVersions 4), as Kafka's controllers
+/// talk to each other; inbound ones are read from any version. Stateless; thread-safe.
 /// </summary>
 internal static class RaftProtocol
 {
@@ -28,6 +28,31 @@ internal static class RaftProtocol
 
     /// <summary>POSITION_OUT_OF_RANGE: a FetchSnapshot position past the snapshot's size.</summary>
     public const short PositionOutOfRange = 99;
+
+    /// <summary>The name kraft.version has in ApiVersions' SupportedFeatures (Kafka's KRaftVersion.FEATURE_NAME).</summary>
+    public const string KRaftVersionFeature = MetadataFeatures.KRaftVersion;
+
+    /// <summary>
+    /// The leader's ApiVersions request to a new voter (KIP-853), asking which kraft.version range it supports. Meant for
+    /// v4: v3 leaves out features whose minimum is 0, which kraft.version's is. The software name and version are the
+    /// KIP-511 tokens a v3+ request must carry.
+    /// </summary>
+    public static ApiVersionsRequest ApiVersionsRequest() => new() { ClientSoftwareName = "broker-kraft", ClientSoftwareVersion = "1" };
+
+    /// <summary>The kraft.version range an ApiVersions response advertises; (0, 0) when it names none (Kafka's reading of
+    /// an absent entry, which only supports a static quorum).</summary>
+    public static (short Min, short Max) SupportedKRaftVersions(ApiVersionsResponse response)
+    {
+        foreach (var feature in response.SupportedFeatures)
+        {
+            if (feature.Name == KRaftVersionFeature)
+            {
+                return (feature.MinVersion, feature.MaxVersion);
+            }
+        }
+
+        return (0, 0);
+    }
 
     public static VoteRequest VoteRequest(string? clusterId, int voterId, int candidateId, int epoch, OffsetAndEpoch logEnd) => new()
     {

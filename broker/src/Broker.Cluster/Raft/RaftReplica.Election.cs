@@ -191,6 +191,9 @@ public sealed partial class RaftReplica
             case UpdateRaftVoterResponse response:
                 HandleUpdateVoterResponse(message.Source, response, nowMs);
                 break;
+            case ApiVersionsResponse response:
+                HandleApiVersionsResponse(message.CorrelationId, response, nowMs);
+                break;
 
         }
     }

@@ -8,11 +8,15 @@ namespace Broker.Cluster.Raft;
 /// </summary>
 public sealed partial class RaftReplica
 {
-    private void Send(int destination, IApiMessage body, long nowMs)
+    /// <returns>The request's correlation id.</returns>
+    /// <param name="endpoint">Where the binding sends it when <paramref name="destination"/> is not a node it can look up
+    /// (<see cref="RaftMessage.Endpoint"/>).</param>
+    private long Send(int destination, IApiMessage body, long nowMs, VoterListener? endpoint = null)
     {
         var correlationId = _nextCorrelationId++;
         _inflight[destination] = (correlationId, nowMs);
-        _outbound.Enqueue(new RaftMessage(LocalId, destination, correlationId, body));
+        _outbound.Enqueue(new RaftMessage(LocalId, destination, correlationId, body) { Endpoint = endpoint });
+        return correlationId;
     }
 
     private void Reply(in RaftMessage request, IApiMessage body) =>
@@ -134,7 +138,7 @@ public sealed partial class RaftReplica
             RaftRole.Candidate => _backingOff ? _backoffDeadline : _electionDeadline,
             // A passed update period waits for the leader connection (a fetch response), not for a timer.
             RaftRole.Follower => _updateVoterDeadline > nowMs ? Math.Min(_fetchDeadline, _updateVoterDeadline) : _fetchDeadline,
-            RaftRole.Leader => _leader!.CheckQuorumDeadline,
+            RaftRole.Leader => _pendingChange is { } pending ? Math.Min(_leader!.CheckQuorumDeadline, pending.DeadlineMs) : _leader!.CheckQuorumDeadline,
             RaftRole.Resigned => _electionDeadline,
             _ => long.MaxValue,
         };

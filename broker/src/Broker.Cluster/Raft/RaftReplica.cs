@@ -6,8 +6,8 @@ namespace Broker.Cluster.Raft;
 /// <summary>
 /// One replica of the KRaft metadata quorum (Kafka's KafkaRaftClient and QuorumState), as a pure state machine: inputs
 /// are inbound messages (<see cref="Handle"/>), timer polls (<see cref="Poll"/>) and leader appends
-/// (<see cref="TryAppend"/>), each with the current time; outputs are messages to node ids
-/// (<see cref="TryDequeue"/>), committed batches and leader changes (<see cref="IRaftListener"/>). Time and randomness
+/// (<see cref="TryAppend"/>), each with the current time; outputs are messages to node ids (a new voter's ApiVersions
+/// also names its endpoint; <see cref="RaftMessage.Endpoint"/>) (<see cref="TryDequeue"/>), committed batches and leader changes (<see cref="IRaftListener"/>). Time and randomness
 /// are injected; there are no tasks, threads or sockets inside, so a seeded simulation drives it deterministically.
 /// States, rules and files are described in docs/raft.md.
 /// </summary>

@@ -1,4 +1,5 @@
 using Broker.Cluster.Metadata;
+using Broker.Cluster.Raft;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Server.Dispatch;
@@ -7,7 +8,8 @@ namespace Broker.Server.Handlers;
 
 /// <summary>
 /// ApiVersions (18): lists the version range of every handler the listener serves (RequestDispatcher.ForListener), so what is
-/// advertised is what is served; v3+ adds supported and finalized features (metadata.version). Thread-safe.
+/// advertised is what is served; v3+ adds supported and finalized features (metadata.version; kraft.version's supported
+/// range from v4). Thread-safe.
 /// </summary>
 internal sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVersionsResponse>
 {
@@ -50,11 +52,20 @@ internal sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVer
         return ValueTask.FromResult<ApiVersionsResponse?>(response);
     }
 
+    /// <summary>What SupportedFeatures lists: the metadata features, and kraft.version, which a quorum leader asks a new
+    /// voter for before adding it (KIP-853) and which brokers report too, as Kafka's do.</summary>
+    private static readonly (string Name, short Min, short Max)[] SupportedFeatures =
+    [
+        .. MetadataFeatures.Supported,
+        (MetadataFeatures.KRaftVersion, RaftVoter.SupportedMinKRaftVersion, RaftVoter.SupportedMaxKRaftVersion),
+    ];
+
     // Tagged fields: features this software supports, and the levels finalized in the metadata log with the image's
-    // offset as their epoch (Kafka's FinalizedFeaturesEpoch). v3 omits features whose minimum is 0 (KAFKA-17011).
+    // offset as their epoch (Kafka's FinalizedFeaturesEpoch). v3 omits features whose minimum is 0 (KAFKA-17011), so
+    // kraft.version only from v4.
     private static void AddFeatures(ApiVersionsResponse response, MetadataImage image, short version)
     {
-        foreach (var (name, min, max) in MetadataFeatures.Supported)
+        foreach (var (name, min, max) in SupportedFeatures)
         {
             if (version >= 4 || min > 0)
             {

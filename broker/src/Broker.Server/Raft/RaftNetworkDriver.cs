@@ -3,6 +3,7 @@ using System.Net;
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Network;
 using Broker.Cluster.Raft;
+using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Storage;
 using Microsoft.Extensions.Logging;
@@ -120,10 +121,10 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
         }
 
         return _learned.TryGetValue(id, out var learned) ? ToEndPoint(learned.Host, learned.Port) : null;
-
-        static EndPoint ToEndPoint(string host, int port) =>
-            IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port) : new DnsEndPoint(host, port);
     }
+
+    private static EndPoint ToEndPoint(string host, int port) =>
+        IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port) : new DnsEndPoint(host, port);
 
     /// <summary>
     /// A new connection to a voter's controller listener, owned by the caller. Requests that wait for a commit (broker
@@ -223,6 +224,12 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
             return;
         }
 
+        if (message.Endpoint is { } explicitEndpoint)
+        {
+            await SendToEndpointAsync(message, explicitEndpoint).ConfigureAwait(false);
+            return;
+        }
+
         var connection = RaftConnectionTo(message.Destination);
         try
         {
@@ -291,6 +298,62 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
     }
 
     /// <summary>
+    /// A request the replica addressed to an explicit endpoint: the leader's ApiVersions to a new voter (KIP-853), at the
+    /// controller listener named in AddRaftVoter, sent at v4 (v3 leaves kraft.version out, its minimum being 0). It takes
+    /// a connection of its own, closed after the one exchange: the request is rare, and the node is in no voter set the
+    /// Raft connections could resolve it through. A failed exchange is handed back as an ApiVersions error
+    /// (BROKER_NOT_AVAILABLE, as Kafka's Raft channel reports a disconnect), so the replica aborts the addition at once
+    /// rather than at its request timeout.
+    /// </summary>
+    private async Task SendToEndpointAsync(RaftMessage message, VoterListener endpoint)
+    {
+        if (message.Body is not ApiVersionsRequest)
+        {
+            LogUnknownOutbound(_logger, message.Body.GetType().Name);
+            return;
+        }
+
+        var address = ToEndPoint(endpoint.Host, endpoint.Port);
+        await using var connection = new KafkaClientConnection(
+            () => address,
+            new KafkaClientOptions($"raft-client-{_nodeId}", RequestTimeoutMs: _config.RequestTimeoutMs),
+            _time,
+            new Random(HashCode.Combine(_nodeId, message.Destination, message.CorrelationId)),
+            _loggerFactory.CreateLogger<KafkaClientConnection>());
+        ApiVersionsResponse response;
+        IDisposable? lease = null;
+        try
+        {
+            var answer = await connection.SendAsync<ApiVersionsResponse>(message.Body, ApiVersionsRequest.HighestSupportedVersion, _stopping.Token)
+                .ConfigureAwait(false);
+            (response, lease) = (answer.Message, answer);
+        }
+        catch (KafkaConnectionException e)
+        {
+            LogEndpointSendFailed(_logger, message.Destination, endpoint.Host, endpoint.Port, e.Message);
+            response = new ApiVersionsResponse { ErrorCode = (short)ErrorCode.BrokerNotAvailable };
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+            return;
+        }
+
+        try
+        {
+            using (lease)
+            {
+                Store.Handle(new RaftMessage(message.Destination, _nodeId, message.CorrelationId, response));
+            }
+
+            Wake();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopping: nobody waits for the answer any more.
+        }
+    }
+
+    /// <summary>
     /// Before stopping: a leader resigns (EndQuorumEpoch) and waits, up to the quorum request timeout, until it hears of
     /// a successor (its BeginQuorumEpoch), so the others elect one at once rather than after the fetch timeout.
     /// </summary>
@@ -340,6 +403,9 @@ internal sealed partial class RaftNetworkDriver : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Raft produced an unexpected outbound message {Type}")]
     private static partial void LogUnknownOutbound(ILogger logger, string type);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "ApiVersions to new voter {NodeId} at {Host}:{Port} got no answer: {Reason}")]
+    private static partial void LogEndpointSendFailed(ILogger logger, int nodeId, string host, int port, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Raft {Type} to node {NodeId} got no answer: {Reason}")]
     private static partial void LogSendFailed(ILogger logger, string type, int nodeId, string reason);

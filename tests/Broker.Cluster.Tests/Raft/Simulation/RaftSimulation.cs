@@ -253,6 +253,15 @@ internal sealed partial class RaftSimulation
                     return;
                 }
 
+                if (deliver.Message.Body is ApiVersionsRequest)
+                {
+                    // The node's server answers ApiVersions (its handler, not its Raft core): the kraft.version range
+                    // this software supports.
+                    Ship(new RaftMessage(target.Id, deliver.Message.Source, deliver.Message.CorrelationId,
+                        TestApiVersions.Supporting(RaftVoter.SupportedMinKRaftVersion, RaftVoter.SupportedMaxKRaftVersion)));
+                    return;
+                }
+
                 target.Replica!.Handle(deliver.Message, Now);
                 AfterStep(target);
                 break;
@@ -285,13 +294,7 @@ internal sealed partial class RaftSimulation
         CheckNode(node);
         while (replica.TryDequeue(out var message))
         {
-            if (DropRate > 0 && Random.NextDouble() < DropRate)
-            {
-                continue;
-            }
-
-            var sent = WireRoundTrip ? message with { Body = ThroughTheWire(message.Body) } : message;
-            Schedule(Now + Random.Next(MinDelayMs, MaxDelayMs + 1), new SimEvent.Deliver(sent));
+            Ship(message);
         }
 
         deadline = Math.Max(deadline, Now + 1);
@@ -301,6 +304,18 @@ internal sealed partial class RaftSimulation
             node.Generation++;
             Schedule(deadline, new SimEvent.Poll(node.Id, node.Generation));
         }
+    }
+
+    /// <summary>Puts a message on the simulated network: maybe lost, else delivered after a random delay.</summary>
+    private void Ship(RaftMessage message)
+    {
+        if (DropRate > 0 && Random.NextDouble() < DropRate)
+        {
+            return;
+        }
+
+        var sent = WireRoundTrip ? message with { Body = ThroughTheWire(message.Body) } : message;
+        Schedule(Now + Random.Next(MinDelayMs, MaxDelayMs + 1), new SimEvent.Deliver(sent));
     }
 
     /// <summary>
