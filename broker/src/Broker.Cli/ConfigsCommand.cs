@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using Broker.Cluster.Controller;
+using Broker.Cluster.Metadata;
 using Broker.Protocol.Messages;
 
 namespace Broker.Cli;
@@ -13,10 +15,6 @@ namespace Broker.Cli;
 /// </summary>
 internal static class ConfigsCommand
 {
-    private const sbyte TopicResource = 2;
-    private const sbyte BrokerResource = 4;
-    private const sbyte SetOperation = 0;
-    private const sbyte DeleteOperation = 1;
 
     public static Command Create()
     {
@@ -237,7 +235,7 @@ internal static class ConfigsCommand
             [
                 new DescribeConfigsRequest.DescribeConfigsResource
                 {
-                    ResourceType = entityType == "topics" ? TopicResource : BrokerResource,
+                    ResourceType = entityType == "topics" ? MetadataImageBuilder.TopicResource : MetadataImageBuilder.BrokerResource,
                     ResourceName = entity,
                     ConfigurationKeys = null,
                 },
@@ -276,17 +274,17 @@ internal static class ConfigsCommand
 
         var resource = new IncrementalAlterConfigsRequest.AlterConfigsResource
         {
-            ResourceType = options.EntityType == "topics" ? TopicResource : BrokerResource,
+            ResourceType = options.EntityType == "topics" ? MetadataImageBuilder.TopicResource : MetadataImageBuilder.BrokerResource,
             ResourceName = entity,
         };
         foreach (var (key, value) in added)
         {
-            resource.Configs.Add(new IncrementalAlterConfigsRequest.AlterableConfig { Name = key, ConfigOperation = SetOperation, Value = value });
+            resource.Configs.Add(new IncrementalAlterConfigsRequest.AlterableConfig { Name = key, ConfigOperation = (sbyte)ConfigOperation.Set, Value = value });
         }
 
         foreach (var key in deleted)
         {
-            resource.Configs.Add(new IncrementalAlterConfigsRequest.AlterableConfig { Name = key, ConfigOperation = DeleteOperation, Value = null });
+            resource.Configs.Add(new IncrementalAlterConfigsRequest.AlterableConfig { Name = key, ConfigOperation = (sbyte)ConfigOperation.Delete, Value = null });
         }
 
         var request = new IncrementalAlterConfigsRequest { ValidateOnly = false, Resources = [resource] };

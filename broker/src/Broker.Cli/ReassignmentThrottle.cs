@@ -1,4 +1,6 @@
 using System.Globalization;
+using Broker.Cluster.Controller;
+using Broker.Cluster.Metadata;
 using Broker.Protocol.Messages;
 
 namespace Broker.Cli;
@@ -12,10 +14,6 @@ namespace Broker.Cli;
 /// </summary>
 internal static class ReassignmentThrottle
 {
-    private const sbyte TopicResource = 2;
-    private const sbyte BrokerResource = 4;
-    private const sbyte SetOperation = 0;
-    private const sbyte DeleteOperation = 1;
     private static readonly string[] RateKeys = ["leader.replication.throttled.rate", "follower.replication.throttled.rate"];
     private static readonly string[] ReplicaKeys = ["leader.replication.throttled.replicas", "follower.replication.throttled.replicas"];
 
@@ -38,10 +36,10 @@ internal static class ReassignmentThrottle
                 followers.UnionWith(target.Replicas.Where(b => !sources.Contains(b)).Select(b => Pair(target.Partition, b)));
             }
 
-            var resource = new IncrementalAlterConfigsRequest.AlterConfigsResource { ResourceType = TopicResource, ResourceName = group.Key };
+            var resource = new IncrementalAlterConfigsRequest.AlterConfigsResource { ResourceType = MetadataImageBuilder.TopicResource, ResourceName = group.Key };
             foreach (var (key, pairs) in new[] { (ReplicaKeys[0], leaders), (ReplicaKeys[1], followers) }.Where(k => k.Item2.Count > 0))
             {
-                resource.Configs.Add(new IncrementalAlterConfigsRequest.AlterableConfig { Name = key, ConfigOperation = SetOperation, Value = string.Join(",", pairs) });
+                resource.Configs.Add(new IncrementalAlterConfigsRequest.AlterableConfig { Name = key, ConfigOperation = (sbyte)ConfigOperation.Set, Value = string.Join(",", pairs) });
             }
 
             topics.Resources.Add(resource);
@@ -51,7 +49,7 @@ internal static class ReassignmentThrottle
         var brokers = plan.SelectMany(p => current[(p.Topic, p.Partition)].Concat(p.Replicas)).Distinct().Order();
         foreach (var broker in brokers)
         {
-            await AlterBrokerAsync(client, broker, SetOperation, rate.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
+            await AlterBrokerAsync(client, broker, ConfigOperation.Set, rate.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
         }
 
         await output.WriteLineAsync($"The inter-broker throttle limit was set to {rate.ToString(CultureInfo.InvariantCulture)} B/s").ConfigureAwait(false);
@@ -65,7 +63,7 @@ internal static class ReassignmentThrottle
         await output.WriteLineAsync($"Clearing broker-level throttles on broker{(brokers.Count == 1 ? "" : "s")} {string.Join(",", brokers)}").ConfigureAwait(false);
         foreach (var broker in brokers)
         {
-            await AlterBrokerAsync(client, broker, DeleteOperation, null, ct).ConfigureAwait(false);
+            await AlterBrokerAsync(client, broker, ConfigOperation.Delete, null, ct).ConfigureAwait(false);
         }
 
         await output.WriteLineAsync($"Clearing topic-level throttles on topic{(topics.Count == 1 ? "" : "s")} {string.Join(",", topics)}").ConfigureAwait(false);
@@ -74,16 +72,16 @@ internal static class ReassignmentThrottle
         {
             request.Resources.Add(new IncrementalAlterConfigsRequest.AlterConfigsResource
             {
-                ResourceType = TopicResource,
+                ResourceType = MetadataImageBuilder.TopicResource,
                 ResourceName = topic,
-                Configs = [.. ReplicaKeys.Select(k => new IncrementalAlterConfigsRequest.AlterableConfig { Name = k, ConfigOperation = DeleteOperation, Value = null })],
+                Configs = [.. ReplicaKeys.Select(k => new IncrementalAlterConfigsRequest.AlterableConfig { Name = k, ConfigOperation = (sbyte)ConfigOperation.Delete, Value = null })],
             });
         }
 
         Check(await client.SendAsync<IncrementalAlterConfigsResponse>(request, 1, ct).ConfigureAwait(false));
     }
 
-    private static async Task AlterBrokerAsync(AdminClient client, int broker, sbyte operation, string? value, CancellationToken ct)
+    private static async Task AlterBrokerAsync(AdminClient client, int broker, ConfigOperation operation, string? value, CancellationToken ct)
     {
         var request = new IncrementalAlterConfigsRequest
         {
@@ -92,9 +90,9 @@ internal static class ReassignmentThrottle
             [
                 new IncrementalAlterConfigsRequest.AlterConfigsResource
                 {
-                    ResourceType = BrokerResource,
+                    ResourceType = MetadataImageBuilder.BrokerResource,
                     ResourceName = broker.ToString(CultureInfo.InvariantCulture),
-                    Configs = [.. RateKeys.Select(k => new IncrementalAlterConfigsRequest.AlterableConfig { Name = k, ConfigOperation = operation, Value = value })],
+                    Configs = [.. RateKeys.Select(k => new IncrementalAlterConfigsRequest.AlterableConfig { Name = k, ConfigOperation = (sbyte)operation, Value = value })],
                 },
             ],
         };
@@ -105,7 +103,7 @@ internal static class ReassignmentThrottle
     {
         if (response.Responses.FirstOrDefault(r => r.ErrorCode != 0) is { } failed)
         {
-            var what = failed.ResourceType == BrokerResource ? $"broker {failed.ResourceName}" : $"topic {failed.ResourceName}";
+            var what = failed.ResourceType == MetadataImageBuilder.BrokerResource ? $"broker {failed.ResourceName}" : $"topic {failed.ResourceName}";
             throw new AdminException($"cannot change the throttle of {what}: {AdminClient.ErrorText(failed.ErrorCode, failed.ErrorMessage)}");
         }
     }

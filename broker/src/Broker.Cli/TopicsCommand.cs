@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using Broker.Cluster.Metadata;
 using Broker.Protocol.Messages;
 using Broker.Storage;
 
@@ -13,7 +14,6 @@ namespace Broker.Cli;
 /// </summary>
 internal static class TopicsCommand
 {
-    private const sbyte TopicResource = 2;
     private const sbyte DefaultConfigSource = 5;
 
     public static Command Create()
@@ -288,7 +288,7 @@ internal static class TopicsCommand
         var request = new DescribeConfigsRequest { IncludeSynonyms = false };
         foreach (var topic in topics)
         {
-            request.Resources.Add(new DescribeConfigsRequest.DescribeConfigsResource { ResourceType = TopicResource, ResourceName = topic, ConfigurationKeys = null });
+            request.Resources.Add(new DescribeConfigsRequest.DescribeConfigsResource { ResourceType = MetadataImageBuilder.TopicResource, ResourceName = topic, ConfigurationKeys = null });
         }
 
         var response = await client.SendAsync<DescribeConfigsResponse>(request, 4, ct).ConfigureAwait(false);
