@@ -29,11 +29,7 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
             var sim = new RaftSimulation(seed, voters: seed % 2 == 0 ? 3 : 5, observers: seed % 3 == 0 ? 1 : 0,
                 c => c with { Retention = retention, RetentionCheckIntervalMs = 1_000 });
             sim.StartAll();
-            var chaosEnd = 20_000 + sim.Random.Next(20_000);
-            SimulationScenarios.ScheduleClient(sim, 0, chaosEnd);
-            SimulationScenarios.ScheduleFaults(sim, 0, chaosEnd);
-            SimulationScenarios.ScheduleSnapshots(sim, 0, chaosEnd);
-            sim.RunUntil(chaosEnd);
+            SimulationScenarios.RunChaos(sim, voterChanges: false);
 
             var recovery = SimulationScenarios.HealAndAwaitCommit(sim, LivenessBoundMs);
             if (recovery > slowestRecovery)
@@ -75,12 +71,7 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
             var sim = new RaftSimulation(seed, voters: 3, observers: 2,
                 c => c with { Retention = retention, RetentionCheckIntervalMs = 1_000 }, dynamic: true);
             sim.StartAll();
-            var chaosEnd = 20_000 + sim.Random.Next(20_000);
-            SimulationScenarios.ScheduleClient(sim, 0, chaosEnd);
-            SimulationScenarios.ScheduleFaults(sim, 0, chaosEnd);
-            SimulationScenarios.ScheduleSnapshots(sim, 0, chaosEnd);
-            SimulationScenarios.ScheduleVoterChanges(sim, 0, chaosEnd);
-            sim.RunUntil(chaosEnd);
+            SimulationScenarios.RunChaos(sim, voterChanges: true);
 
             var recovery = SimulationScenarios.HealAndAwaitCommit(sim, LivenessBoundMs);
             if (recovery > slowestRecovery)
@@ -121,12 +112,7 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
                 NodeConfig = (id, c) => c with { LocalListeners = [new VoterListener(c.ListenerName, "sim", 9093)], AutoJoin = true },
             };
             sim.StartAll();
-            var chaosEnd = 20_000 + sim.Random.Next(20_000);
-            SimulationScenarios.ScheduleClient(sim, 0, chaosEnd);
-            SimulationScenarios.ScheduleFaults(sim, 0, chaosEnd);
-            SimulationScenarios.ScheduleSnapshots(sim, 0, chaosEnd);
-            SimulationScenarios.ScheduleVoterChanges(sim, 0, chaosEnd);
-            sim.RunUntil(chaosEnd);
+            SimulationScenarios.RunChaos(sim, voterChanges: true);
             SimulationScenarios.HealAndAwaitCommit(sim, LivenessBoundMs);
 
             // Quiet: a few update periods (three fetch timeouts each) for the last joins and updates to commit. The leader

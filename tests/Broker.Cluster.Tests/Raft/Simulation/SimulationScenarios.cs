@@ -62,6 +62,25 @@ internal static class SimulationScenarios
     }
 
     /// <summary>
+    /// The chaos phase of a scenario: 20-40 s of client writes, faults and snapshots (and, with
+    /// <paramref name="voterChanges"/>, admin voter changes), run to its end. Draws from the simulation's random source
+    /// in a fixed order, so a seed replays exactly.
+    /// </summary>
+    public static void RunChaos(RaftSimulation sim, bool voterChanges)
+    {
+        var chaosEnd = 20_000 + sim.Random.Next(20_000);
+        ScheduleClient(sim, 0, chaosEnd);
+        ScheduleFaults(sim, 0, chaosEnd);
+        ScheduleSnapshots(sim, 0, chaosEnd);
+        if (voterChanges)
+        {
+            ScheduleVoterChanges(sim, 0, chaosEnd);
+        }
+
+        sim.RunUntil(chaosEnd);
+    }
+
+    /// <summary>
     /// Every 0.3-1.5 s until <paramref name="endMs"/>, an admin asks whoever leads (by its own account) to add a node that
     /// is not a voter, remove a voter (never the last) or give a voter a new endpoint, at random; the leader decides which
     /// requests succeed.
