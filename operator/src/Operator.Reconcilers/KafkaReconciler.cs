@@ -119,13 +119,14 @@ public sealed partial class KafkaReconciler : IReconciler
         }
 
         // 7. Every object of the cluster.
-        await ApplyObjectsAsync(model, cancellationToken).ConfigureAwait(false);
+        var desired = model.BuildAll();
+        await ApplyObjectsAsync(desired, cancellationToken).ConfigureAwait(false);
 
         // 8. Objects of this cluster the model no longer wants (a removed pool, node or listener).
-        await DeleteUnwantedObjectsAsync(kafka, model, cancellationToken).ConfigureAwait(false);
+        await DeleteUnwantedObjectsAsync(kafka, desired, cancellationToken).ConfigureAwait(false);
 
         // 9. Rolling restarts of pods whose template revision or configuration is out of date, one at a time.
-        var roll = await _roll.ReconcileAsync(model, cancellationToken).ConfigureAwait(false);
+        var roll = await _roll.ReconcileAsync(model, desired.OfType<StrimziPodSet>(), cancellationToken).ConfigureAwait(false);
 
         // 10. Readiness and status.
         var waiting = PodsNotReady(model);
@@ -211,9 +212,9 @@ public sealed partial class KafkaReconciler : IReconciler
         return valid;
     }
 
-    private async Task ApplyObjectsAsync(KafkaClusterModel model, CancellationToken cancellationToken)
+    private async Task ApplyObjectsAsync(IReadOnlyList<IKubernetesObject<V1ObjectMeta>> objects, CancellationToken cancellationToken)
     {
-        foreach (var desired in model.BuildAll())
+        foreach (var desired in objects)
         {
             await ApplyAsync(desired, cancellationToken).ConfigureAwait(false);
         }
@@ -240,9 +241,9 @@ public sealed partial class KafkaReconciler : IReconciler
         where T : class, IKubernetesObject<V1ObjectMeta> =>
         _applier.ApplyAsync(desired, _caches.Owned<T>().TryGet(ObjectKey.Of(desired), out var current) ? current : null, cancellationToken);
 
-    private async Task DeleteUnwantedObjectsAsync(Kafka kafka, KafkaClusterModel model, CancellationToken cancellationToken)
+    private async Task DeleteUnwantedObjectsAsync(Kafka kafka, IReadOnlyList<IKubernetesObject<V1ObjectMeta>> desired, CancellationToken cancellationToken)
     {
-        var wanted = model.BuildAll().Select(o => (o.GetType(), ObjectKey.Of(o))).ToHashSet();
+        var wanted = desired.Select(o => (o.GetType(), ObjectKey.Of(o))).ToHashSet();
         bool Unwanted(IKubernetesObject<V1ObjectMeta> o) =>
             o.Metadata.NamespaceProperty == kafka.Metadata.NamespaceProperty
             && o.Metadata.Labels is { } labels && labels.TryGetValue(StrimziLabels.Name, out var owner) && owner == kafka.Metadata.Name + "-kafka"

@@ -42,9 +42,13 @@ internal sealed partial class RollingRestartStep
         _logger = logger;
     }
 
-    public async Task<RollResult> ReconcileAsync(KafkaClusterModel model, CancellationToken cancellationToken)
+    /// <param name="podSets">The pod sets this reconcile applied: each pod's desired revision is read from its definition there.</param>
+    public async Task<RollResult> ReconcileAsync(KafkaClusterModel model, IEnumerable<StrimziPodSet> podSets, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(podSets);
+        var desiredRevisions = podSets.SelectMany(s => s.Spec?.Pods ?? []).ToDictionary(
+            p => (string)p["metadata"]!["name"]!, p => (string?)p["metadata"]!["annotations"]?[KafkaClusterModel.RevisionAnnotation], StringComparer.Ordinal);
         var manual = await MoveManualRollingFromPodSetsAsync(model, cancellationToken).ConfigureAwait(false);
         var nodes = new List<Node>();
         foreach (var pool in model.Pools.OrderBy(p => p.IsBroker ? (p.IsController ? 1 : 2) : 0).ThenBy(p => p.NodeIds.IsEmpty ? 0 : p.NodeIds[0]))
@@ -60,7 +64,7 @@ internal sealed partial class RollingRestartStep
                     continue;
                 }
 
-                var desired = model.BuildPod(pool, id).Metadata.Annotations[KafkaClusterModel.RevisionAnnotation];
+                var desired = desiredRevisions[name];
                 var annotations = cached!.Metadata.Annotations;
                 var revision = annotations?.TryGetValue(KafkaClusterModel.RevisionAnnotation, out var value) == true ? value : null;
                 var stale = revision != desired || IsTrue(annotations, KafkaClusterModel.ManualRollingUpdateAnnotation) || manual.Contains(name);
