@@ -5,9 +5,11 @@
 #   2. three broker processes forming a KRaft quorum (combined nodes, formatted in a temp dir like `make cluster`),
 #      topic with 1 partition, RF 3, min.insync.replicas 2: produce N x 100 B with acks=all as fast as the client goes,
 #      then at a fixed RATE (default 50,000 records/s) for RATE_SECONDS and report the delivery latency percentiles.
+#   Each fixed-rate run follows WARMUP_SECONDS (default 5) at the same rate whose figures are not kept.
 # Client: broker/bench/rdkafka-perf (C librdkafka, needs Debian's librdkafka-dev and gcc), linger.ms=0.
 # Targets: acks=all RF 3 throughput at least half of the single broker's acks=1; p99 at 50,000 records/s <= 5 ms.
-# Usage: broker/bench/perf-cluster.sh [records]    (env: RATE, RATE_SECONDS, BASE_PORT, KEEP=1 keeps the data dir)
+# Usage: broker/bench/perf-cluster.sh [records]    (env: RATE, RATE_SECONDS, WARMUP_SECONDS, BASE_PORT, KEEP=1 keeps the data dir,
+#        BROKER_DLL=FILE runs that build, PERF_RECORD=FILE samples the brokers with `perf record -g` during the fixed-rate RF 3 run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=../scripts/cluster-node.sh
@@ -15,6 +17,9 @@ source broker/scripts/cluster-node.sh
 N=${1:-2000000}
 RATE=${RATE:-50000}
 RATE_SECONDS=${RATE_SECONDS:-20}
+# Seconds at the fixed rate before the measured run, not measured: the runtime tiers up its hot methods in the first
+# seconds at a new load (JIT threads took ~40 % of the brokers' CPU samples then), which is warm-up, not steady state.
+WARMUP_SECONDS=${WARMUP_SECONDS:-5}
 BASE=${BASE_PORT:-29092}
 SINGLE_PORT=$((BASE + 10))
 DATA=$(mktemp -d /tmp/perf-cluster.XXXXXX)
@@ -24,8 +29,13 @@ if ! [ -f /usr/include/librdkafka/rdkafka.h ]; then
   exit 1
 fi
 gcc -O2 -Wall -Wextra -o "$TOOL" broker/bench/rdkafka-perf/rdkafka_perf.c -lrdkafka
-dotnet build broker/src/Broker.Cli -c Release -nologo -v quiet >/dev/null
-DLL=broker/src/Broker.Cli/bin/Release/net10.0/kafka-broker.dll
+# BROKER_DLL=path runs an already built kafka-broker.dll instead (A/B runs against another build).
+if [ -n "${BROKER_DLL:-}" ]; then
+  DLL=$BROKER_DLL
+else
+  dotnet build broker/src/Broker.Cli -c Release -nologo -v quiet >/dev/null
+  DLL=broker/src/Broker.Cli/bin/Release/net10.0/kafka-broker.dll
+fi
 
 pids=()
 cleanup() {
@@ -41,16 +51,29 @@ wait_port() {
   return 1
 }
 cpu() { local total=0 pid; for pid in "$@"; do total=$(echo "$total + $(awk '{print ($14+$15)/100}' /proc/"$pid"/stat)" | bc); done; echo "$total"; }
+# The machine's CPU counters (/proc/stat "cpu": user nice system idle iowait irq softirq steal), as "busy steal total".
+machine_cpu() { awk '/^cpu / {print $2+$3+$4+$7+$8, $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
 phase() {
-  local before after
+  local before after m0 m1
   # Each phase starts with no dirty page cache left by the one before (writeback would compete with it).
   sync
   before=$(cpu "${phase_pids[@]}")
+  m0=$(machine_cpu)
   "$@"
+  m1=$(machine_cpu)
   after=$(cpu "${phase_pids[@]}")
   echo "  broker CPU (all brokers): $(echo "$after - $before" | bc) s"
+  # Steal is CPU time the hypervisor gave to other guests while this one wanted it: on a virtual machine it shows up
+  # directly in the latency tail, so every phase reports it (figures from runs with a high steal are not comparable).
+  echo "$m0 $m1" | awk '{t = $6 - $3; printf "  machine: %.0f %% busy, %.1f %% steal (of both cores)\n", 100 * ($4 - $1) / t, 100 * ($5 - $2) / t}'
 }
 produce() { "$TOOL" produce "$@"; }
+# warm_rate BOOTSTRAP TOPIC ACKS: WARMUP_SECONDS at the fixed rate, output discarded.
+warm_rate() {
+  if [ "$WARMUP_SECONDS" -gt 0 ]; then
+    RDKAFKA_PERF_RATE=$RATE produce "$1" "$2" $((RATE * WARMUP_SECONDS)) 100 "$3" 0 none >/dev/null
+  fi
+}
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $N records of 100 B per throughput run"
 
@@ -67,6 +90,7 @@ produce "127.0.0.1:$SINGLE_PORT" warmup 20000 100 1 0 none >/dev/null
 echo "== single broker, acks=1, $N x 100 B, linger.ms=0"
 phase produce "127.0.0.1:$SINGLE_PORT" perf-single "$N" 100 1 0 none
 echo "== single broker, acks=1, fixed rate $RATE records/s for ${RATE_SECONDS} s (reference)"
+warm_rate "127.0.0.1:$SINGLE_PORT" perf-single-rate 1
 RDKAFKA_PERF_RATE=$RATE phase produce "127.0.0.1:$SINGLE_PORT" perf-single-rate $((RATE * RATE_SECONDS)) 100 1 0 none
 kill -TERM "$single"; wait "$single" 2>/dev/null || true
 pids=()
@@ -98,7 +122,14 @@ done
 echo "== 3 brokers, RF 3, min.insync.replicas 2, acks=all, $N x 100 B, linger.ms=0"
 phase produce "$bootstrap" perf-rf3 "$N" 100 all 0 none
 echo "== 3 brokers, RF 3, acks=all, fixed rate $RATE records/s for ${RATE_SECONDS} s, linger.ms=0"
+warm_rate "$bootstrap" perf-rf3 all
+if [ -n "${PERF_RECORD:-}" ]; then
+  # Profiling aid: sample the three brokers during the fixed-rate run (run with DOTNET_PerfMapEnabled=1 for names).
+  perf record -F 999 -g -o "$PERF_RECORD" -p "$(IFS=,; echo "${pids[*]}")" 2>/dev/null &
+  perf_pid=$!
+fi
 RDKAFKA_PERF_RATE=$RATE phase produce "$bootstrap" perf-rf3 $((RATE * RATE_SECONDS)) 100 all 0 none
+if [ -n "${PERF_RECORD:-}" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 for n in 1 2 3; do
   echo "node $n: RSS $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/"${pids[$((n - 1))]}"/status), log end of perf-rf3-0: $(du -sh "$DATA/node-$n/logs/perf-rf3-0" | cut -f1)"
 done

@@ -4,7 +4,8 @@
  *   rdkafka_perf consume <bootstrap> <topic> <count>
  * produce: prints records/s, MB/s and delivery latency percentiles (send -> delivery report).
  *          RDKAFKA_PERF_RATE=<records/s> sends at that fixed rate instead of as fast as possible (for latency at a
- *          given load); RDKAFKA_PERF_PRODUCER_PROPS="k=v,..." adds producer properties.
+ *          given load); RDKAFKA_PERF_PRODUCER_PROPS="k=v,..." adds producer properties; RDKAFKA_PERF_TIMELINE=<file>
+ *          writes each record's send time and latency.
  * consume: simple (group-less) consumer of partition 0 from the beginning; prints records/s and MB/s.
  *          RDKAFKA_PERF_CONSUMER_PROPS="k=v,..." adds consumer properties; RDKAFKA_PERF_API=batch switches from
  *          rd_kafka_consume_callback (default) to rd_kafka_consume_batch.
@@ -22,13 +23,15 @@ static int64_t now_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int64_t *latencies;
+static int64_t *latencies, *sent_at;
 static long delivered, failed;
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk; (void)opaque;
     if (m->err) { failed++; return; }
-    latencies[delivered++] = now_us() - (int64_t)(intptr_t)m->_private;
+    sent_at[delivered] = (int64_t)(intptr_t)m->_private;
+    latencies[delivered] = now_us() - sent_at[delivered];
+    delivered++;
 }
 
 static int cmp64(const void *a, const void *b) {
@@ -71,6 +74,7 @@ static int produce(const char *bootstrap, const char *topic, long count, int siz
     if (!rk) { fprintf(stderr, "%s\n", err); return 1; }
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     latencies = calloc((size_t)count, sizeof *latencies);
+    sent_at = calloc((size_t)count, sizeof *sent_at);
     char *payload = malloc((size_t)size);
     memset(payload, 'x', (size_t)size);
 
@@ -100,6 +104,19 @@ static int produce(const char *bootstrap, const char *topic, long count, int siz
     rd_kafka_flush(rk, 60000);
     double secs = (double)(now_us() - start) / 1e6;
 
+    /* RDKAFKA_PERF_TIMELINE=<file>: one line per delivered record, "<ms since start> <latency us>", in delivery order,
+     * to see whether a tail is spread over the run or comes in bursts. */
+    const char *timeline = getenv("RDKAFKA_PERF_TIMELINE");
+    if (timeline) {
+        FILE *f = fopen(timeline, "w");
+        if (!f) { perror(timeline); return 1; }
+        struct timespec wall;
+        clock_gettime(CLOCK_REALTIME, &wall);
+        fprintf(f, "# start %.3f (unix seconds)\n", (double)wall.tv_sec + wall.tv_nsec / 1e9 - (double)(now_us() - start) / 1e6);
+        for (long i = 0; i < delivered; i++)
+            fprintf(f, "%.3f %lld\n", (double)(sent_at[i] - start) / 1000.0, (long long)latencies[i]);
+        fclose(f);
+    }
     qsort(latencies, (size_t)delivered, sizeof *latencies, cmp64);
     int64_t sum = 0;
     for (long i = 0; i < delivered; i++) sum += latencies[i];

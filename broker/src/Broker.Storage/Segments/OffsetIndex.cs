@@ -11,13 +11,25 @@ internal sealed class OffsetIndex : IndexFile
 {
     public const int EntrySize = 8;
 
+    /// <summary>How many of the newest entries are kept in memory as well (see <see cref="_recent"/>).</summary>
+    internal const int RecentEntries = 64;
+
     // The newest entry packed as (relativeOffset << 32) | position, or -1. Tail fetches (the common case) are answered
     // from it without a file read. A reader may see an entry newer than the count it loaded; any real entry is a
     // valid lower bound, so that is harmless.
     private long _lastEntry = -1;
 
+    // Entry j (packed like _lastEntry) in slot j % RecentEntries, for the newest RecentEntries entries. Once batches
+    // are bigger than index.interval.bytes every batch has an entry, and a caught-up follower or consumer asks for the
+    // first offset of the newest batch, which is below that batch's own (last-offset) entry: without these, each such
+    // fetch binary-searched the file, one pread per probe (most of the RF 3 benchmark's reads). A slot a reader reads
+    // may already hold a newer entry (j + RecentEntries); that is still a real entry, so still a valid lower bound
+    // when its offset is at most the target, and otherwise the reader falls back to the file.
+    private readonly long[] _recent = new long[RecentEntries];
+
     public OffsetIndex(string path, long baseOffset, FileMode mode) : base(path, baseOffset, EntrySize, mode)
     {
+        Array.Fill(_recent, -1);
     }
 
     public bool IsFull => Entries >= MaxEntries;
@@ -44,8 +56,11 @@ internal sealed class OffsetIndex : IndexFile
         Span<byte> entry = stackalloc byte[EntrySize];
         BinaryPrimitives.WriteInt32BigEndian(entry, relative);
         BinaryPrimitives.WriteInt32BigEndian(entry[4..], position);
+        var packed = Pack(relative, position);
+        // The slot before the count: a reader that sees the new count sees the new slot.
+        Volatile.Write(ref _recent[Entries % RecentEntries], packed);
         AppendEntry(entry);
-        Volatile.Write(ref _lastEntry, Pack(relative, position));
+        Volatile.Write(ref _lastEntry, packed);
     }
 
     /// <summary>
@@ -66,8 +81,14 @@ internal sealed class OffsetIndex : IndexFile
             return (int)last;
         }
 
+        var count = Entries;
+        if (TryFloorInRecent(count, relative, out var recent))
+        {
+            return recent;
+        }
+
         Span<byte> entry = stackalloc byte[EntrySize];
-        int lo = 0, hi = Entries - 1, position = 0;
+        int lo = 0, hi = count - 1, position = 0;
         while (lo <= hi)
         {
             var mid = (int)((uint)(lo + hi) >> 1);
@@ -84,6 +105,30 @@ internal sealed class OffsetIndex : IndexFile
         }
 
         return position;
+    }
+
+    /// <summary>
+    /// The floor of <paramref name="relative"/> among the newest in-memory entries below <paramref name="count"/>: the
+    /// position of the newest entry whose offset is at most it, or 0 when every entry of the index is in memory and
+    /// above it. False when the floor may be older than the entries kept (the caller searches the file).
+    /// </summary>
+    private bool TryFloorInRecent(int count, long relative, out int position)
+    {
+        var oldest = Math.Max(0, count - RecentEntries);
+        for (var j = count - 1; j >= oldest; j--)
+        {
+            var packed = Volatile.Read(ref _recent[j % RecentEntries]);
+            if (packed >= 0 && (packed >> 32) <= relative)
+            {
+                position = (int)packed;
+                return true;
+            }
+        }
+
+        // Nothing kept is at or below the target. Only when the kept entries were the whole index (and none was replaced
+        // by a newer one meanwhile, which could hide the floor) is the answer the start of the segment.
+        position = 0;
+        return oldest == 0 && Entries < RecentEntries;
     }
 
     /// <summary>
@@ -172,17 +217,28 @@ internal sealed class OffsetIndex : IndexFile
 
     protected override void OnLoaded(int entries)
     {
+        // The kept entries are those of the file again: the newest (up to RecentEntries) read back, the other slots
+        // emptied (-1 matches no target).
+        Array.Fill(_recent, -1);
         if (entries == 0)
         {
             Volatile.Write(ref _lastEntry, -1);
             return;
         }
 
+        var first = Math.Max(0, entries - RecentEntries);
         Span<byte> entry = stackalloc byte[EntrySize];
-        ReadEntry(entries - 1, entry);
-        var relative = BinaryPrimitives.ReadInt32BigEndian(entry);
-        var position = BinaryPrimitives.ReadInt32BigEndian(entry[4..]);
-        Volatile.Write(ref _lastEntry, relative < 0 || position < 0 ? -1 : Pack(relative, position));
+        var packed = -1L;
+        for (var j = first; j < entries; j++)
+        {
+            ReadEntry(j, entry);
+            var relative = BinaryPrimitives.ReadInt32BigEndian(entry);
+            var position = BinaryPrimitives.ReadInt32BigEndian(entry[4..]);
+            packed = relative < 0 || position < 0 ? -1 : Pack(relative, position);
+            Volatile.Write(ref _recent[j % RecentEntries], packed);
+        }
+
+        Volatile.Write(ref _lastEntry, packed);
     }
 
     private static long Pack(int relative, int position) => ((long)relative << 32) | (uint)position;
