@@ -5,10 +5,11 @@
 #   2. three broker processes forming a KRaft quorum (combined nodes, formatted in a temp dir like `make cluster`),
 #      topic with 1 partition, RF 3, min.insync.replicas 2: produce N x 100 B with acks=all as fast as the client goes,
 #      then at a fixed RATE (default 50,000 records/s) for RATE_SECONDS and report the delivery latency percentiles.
-#   Each fixed-rate run follows WARMUP_SECONDS (default 5) at the same rate whose figures are not kept.
+#   Each throughput run follows WARMUP_RECORDS (default 1,000,000) sent the same way and each fixed-rate run follows
+#   WARMUP_SECONDS (default 5) at the same rate, whose figures are not kept (runtime warm-up, see below).
 # Client: broker/bench/rdkafka-perf (C librdkafka, needs Debian's librdkafka-dev and gcc), linger.ms=0.
 # Targets: acks=all RF 3 throughput at least half of the single broker's acks=1; p99 at 50,000 records/s <= 5 ms.
-# Usage: broker/bench/perf-cluster.sh [records]    (env: RATE, RATE_SECONDS, WARMUP_SECONDS, BASE_PORT, KEEP=1 keeps the data dir,
+# Usage: broker/bench/perf-cluster.sh [records]    (env: RATE, RATE_SECONDS, WARMUP_SECONDS, WARMUP_RECORDS, BASE_PORT, KEEP=1 keeps the data dir,
 #        BROKER_DLL=FILE runs that build, PERF_RECORD=FILE samples the brokers with `perf record -g` during the fixed-rate RF 3 run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,6 +21,9 @@ RATE_SECONDS=${RATE_SECONDS:-20}
 # Seconds at the fixed rate before the measured run, not measured: the runtime tiers up its hot methods in the first
 # seconds at a new load (JIT threads took ~40 % of the brokers' CPU samples then), which is warm-up, not steady state.
 WARMUP_SECONDS=${WARMUP_SECONDS:-5}
+# Likewise each throughput run follows WARMUP_RECORDS (default 1,000,000) sent the same way, not measured: a cold run
+# of a few seconds mostly measured the JIT (three broker processes tier up where the baseline has one).
+WARMUP_RECORDS=${WARMUP_RECORDS:-1000000}
 BASE=${BASE_PORT:-29092}
 SINGLE_PORT=$((BASE + 10))
 DATA=$(mktemp -d /tmp/perf-cluster.XXXXXX)
@@ -86,7 +90,7 @@ single=$!
 pids+=("$single")
 wait_port "$SINGLE_PORT"
 phase_pids=("$single")
-produce "127.0.0.1:$SINGLE_PORT" warmup 20000 100 1 0 none >/dev/null
+produce "127.0.0.1:$SINGLE_PORT" perf-single "$WARMUP_RECORDS" 100 1 0 none >/dev/null
 echo "== single broker, acks=1, $N x 100 B, linger.ms=0"
 phase produce "127.0.0.1:$SINGLE_PORT" perf-single "$N" 100 1 0 none
 echo "== single broker, acks=1, fixed rate $RATE records/s for ${RATE_SECONDS} s (reference)"
@@ -119,6 +123,7 @@ for attempt in 1 2 3; do
   produce "$bootstrap" perf-rf3 20000 100 all 0 none >/dev/null && break
   echo "warm-up attempt $attempt failed, retrying" >&2
 done
+produce "$bootstrap" perf-rf3 "$WARMUP_RECORDS" 100 all 0 none >/dev/null
 echo "== 3 brokers, RF 3, min.insync.replicas 2, acks=all, $N x 100 B, linger.ms=0"
 phase produce "$bootstrap" perf-rf3 "$N" 100 all 0 none
 echo "== 3 brokers, RF 3, acks=all, fixed rate $RATE records/s for ${RATE_SECONDS} s, linger.ms=0"
