@@ -98,6 +98,16 @@ internal abstract class IndexFile : IDisposable
         Volatile.Write(ref _entries, count + 1);
     }
 
+    /// <summary>Reads entries <paramref name="first"/>.. into <paramref name="destination"/> (a whole number of entries) in one read.</summary>
+    protected void ReadEntries(int first, Span<byte> destination)
+    {
+        var read = RandomAccess.Read(_file, destination, (long)first * _entrySize);
+        if (read != destination.Length)
+        {
+            ThrowShortRead();
+        }
+    }
+
     protected void ReadEntry(int index, Span<byte> destination)
     {
         var read = RandomAccess.Read(_file, destination[.._entrySize], (long)index * _entrySize);

@@ -227,11 +227,13 @@ internal sealed class OffsetIndex : IndexFile
         }
 
         var first = Math.Max(0, entries - RecentEntries);
-        Span<byte> entry = stackalloc byte[EntrySize];
+        Span<byte> tail = stackalloc byte[RecentEntries * EntrySize];
+        tail = tail[..((entries - first) * EntrySize)];
+        ReadEntries(first, tail);
         var packed = -1L;
         for (var j = first; j < entries; j++)
         {
-            ReadEntry(j, entry);
+            var entry = tail[((j - first) * EntrySize)..];
             var relative = BinaryPrimitives.ReadInt32BigEndian(entry);
             var position = BinaryPrimitives.ReadInt32BigEndian(entry[4..]);
             packed = relative < 0 || position < 0 ? -1 : Pack(relative, position);
