@@ -57,7 +57,7 @@ public sealed partial class KafkaClientConnection : IKafkaRequestSender
     {
         ArgumentNullException.ThrowIfNull(request);
         var apiKey = (ApiKey)request.ApiKeyValue;
-        var pending = new PendingRequest(ApiMessageTypes.ResponseHeaderVersion(apiKey, version));
+        var pending = new PendingRequest(ApiMessageTypes.ResponseHeaderVersion(apiKey, version), _options.ContinueOnReader);
         ClientSession session;
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try

@@ -7,12 +7,17 @@ namespace Broker.Cluster.Network;
 /// <param name="ReconnectBackoffMs">reconnect.backoff.ms: the wait before the first reconnect after a failure.</param>
 /// <param name="ReconnectBackoffMaxMs">reconnect.backoff.max.ms: the cap of the exponential reconnect backoff.</param>
 /// <param name="MaxResponseBytes">A larger response frame closes the connection before it is buffered.</param>
+/// <param name="ContinueOnReader">The code awaiting a response goes on on the connection's read loop instead of being
+/// queued to the thread pool: one thread hand-off less per response. Only for a connection with one owner that awaits
+/// one request at a time and does nothing long or blocking after the await (a replica fetcher): meanwhile the read loop
+/// reads nothing else.</param>
 public sealed record KafkaClientOptions(
     string ClientId,
     int RequestTimeoutMs = 30_000,
     int ReconnectBackoffMs = 50,
     int ReconnectBackoffMaxMs = 1_000,
-    int MaxResponseBytes = 100 * 1024 * 1024);
+    int MaxResponseBytes = 100 * 1024 * 1024,
+    bool ContinueOnReader = false);
 
 /// <summary>
 /// Kafka's client reconnect backoff (ExponentialBackoff with multiplier 2 and 20 % jitter): the wait after

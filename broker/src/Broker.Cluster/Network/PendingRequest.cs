@@ -12,12 +12,15 @@ internal sealed class PendingRequest
     private const int Delivered = 1;
     private const int Abandoned = 2;
 
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _done;
     private int _state;
 
-    public PendingRequest(short responseHeaderVersion)
+    /// <param name="continueOnReader">Whoever awaits <see cref="Task"/> goes on on the thread that delivers the response
+    /// (the read loop) instead of the thread pool (see <see cref="KafkaClientOptions.ContinueOnReader"/>).</param>
+    public PendingRequest(short responseHeaderVersion, bool continueOnReader = false)
     {
         ResponseHeaderVersion = responseHeaderVersion;
+        _done = new TaskCompletionSource(continueOnReader ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     public int CorrelationId { get; set; }

@@ -44,7 +44,9 @@ public sealed class ReplicaFetcherManager : IFollowerFetching, IAsyncDisposable
     private static KafkaClientConnection Connect(ReplicaFetcherOptions options, int leaderId, int index, Func<int, EndPoint?> resolveBroker,
         TimeProvider time, ILoggerFactory loggerFactory) =>
         new(() => resolveBroker(leaderId),
-            new KafkaClientOptions($"broker-{options.NodeId}-fetcher-{index}", options.RequestTimeoutMs, options.ReconnectBackoffMs, options.ReconnectBackoffMaxMs),
+            // The fetcher owns its connection and awaits one fetch at a time: it applies each response on the read loop.
+            new KafkaClientOptions($"broker-{options.NodeId}-fetcher-{index}", options.RequestTimeoutMs, options.ReconnectBackoffMs, options.ReconnectBackoffMaxMs,
+                ContinueOnReader: true),
             time, new Random(HashCode.Combine(options.NodeId, leaderId, index)), loggerFactory.CreateLogger<KafkaClientConnection>());
 
     /// <summary>The fetch loops running now (for tests and metrics).</summary>
