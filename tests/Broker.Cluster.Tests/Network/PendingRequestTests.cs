@@ -13,22 +13,11 @@ public sealed class PendingRequestTests
     public async Task Deliver_ContinueOnReader_AwaiterRunsOnTheDeliveringThreadBeforeDeliverReturns()
     {
         var pending = new PendingRequest(responseHeaderVersion: 0, continueOnReader: true);
-        var resumedOn = 0;
-        // An async method runs synchronously up to its first await of an incomplete task, so the continuation is
-        // registered by the time this call returns.
-        var awaiter = AwaitAsync(pending, id => resumedOn = id);
 
-        var deliveringThread = 0;
-        var delivered = new Thread(() =>
-        {
-            deliveringThread = Environment.CurrentManagedThreadId;
-            pending.Deliver(ArrayPool<byte>.Shared.Rent(16), 16, 4);
-        });
-        delivered.Start();
-        delivered.Join();
+        var (awaiter, deliveringThread, resumedOn) = DeliverWhileAwaited(pending);
 
         Assert.True(awaiter.IsCompletedSuccessfully, "the awaiting code finished inside Deliver");
-        Assert.Equal(deliveringThread, resumedOn);
+        Assert.Equal(deliveringThread, resumedOn());
         await awaiter;
         ArrayPool<byte>.Shared.Return(pending.Buffer!);
     }
@@ -37,23 +26,12 @@ public sealed class PendingRequestTests
     public async Task Deliver_Default_AwaiterRunsOnAnotherThread()
     {
         var pending = new PendingRequest(responseHeaderVersion: 0);
-        var resumedOn = 0;
-        // An async method runs synchronously up to its first await of an incomplete task, so the continuation is
-        // registered by the time this call returns.
-        var awaiter = AwaitAsync(pending, id => resumedOn = id);
 
-        var deliveringThread = 0;
-        var delivered = new Thread(() =>
-        {
-            deliveringThread = Environment.CurrentManagedThreadId;
-            pending.Deliver(ArrayPool<byte>.Shared.Rent(16), 16, 4);
-        });
-        delivered.Start();
-        delivered.Join();
+        var (awaiter, deliveringThread, resumedOn) = DeliverWhileAwaited(pending);
         await awaiter.WaitAsync(TimeSpan.FromSeconds(10));
 
-        Assert.NotEqual(0, resumedOn);
-        Assert.NotEqual(deliveringThread, resumedOn);
+        Assert.NotEqual(0, resumedOn());
+        Assert.NotEqual(deliveringThread, resumedOn());
         ArrayPool<byte>.Shared.Return(pending.Buffer!);
     }
 
@@ -67,6 +45,28 @@ public sealed class PendingRequestTests
 
         Assert.Null(pending.Buffer);
         Assert.False(pending.Task.IsCompleted);
+    }
+
+    /// <summary>
+    /// Awaits the request here, then delivers its response from a thread of its own, as a read loop would. Returns the
+    /// awaiting task right after Deliver returned, the delivering thread and the thread the awaiter resumed on (0 while
+    /// it has not).
+    /// </summary>
+    private static (Task Awaiter, int DeliveringThread, Func<int> ResumedOn) DeliverWhileAwaited(PendingRequest pending)
+    {
+        var resumedOn = 0;
+        // An async method runs synchronously up to its first await of an incomplete task, so the continuation is
+        // registered by the time this call returns.
+        var awaiter = AwaitAsync(pending, id => Volatile.Write(ref resumedOn, id));
+        var deliveringThread = 0;
+        var reader = new Thread(() =>
+        {
+            deliveringThread = Environment.CurrentManagedThreadId;
+            pending.Deliver(ArrayPool<byte>.Shared.Rent(16), 16, 4);
+        });
+        reader.Start();
+        reader.Join();
+        return (awaiter, deliveringThread, () => Volatile.Read(ref resumedOn));
     }
 
     private static async Task AwaitAsync(PendingRequest pending, Action<int> resumed)
