@@ -241,6 +241,18 @@ public sealed class QuorumMembershipTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task StepAsync_RegistersAtARemoteController_DeclaresTheMetadataVersionAndKRaftVersionRanges()
+    {
+        await RegisteredAsync(1, 2);
+
+        var request = Assert.Single(_channel.Registrations);
+        Assert.Equal(2, request.BrokerId);
+        Assert.Equal(
+            [("kraft.version", (short)0, (short)1), ("metadata.version", MetadataFeatures.MetadataVersionLevel, MetadataFeatures.MetadataVersionLevel)],
+            request.Features.Select(f => (f.Name, f.MinSupportedVersion, f.MaxSupportedVersion)).Order());
+    }
+
+    [Fact]
     public async Task ControlledShutdownAsync_ControllerNeverAnswers_GivesUpAfterTheBound()
     {
         var members = await RegisteredAsync(1, 2);
@@ -289,12 +301,15 @@ public sealed class QuorumMembershipTests : IAsyncDisposable
     {
         public List<BrokerHeartbeatRequest> Heartbeats { get; } = [];
 
+        public List<BrokerRegistrationRequest> Registrations { get; } = [];
+
         /// <summary>Heartbeats fail as when the controller's listener does not answer.</summary>
         public bool Unreachable { get; set; }
 
         public async Task<(ErrorCode Error, long BrokerEpoch)> RegisterAsync(int controller, BrokerRegistrationRequest request, CancellationToken cancellationToken)
         {
             Assert.Equal(leader(), controller);
+            Registrations.Add(request);
             var result = await lifecycle.RegisterAsync(new BrokerRegistrationRequestInfo(request.BrokerId, request.ClusterId, request.IncarnationId,
                 [.. request.Listeners.Select(l => new BrokerEndpoint(l.Name, l.Host, l.Port, l.SecurityProtocol))],
                 [.. request.Features.Select(f => (f.Name, f.MinSupportedVersion, f.MaxSupportedVersion))], request.Rack), cancellationToken);
