@@ -134,7 +134,13 @@ internal sealed class BrokerComponents : IDisposable
             isrForwarder = quorum is null ? null : new IsrForwarder(quorum, controller, config.NodeId, () => logs.BrokerEpoch);
             var configs = new ConfigController(metadata, new ConfigSchema(config), config.NodeId);
             var uncleanDefault = config.GetBoolean(ConfigNames.UncleanLeaderElectionEnable);
-            var lifecycle = new BrokerLifecycle(controller, new BrokerLifecycleOptions(time, config.GetInt(ConfigNames.BrokerSessionTimeoutMs), uncleanDefault));
+            // kraft.version lives in the Raft log, not in the image; a shared test store has no Raft log (level 0).
+            var raftStore = quorum?.Store ?? soleVoter;
+            Func<short> kraftVersion = raftStore is null ? static () => 0 : () => raftStore.KRaftVersion;
+            var lifecycle = new BrokerLifecycle(controller, new BrokerLifecycleOptions(time, config.GetInt(ConfigNames.BrokerSessionTimeoutMs), uncleanDefault)
+            {
+                KRaftVersion = kraftVersion,
+            });
             var elections = new LeaderElections(controller, new LeaderElectionOptions(config.GetBoolean(ConfigNames.AutoLeaderRebalanceEnable),
                 (int)config.GetLong(ConfigNames.LeaderImbalanceCheckIntervalSeconds), config.GetInt(ConfigNames.LeaderImbalancePerBrokerPercentage), uncleanDefault,
                 config.GetLong(ConfigNames.UncleanLeaderElectionIntervalMs)));
@@ -175,7 +181,7 @@ internal sealed class BrokerComponents : IDisposable
                 new FetchHandler(services),
                 new ListOffsetsHandler(services),
                 new MetadataHandler(services),
-                new ApiVersionsHandler(() => dispatcher!, () => metadata.Image),
+                new ApiVersionsHandler(() => dispatcher!, () => metadata.Image, kraftVersion),
                 new CreateTopicsHandler(services),
                 new DeleteTopicsHandler(services),
                 new CreatePartitionsHandler(services),

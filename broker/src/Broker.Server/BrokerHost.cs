@@ -75,24 +75,27 @@ public static partial class BrokerHost
 
             server.Start(listeners);
             var endpoints = AdvertisedEndpoints(config, server);
-            QuorumMembership? membership = null;
-            if (components.Quorum is { } quorum)
+            var membership = CreateMembership(config, components, endpoints, time, logger);
+            if (membership is not null && components.SoleVoter is not null)
+            {
+                // Kafka's broker serves only once its controller has unfenced it. A sole voter is its own controller and
+                // commits synchronously, so the first step registers (fenced) and unfences it at once; then heartbeats.
+                await membership.StepAsync(cancellationToken).ConfigureAwait(false);
+                if (config.HasBrokerRole && membership.BrokerEpoch < 0)
+                {
+                    await membership.DisposeAsync().ConfigureAwait(false);
+                    throw new InvalidOperationException($"Broker {config.NodeId} could not register with its own controller; see the log for the error.");
+                }
+            }
+
+            if (membership is not null)
             {
                 // KRaft: registration needs a quorum leader, which needs a majority of nodes up, so it happens in the background.
-                var registeredComponents = components;
-                var services = components.Services;
-                membership = new QuorumMembership(quorum.Store, () => quorum.Store.State, new ControllerChannel(quorum, config.NodeId),
-                    services.BrokerLifecycle, new ActiveControllerTasks(services.BrokerLifecycle, services.Elections, quorum.Store, time),
-                    config.GetInt(ConfigNames.BrokerHeartbeatIntervalMs), config.NodeId, endpoints, config.Rack,
-                    config.HasBrokerRole ? epoch => OnRegistered(registeredComponents, epoch) : null, time, logger)
-                {
-                    LeaderlessGiveUp = TimeSpan.FromMilliseconds(quorum.Config.FetchTimeoutMs + quorum.Config.ElectionTimeoutMs),
-                    MajorityContactMs = () => quorum.Store.MajorityContactMs,
-                };
                 membership.Start();
             }
             else
             {
+                // Brokers sharing one in-process store (tests): registered unfenced at once, without sessions.
                 OnRegistered(components, await components.Services.Topics.RegisterBrokerAsync(config.NodeId, endpoints, config.Rack, cancellationToken)
                     .ConfigureAwait(false));
             }
@@ -124,6 +127,35 @@ public static partial class BrokerHost
             await observability.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// This node's side of the metadata quorum (<see cref="QuorumMembership"/>): for the network-bound quorum and for a
+    /// sole voter alike, registration, heartbeats, controlled shutdown and the active controller's periodic tasks; a sole
+    /// voter has no channel (it always leads, so everything goes through its own lifecycle). Null for a shared test store.
+    /// Not started.
+    /// </summary>
+    internal static QuorumMembership? CreateMembership(BrokerConfig config, BrokerComponents components, IReadOnlyList<BrokerEndpoint> endpoints,
+        TimeProvider time, ILogger logger)
+    {
+        var quorum = components.Quorum;
+        var store = quorum?.Store ?? components.SoleVoter;
+        if (store is null)
+        {
+            return null;
+        }
+
+        var services = components.Services;
+        return new QuorumMembership(store, () => store.State, quorum is null ? null : new ControllerChannel(quorum, config.NodeId),
+            services.BrokerLifecycle, new ActiveControllerTasks(services.BrokerLifecycle, services.Elections, store, time),
+            config.GetInt(ConfigNames.BrokerHeartbeatIntervalMs), config.NodeId, endpoints, config.Rack,
+            config.HasBrokerRole ? epoch => OnRegistered(components, epoch) : null, time, logger)
+        {
+            // A sole voter always knows its leader (itself): the give-up rule never applies to it, whatever the time.
+            LeaderlessGiveUp = quorum is null ? TimeSpan.FromSeconds(3) : TimeSpan.FromMilliseconds(quorum.Config.FetchTimeoutMs + quorum.Config.ElectionTimeoutMs),
+            MajorityContactMs = quorum is null ? null : () => quorum.Store.MajorityContactMs,
+            IsSoleVoter = quorum is null,
+        };
     }
 
     private static void OnRegistered(BrokerComponents components, long brokerEpoch)

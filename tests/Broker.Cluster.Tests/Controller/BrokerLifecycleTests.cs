@@ -106,6 +106,41 @@ public sealed class BrokerLifecycleTests
     }
 
     [Fact]
+    public async Task Register_DynamicQuorum_BrokerMustDeclareKRaftVersionOne()
+    {
+        // kraft.version comes from the Raft log, not the image: Kafka's controller adds its Raft client's level.
+        var fixture = ControllerFixture.WithBrokers(1);
+        fixture.Commit(new Protocol.Metadata.FeatureLevelRecord { Name = "metadata.version", FeatureLevel = 25 });
+        var lifecycle = new BrokerLifecycle(fixture.Topics, new BrokerLifecycleOptions(fixture.Clock) { KRaftVersion = () => 1 });
+
+        var undeclared = await lifecycle.RegisterAsync(Registration(2, Incarnation) with { Features = [("metadata.version", 25, 25)] }, CancellationToken.None);
+        var tooOld = await lifecycle.RegisterAsync(Registration(2, Incarnation) with { Features = [("metadata.version", 25, 25), ("kraft.version", 0, 0)] },
+            CancellationToken.None);
+        var fine = await lifecycle.RegisterAsync(Registration(2, Incarnation) with { Features = [("metadata.version", 25, 25), ("kraft.version", 0, 1)] },
+            CancellationToken.None);
+
+        Assert.Equal(ErrorCode.UnsupportedVersion, undeclared.Error);
+        Assert.Contains("finalized version 1 of kraft.version", undeclared.Message, StringComparison.Ordinal);
+        Assert.Equal(ErrorCode.UnsupportedVersion, tooOld.Error);
+        Assert.Equal(ErrorCode.None, fine.Error);
+        Assert.True(fixture.Broker(2).Fenced);
+    }
+
+    [Fact]
+    public async Task Register_StaticQuorum_KRaftVersionZeroMustBeInADeclaredRange_UndeclaredIsFine()
+    {
+        var fixture = ControllerFixture.WithBrokers(1);
+
+        var onlyOne = await fixture.Lifecycle.RegisterAsync(Registration(2, Incarnation) with { Features = [("kraft.version", 1, 1)] }, CancellationToken.None);
+        var undeclared = await fixture.Lifecycle.RegisterAsync(Registration(2, Incarnation) with { Features = [] }, CancellationToken.None);
+
+        // As Kafka's controller: a declared feature that is not finalized counts as level 0, and 0 is not in 1..1.
+        Assert.Equal(ErrorCode.UnsupportedVersion, onlyOne.Error);
+        Assert.Contains("finalized version 0 of kraft.version", onlyOne.Message, StringComparison.Ordinal);
+        Assert.Equal(ErrorCode.None, undeclared.Error);
+    }
+
+    [Fact]
     public async Task Heartbeat_FencedBrokerNotCaughtUp_StaysFenced_ThenCaughtUpUnfences()
     {
         var fixture = ControllerFixture.WithBrokers(1);

@@ -25,6 +25,14 @@ internal sealed class HandlerHarness : IDisposable
     {
     }
 
+    /// <summary>A harness whose log dir <paramref name="prepare"/> writes to first (formatted storage, for instance).</summary>
+    public static HandlerHarness WithStorage(Action<string> prepare, TimeProvider time, params (string Key, string Value)[] overrides)
+    {
+        var dir = Directory.CreateTempSubdirectory("handler-harness-").FullName;
+        prepare(dir);
+        return new HandlerHarness(dir, time, overrides);
+    }
+
     private HandlerHarness(string dir, TimeProvider time, (string Key, string Value)[] overrides)
     {
         _dir = dir;

@@ -221,7 +221,7 @@ public sealed class QuorumMembershipTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task StepAsync_ShutdownPending_WantShutDownHeartbeatsEvery250Ms()
+    public async Task StepAsync_ShutdownPending_SecondWantShutDownAfter50MsThenEvery250Ms()
     {
         var members = await RegisteredAsync(1, 2);
         await CreateTopicLedByAsync("t", 2);
@@ -229,15 +229,53 @@ public sealed class QuorumMembershipTests : IAsyncDisposable
 
         Assert.True(members[1].BeginControlledShutdown());
         await members[1].StepAsync(CancellationToken.None);
-        _time.Advance(TimeSpan.FromMilliseconds(249));
+        _time.Advance(TimeSpan.FromMilliseconds(49));
         await members[1].StepAsync(CancellationToken.None);
         Assert.Single(_channel.Heartbeats);
+
+        // As Kafka's BrokerLifecycleManager: the first refusal is followed 50 ms later, the next ones at the usual pace.
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await members[1].StepAsync(CancellationToken.None);
+        Assert.Equal(2, _channel.Heartbeats.Count);
+        _time.Advance(TimeSpan.FromMilliseconds(249));
+        await members[1].StepAsync(CancellationToken.None);
+        Assert.Equal(2, _channel.Heartbeats.Count);
 
         _time.Advance(TimeSpan.FromMilliseconds(1));
         await members[1].StepAsync(CancellationToken.None);
 
-        Assert.Equal(2, _channel.Heartbeats.Count);
+        Assert.Equal(3, _channel.Heartbeats.Count);
         Assert.All(_channel.Heartbeats, h => Assert.True(h.WantShutDown));
+        Assert.False(members[1].ShutdownDone.IsCompleted);
+    }
+
+    [Fact]
+    public async Task StepAsync_RegistersAtARemoteController_DeclaresTheMetadataVersionAndKRaftVersionRanges()
+    {
+        await RegisteredAsync(1, 2);
+
+        var request = Assert.Single(_channel.Registrations);
+        Assert.Equal(2, request.BrokerId);
+        Assert.Equal(
+            [("kraft.version", (short)0, (short)1), ("metadata.version", MetadataFeatures.MetadataVersionLevel, MetadataFeatures.MetadataVersionLevel)],
+            request.Features.Select(f => (f.Name, f.MinSupportedVersion, f.MaxSupportedVersion)).Order());
+    }
+
+    [Fact]
+    public async Task StepAsync_ShutdownRequestedAfterTheBrokerWasUnregistered_EndsWithoutAGrant()
+    {
+        var members = await RegisteredAsync(1, 2);
+        await CreateTopicLedByAsync("t", 2, 1);
+        Assert.Equal(ErrorCode.None, await _lifecycle.UnregisterAsync(2, CancellationToken.None));
+
+        Assert.True(members[1].BeginControlledShutdown());
+        await members[1].StepAsync(CancellationToken.None);
+
+        // STALE_BROKER_EPOCH: the unregistration already moved its leadership, so there is nothing left to wait for.
+        Assert.True(members[1].ShutdownDone.IsCompleted);
+        Assert.False(await members[1].ShutdownDone);
+        Assert.Equal(1, _store.Image.TopicsByName["t"].Partitions[0].Leader);
+        Assert.Single(_channel.Heartbeats, h => h.BrokerId == 2 && h.WantShutDown);
     }
 
     [Fact]
@@ -289,12 +327,15 @@ public sealed class QuorumMembershipTests : IAsyncDisposable
     {
         public List<BrokerHeartbeatRequest> Heartbeats { get; } = [];
 
+        public List<BrokerRegistrationRequest> Registrations { get; } = [];
+
         /// <summary>Heartbeats fail as when the controller's listener does not answer.</summary>
         public bool Unreachable { get; set; }
 
         public async Task<(ErrorCode Error, long BrokerEpoch)> RegisterAsync(int controller, BrokerRegistrationRequest request, CancellationToken cancellationToken)
         {
             Assert.Equal(leader(), controller);
+            Registrations.Add(request);
             var result = await lifecycle.RegisterAsync(new BrokerRegistrationRequestInfo(request.BrokerId, request.ClusterId, request.IncarnationId,
                 [.. request.Listeners.Select(l => new BrokerEndpoint(l.Name, l.Host, l.Port, l.SecurityProtocol))],
                 [.. request.Features.Select(f => (f.Name, f.MinSupportedVersion, f.MaxSupportedVersion))], request.Rack), cancellationToken);

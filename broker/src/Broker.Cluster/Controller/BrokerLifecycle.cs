@@ -24,7 +24,15 @@ public sealed record BrokerHeartbeatInfo(int BrokerId, long BrokerEpoch, long Cu
 public sealed record BrokerHeartbeatResult(ErrorCode Error, bool IsCaughtUp, bool IsFenced, bool ShouldShutDown);
 
 /// <summary>Settings of the controller's broker lifecycle (Kafka's names and defaults).</summary>
-public sealed record BrokerLifecycleOptions(TimeProvider Time, long SessionTimeoutMs = 9000, bool UncleanLeaderElectionDefault = false);
+public sealed record BrokerLifecycleOptions(TimeProvider Time, long SessionTimeoutMs = 9000, bool UncleanLeaderElectionDefault = false)
+{
+    /// <summary>
+    /// The quorum's kraft.version (the Raft log's KRAFT_VERSION record, not a FeatureLevelRecord): a registration must
+    /// support it like every finalized feature, as Kafka's controller adds its Raft client's level to the finalized
+    /// features it checks. Null: 0 (a store without a Raft log).
+    /// </summary>
+    public Func<short>? KRaftVersion { get; init; }
+}
 
 /// <summary>
 /// Broker registration, heartbeats, fencing, controlled shutdown and unregistration at the controller, as Kafka's
@@ -332,28 +340,51 @@ public sealed class BrokerLifecycle
         return true;
     }
 
-    // Kafka: a finalized feature the broker does not declare counts as supported at level 0 only.
-    private static string? UnsupportedFeature(MetadataImage image, BrokerRegistrationRequestInfo request)
+    // Kafka's ClusterControlManager.registerBroker: every declared range must hold the finalized level, a feature not
+    // finalized counting as level 0 (metadata.version as 1); a finalized feature the broker does not declare counts as
+    // supported at level 0 only (metadata.version at 1 only). The finalized levels include the quorum's kraft.version.
+    private string? UnsupportedFeature(MetadataImage image, BrokerRegistrationRequestInfo request)
     {
-        foreach (var (name, level) in image.FinalizedFeatures)
+        var finalized = image.FinalizedFeatures.SetItem(MetadataFeatures.KRaftVersion, _options.KRaftVersion?.Invoke() ?? 0);
+        foreach (var (name, min, max) in request.Features)
         {
-            short min = 0, max = 0;
-            foreach (var feature in request.Features)
+            var level = finalized.TryGetValue(name, out var finalizedLevel) ? finalizedLevel : AssumedLevel(name);
+            if (Refusal(name, level, min, max) is { } refusal)
             {
-                if (string.Equals(feature.Name, name, StringComparison.Ordinal))
-                {
-                    (min, max) = (feature.MinVersion, feature.MaxVersion);
-                }
+                return refusal;
             }
+        }
 
-            if (level < min || level > max)
+        foreach (var (name, level) in finalized)
+        {
+            if (!Declares(request, name) && Refusal(name, level, AssumedLevel(name), AssumedLevel(name)) is { } refusal)
             {
-                return $"Unable to register because the broker does not support finalized version {level} of {name}. The broker wants a version between {min} and {max}, inclusive.";
+                return refusal;
             }
         }
 
         return null;
     }
+
+    private static short AssumedLevel(string name) => name == MetadataFeatures.MetadataVersion ? (short)1 : (short)0;
+
+    private static bool Declares(BrokerRegistrationRequestInfo request, string name)
+    {
+        foreach (var feature in request.Features)
+        {
+            if (string.Equals(feature.Name, name, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string? Refusal(string name, short level, short min, short max) =>
+        level < min || level > max
+            ? $"Unable to register because the broker does not support finalized version {level} of {name}. The broker wants a version between {min} and {max}, inclusive."
+            : null;
 
     /// <summary>One broker's heartbeat session. Guarded by the controller's mutex.</summary>
     private sealed class Session(long lastContactMs, long epoch)

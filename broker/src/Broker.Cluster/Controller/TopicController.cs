@@ -424,7 +424,11 @@ public sealed partial class TopicController
         }
     }
 
-    /// <summary>Registers (or re-registers) this broker's endpoints, as a KRaft broker does at start-up; returns the broker epoch.</summary>
+    /// <summary>
+    /// Registers (or re-registers) a broker unfenced at once, with no session: for test fixtures (brokers sharing one
+    /// in-process store, handler harnesses). A running node, a sole voter included, registers through <see cref="BrokerLifecycle"/>.
+    /// Returns the broker epoch.
+    /// </summary>
     public async Task<long> RegisterBrokerAsync(int nodeId, IReadOnlyList<BrokerEndpoint> endpoints, string? rack, CancellationToken cancellationToken)
     {
         var record = new RegisterBrokerRecord { BrokerId = nodeId, IncarnationId = _options.NewGuid(), Rack = rack, Fenced = false };

@@ -99,6 +99,19 @@ public sealed partial class RaftMetadataStore : IMetadataStore, IRaftListener
         }
     }
 
+    /// <summary>kraft.version as this replica's log has it, uncommitted records included (Kafka's
+    /// <c>KafkaRaftClient.kraftVersion</c>): 0 for a static quorum, 1 for a dynamic one.</summary>
+    public short KRaftVersion
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _replica.KRaftVersion;
+            }
+        }
+    }
+
     /// <summary>While this node leads: when (unix ms) a majority of voters was last in contact; else -1.</summary>
     public long MajorityContactMs
     {

@@ -1,5 +1,4 @@
 using Broker.Cluster.Metadata;
-using Broker.Cluster.Raft;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
 using Broker.Server.Dispatch;
@@ -8,8 +7,8 @@ namespace Broker.Server.Handlers;
 
 /// <summary>
 /// ApiVersions (18): lists the version range of every handler the listener serves (RequestDispatcher.ForListener), so what is
-/// advertised is what is served; v3+ adds supported and finalized features (metadata.version; kraft.version's supported
-/// range from v4). Thread-safe.
+/// advertised is what is served; v3+ adds supported features (metadata.version; kraft.version's supported range from v4)
+/// and finalized features (the image's, plus on broker listeners the quorum's kraft.version when above 0). Thread-safe.
 /// </summary>
 internal sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVersionsResponse>
 {
@@ -17,11 +16,14 @@ internal sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVer
 
     private readonly Func<RequestDispatcher> _dispatcher;
     private readonly Func<MetadataImage> _image;
+    private readonly Func<short> _kraftVersion;
 
-    public ApiVersionsHandler(Func<RequestDispatcher> dispatcher, Func<MetadataImage> image)
+    /// <param name="kraftVersion">The quorum's kraft.version as this node's Raft log has it (0 without a Raft log).</param>
+    public ApiVersionsHandler(Func<RequestDispatcher> dispatcher, Func<MetadataImage> image, Func<short> kraftVersion)
     {
         _dispatcher = dispatcher;
         _image = image;
+        _kraftVersion = kraftVersion;
     }
 
     public override short ApiKey => Key;
@@ -46,26 +48,24 @@ internal sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVer
 
         if (context.ApiVersion >= 3)
         {
-            AddFeatures(response, _image(), context.ApiVersion);
+            // Kafka's controller listener answers from its features publisher (the image alone); its broker listeners from
+            // the metadata cache, which adds the Raft client's kraft.version.
+            AddFeatures(response, _image(), context.ListenerKind == ApiListeners.Controller ? (short)0 : _kraftVersion(), context.ApiVersion);
         }
 
         return ValueTask.FromResult<ApiVersionsResponse?>(response);
     }
 
-    /// <summary>What SupportedFeatures lists: the metadata features, and kraft.version, which a quorum leader asks a new
-    /// voter for before adding it (KIP-853) and which brokers report too, as Kafka's do.</summary>
-    private static readonly (string Name, short Min, short Max)[] SupportedFeatures =
-    [
-        .. MetadataFeatures.Supported,
-        (MetadataFeatures.KRaftVersion, RaftVoter.SupportedMinKRaftVersion, RaftVoter.SupportedMaxKRaftVersion),
-    ];
-
-    // Tagged fields: features this software supports, and the levels finalized in the metadata log with the image's
-    // offset as their epoch (Kafka's FinalizedFeaturesEpoch). v3 omits features whose minimum is 0 (KAFKA-17011), so
-    // kraft.version only from v4.
-    private static void AddFeatures(ApiVersionsResponse response, MetadataImage image, short version)
+    // Tagged fields: features this software supports (MetadataFeatures.Supported, kraft.version included: a quorum leader
+    // asks a new voter for it before adding it, KIP-853, and brokers report it too, as Kafka's do), and the levels
+    // finalized, with the image's offset as their epoch (Kafka's FinalizedFeaturesEpoch). v3 omits supported features
+    // whose minimum is 0 (KAFKA-17011), so kraft.version only from v4. Finalized levels of 0 are never listed (Kafka's
+    // ApiVersionsResponse leaves them out at every version): kraft.version, which Kafka's metadata cache adds to the
+    // image's finalized features from its Raft client, appears only in a dynamic quorum (level 1); 0 is passed for a
+    // controller listener.
+    private static void AddFeatures(ApiVersionsResponse response, MetadataImage image, short kraftVersion, short version)
     {
-        foreach (var (name, min, max) in SupportedFeatures)
+        foreach (var (name, min, max) in MetadataFeatures.Supported)
         {
             if (version >= 4 || min > 0)
             {
@@ -73,11 +73,23 @@ internal sealed class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVer
             }
         }
 
-        response.FinalizedFeaturesEpoch = image.FinalizedFeatures.IsEmpty ? -1 : image.Offset;
         foreach (var (name, level) in image.FinalizedFeatures)
         {
-            response.FinalizedFeatures.Add(new ApiVersionsResponse.FinalizedFeatureKey { Name = name, MinVersionLevel = level, MaxVersionLevel = level });
+            if (level != 0 && name != MetadataFeatures.KRaftVersion)
+            {
+                response.FinalizedFeatures.Add(new ApiVersionsResponse.FinalizedFeatureKey { Name = name, MinVersionLevel = level, MaxVersionLevel = level });
+            }
         }
+
+        if (kraftVersion != 0)
+        {
+            response.FinalizedFeatures.Add(new ApiVersionsResponse.FinalizedFeatureKey
+            {
+                Name = MetadataFeatures.KRaftVersion, MinVersionLevel = kraftVersion, MaxVersionLevel = kraftVersion,
+            });
+        }
+
+        response.FinalizedFeaturesEpoch = response.FinalizedFeatures.Count == 0 ? -1 : image.Offset;
     }
 
     /// <summary>The v0 body Kafka sends for a too-new ApiVersions request: the error and only its own range.</summary>

@@ -17,7 +17,8 @@ namespace Broker.Server.Raft;
 /// <c>broker.heartbeat.interval.ms</c> to whichever node leads (itself included). On stop, <see
 /// cref="ControlledShutdownAsync"/> asks for a controlled shutdown (heartbeats with WantShutDown) until the controller
 /// answers ShouldShutDown, as Kafka's BrokerLifecycleManager does. Runs in the background because a quorum needs a
-/// majority of nodes started before any registration can commit.
+/// majority of nodes started before any registration can commit. A sole voter (no controller.quorum.voters) runs the
+/// same duties with no channel: it always leads, so every registration and heartbeat goes through its own lifecycle.
 /// </summary>
 /// <remarks>Thread-safe: one background task owns the state (tests drive <see cref="StepAsync"/> themselves instead);
 /// <see cref="ControlledShutdownAsync"/> hands the request to it, and also checks the give-up rule (under a lock shared
@@ -26,12 +27,15 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
 {
     private readonly IMetadataStore _store;
     private readonly Func<(RaftRole Role, int Epoch, int LeaderId)> _quorumState;
-    private readonly IControllerChannel _channel;
+    private readonly IControllerChannel? _channel;
     private readonly BrokerLifecycle _lifecycle;
     private readonly ActiveControllerTasks? _controllerTasks;
     // Kafka asks again only at the heartbeat interval (2 s by default) until the controller has moved the leaderships;
     // asking more often while shutting down ends a controlled shutdown within a fraction of a second of the moves.
     private const long ShutdownHeartbeatIntervalMs = 250;
+    // When the controller does not grant the first WantShutDown, Kafka's BrokerLifecycleManager asks again 50 ms later:
+    // the grant often waits only for this broker to report the metadata that moved its leaderships.
+    private const long FirstShutdownRetryMs = 50;
     private static readonly TimeSpan GiveUpCheckInterval = TimeSpan.FromMilliseconds(100);
     private readonly Lock _giveUpLock = new();
     private readonly long _heartbeatIntervalMs;
@@ -49,14 +53,15 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
     private long _brokerEpoch = -1;
     private long _lastHeartbeatMs = -1;
     private bool _shutdownAsked;
+    private int _shutdownRefusals;
     private long _leaderlessSinceMs = -1;
 
     /// <param name="store">The metadata quorum's store (image and commits).</param>
     /// <param name="quorumState">This node's Raft role, epoch and the leader it knows.</param>
-    /// <param name="channel">Requests to a remote active controller.</param>
+    /// <param name="channel">Requests to a remote active controller; null for a sole voter, which is always its own.</param>
     /// <param name="controllerTasks">The active controller's periodic tasks; null runs none (tests of the broker side).</param>
     /// <param name="registered">Called once with the broker epoch; null for a controller-only node (nothing to register).</param>
-    public QuorumMembership(IMetadataStore store, Func<(RaftRole Role, int Epoch, int LeaderId)> quorumState, IControllerChannel channel,
+    public QuorumMembership(IMetadataStore store, Func<(RaftRole Role, int Epoch, int LeaderId)> quorumState, IControllerChannel? channel,
         BrokerLifecycle lifecycle, ActiveControllerTasks? controllerTasks, long heartbeatIntervalMs, int nodeId,
         IReadOnlyList<BrokerEndpoint> endpoints, string? rack, Action<long>? registered, TimeProvider time, ILogger logger)
     {
@@ -78,7 +83,8 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
     public long BrokerEpoch => Volatile.Read(ref _brokerEpoch);
 
     /// <summary>Completes with true when the controller granted the controlled shutdown (ShouldShutDown), with false
-    /// when no controller was known for <see cref="LeaderlessGiveUp"/> while asking.</summary>
+    /// when no controller was known for <see cref="LeaderlessGiveUp"/> while asking or when the controller no longer
+    /// knows this broker epoch (STALE_BROKER_EPOCH: unregistered or replaced).</summary>
     public Task<bool> ShutdownDone => _shutdownDone.Task;
 
     /// <summary>
@@ -94,6 +100,16 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
     /// moment, not from its resignation a check-quorum period later. Null: never leaderless while leading.
     /// </summary>
     public Func<long>? MajorityContactMs { get; init; }
+
+    /// <summary>
+    /// This node is the whole quorum (no controller.quorum.voters): it registers before its controller's periodic tasks
+    /// first run. Those give every unfenced registration a fresh session, since its broker may have heartbeated to an
+    /// earlier controller; but a sole voter's only earlier controller is this node's own earlier process, so an unfenced
+    /// registration left by it (a crash, or a log written before sole voters registered) belongs to a process that is
+    /// gone. Registering first replaces it at once, where Kafka's single combined node waits out
+    /// <c>broker.session.timeout.ms</c> (DUPLICATE_BROKER_REGISTRATION until then).
+    /// </summary>
+    public bool IsSoleVoter { get; init; }
 
     public void Start() => _run = Task.Run(RunAsync);
 
@@ -171,7 +187,8 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
 
             try
             {
-                var pause = _brokerEpoch >= 0 && !_shutdownRequested.Task.IsCompleted ? Math.Min(500, Math.Max(50, _heartbeatIntervalMs / 2)) : 100;
+                var pause = _shutdownRequested.Task.IsCompleted ? FirstShutdownRetryMs
+                    : _brokerEpoch >= 0 ? Math.Min(500, Math.Max(50, _heartbeatIntervalMs / 2)) : 100;
                 var delay = Task.Delay(TimeSpan.FromMilliseconds(pause), _time, token);
                 if (_shutdownRequested.Task.IsCompleted)
                 {
@@ -200,7 +217,8 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
             await _store.CommitAsync(bootstrap, token).ConfigureAwait(false);
         }
 
-        if (_controllerTasks is not null)
+        var registerFirst = IsSoleVoter && _registered is not null && _brokerEpoch < 0;
+        if (_controllerTasks is not null && !registerFirst)
         {
             if (role == RaftRole.Leader)
             {
@@ -258,8 +276,10 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var wantShutDown = _shutdownRequested.Task.IsCompleted;
         var firstShutdownRequest = wantShutDown && !_shutdownAsked;
-        if (_shutdownDone.Task.IsCompleted
-            || (!firstShutdownRequest && _lastHeartbeatMs >= 0 && now - _lastHeartbeatMs < (wantShutDown ? Math.Min(_heartbeatIntervalMs, ShutdownHeartbeatIntervalMs) : _heartbeatIntervalMs)))
+        var intervalMs = !wantShutDown ? _heartbeatIntervalMs
+            : _shutdownRefusals == 1 ? FirstShutdownRetryMs
+            : Math.Min(_heartbeatIntervalMs, ShutdownHeartbeatIntervalMs);
+        if (_shutdownDone.Task.IsCompleted || (!firstShutdownRequest && _lastHeartbeatMs >= 0 && now - _lastHeartbeatMs < intervalMs))
         {
             return;
         }
@@ -268,7 +288,15 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
         _lastHeartbeatMs = now;
         _shutdownAsked |= wantShutDown;
         var result = await SendHeartbeatAsync(leader, _brokerEpoch, wantShutDown, token).ConfigureAwait(false);
-        if (result.Error != ErrorCode.None)
+        if (result.Error == ErrorCode.StaleBrokerEpoch && wantShutDown)
+        {
+            // This incarnation is no longer registered (UnregisterBroker, or a newer incarnation took its place): the
+            // controller already moved whatever it led, so there is nothing left to ask for. Kafka's broker keeps asking
+            // until its own shutdown timeout.
+            LogShutdownUnregistered(_logger, _nodeId, _brokerEpoch);
+            _shutdownDone.TrySetResult(false);
+        }
+        else if (result.Error != ErrorCode.None)
         {
             LogRefused(_logger, "BrokerHeartbeat", (short)result.Error);
         }
@@ -276,6 +304,10 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
         {
             LogShutdownGranted(_logger, _nodeId, leader);
             _shutdownDone.TrySetResult(true);
+        }
+        else if (wantShutDown)
+        {
+            _shutdownRefusals++;
         }
     }
 
@@ -388,7 +420,7 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
             request.Features.Add(new BrokerRegistrationRequest.Feature { Name = name, MinSupportedVersion = min, MaxSupportedVersion = max });
         }
 
-        return await _channel.RegisterAsync(leader, request, token).ConfigureAwait(false);
+        return await Channel.RegisterAsync(leader, request, token).ConfigureAwait(false);
     }
 
     /// <summary>One heartbeat at the active controller: through the lifecycle when this node is it, else over the wire.</summary>
@@ -408,14 +440,21 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
             CurrentMetadataOffset = offset,
             WantShutDown = wantShutDown,
         };
-        return await _channel.HeartbeatAsync(leader, heartbeat, token).ConfigureAwait(false);
+        return await Channel.HeartbeatAsync(leader, heartbeat, token).ConfigureAwait(false);
     }
+
+    private IControllerChannel Channel =>
+        _channel ?? throw new InvalidOperationException($"Node {_nodeId} has no channel to a remote controller (a sole voter leads its own quorum).");
 
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _run.ConfigureAwait(false);
-        await _channel.DisposeAsync().ConfigureAwait(false);
+        if (_channel is not null)
+        {
+            await _channel.DisposeAsync().ConfigureAwait(false);
+        }
+
         _stopping.Dispose();
     }
 
@@ -433,6 +472,9 @@ internal sealed partial class QuorumMembership : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Broker {NodeId}: no quorum leader with a majority for {Ms} ms; shutting down without a controlled shutdown")]
     private static partial void LogShutdownLeaderless(ILogger logger, int nodeId, long ms);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker {NodeId}: broker epoch {BrokerEpoch} is no longer registered at the controller; shutting down without a controlled shutdown")]
+    private static partial void LogShutdownUnregistered(ILogger logger, int nodeId, long brokerEpoch);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Broker {NodeId}: controlled shutdown not granted within {BoundMs} ms; shutting down anyway")]
     private static partial void LogShutdownTimedOut(ILogger logger, int nodeId, long boundMs);
