@@ -294,7 +294,7 @@ public sealed class SoleVoterLifecycleTests : IDisposable
     [Fact]
     public async Task StartAsync_DataDirWrittenBeforeRaft_RegistersAndServesItsTopic()
     {
-        CopyDirectory(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pre-raft-single-node"), _root);
+        PreRaftDataDir.CopyTo(_root);
         var oldEpoch = MetadataLog().Select(r => r.Record).OfType<RegisterBrokerRecord>().Single().BrokerEpoch;
 
         var broker = await BrokerHost.StartAsync(Config(), NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
@@ -310,20 +310,6 @@ public sealed class SoleVoterLifecycleTests : IDisposable
         finally
         {
             await broker.DisposeAsync();
-        }
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-
-        foreach (var dir in Directory.GetDirectories(from))
-        {
-            CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
         }
     }
 }

@@ -73,7 +73,7 @@ public sealed class SoleVoterStartupTests : IDisposable
     [Fact]
     public async Task Create_DataDirWrittenBeforeRaft_ReplaysItAndAppendsAfterIt()
     {
-        CopyDirectory(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pre-raft-single-node"), _root);
+        PreRaftDataDir.CopyTo(_root);
 
         using (var components = BrokerComponents.Create(Config(), NullLoggerFactory.Instance, TimeProvider.System))
         {
@@ -119,19 +119,5 @@ public sealed class SoleVoterStartupTests : IDisposable
         var quorum = QuorumSettings.SoleVoter(Config());
 
         Assert.Equal([new VoterEndpoint(1, "127.0.0.1", 0)], quorum.Voters);
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-
-        foreach (var dir in Directory.GetDirectories(from))
-        {
-            CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
-        }
     }
 }
