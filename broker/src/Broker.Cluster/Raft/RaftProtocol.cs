@@ -29,9 +29,6 @@ internal static class RaftProtocol
     /// <summary>POSITION_OUT_OF_RANGE: a FetchSnapshot position past the snapshot's size.</summary>
     public const short PositionOutOfRange = 99;
 
-    /// <summary>The name kraft.version has in ApiVersions' SupportedFeatures (Kafka's KRaftVersion.FEATURE_NAME).</summary>
-    public const string KRaftVersionFeature = MetadataFeatures.KRaftVersion;
-
     /// <summary>
     /// The leader's ApiVersions request to a new voter (KIP-853), asking which kraft.version range it supports. Meant for
     /// v4: v3 leaves out features whose minimum is 0, which kraft.version's is. The software name and version are the
@@ -45,7 +42,7 @@ internal static class RaftProtocol
     {
         foreach (var feature in response.SupportedFeatures)
         {
-            if (feature.Name == KRaftVersionFeature)
+            if (feature.Name == MetadataFeatures.KRaftVersion)
             {
                 return (feature.MinVersion, feature.MaxVersion);
             }

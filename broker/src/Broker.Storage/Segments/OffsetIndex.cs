@@ -14,12 +14,8 @@ internal sealed class OffsetIndex : IndexFile
     /// <summary>How many of the newest entries are kept in memory as well (see <see cref="_recent"/>).</summary>
     internal const int RecentEntries = 64;
 
-    // The newest entry packed as (relativeOffset << 32) | position, or -1. Tail fetches (the common case) are answered
-    // from it without a file read. A reader may see an entry newer than the count it loaded; any real entry is a
-    // valid lower bound, so that is harmless.
-    private long _lastEntry = -1;
-
-    // Entry j (packed like _lastEntry) in slot j % RecentEntries, for the newest RecentEntries entries. Once batches
+    // Entry j packed as (relativeOffset << 32) | position (-1: none) in slot j % RecentEntries, for the newest
+    // RecentEntries entries; tail lookups (the common case) are answered from them without a file read. Once batches
     // are bigger than index.interval.bytes every batch has an entry, and a caught-up follower or consumer asks for the
     // first offset of the newest batch, which is below that batch's own (last-offset) entry: without these, each such
     // fetch binary-searched the file, one pread per probe (most of the RF 3 benchmark's reads). A slot a reader reads
@@ -39,7 +35,7 @@ internal sealed class OffsetIndex : IndexFile
     {
         get
         {
-            var last = Volatile.Read(ref _lastEntry);
+            var last = Newest();
             return last < 0 ? 0 : (int)last;
         }
     }
@@ -60,7 +56,6 @@ internal sealed class OffsetIndex : IndexFile
         // The slot before the count: a reader that sees the new count sees the new slot.
         Volatile.Write(ref _recent[Entries % RecentEntries], packed);
         AppendEntry(entry);
-        Volatile.Write(ref _lastEntry, packed);
     }
 
     /// <summary>
@@ -75,12 +70,7 @@ internal sealed class OffsetIndex : IndexFile
             return 0;
         }
 
-        var last = Volatile.Read(ref _lastEntry);
-        if (last >= 0 && (last >> 32) <= relative)
-        {
-            return (int)last;
-        }
-
+        // The newest entry is the first one tried.
         var count = Entries;
         if (TryFloorInRecent(count, relative, out var recent))
         {
@@ -139,7 +129,7 @@ internal sealed class OffsetIndex : IndexFile
     public int FloorPosition(long maxPosition, long offsetLimit)
     {
         var relativeLimit = offsetLimit - BaseOffset;
-        var last = Volatile.Read(ref _lastEntry);
+        var last = Newest();
         if (last >= 0 && (int)last <= maxPosition && (last >> 32) < relativeLimit)
         {
             return (int)last;
@@ -222,7 +212,6 @@ internal sealed class OffsetIndex : IndexFile
         Array.Fill(_recent, -1);
         if (entries == 0)
         {
-            Volatile.Write(ref _lastEntry, -1);
             return;
         }
 
@@ -230,17 +219,23 @@ internal sealed class OffsetIndex : IndexFile
         Span<byte> tail = stackalloc byte[RecentEntries * EntrySize];
         tail = tail[..((entries - first) * EntrySize)];
         ReadEntries(first, tail);
-        var packed = -1L;
         for (var j = first; j < entries; j++)
         {
             var entry = tail[((j - first) * EntrySize)..];
             var relative = BinaryPrimitives.ReadInt32BigEndian(entry);
             var position = BinaryPrimitives.ReadInt32BigEndian(entry[4..]);
-            packed = relative < 0 || position < 0 ? -1 : Pack(relative, position);
-            Volatile.Write(ref _recent[j % RecentEntries], packed);
+            Volatile.Write(ref _recent[j % RecentEntries], relative < 0 || position < 0 ? -1 : Pack(relative, position));
         }
+    }
 
-        Volatile.Write(ref _lastEntry, packed);
+    /// <summary>
+    /// The newest entry, packed, or -1. A reader may see one newer than the count it loaded (the writer moved on by
+    /// <see cref="RecentEntries"/> meanwhile); any real entry is a valid lower bound, so that is harmless.
+    /// </summary>
+    private long Newest()
+    {
+        var count = Entries;
+        return count == 0 ? -1 : Volatile.Read(ref _recent[(count - 1) % RecentEntries]);
     }
 
     private static long Pack(int relative, int position) => ((long)relative << 32) | (uint)position;
