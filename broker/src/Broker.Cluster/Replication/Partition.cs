@@ -9,6 +9,13 @@ namespace Broker.Cluster.Replication;
 /// its followers (<see cref="ReplicaSet"/>) and the high watermark they allow, and the signals that wake fetches parked
 /// waiting for data and acks=all produces waiting for the high watermark. Appends are serialised by the log, leader
 /// appends and role changes by a role lock; the signal swaps are guarded by a small lock. Thread-safe.
+/// <para>
+/// Waking: on the two hot paths, a client append and a follower's fetch, the waiters run on the calling thread, as
+/// Kafka completes its delayed fetches and produces on the request thread that made them completable; handing each to
+/// the thread pool cost a thread wake-up per waiter, which on a small machine was most of the replication CPU. Every other
+/// path (role changes, appends by the coordinators, which may hold their own locks) hands them to the thread pool.
+/// Either way the signal is taken out under the lock and completed after it is released.
+/// </para>
 /// </summary>
 public sealed class Partition
 {
@@ -70,8 +77,8 @@ public sealed class Partition
             ApplyLeadershipLocked(localId, info, replicaLagTimeMaxMs, nowMs);
         }
 
-        MaybeAdvanceHighWatermark();
-        SignalHighWatermark();
+        MaybeAdvanceHighWatermark(inline: false);
+        SignalHighWatermark(inline: false);
     }
 
     private void ApplyLeadershipLocked(int localId, PartitionInfo info, long replicaLagTimeMaxMs, long nowMs)
@@ -111,8 +118,8 @@ public sealed class Partition
             _replicaSet = null;
         }
 
-        SignalHighWatermark();
-        Signal();
+        SignalHighWatermark(inline: false);
+        Signal(inline: false);
     }
 
     /// <summary>
@@ -120,8 +127,10 @@ public sealed class Partition
     /// for a request that checked leadership just before): checks its producer epoch and sequence, assigns offsets
     /// in place, writes it, advances the high watermark as far as the in-sync replicas allow (at once with no
     /// followers), then wakes parked fetches. A duplicate or rejected batch writes nothing (see <see cref="AppendResult"/>).
+    /// <paramref name="wakeInline"/>: the woken fetches run on this thread before the call returns (the produce path,
+    /// which holds no lock); otherwise they are handed to the thread pool.
     /// </summary>
-    public AppendResult AppendAsLeader(Memory<byte> batches, long nowMs)
+    public AppendResult AppendAsLeader(Memory<byte> batches, long nowMs, bool wakeInline = false)
     {
         var config = _config;
         AppendResult result;
@@ -144,8 +153,8 @@ public sealed class Partition
             return result;
         }
 
-        MaybeAdvanceHighWatermark();
-        Signal();
+        MaybeAdvanceHighWatermark(wakeInline);
+        Signal(wakeInline);
         return result;
     }
 
@@ -187,7 +196,8 @@ public sealed class Partition
 
     /// <summary>
     /// A follower fetched from <paramref name="fetchOffset"/>: its progress may move the high watermark (waking acks=all
-    /// produces) and may qualify it for the ISR, in which case the change to propose is returned.
+    /// produces, which run on this thread before the call returns) and may qualify it for the ISR, in which case the change
+    /// to propose is returned.
     /// </summary>
     internal IsrChange? OnFollowerFetch(int replicaId, long fetchOffset, long followerLogStartOffset, long brokerEpoch, long nowMs, bool isrEligible = true)
     {
@@ -197,7 +207,7 @@ public sealed class Partition
         }
 
         var change = set.OnFollowerFetch(replicaId, fetchOffset, followerLogStartOffset, brokerEpoch, Log.LogEndOffset, Log.HighWatermark, nowMs, isrEligible);
-        MaybeAdvanceHighWatermark();
+        MaybeAdvanceHighWatermark(inline: true);
         return change;
     }
 
@@ -205,7 +215,7 @@ public sealed class Partition
     /// As a follower: the high watermark moved, so consumers fetching from this replica (KIP-392) may see more; wakes
     /// their parked fetches, as a leader's append does.
     /// </summary>
-    internal void OnFollowerHighWatermarkMoved() => Signal();
+    internal void OnFollowerHighWatermarkMoved() => Signal(inline: false);
 
     /// <summary>
     /// A task that completes at the next append. Take it before reading, then wait on it if the read
@@ -215,7 +225,7 @@ public sealed class Partition
     {
         lock (_signalLock)
         {
-            _appended ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _appended ??= new TaskCompletionSource();
             return _appended.Task;
         }
     }
@@ -224,12 +234,12 @@ public sealed class Partition
     {
         lock (_signalLock)
         {
-            _highWatermarkMoved ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _highWatermarkMoved ??= new TaskCompletionSource();
             return _highWatermarkMoved.Task;
         }
     }
 
-    private void MaybeAdvanceHighWatermark()
+    private void MaybeAdvanceHighWatermark(bool inline)
     {
         if (!IsLeader)
         {
@@ -240,14 +250,14 @@ public sealed class Partition
         if (target is { } offset && offset > Log.HighWatermark)
         {
             Log.HighWatermark = offset;
-            SignalHighWatermark();
+            SignalHighWatermark(inline);
 
             // Consumers read up to the high watermark: data that just became visible wakes their parked fetches.
-            Signal();
+            Signal(inline);
         }
     }
 
-    private void SignalHighWatermark()
+    private void SignalHighWatermark(bool inline)
     {
         TaskCompletionSource? signal;
         lock (_signalLock)
@@ -256,10 +266,10 @@ public sealed class Partition
             _highWatermarkMoved = null;
         }
 
-        signal?.TrySetResult();
+        Complete(signal, inline);
     }
 
-    private void Signal()
+    private void Signal(bool inline)
     {
         TaskCompletionSource? signal;
         lock (_signalLock)
@@ -268,6 +278,25 @@ public sealed class Partition
             _appended = null;
         }
 
-        signal?.TrySetResult();
+        Complete(signal, inline);
+    }
+
+    // The signals run their waiters synchronously (see the class remarks), so a caller that may hold a lock of its own
+    // completes them from the thread pool instead.
+    private static void Complete(TaskCompletionSource? signal, bool inline)
+    {
+        if (signal is null)
+        {
+            return;
+        }
+
+        if (inline)
+        {
+            signal.TrySetResult();
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.TrySetResult(), signal, preferLocal: false);
+        }
     }
 }

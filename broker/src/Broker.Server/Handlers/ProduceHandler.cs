@@ -210,7 +210,7 @@ internal sealed class ProduceHandler : ApiHandler<ProduceRequest, ProduceRespons
                 writable = MemoryMarshal.AsMemory(recompressed.WrittenMemory);
             }
 
-            appended = partition.AppendAsLeader(writable, nowMs);
+            appended = partition.AppendAsLeader(writable, nowMs, wakeInline: true);
         }
         catch (IOException e)
         {

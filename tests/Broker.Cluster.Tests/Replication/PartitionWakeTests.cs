@@ -1,0 +1,152 @@
+using Broker.Cluster.Controller;
+using Broker.Cluster.Metadata;
+using Broker.Cluster.Replication;
+using Broker.Protocol;
+using Broker.Protocol.Metadata;
+using Broker.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Broker.Cluster.Tests.Replication;
+
+/// <summary>
+/// Which thread runs the waiters a partition wakes: a client append (the produce path) and a follower's fetch run parked
+/// fetches and acks=all produces on the calling thread before returning; every other path hands them to the thread pool.
+/// </summary>
+public sealed class PartitionWakeTests : IDisposable
+{
+    private const int Me = 1;
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
+    private readonly TempLogs _logs;
+    private readonly ReplicaManager _replicas;
+    private MetadataImage _image;
+
+    public PartitionWakeTests()
+    {
+        _logs = new TempLogs(_time);
+        _replicas = new ReplicaManager(Me, _logs.Manager, (_, _) => LogConfig.Default with { FileDeleteDelayMs = 0 },
+            new ReplicaManagerOptions(10_000, _time, (_, _) => Task.FromResult(new AlterIsrResult(ErrorCode.None, null))),
+            NullLogger<ReplicaManager>.Instance);
+        var image = new MetadataImageBuilder(MetadataImage.Empty("cluster", 1));
+        image.Apply(new TopicRecord { Name = "t", TopicId = TempLogs.TopicId }, 1);
+        image.Apply(new PartitionRecord { PartitionId = 0, TopicId = TempLogs.TopicId, Replicas = [1, 2, 3], Isr = [1, 2, 3], Leader = Me, LeaderEpoch = 0, PartitionEpoch = 0 }, 2);
+        _image = image.Build();
+        _replicas.Apply(_image);
+    }
+
+    public void Dispose()
+    {
+        _replicas.StopProposals();
+        _logs.Dispose();
+    }
+
+    private Partition Partition => _replicas.All().Single();
+
+    /// <summary>Records the thread a continuation of <paramref name="task"/> ran on and whether the caller was still inside its call.</summary>
+    private sealed class Observer
+    {
+        private readonly TaskCompletionSource<(int Thread, bool DuringCall)> _ran = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile bool _inCall;
+
+        public Observer(Task task) =>
+            task.ContinueWith(_ => _ran.TrySetResult((Environment.CurrentManagedThreadId, _inCall)), TaskContinuationOptions.ExecuteSynchronously);
+
+        public Task<(int Thread, bool DuringCall)> Ran => _ran.Task;
+
+        public void Call(Action action)
+        {
+            _inCall = true;
+            try
+            {
+                action();
+            }
+            finally
+            {
+                _inCall = false;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AppendAsLeader_WakeInline_ParkedFetchRunsOnTheCallingThreadBeforeItReturns()
+    {
+        var observer = new Observer(Partition.NextAppend());
+        var caller = Environment.CurrentManagedThreadId;
+
+        observer.Call(() => Assert.Equal(ErrorCode.None, Partition.AppendAsLeader(LeaderBatches.Batch(0, 2, 0), _time.GetUtcNow().ToUnixTimeMilliseconds(), wakeInline: true).Error));
+
+        Assert.True(observer.Ran.IsCompleted);
+        Assert.Equal((caller, true), await observer.Ran);
+    }
+
+    [Fact]
+    public async Task AppendAsLeader_Default_ParkedFetchWokenFromThePool()
+    {
+        var observer = new Observer(Partition.NextAppend());
+        var caller = Environment.CurrentManagedThreadId;
+
+        observer.Call(() => Assert.Equal(ErrorCode.None, Partition.AppendAsLeader(LeaderBatches.Batch(0, 2, 0), _time.GetUtcNow().ToUnixTimeMilliseconds()).Error));
+
+        var (thread, duringCall) = await observer.Ran.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(thread == caller && duringCall, "the waiter ran inside the append on the caller's thread");
+    }
+
+    [Fact]
+    public async Task OnFollowerFetch_HighWatermarkReachesTheBatch_AcksAllWaiterCompletesBeforeItReturns()
+    {
+        var end = Partition.AppendAsLeader(LeaderBatches.Batch(0, 3, 0), _time.GetUtcNow().ToUnixTimeMilliseconds(), wakeInline: true).LastOffset + 1;
+        var waiter = Partition.WaitForHighWatermarkAsync(end, CancellationToken.None);
+        Assert.False(waiter.IsCompleted);
+
+        // On a pool thread, as a request handler is: a test's synchronization context would make the await queue itself.
+        var completedBeforeReturn = await Task.Run(() =>
+        {
+            _replicas.OnFollowerFetch(Partition, 2, end, 0, -1);
+            Assert.False(waiter.IsCompleted);
+            _replicas.OnFollowerFetch(Partition, 3, end, 0, -1);
+            return waiter.IsCompleted;
+        });
+
+        Assert.Equal(end, Partition.Log.HighWatermark);
+        Assert.True(completedBeforeReturn, "the acks=all waiter was not completed by the fetch that moved the high watermark");
+        Assert.Equal(ErrorCode.None, await waiter);
+    }
+
+    [Fact]
+    public async Task OnFollowerFetch_HighWatermarkMoves_ParkedConsumerFetchRunsOnTheCallingThread()
+    {
+        var end = Partition.AppendAsLeader(LeaderBatches.Batch(0, 1, 0), _time.GetUtcNow().ToUnixTimeMilliseconds(), wakeInline: true).LastOffset + 1;
+        var observer = new Observer(Partition.NextAppend());
+        var caller = Environment.CurrentManagedThreadId;
+
+        observer.Call(() =>
+        {
+            _replicas.OnFollowerFetch(Partition, 2, end, 0, -1);
+            _replicas.OnFollowerFetch(Partition, 3, end, 0, -1);
+        });
+
+        Assert.True(observer.Ran.IsCompleted);
+        Assert.Equal((caller, true), await observer.Ran);
+    }
+
+    [Fact]
+    public async Task LeadershipMoves_WaitersWokenFromThePoolWithNotLeader()
+    {
+        var end = Partition.AppendAsLeader(LeaderBatches.Batch(0, 1, 0), _time.GetUtcNow().ToUnixTimeMilliseconds(), wakeInline: true).LastOffset + 1;
+        var waiter = Partition.WaitForHighWatermarkAsync(end, CancellationToken.None).AsTask();
+        var fetch = new Observer(Partition.NextAppend());
+        var produce = new Observer(waiter);
+        var builder = new MetadataImageBuilder(_image);
+        builder.Apply(new PartitionChangeRecord { TopicId = TempLogs.TopicId, PartitionId = 0, Leader = 2 }, 3);
+
+        var caller = Environment.CurrentManagedThreadId;
+
+        produce.Call(() => fetch.Call(() => _replicas.Apply(builder.Build())));
+
+        Assert.Equal(ErrorCode.NotLeaderOrFollower, await waiter.WaitAsync(TimeSpan.FromSeconds(10)));
+        foreach (var (thread, duringCall) in new[] { await fetch.Ran.WaitAsync(TimeSpan.FromSeconds(10)), await produce.Ran.WaitAsync(TimeSpan.FromSeconds(10)) })
+        {
+            Assert.False(thread == caller && duringCall, "a waiter ran inside the image change on the caller's thread");
+        }
+    }
+}
