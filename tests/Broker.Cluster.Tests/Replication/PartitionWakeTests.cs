@@ -12,6 +12,7 @@ namespace Broker.Cluster.Tests.Replication;
 /// <summary>
 /// Which thread runs the waiters a partition wakes: a client append (the produce path) and a follower's fetch run parked
 /// fetches and acks=all produces on the calling thread before returning; every other path hands them to the thread pool.
+/// And which acks=all waiters a high-watermark move releases: those whose batches it covers, in any order of arrival.
 /// </summary>
 public sealed class PartitionWakeTests : IDisposable
 {
@@ -24,7 +25,7 @@ public sealed class PartitionWakeTests : IDisposable
     public PartitionWakeTests()
     {
         _logs = new TempLogs(_time);
-        _replicas = new ReplicaManager(Me, _logs.Manager, (_, _) => LogConfig.Default with { FileDeleteDelayMs = 0 },
+        _replicas = new ReplicaManager(Me, _logs.Manager, (_, _) => LogConfig.Default with { FileDeleteDelayMs = 0, MinInsyncReplicas = 2 },
             new ReplicaManagerOptions(10_000, _time, (_, _) => Task.FromResult(new AlterIsrResult(ErrorCode.None, null))),
             NullLogger<ReplicaManager>.Instance);
         var image = new MetadataImageBuilder(MetadataImage.Empty("cluster", 1));
@@ -148,5 +149,109 @@ public sealed class PartitionWakeTests : IDisposable
         {
             Assert.False(thread == caller && duringCall, "a waiter ran inside the image change on the caller's thread");
         }
+    }
+
+    private long Append(int records) =>
+        Partition.AppendAsLeader(LeaderBatches.Batch(0, records, 0), _time.GetUtcNow().ToUnixTimeMilliseconds(), wakeInline: true).LastOffset + 1;
+
+    private Task FollowersFetchAsync(long offset) => Task.Run(() =>
+    {
+        _replicas.OnFollowerFetch(Partition, 2, offset, 0, -1);
+        _replicas.OnFollowerFetch(Partition, 3, offset, 0, -1);
+    });
+
+    [Fact]
+    public async Task HighWatermarkMoves_ReleasesOnlyTheWaitersItCovers()
+    {
+        var first = Append(2);
+        var second = Append(3);
+        var third = Append(1);
+        // Registered out of offset order, as produces on different connections may be.
+        var waitThird = Partition.WaitForHighWatermarkAsync(third, CancellationToken.None).AsTask();
+        var waitFirst = Partition.WaitForHighWatermarkAsync(first, CancellationToken.None).AsTask();
+        var waitSecond = Partition.WaitForHighWatermarkAsync(second, CancellationToken.None).AsTask();
+
+        await FollowersFetchAsync(second);
+
+        Assert.Equal(ErrorCode.None, await waitFirst.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(ErrorCode.None, await waitSecond.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.False(waitThird.IsCompleted);
+
+        await FollowersFetchAsync(third);
+        Assert.Equal(ErrorCode.None, await waitThird.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task WaiterTimesOut_ThrowsAndALaterMoveStillReleasesTheOthers()
+    {
+        var first = Append(1);
+        var second = Append(1);
+        using var timeout = new CancellationTokenSource();
+        var timedOut = Partition.WaitForHighWatermarkAsync(first, timeout.Token).AsTask();
+        var waiting = Partition.WaitForHighWatermarkAsync(second, CancellationToken.None).AsTask();
+
+        await timeout.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => timedOut);
+        Assert.False(waiting.IsCompleted);
+        await FollowersFetchAsync(second);
+        Assert.Equal(ErrorCode.None, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task IsrShrinksBelowMinInsyncReplicas_WaiterWaitsWhileTheHighWatermarkStops()
+    {
+        var end = Append(1);
+        var waiter = Partition.WaitForHighWatermarkAsync(end, CancellationToken.None).AsTask();
+        ApplyIsr(Me, 2);
+        await FollowersFetchAsync(end);
+        Assert.Equal(ErrorCode.None, await waiter.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        var next = Append(1);
+        var stopped = Partition.WaitForHighWatermarkAsync(next, CancellationToken.None).AsTask();
+        ApplyIsr(Me);
+        await FollowersFetchAsync(next);
+
+        // Kafka stops the high watermark while the ISR is below min.insync.replicas 2: the produce waits for its timeout.
+        Assert.Equal(end, Partition.Log.HighWatermark);
+        await Task.Delay(50);
+        Assert.False(stopped.IsCompleted);
+    }
+
+    [Fact]
+    public async Task IsrShrinksBelowMinInsyncReplicasAfterTheHighWatermarkCoveredTheBatch_NotEnoughReplicasAfterAppend()
+    {
+        var end = Append(1);
+        await FollowersFetchAsync(end);
+        ApplyIsr(Me);
+
+        var waiter = Partition.WaitForHighWatermarkAsync(end, CancellationToken.None);
+
+        Assert.True(waiter.IsCompleted);
+        Assert.Equal(ErrorCode.NotEnoughReplicasAfterAppend, await waiter);
+    }
+
+    private int _offset = 3;
+
+    private void ApplyIsr(params int[] isr)
+    {
+        var builder = new MetadataImageBuilder(_image);
+        builder.Apply(new PartitionChangeRecord { TopicId = TempLogs.TopicId, PartitionId = 0, Isr = [.. isr] }, _offset++);
+        _image = builder.Build();
+        _replicas.Apply(_image);
+    }
+
+    [Fact]
+    public async Task NotLeader_WaiterAnsweredAtOnce()
+    {
+        var end = Append(1);
+        var builder = new MetadataImageBuilder(_image);
+        builder.Apply(new PartitionChangeRecord { TopicId = TempLogs.TopicId, PartitionId = 0, Leader = 2 }, 3);
+        _replicas.Apply(builder.Build());
+
+        var waiter = Partition.WaitForHighWatermarkAsync(end, CancellationToken.None);
+
+        Assert.True(waiter.IsCompleted);
+        Assert.Equal(ErrorCode.NotLeaderOrFollower, await waiter);
     }
 }

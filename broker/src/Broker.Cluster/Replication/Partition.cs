@@ -25,7 +25,10 @@ public sealed class Partition
     // log after the image made this replica a follower (the fetcher owns the log end from then on).
     private readonly Lock _roleLock = new();
     private TaskCompletionSource? _appended;
-    private TaskCompletionSource? _highWatermarkMoved;
+
+    // acks=all produces waiting for the high watermark, by the offset each needs (Kafka's delayed-produce purgatory): a
+    // move releases only those it covers, so a backlog of waiting requests costs nothing per move. Guarded by _signalLock.
+    private readonly PriorityQueue<TaskCompletionSource<ErrorCode>, long> _highWatermarkWaiters = new();
     private volatile LogConfig _config;
     private volatile ReplicaSet? _replicaSet;
 
@@ -78,7 +81,7 @@ public sealed class Partition
         }
 
         MaybeAdvanceHighWatermark(inline: false);
-        SignalHighWatermark(inline: false);
+        ReleaseHighWatermarkWaiters(inline: false);
     }
 
     private void ApplyLeadershipLocked(int localId, PartitionInfo info, long replicaLagTimeMaxMs, long nowMs)
@@ -118,7 +121,7 @@ public sealed class Partition
             _replicaSet = null;
         }
 
-        SignalHighWatermark(inline: false);
+        ReleaseHighWatermarkWaiters(inline: false);
         Signal(inline: false);
     }
 
@@ -175,23 +178,35 @@ public sealed class Partition
     /// </summary>
     public async ValueTask<ErrorCode> WaitForHighWatermarkAsync(long requiredOffset, CancellationToken cancellationToken)
     {
-        while (true)
+        if (!IsLeader || Log.HighWatermark >= requiredOffset)
         {
-            var moved = NextHighWatermarkChange();
-            if (!IsLeader)
-            {
-                return ErrorCode.NotLeaderOrFollower;
-            }
-
-            if (Log.HighWatermark >= requiredOffset)
-            {
-                return _replicaSet is { } set && set.MaximalIsr.Count < set.EffectiveMinIsr
-                    ? ErrorCode.NotEnoughReplicasAfterAppend
-                    : ErrorCode.None;
-            }
-
-            await moved.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return HighWatermarkOutcome();
         }
+
+        var waiter = new TaskCompletionSource<ErrorCode>();
+        lock (_signalLock)
+        {
+            _highWatermarkWaiters.Enqueue(waiter, requiredOffset);
+        }
+
+        // A move or a role change between the check above and the enqueue released the queue without this waiter.
+        ReleaseHighWatermarkWaiters(inline: true);
+        using var timeout = cancellationToken.UnsafeRegister(
+            static (state, token) => ((TaskCompletionSource<ErrorCode>)state!).TrySetCanceled(token), waiter);
+        return await waiter.Task.ConfigureAwait(false);
+    }
+
+    // What a produce whose batch the high watermark covers (or whose leadership moved) is answered.
+    private ErrorCode HighWatermarkOutcome()
+    {
+        if (!IsLeader)
+        {
+            return ErrorCode.NotLeaderOrFollower;
+        }
+
+        return _replicaSet is { } set && set.MaximalIsr.Count < set.EffectiveMinIsr
+            ? ErrorCode.NotEnoughReplicasAfterAppend
+            : ErrorCode.None;
     }
 
     /// <summary>
@@ -230,15 +245,6 @@ public sealed class Partition
         }
     }
 
-    private Task NextHighWatermarkChange()
-    {
-        lock (_signalLock)
-        {
-            _highWatermarkMoved ??= new TaskCompletionSource();
-            return _highWatermarkMoved.Task;
-        }
-    }
-
     private void MaybeAdvanceHighWatermark(bool inline)
     {
         if (!IsLeader)
@@ -250,23 +256,47 @@ public sealed class Partition
         if (target is { } offset && offset > Log.HighWatermark)
         {
             Log.HighWatermark = offset;
-            SignalHighWatermark(inline);
+            ReleaseHighWatermarkWaiters(inline);
 
             // Consumers read up to the high watermark: data that just became visible wakes their parked fetches.
             Signal(inline);
         }
     }
 
-    private void SignalHighWatermark(bool inline)
+    /// <summary>
+    /// Completes the acks=all waiters the high watermark now covers, all of them once this replica no longer leads. A
+    /// waiter already timed out is dropped here. One at a time, each completed outside the lock.
+    /// </summary>
+    private void ReleaseHighWatermarkWaiters(bool inline)
     {
-        TaskCompletionSource? signal;
-        lock (_signalLock)
+        while (true)
         {
-            signal = _highWatermarkMoved;
-            _highWatermarkMoved = null;
-        }
+            TaskCompletionSource<ErrorCode>? waiter;
+            lock (_signalLock)
+            {
+                if (!_highWatermarkWaiters.TryPeek(out waiter, out var offset) || (IsLeader && offset > Log.HighWatermark))
+                {
+                    return;
+                }
 
-        Complete(signal, inline);
+                _highWatermarkWaiters.Dequeue();
+            }
+
+            if (waiter.Task.IsCompleted)
+            {
+                continue;
+            }
+
+            var outcome = HighWatermarkOutcome();
+            if (inline)
+            {
+                waiter.TrySetResult(outcome);
+            }
+            else
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Waiter.TrySetResult(s.Outcome), (Waiter: waiter, Outcome: outcome), preferLocal: false);
+            }
+        }
     }
 
     private void Signal(bool inline)
