@@ -16,8 +16,7 @@ public sealed class FollowerRoleTests : IDisposable
     private readonly TempLogs _logs;
     private readonly ReplicaManager _replicas;
     private readonly RecordingFetchers _fetchers = new();
-    private MetadataImage _image = MetadataImage.Empty("cluster", 1);
-    private long _offset;
+    private readonly ImageCommits _images;
 
     public FollowerRoleTests()
     {
@@ -25,25 +24,14 @@ public sealed class FollowerRoleTests : IDisposable
         _replicas = new ReplicaManager(Me, _logs.Manager, (_, _) => LogConfig.Default with { FileDeleteDelayMs = 0 },
             new ReplicaManagerOptions(30_000, _clock, null), NullLogger<ReplicaManager>.Instance);
         _replicas.AttachFetchers(_fetchers);
+        _images = new ImageCommits(_replicas);
     }
 
     public void Dispose() => _logs.Dispose();
 
-    private void Commit(params IApiMessage[] records)
-    {
-        var builder = new MetadataImageBuilder(_image);
-        foreach (var record in records)
-        {
-            builder.Apply(record, ++_offset);
-        }
+    private void Commit(params IApiMessage[] records) => _images.Commit(records);
 
-        _image = builder.Build();
-        _replicas.Apply(_image);
-    }
-
-    private void CreateTopic(int leader, int leaderEpoch = 0) => Commit(
-        new TopicRecord { Name = "t", TopicId = TempLogs.TopicId },
-        new PartitionRecord { PartitionId = 0, TopicId = TempLogs.TopicId, Replicas = [1, 2, 3], Isr = [1, 2, 3], Leader = leader, LeaderEpoch = leaderEpoch, PartitionEpoch = 0 });
+    private void CreateTopic(int leader, int leaderEpoch = 0) => Commit(TestTopic.Topic(), TestTopic.Partition(leader, leaderEpoch));
 
     private void ChangeLeader(int leader) =>
         Commit(new PartitionChangeRecord { PartitionId = 0, TopicId = TempLogs.TopicId, Leader = leader });
@@ -152,7 +140,7 @@ public sealed class FollowerRoleTests : IDisposable
         var replicas = new ReplicaManager(Me, _logs.Manager, (_, _) => LogConfig.Default,
             new ReplicaManagerOptions(30_000, _clock, null), NullLogger<ReplicaManager>.Instance);
         CreateTopic(leader: 3, leaderEpoch: 4);
-        replicas.Apply(_image);
+        replicas.Apply(_images.Image);
         var late = new RecordingFetchers();
 
         replicas.AttachFetchers(late);

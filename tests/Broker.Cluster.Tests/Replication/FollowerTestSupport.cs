@@ -1,5 +1,7 @@
+using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
 using Broker.Protocol.Messages;
+using Broker.Protocol.Metadata;
 using Broker.Protocol.Records;
 using Broker.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -146,5 +148,39 @@ public abstract class ScriptedFetcherTestBase : IAsyncLifetime
             Time.Advance(TimeSpan.FromMilliseconds(Backoff));
             await Task.Delay(20);
         }
+    }
+}
+
+/// <summary>The metadata records of topic "t" with one partition on replicas 1, 2 and 3, all in sync. Stateless.</summary>
+internal static class TestTopic
+{
+    public static TopicRecord Topic() => new() { Name = "t", TopicId = TempLogs.TopicId };
+
+    public static PartitionRecord Partition(int leader, int leaderEpoch = 0) => new()
+    {
+        PartitionId = 0, TopicId = TempLogs.TopicId, Replicas = [1, 2, 3], Isr = [1, 2, 3], Leader = leader, LeaderEpoch = leaderEpoch, PartitionEpoch = 0,
+    };
+}
+
+/// <summary>
+/// The metadata log as a replica manager sees it: records committed one after another, each commit applied as a new
+/// image. Owned by one test.
+/// </summary>
+internal sealed class ImageCommits(ReplicaManager replicas)
+{
+    private long _offset;
+
+    public MetadataImage Image { get; private set; } = MetadataImage.Empty("cluster", 1);
+
+    public void Commit(params IApiMessage[] records)
+    {
+        var builder = new MetadataImageBuilder(Image);
+        foreach (var record in records)
+        {
+            builder.Apply(record, ++_offset);
+        }
+
+        Image = builder.Build();
+        replicas.Apply(Image);
     }
 }

@@ -29,8 +29,8 @@ public sealed class IsrProposalTests : IDisposable
         _replicas = new ReplicaManager(Me, _logs.Manager, (_, _) => LogConfig.Default with { FileDeleteDelayMs = 0 },
             new ReplicaManagerOptions(LagMs, _time, AlterAsync), NullLogger<ReplicaManager>.Instance);
         var image = new MetadataImageBuilder(MetadataImage.Empty("cluster", 1));
-        image.Apply(new TopicRecord { Name = "t", TopicId = TempLogs.TopicId }, 1);
-        image.Apply(new PartitionRecord { PartitionId = 0, TopicId = TempLogs.TopicId, Replicas = [1, 2, 3], Isr = [1, 2, 3], Leader = Me, LeaderEpoch = 0, PartitionEpoch = 0 }, 2);
+        image.Apply(TestTopic.Topic(), 1);
+        image.Apply(TestTopic.Partition(Me), 2);
         _replicas.Apply(image.Build());
     }
 

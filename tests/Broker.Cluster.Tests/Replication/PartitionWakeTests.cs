@@ -2,6 +2,7 @@ using Broker.Cluster.Controller;
 using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
 using Broker.Protocol;
+using Broker.Protocol.Messages;
 using Broker.Protocol.Metadata;
 using Broker.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,7 +21,7 @@ public sealed class PartitionWakeTests : IDisposable
     private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
     private readonly TempLogs _logs;
     private readonly ReplicaManager _replicas;
-    private MetadataImage _image;
+    private readonly ImageCommits _images;
 
     public PartitionWakeTests()
     {
@@ -28,11 +29,8 @@ public sealed class PartitionWakeTests : IDisposable
         _replicas = new ReplicaManager(Me, _logs.Manager, (_, _) => LogConfig.Default with { FileDeleteDelayMs = 0, MinInsyncReplicas = 2 },
             new ReplicaManagerOptions(10_000, _time, (_, _) => Task.FromResult(new AlterIsrResult(ErrorCode.None, null))),
             NullLogger<ReplicaManager>.Instance);
-        var image = new MetadataImageBuilder(MetadataImage.Empty("cluster", 1));
-        image.Apply(new TopicRecord { Name = "t", TopicId = TempLogs.TopicId }, 1);
-        image.Apply(new PartitionRecord { PartitionId = 0, TopicId = TempLogs.TopicId, Replicas = [1, 2, 3], Isr = [1, 2, 3], Leader = Me, LeaderEpoch = 0, PartitionEpoch = 0 }, 2);
-        _image = image.Build();
-        _replicas.Apply(_image);
+        _images = new ImageCommits(_replicas);
+        Commit(TestTopic.Topic(), TestTopic.Partition(Me));
     }
 
     public void Dispose()
@@ -42,6 +40,8 @@ public sealed class PartitionWakeTests : IDisposable
     }
 
     private Partition Partition => _replicas.All().Single();
+
+    private void Commit(params IApiMessage[] records) => _images.Commit(records);
 
     /// <summary>Records the thread a continuation of <paramref name="task"/> ran on and whether the caller was still inside its call.</summary>
     private sealed class Observer
@@ -137,12 +137,10 @@ public sealed class PartitionWakeTests : IDisposable
         var waiter = Partition.WaitForHighWatermarkAsync(end, CancellationToken.None).AsTask();
         var fetch = new Observer(Partition.NextAppend());
         var produce = new Observer(waiter);
-        var builder = new MetadataImageBuilder(_image);
-        builder.Apply(new PartitionChangeRecord { TopicId = TempLogs.TopicId, PartitionId = 0, Leader = 2 }, 3);
 
         var caller = Environment.CurrentManagedThreadId;
 
-        produce.Call(() => fetch.Call(() => _replicas.Apply(builder.Build())));
+        produce.Call(() => fetch.Call(() => Commit(new PartitionChangeRecord { TopicId = TempLogs.TopicId, PartitionId = 0, Leader = 2 })));
 
         Assert.Equal(ErrorCode.NotLeaderOrFollower, await waiter.WaitAsync(TimeSpan.FromSeconds(10)));
         foreach (var (thread, duringCall) in new[] { await fetch.Ran.WaitAsync(TimeSpan.FromSeconds(10)), await produce.Ran.WaitAsync(TimeSpan.FromSeconds(10)) })
@@ -231,23 +229,13 @@ public sealed class PartitionWakeTests : IDisposable
         Assert.Equal(ErrorCode.NotEnoughReplicasAfterAppend, await waiter);
     }
 
-    private int _offset = 3;
-
-    private void ApplyIsr(params int[] isr)
-    {
-        var builder = new MetadataImageBuilder(_image);
-        builder.Apply(new PartitionChangeRecord { TopicId = TempLogs.TopicId, PartitionId = 0, Isr = [.. isr] }, _offset++);
-        _image = builder.Build();
-        _replicas.Apply(_image);
-    }
+    private void ApplyIsr(params int[] isr) => Commit(new PartitionChangeRecord { TopicId = TempLogs.TopicId, PartitionId = 0, Isr = [.. isr] });
 
     [Fact]
     public async Task NotLeader_WaiterAnsweredAtOnce()
     {
         var end = Append(1);
-        var builder = new MetadataImageBuilder(_image);
-        builder.Apply(new PartitionChangeRecord { TopicId = TempLogs.TopicId, PartitionId = 0, Leader = 2 }, 3);
-        _replicas.Apply(builder.Build());
+        Commit(new PartitionChangeRecord { TopicId = TempLogs.TopicId, PartitionId = 0, Leader = 2 });
 
         var waiter = Partition.WaitForHighWatermarkAsync(end, CancellationToken.None);
 
