@@ -24,7 +24,7 @@ public sealed class Partition
     // Kafka's leaderIsrUpdateLock: a leader append and a role change never interleave, so no client batch lands in the
     // log after the image made this replica a follower (the fetcher owns the log end from then on).
     private readonly Lock _roleLock = new();
-    private TaskCompletionSource? _appended;
+    private TaskCompletionSource<bool>? _appended;
 
     // acks=all produces waiting for the high watermark, by the offset each needs (Kafka's delayed-produce purgatory): a
     // move releases only those it covers, so a backlog of waiting requests costs nothing per move. Guarded by _signalLock.
@@ -178,7 +178,7 @@ public sealed class Partition
     /// </summary>
     public async ValueTask<ErrorCode> WaitForHighWatermarkAsync(long requiredOffset, CancellationToken cancellationToken)
     {
-        if (!IsLeader || Log.HighWatermark >= requiredOffset)
+        if (Covers(requiredOffset))
         {
             return HighWatermarkOutcome();
         }
@@ -195,6 +195,9 @@ public sealed class Partition
             static (state, token) => ((TaskCompletionSource<ErrorCode>)state!).TrySetCanceled(token), waiter);
         return await waiter.Task.ConfigureAwait(false);
     }
+
+    // A produce needing the high watermark at offset is answered: it is covered, or this replica no longer leads.
+    private bool Covers(long offset) => !IsLeader || Log.HighWatermark >= offset;
 
     // What a produce whose batch the high watermark covers (or whose leadership moved) is answered.
     private ErrorCode HighWatermarkOutcome()
@@ -240,7 +243,7 @@ public sealed class Partition
     {
         lock (_signalLock)
         {
-            _appended ??= new TaskCompletionSource();
+            _appended ??= new TaskCompletionSource<bool>();
             return _appended.Task;
         }
     }
@@ -274,7 +277,7 @@ public sealed class Partition
             TaskCompletionSource<ErrorCode>? waiter;
             lock (_signalLock)
             {
-                if (!_highWatermarkWaiters.TryPeek(out waiter, out var offset) || (IsLeader && offset > Log.HighWatermark))
+                if (!_highWatermarkWaiters.TryPeek(out waiter, out var offset) || !Covers(offset))
                 {
                     return;
                 }
@@ -287,46 +290,36 @@ public sealed class Partition
                 continue;
             }
 
-            var outcome = HighWatermarkOutcome();
-            if (inline)
-            {
-                waiter.TrySetResult(outcome);
-            }
-            else
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Waiter.TrySetResult(s.Outcome), (Waiter: waiter, Outcome: outcome), preferLocal: false);
-            }
+            Complete(waiter, HighWatermarkOutcome(), inline);
         }
     }
 
     private void Signal(bool inline)
     {
-        TaskCompletionSource? signal;
+        TaskCompletionSource<bool>? signal;
         lock (_signalLock)
         {
             signal = _appended;
             _appended = null;
         }
 
-        Complete(signal, inline);
+        if (signal is not null)
+        {
+            Complete(signal, true, inline);
+        }
     }
 
-    // The signals run their waiters synchronously (see the class remarks), so a caller that may hold a lock of its own
-    // completes them from the thread pool instead.
-    private static void Complete(TaskCompletionSource? signal, bool inline)
+    // The waiters run synchronously (see the class remarks), so a caller that may hold a lock of its own completes them
+    // from the thread pool instead.
+    private static void Complete<T>(TaskCompletionSource<T> waiter, T result, bool inline)
     {
-        if (signal is null)
-        {
-            return;
-        }
-
         if (inline)
         {
-            signal.TrySetResult();
+            waiter.TrySetResult(result);
         }
         else
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static s => s.TrySetResult(), signal, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Waiter.TrySetResult(s.Result), (Waiter: waiter, Result: result), preferLocal: false);
         }
     }
 }

@@ -108,14 +108,7 @@ internal abstract class IndexFile : IDisposable
         }
     }
 
-    protected void ReadEntry(int index, Span<byte> destination)
-    {
-        var read = RandomAccess.Read(_file, destination[.._entrySize], (long)index * _entrySize);
-        if (read != _entrySize)
-        {
-            ThrowShortRead();
-        }
-    }
+    protected void ReadEntry(int index, Span<byte> destination) => ReadEntries(index, destination[.._entrySize]);
 
     /// <summary>
     /// Keeps only the first <paramref name="count"/> entries (log truncation). The count is published first, so readers
