@@ -10,7 +10,8 @@
 # Client: broker/bench/rdkafka-perf (C librdkafka, needs Debian's librdkafka-dev and gcc), linger.ms=0.
 # Targets: acks=all RF 3 throughput at least half of the single broker's acks=1; p99 at 50,000 records/s <= 5 ms.
 # Usage: broker/bench/perf-cluster.sh [records]    (env: RATE, RATE_SECONDS, WARMUP_SECONDS, WARMUP_RECORDS, BASE_PORT, KEEP=1 keeps the data dir,
-#        BROKER_DLL=FILE runs that build, PERF_RECORD=FILE samples the brokers with `perf record -g` during the fixed-rate RF 3 run)
+#        BROKER_DLL=FILE runs that build, PERF_RECORD=FILE samples the brokers with `perf record -g` during the fixed-rate RF 3 run,
+#        or during the RF 3 throughput run with PERF_PHASE=throughput)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=../scripts/cluster-node.sh
@@ -72,6 +73,17 @@ phase() {
   echo "$m0 $m1" | awk '{t = $6 - $3; printf "  machine: %.0f %% busy, %.1f %% steal (of both cores)\n", 100 * ($4 - $1) / t, 100 * ($5 - $2) / t}'
 }
 produce() { "$TOOL" produce "$@"; }
+# Profiling aid: sample the three brokers during one RF 3 run (run with DOTNET_PerfMapEnabled=1 for names).
+perf_pid=
+start_perf_record() {
+  if [ -n "${PERF_RECORD:-}" ]; then
+    perf record -F 999 -g -o "$PERF_RECORD" -p "$(IFS=,; echo "${pids[*]}")" 2>/dev/null &
+    perf_pid=$!
+  fi
+}
+stop_perf_record() {
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; perf_pid=; fi
+}
 # warm_rate BOOTSTRAP TOPIC ACKS: WARMUP_SECONDS at the fixed rate, output discarded.
 warm_rate() {
   if [ "$WARMUP_SECONDS" -gt 0 ]; then
@@ -125,16 +137,14 @@ for attempt in 1 2 3; do
 done
 produce "$bootstrap" perf-rf3 "$WARMUP_RECORDS" 100 all 0 none >/dev/null
 echo "== 3 brokers, RF 3, min.insync.replicas 2, acks=all, $N x 100 B, linger.ms=0"
+[ "${PERF_PHASE:-rate}" = throughput ] && start_perf_record
 phase produce "$bootstrap" perf-rf3 "$N" 100 all 0 none
+[ "${PERF_PHASE:-rate}" = throughput ] && stop_perf_record
 echo "== 3 brokers, RF 3, acks=all, fixed rate $RATE records/s for ${RATE_SECONDS} s, linger.ms=0"
 warm_rate "$bootstrap" perf-rf3 all
-if [ -n "${PERF_RECORD:-}" ]; then
-  # Profiling aid: sample the three brokers during the fixed-rate run (run with DOTNET_PerfMapEnabled=1 for names).
-  perf record -F 999 -g -o "$PERF_RECORD" -p "$(IFS=,; echo "${pids[*]}")" 2>/dev/null &
-  perf_pid=$!
-fi
+[ "${PERF_PHASE:-rate}" = rate ] && start_perf_record
 RDKAFKA_PERF_RATE=$RATE phase produce "$bootstrap" perf-rf3 $((RATE * RATE_SECONDS)) 100 all 0 none
-if [ -n "${PERF_RECORD:-}" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+[ "${PERF_PHASE:-rate}" = rate ] && stop_perf_record
 for n in 1 2 3; do
   echo "node $n: RSS $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/"${pids[$((n - 1))]}"/status), log end of perf-rf3-0: $(du -sh "$DATA/node-$n/logs/perf-rf3-0" | cut -f1)"
 done
