@@ -162,7 +162,9 @@ public sealed class KafkaReconcilerTests
     [Fact]
     public async Task Reconcile_PoolScaledDownKafkaEditedPodSetDeleted_FollowsAndKeepsTheClusterId()
     {
-        await using var fixture = await OperatorFixture.StartAsync();
+        // The scale-down check asks a broker that holds no topic, so node 2 is free to go (ScaleDownCheckTests).
+        await using var emptyBroker = await TestBroker.StartAsync(nodeId: 0);
+        await using var fixture = await OperatorFixture.StartAsync(admin: emptyBroker.Admin);
         var client = fixture.Client;
         await fixture.CreateAsync(OperatorFixture.Example("kafka/kafka-ephemeral.yaml"));
         var kafka = await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(Cluster),

@@ -33,7 +33,7 @@ internal sealed class OperatorFixture : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task _run = Task.CompletedTask;
 
-    private OperatorFixture(KubeApiServer server, Kubernetes client, ShiftedClock clock)
+    private OperatorFixture(KubeApiServer server, Kubernetes client, ShiftedClock clock, IClusterAdmin? admin)
     {
         Server = server;
         Client = client;
@@ -45,6 +45,7 @@ internal sealed class OperatorFixture : IAsyncDisposable
             {
                 PodWaitInterval = TimeSpan.FromMilliseconds(200),
                 Certificates = TestCertificates,
+                Admin = admin ?? NoCluster,
             },
             PodSets = new StrimziPodSetControllerOptions { PodWaitInterval = TimeSpan.FromMilliseconds(200) },
         }, clock, new Random(42), Loggers);
@@ -66,8 +67,15 @@ internal sealed class OperatorFixture : IAsyncDisposable
 
     public static string Root { get; } = FindRoot();
 
+    /// <summary>
+    /// The Admin calls of a fixture started without a cluster: nothing listens at 127.0.0.1:1, so a reconcile that needs
+    /// to ask the brokers (a scale-down) fails loudly instead of reaching some other address.
+    /// </summary>
+    public static IClusterAdmin NoCluster { get; } = new KafkaProtocolAdmin((_, _) => "127.0.0.1:1", TimeSpan.FromSeconds(5));
+
     /// <param name="runOperator">Start the cluster operator's wiring in process (false: the test runs its own).</param>
-    public static async Task<OperatorFixture> StartAsync(bool runOperator = true)
+    /// <param name="admin">Where the operator's Admin calls go (a <see cref="TestBroker"/>); <see cref="NoCluster"/> by default.</param>
+    public static async Task<OperatorFixture> StartAsync(bool runOperator = true, IClusterAdmin? admin = null)
     {
         var server = await KubeApiServer.StartAsync();
         var client = server.CreateClient();
@@ -80,7 +88,7 @@ internal sealed class OperatorFixture : IAsyncDisposable
         }
 
         await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
-        var fixture = new OperatorFixture(server, client, new ShiftedClock());
+        var fixture = new OperatorFixture(server, client, new ShiftedClock(), admin);
         if (runOperator)
         {
             fixture._run = fixture.Operator.RunAsync(fixture._stop.Token);

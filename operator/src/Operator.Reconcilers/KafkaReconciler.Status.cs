@@ -97,7 +97,8 @@ public sealed partial class KafkaReconciler
         return WriteStatusIfChangedAsync(_caches.NodePoolResources, pool.Metadata, current, status, cancellationToken);
     }
 
-    private Task WriteKafkaStatusAsync(Kafka kafka, KafkaClusterModel model, Condition condition, CancellationToken cancellationToken)
+    private Task WriteKafkaStatusAsync(Kafka kafka, KafkaClusterModel model, Condition condition, IReadOnlyList<ModelWarning> warnings,
+        CancellationToken cancellationToken)
     {
         var fromModel = model.BuildStatus();
         var status = Clone(kafka.Status) ?? new KafkaStatus();
@@ -108,7 +109,7 @@ public sealed partial class KafkaReconciler
         status.Listeners = fromModel.Listeners;
         status.ObservedGeneration = kafka.Metadata.Generation;
         status.Conditions = KeepTransitionTimes(kafka.Status?.Conditions,
-            [condition, .. model.Warnings.Select(w => NewCondition(ConditionTypes.Warning, w.Reason, w.Message))]);
+            [condition, .. model.Warnings.Concat(warnings).Select(w => NewCondition(ConditionTypes.Warning, w.Reason, w.Message))]);
         return WriteStatusIfChangedAsync(_caches.KafkaResources, kafka.Metadata, kafka.Status, status, cancellationToken);
     }
 
@@ -159,7 +160,7 @@ public sealed partial class KafkaReconciler
         return desired;
     }
 
-    private static T? Clone<T>(T? value)
+    internal static T? Clone<T>(T? value)
         where T : class =>
         value is null ? null : JsonSerializer.Deserialize<T>(JsonSerializer.Serialize(value, Manifests.JsonOptions), Manifests.JsonOptions);
 }

@@ -24,12 +24,19 @@ public sealed record KafkaReconcilerOptions
 
     /// <summary>Key sizes, cluster domain and the randomness of serials and passwords of the certificates.</summary>
     public CertificateOptions Certificates { get; init; } = new();
+
+    /// <summary>
+    /// The Admin calls to running clusters (the broker scale-down check); null: the Kafka protocol to Strimzi's bootstrap
+    /// Service (<see cref="KafkaProtocolAdmin.DefaultBootstrap"/>) with a 30 s timeout.
+    /// </summary>
+    public IClusterAdmin? Admin { get; init; }
 }
 
 /// <summary>
 /// Reconciles one Kafka cluster (Strimzi's KafkaReconciler, KRaft with node pools) as an ordered list of named steps:
-/// read the Kafka, keep its cluster id, read its pools, build the model, persist node ids, reconcile the certificates,
-/// apply the objects, delete what the model no longer wants, restart out-of-date pods one at a time, write the status. Reads only caches; every object write goes through the
+/// read the Kafka, keep its cluster id, read its pools, build the model, undo a scale-down of brokers that still hold
+/// partition replicas, persist node ids, reconcile the certificates, apply the objects, delete what the model no longer
+/// wants, restart out-of-date pods one at a time, write the status. Reads only caches; every object write goes through the
 /// <see cref="Applier"/>, CR status through the status subresource, and only when it changed, so a converged cluster
 /// reconciles without a single write. Thread-safe: the controller never runs one key on two workers.
 /// </summary>
@@ -41,6 +48,7 @@ public sealed partial class KafkaReconciler : IReconciler
     public const string RollingUpdateReason = "RollingUpdate";
     public const string NoCertificateSecretReason = "NoCertificateSecretException";
     public const string NoSuchResourceReason = "NoSuchResourceException";
+    public const string ClusterAdminReason = nameof(ClusterAdminException);
 
     private readonly ClusterCaches _caches;
     private readonly Applier _applier;
@@ -50,6 +58,7 @@ public sealed partial class KafkaReconciler : IReconciler
     private readonly ILogger _logger;
     private readonly CertificatesStep _certificates;
     private readonly RollingRestartStep _roll;
+    private readonly ScaleDownCheck _scaleDownCheck;
 
     // Cluster ids written but possibly not yet seen by the Kafka informer, by Kafka uid: a reconcile that reads a
     // stale cache must not generate a second id.
@@ -66,6 +75,7 @@ public sealed partial class KafkaReconciler : IReconciler
         _logger = logger;
         _certificates = new CertificatesStep(caches, applier, time, options.Certificates);
         _roll = new RollingRestartStep(caches, applier, logger);
+        _scaleDownCheck = new ScaleDownCheck(options.Admin ?? new KafkaProtocolAdmin(null, TimeSpan.FromSeconds(30)), logger);
     }
 
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
@@ -94,6 +104,31 @@ public sealed partial class KafkaReconciler : IReconciler
         {
             await WriteNotReadyStatusAsync(kafka, pools, clusterId, InvalidResourceReason, string.Join("; ", errors), cancellationToken).ConfigureAwait(false);
             return ReconcileResult.Done;
+        }
+
+        // 4b. Brokers leaving (a pool scaled down or losing the broker role) must hold no partition replica; if one does,
+        // the change is reverted in memory with a Warning, and the model rebuilt from the reverted pools.
+        var check = await _scaleDownCheck.RunAsync(kafka, pools, model, cancellationToken).ConfigureAwait(false);
+        if (check.Error is { } checkError)
+        {
+            await WriteNotReadyStatusAsync(kafka, pools, clusterId, checkError.Reason, checkError.Message, cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.After(_options.PodWaitInterval);
+        }
+
+        if (check.RevertedPools is { } reverted)
+        {
+            pools = reverted;
+            if (!TryBuildModel(kafka, pools, clusterId, null, out model, out errors))
+            {
+                await WriteNotReadyStatusAsync(kafka, pools, clusterId, InvalidResourceReason, string.Join("; ", errors), cancellationToken).ConfigureAwait(false);
+                return ReconcileResult.Done;
+            }
+
+            if (ScaleDownCheck.StillBlocked(model, check.BrokersInUse) is { } blocked)
+            {
+                await WriteNotReadyStatusAsync(kafka, pools, clusterId, InvalidResourceReason, blocked, cancellationToken).ConfigureAwait(false);
+                return ReconcileResult.Done;
+            }
         }
 
         // 5. Node ids, persisted in the pools' status before any pod carries them.
@@ -135,7 +170,7 @@ public sealed partial class KafkaReconciler : IReconciler
             : waiting.Count > 0
                 ? NewCondition(ConditionTypes.NotReady, WaitingForPodsReason, "pods not ready: " + string.Join(", ", waiting))
                 : NewCondition(ConditionTypes.Ready, null, null);
-        await WriteKafkaStatusAsync(kafka, model, condition, cancellationToken).ConfigureAwait(false);
+        await WriteKafkaStatusAsync(kafka, model, condition, check.Warnings, cancellationToken).ConfigureAwait(false);
         await WritePoolConditionsAsync(model, poolStatuses, waiting, roll, cancellationToken).ConfigureAwait(false);
         return waiting.Count == 0 && !roll.Pending ? ReconcileResult.Done : ReconcileResult.After(_options.PodWaitInterval);
     }
