@@ -35,10 +35,10 @@ public sealed record KafkaReconcilerOptions
 /// <summary>
 /// Reconciles one Kafka cluster (Strimzi's KafkaReconciler, KRaft with node pools) as an ordered list of named steps:
 /// read the Kafka, keep its cluster id, read its pools, build the model, undo a scale-down of brokers that still hold
-/// partition replicas, persist node ids, reconcile the certificates, apply the objects, delete what the model no longer
-/// wants, restart out-of-date pods one at a time, write the status. Reads only caches; every object write goes through the
-/// <see cref="Applier"/>, CR status through the status subresource, and only when it changed, so a converged cluster
-/// reconciles without a single write. Thread-safe: the controller never runs one key on two workers.
+/// partition replicas, persist node ids, reconcile the certificates, clean a pod marked for it, apply the objects, delete
+/// what the model no longer wants, restart out-of-date pods one at a time, write the status. Reads only caches; every
+/// object write goes through the <see cref="Applier"/>, CR status through the status subresource, and only when it
+/// changed, so a converged cluster reconciles without a single write. Thread-safe: the controller never runs one key on two workers.
 /// </summary>
 public sealed partial class KafkaReconciler : IReconciler
 {
@@ -59,6 +59,7 @@ public sealed partial class KafkaReconciler : IReconciler
     private readonly CertificatesStep _certificates;
     private readonly RollingRestartStep _roll;
     private readonly ScaleDownCheck _scaleDownCheck;
+    private readonly PodCleaningStep _cleaning;
 
     // Cluster ids written but possibly not yet seen by the Kafka informer, by Kafka uid: a reconcile that reads a
     // stale cache must not generate a second id.
@@ -75,6 +76,7 @@ public sealed partial class KafkaReconciler : IReconciler
         _logger = logger;
         _certificates = new CertificatesStep(caches, applier, time, options.Certificates);
         _roll = new RollingRestartStep(caches, applier, logger);
+        _cleaning = new PodCleaningStep(caches, applier, logger);
         _scaleDownCheck = new ScaleDownCheck(options.Admin ?? new KafkaProtocolAdmin(null, TimeSpan.FromSeconds(30)), logger);
     }
 
@@ -153,18 +155,27 @@ public sealed partial class KafkaReconciler : IReconciler
             await _certificates.ReconcileNodeCertificatesAsync(kafka, model, cas, cancellationToken).ConfigureAwait(false);
         }
 
-        // 7. Every object of the cluster.
-        var desired = model.BuildAll();
+        // 7. Every object of the cluster, less a pod being cleaned (strimzi.io/delete-pod-and-pvc) and its claims, which
+        // come back once both are gone.
+        var desired = model.BuildAll().ToList();
+        var cleaning = await _cleaning.ReconcileAsync(model, desired, cancellationToken).ConfigureAwait(false);
         await ApplyObjectsAsync(desired, cancellationToken).ConfigureAwait(false);
 
         // 8. Objects of this cluster the model no longer wants (a removed pool, node or listener).
         await DeleteUnwantedObjectsAsync(kafka, desired, cancellationToken).ConfigureAwait(false);
 
-        // 9. Rolling restarts of pods whose template revision or configuration is out of date, one at a time.
-        var roll = await _roll.ReconcileAsync(model, desired.OfType<StrimziPodSet>(), cancellationToken).ConfigureAwait(false);
+        // 9. Rolling restarts of pods whose template revision or configuration is out of date, one at a time; none while a
+        // pod is being cleaned, which is down already.
+        var roll = cleaning is null
+            ? await _roll.ReconcileAsync(model, desired.OfType<StrimziPodSet>(), cancellationToken).ConfigureAwait(false)
+            : new RollResult([], null);
 
         // 10. Readiness and status.
         var waiting = PodsNotReady(model);
+        if (cleaning is not null && !waiting.Contains(cleaning))
+        {
+            waiting.Add(cleaning);
+        }
         var condition = roll.Pending
             ? NewCondition(ConditionTypes.NotReady, RollingUpdateReason, "pods to restart: " + string.Join(", ", roll.Stale))
             : waiting.Count > 0
