@@ -32,6 +32,10 @@ public sealed class SingleBroker : IAsyncLifetime
             ["advertised.listeners"] = "PLAINTEXT://127.0.0.1:0",
             ["log.dirs"] = _dir,
             ["num.partitions"] = _numPartitions.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // A single node, as in Kafka's quickstart: the groups' offsets topic with one replica (consumer-groups tests).
+            ["offsets.topic.replication.factor"] = "1",
+            ["offsets.topic.num.partitions"] = "3",
+            ["group.initial.rebalance.delay.ms"] = "0",
             ["health.port"] = "-1",
             ["metrics.port"] = "-1",
         }, null);

@@ -5,8 +5,8 @@ namespace Broker.Cli;
 
 /// <summary>
 /// The <c>kafka-broker</c> command tree: <c>start</c> runs a broker, <c>storage</c> formats its directories, <c>health</c> asks
-/// a local broker whether it is ready, <c>metadata-quorum</c>, <c>topics</c>, <c>configs</c> and <c>reassign-partitions</c>
-/// administer a cluster as Kafka's tools of those names do, <c>perf produce</c>, <c>perf consume</c>
+/// a local broker whether it is ready, <c>metadata-quorum</c>, <c>topics</c>, <c>consumer-groups</c>, <c>configs</c> and
+/// <c>reassign-partitions</c> administer a cluster as Kafka's tools of those names do, <c>perf produce</c>, <c>perf consume</c>
 /// and <c>perf fetch</c> measure one, <c>verifiable-producer</c> feeds a correctness checker. Stateless; thread-safe.
 /// </summary>
 internal static class CliApplication
@@ -22,6 +22,7 @@ internal static class CliApplication
         root.Subcommands.Add(HealthCommand.Create());
         root.Subcommands.Add(MetadataQuorumCommand.Create());
         root.Subcommands.Add(TopicsCommand.Create());
+        root.Subcommands.Add(ConsumerGroupsCommand.Create());
         root.Subcommands.Add(ConfigsCommand.Create());
         root.Subcommands.Add(ReassignPartitionsCommand.Create());
         var perf = new Command("perf", "Measure a running broker with a librdkafka client, like Kafka's perf-test tools.");
