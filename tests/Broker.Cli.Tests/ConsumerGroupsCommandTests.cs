@@ -114,6 +114,22 @@ public sealed class ConsumerGroupsCommandTests : IClassFixture<SingleBroker>
             Assert.Equal("cg-client", columns[8]);
         }
 
+        var members = await GroupsAsync("--describe", "--group", "cg-active-group", "--members");
+        Assert.True(members.Code == 0, members.Error);
+        var memberId = consumer.MemberId;
+        Assert.Equal(
+            "\n" + "GROUP".PadRight(15) + " " + "CONSUMER-ID".PadRight(memberId.Length) + " HOST            CLIENT-ID       #PARTITIONS     \n"
+            + "cg-active-group " + memberId + " /127.0.0.1      cg-client       2               \n",
+            members.Output);
+
+        var state = await GroupsAsync("--describe", "--group", "cg-active-group", "--state");
+        Assert.True(state.Code == 0, state.Error);
+        var coordinator = $"{_broker.BootstrapServers}  (1)";
+        Assert.Equal(
+            "\nGROUP           " + "COORDINATOR (ID)".PadRight(25) + " ASSIGNMENT-STRATEGY  STATE                #MEMBERS"
+            + "\ncg-active-group " + coordinator.PadRight(25) + " range                Stable               1\n",
+            state.Output);
+
         Assert.Equal(1, reset.Code);
         Assert.Equal("error: Assignments can only be reset if the group 'cg-active-group' is inactive, but the current state is Stable.\n", reset.Error);
         Assert.Equal(4, Committed("cg-active-group", "cg-active", 0));
@@ -171,12 +187,31 @@ public sealed class ConsumerGroupsCommandTests : IClassFixture<SingleBroker>
         Assert.Null(Committed("cg-delete-group", "cg-delete", 0));
     }
 
+    [Fact]
+    public async Task DeleteOffsets_InactiveGroup_OnlyThatPartitionsOffsetGoes()
+    {
+        await CreateTopicAsync("cg-offsets", 3);
+        Commit("cg-offsets-group", ("cg-offsets", 0, 2), ("cg-offsets", 1, 1));
+
+        var deleted = await GroupsAsync("--delete-offsets", "--group", "cg-offsets-group", "--topic", "cg-offsets:0");
+
+        Assert.True(deleted.Code == 0, deleted.Error);
+        Assert.Equal(
+            "Request succeeded for deleting offsets from group cg-offsets-group.\n"
+            + "\nTOPIC           PARTITION  STATUS         "
+            + "\ncg-offsets      0          Successful     \n",
+            deleted.Output);
+        Assert.Null(Committed("cg-offsets-group", "cg-offsets", 0));
+        Assert.Equal(1, Committed("cg-offsets-group", "cg-offsets", 1));
+    }
+
     [Theory]
+    [InlineData(new[] { "--delete-offsets", "--group", "g" }, "error: --delete-offsets needs one --group and --topic topic[:partition,partition]...")]
     [InlineData(new[] { "--describe" }, "error: --describe needs --group or --all-groups.")]
     [InlineData(new[] { "--reset-offsets", "--group", "g", "--topic", "t" }, "error: --reset-offsets needs exactly one of --to-earliest, --to-latest, --to-offset, --shift-by and --to-datetime.")]
     [InlineData(new[] { "--reset-offsets", "--group", "g", "--to-latest" }, "error: --reset-offsets needs one of the reset scopes: --all-topics, --topic.")]
     [InlineData(new[] { "--reset-offsets", "--group", "g", "--topic", "t:x", "--to-latest" }, "error: --topic 't:x' is not topic or topic:partition,partition.")]
-    [InlineData(new[] { "--list", "--describe" }, "error: give exactly one of --list, --describe, --reset-offsets and --delete.")]
+    [InlineData(new[] { "--list", "--describe" }, "error: give exactly one of --list, --describe, --reset-offsets, --delete and --delete-offsets.")]
     public async Task BadArguments_ExitCode2SayingWhy(string[] args, string message)
     {
         var result = await GroupsAsync(args);

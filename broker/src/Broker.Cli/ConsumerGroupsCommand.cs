@@ -9,8 +9,8 @@ namespace Broker.Cli;
 /// <summary>
 /// <c>kafka-broker consumer-groups</c>, in the shape of Kafka's <c>kafka-consumer-groups.sh</c>: exactly one of <c>--list</c>
 /// (ListGroups), <c>--describe</c> (the offsets view: committed offset, log end offset and lag per partition with the
-/// member that owns it), <c>--reset-offsets</c> (a dry run unless <c>--execute</c>; the group must be inactive) and
-/// <c>--delete</c>. Group requests go to the group's coordinator (FindCoordinator), ListOffsets to each partition's leader.
+/// member that owns it; or <c>--members</c>, or <c>--state</c>), <c>--reset-offsets</c> (a dry run unless
+/// <c>--execute</c>; the group must be inactive), <c>--delete</c> and <c>--delete-offsets</c>. Group requests go to the group's coordinator (FindCoordinator), ListOffsets to each partition's leader.
 /// Stateless; thread-safe.
 /// </summary>
 internal static class ConsumerGroupsCommand
@@ -28,6 +28,9 @@ internal static class ConsumerGroupsCommand
         var describe = new Option<bool>("--describe") { Description = "Describe the group's offsets and lag." };
         var delete = new Option<bool>("--delete") { Description = "Delete the group (it must have no members)." };
         var reset = new Option<bool>("--reset-offsets") { Description = "Reset the group's committed offsets (dry run unless --execute)." };
+        var deleteOffsets = new Option<bool>("--delete-offsets") { Description = "Delete the group's offsets of --topic (the group must not consume it)." };
+        var members = new Option<bool>("--members") { Description = "--describe: the group's members." };
+        var state = new Option<bool>("--state") { Description = "--describe: the group's coordinator, assignor, state and size." };
         var group = new Option<string[]>("--group") { Description = "The group (repeatable).", HelpName = "group", AllowMultipleArgumentsPerToken = false };
         var allGroups = new Option<bool>("--all-groups") { Description = "Every consumer group." };
         var topic = new Option<string[]>("--topic")
@@ -49,7 +52,7 @@ internal static class ConsumerGroupsCommand
         var execute = new Option<bool>("--execute") { Description = "--reset-offsets: commit the new offsets." };
         var dryRun = new Option<bool>("--dry-run") { Description = "--reset-offsets: only print the new offsets (the default)." };
         var command = new Command("consumer-groups", "List, describe, reset and delete consumer groups, like Kafka's kafka-consumer-groups tool.");
-        foreach (var option in new Option[] { bootstrap, list, describe, delete, reset, group, allGroups, topic, allTopics, toEarliest, toLatest, toOffset, shiftBy, toDatetime, execute, dryRun })
+        foreach (var option in new Option[] { bootstrap, list, describe, delete, reset, deleteOffsets, members, state, group, allGroups, topic, allTopics, toEarliest, toLatest, toOffset, shiftBy, toDatetime, execute, dryRun })
         {
             command.Options.Add(option);
         }
@@ -60,6 +63,7 @@ internal static class ConsumerGroupsCommand
             {
                 (result.GetValue(list), GroupsAction.List), (result.GetValue(describe), GroupsAction.Describe),
                 (result.GetValue(delete), GroupsAction.Delete), (result.GetValue(reset), GroupsAction.Reset),
+                (result.GetValue(deleteOffsets), GroupsAction.DeleteOffsets),
             }.Where(a => a.Item1).ToList();
             var scenarios = new List<ResetScenario>();
             if (result.GetValue(toEarliest))
@@ -88,7 +92,10 @@ internal static class ConsumerGroupsCommand
             }
 
             var options = new GroupsOptions(result.GetValue(bootstrap), result.GetValue(group) ?? [], result.GetValue(allGroups), result.GetValue(topic) ?? [],
-                result.GetValue(allTopics), scenarios, result.GetValue(execute) && !result.GetValue(dryRun));
+                result.GetValue(allTopics), scenarios, result.GetValue(execute) && !result.GetValue(dryRun))
+            {
+                View = result.GetValue(members) ? DescribeView.Members : result.GetValue(state) ? DescribeView.State : DescribeView.Offsets,
+            };
             var action = actions.Count == 1 ? actions[0].Item2 : GroupsAction.None;
             return RunAsync(action, options, result.InvocationConfiguration.Output, result.InvocationConfiguration.Error, ct);
         });
@@ -100,13 +107,19 @@ internal static class ConsumerGroupsCommand
     {
         if (action == GroupsAction.None)
         {
-            await error.WriteLineAsync("error: give exactly one of --list, --describe, --reset-offsets and --delete.").ConfigureAwait(false);
+            await error.WriteLineAsync("error: give exactly one of --list, --describe, --reset-offsets, --delete and --delete-offsets.").ConfigureAwait(false);
             return CliApplication.ConfigErrorExitCode;
         }
 
         if (action != GroupsAction.List && options.Groups.Count == 0 && !options.AllGroups)
         {
             await error.WriteLineAsync($"error: --{ActionName(action)} needs --group or --all-groups.").ConfigureAwait(false);
+            return CliApplication.ConfigErrorExitCode;
+        }
+
+        if (action == GroupsAction.DeleteOffsets && (options.Groups.Count != 1 || options.Topics.Count == 0 || options.Topics.Any(t => ParseTopicSpec(t) is null)))
+        {
+            await error.WriteLineAsync("error: --delete-offsets needs one --group and --topic topic[:partition,partition]...").ConfigureAwait(false);
             return CliApplication.ConfigErrorExitCode;
         }
 
@@ -137,8 +150,9 @@ internal static class ConsumerGroupsCommand
             var groups = options.AllGroups ? await ListGroupsAsync(client, ct).ConfigureAwait(false) : options.Groups.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             return action switch
             {
-                GroupsAction.Describe => await DescribeAsync(client, groups, output, error, ct).ConfigureAwait(false),
+                GroupsAction.Describe => await DescribeAsync(client, groups, options.View, output, error, ct).ConfigureAwait(false),
                 GroupsAction.Delete => await DeleteAsync(client, groups, output, error, ct).ConfigureAwait(false),
+                GroupsAction.DeleteOffsets => await DeleteOffsetsAsync(client, groups[0], options.Topics, output, error, ct).ConfigureAwait(false),
                 _ => await ResetAsync(client, groups, options, output, error, ct).ConfigureAwait(false),
             };
         }
@@ -153,6 +167,7 @@ internal static class ConsumerGroupsCommand
     {
         GroupsAction.Describe => "describe",
         GroupsAction.Delete => "delete",
+        GroupsAction.DeleteOffsets => "delete-offsets",
         _ => "reset-offsets",
     };
 
@@ -203,7 +218,7 @@ internal static class ConsumerGroupsCommand
         return [.. names];
     }
 
-    private static async Task<int> CoordinatorAsync(AdminClient client, string group, CancellationToken ct)
+    private static async Task<FindCoordinatorResponse.Coordinator> CoordinatorAsync(AdminClient client, string group, CancellationToken ct)
     {
         var response = await client.SendAsync<FindCoordinatorResponse>(new FindCoordinatorRequest { KeyType = 0, CoordinatorKeys = [group] }, 4, ct)
             .ConfigureAwait(false);
@@ -213,12 +228,13 @@ internal static class ConsumerGroupsCommand
             throw new AdminException($"finding the coordinator of group {group} failed: {AdminClient.ErrorText(coordinator.ErrorCode, coordinator.ErrorMessage)}");
         }
 
-        return coordinator.NodeId;
+        return coordinator;
     }
 
     private static async Task<GroupView> ReadGroupAsync(AdminClient client, string group, CancellationToken ct)
     {
-        var coordinator = await CoordinatorAsync(client, group, ct).ConfigureAwait(false);
+        var found = await CoordinatorAsync(client, group, ct).ConfigureAwait(false);
+        var coordinator = found.NodeId;
         var described = await client.SendToBrokerAsync<DescribeGroupsResponse>(coordinator, new DescribeGroupsRequest { Groups = [group] }, 5, ct)
             .ConfigureAwait(false);
         var description = described.Groups.FirstOrDefault() ?? throw new AdminException($"DescribeGroups answered without group {group}.");
@@ -246,16 +262,17 @@ internal static class ConsumerGroupsCommand
             }
         }
 
-        return new GroupView(group, coordinator, description, committed);
+        return new GroupView(group, coordinator, $"{found.Host}:{found.Port}", description, committed);
     }
 
-    private static async Task<int> DescribeAsync(AdminClient client, List<string> groups, TextWriter output, TextWriter error, CancellationToken ct)
+    private static async Task<int> DescribeAsync(AdminClient client, List<string> groups, DescribeView view, TextWriter output, TextWriter error,
+        CancellationToken ct)
     {
         var code = 0;
         foreach (var group in groups)
         {
-            var view = await ReadGroupAsync(client, group, ct).ConfigureAwait(false);
-            var state = view.Description.GroupState;
+            var read = await ReadGroupAsync(client, group, ct).ConfigureAwait(false);
+            var state = read.Description.GroupState;
             if (state == "Dead")
             {
                 await error.WriteLineAsync($"error: Consumer group '{group}' does not exist.").ConfigureAwait(false);
@@ -272,7 +289,19 @@ internal static class ConsumerGroupsCommand
                 await error.WriteLineAsync($"\nWarning: Consumer group '{group}' is rebalancing.").ConfigureAwait(false);
             }
 
-            var rows = await OffsetRowsAsync(client, view, ct).ConfigureAwait(false);
+            if (view == DescribeView.Members)
+            {
+                await output.WriteAsync(FormatMembers(read)).ConfigureAwait(false);
+                continue;
+            }
+
+            if (view == DescribeView.State)
+            {
+                await output.WriteAsync(FormatState(read)).ConfigureAwait(false);
+                continue;
+            }
+
+            var rows = await OffsetRowsAsync(client, read, ct).ConfigureAwait(false);
             if (rows.Count > 0)
             {
                 await output.WriteAsync(FormatOffsets(rows)).ConfigureAwait(false);
@@ -361,6 +390,96 @@ internal static class ConsumerGroupsCommand
         }
 
         return text.Append('\n').ToString();
+    }
+
+    // Kafka's --members layout: group, member id, (instance id when any member has one,) host and client id padded to their
+    // widest value (at least 15, 17 for the instance id), then the partition count padded to 15 and a space.
+    private static string FormatMembers(GroupView view)
+    {
+        var members = view.Description.Members.Select(m => (Member: m, Host: "/" + m.ClientHost.TrimStart('/'), Partitions: AssignedPartitions(m).Count)).ToList();
+        var withInstance = members.Any(m => !string.IsNullOrEmpty(m.Member.GroupInstanceId));
+        var group = Math.Max(15, members.Count == 0 ? 0 : view.Group.Length);
+        var consumer = members.Aggregate(15, (w, m) => Math.Max(w, m.Member.MemberId.Length));
+        var instance = members.Aggregate(17, (w, m) => Math.Max(w, (m.Member.GroupInstanceId ?? "").Length));
+        var host = members.Aggregate(15, (w, m) => Math.Max(w, m.Host.Length));
+        var clientId = members.Aggregate(15, (w, m) => Math.Max(w, m.Member.ClientId.Length));
+        var text = new StringBuilder("\n");
+        void Line(string g, string c, string i, string h, string cl, string n)
+        {
+            text.Append(g.PadRight(group)).Append(' ').Append(c.PadRight(consumer)).Append(' ');
+            if (withInstance)
+            {
+                text.Append(i.PadRight(instance)).Append(' ');
+            }
+
+            text.Append(h.PadRight(host)).Append(' ').Append(cl.PadRight(clientId)).Append(' ').Append(n.PadRight(15)).Append(' ').Append('\n');
+        }
+
+        Line("GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "#PARTITIONS");
+        foreach (var (member, memberHost, partitions) in members)
+        {
+            Line(view.Group, member.MemberId, member.GroupInstanceId ?? "", memberHost, member.ClientId, partitions.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return text.ToString();
+    }
+
+    // Kafka's --state layout: group (at least 15), "host:port  (id)" (at least 25), assignor and state (20 each), member count.
+    private static string FormatState(GroupView view)
+    {
+        var coordinator = $"{view.CoordinatorAddress}  ({view.Coordinator.ToString(CultureInfo.InvariantCulture)})";
+        var group = Math.Max(15, view.Group.Length);
+        var coordinatorWidth = Math.Max(25, coordinator.Length);
+        var strategy = string.IsNullOrEmpty(view.Description.ProtocolData) ? Missing : view.Description.ProtocolData;
+        string Line(string g, string c, string a, string st, string n) =>
+            "\n" + g.PadRight(group) + " " + c.PadRight(coordinatorWidth) + " " + a.PadRight(20) + " " + st.PadRight(20) + " " + n;
+        return Line("GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS")
+            + Line(view.Group, coordinator, strategy, view.Description.GroupState, view.Description.Members.Count.ToString(CultureInfo.InvariantCulture)) + "\n";
+    }
+
+    private static async Task<int> DeleteOffsetsAsync(AdminClient client, string group, IReadOnlyList<string> topics, TextWriter output, TextWriter error,
+        CancellationToken ct)
+    {
+        var partitions = await TopicPartitionsAsync(client, topics, ct).ConfigureAwait(false);
+        var coordinator = (await CoordinatorAsync(client, group, ct).ConfigureAwait(false)).NodeId;
+        var response = await client.SendToBrokerAsync<OffsetDeleteResponse>(coordinator, new OffsetDeleteRequest
+        {
+            GroupId = group,
+            Topics = [.. partitions.GroupBy(p => p.Topic).Select(t => new OffsetDeleteRequest.OffsetDeleteRequestTopic
+            {
+                Name = t.Key,
+                Partitions = [.. t.Select(p => new OffsetDeleteRequest.OffsetDeleteRequestPartition { PartitionIndex = p.Partition })],
+            })],
+        }, 0, ct).ConfigureAwait(false);
+        var results = response.Topics.SelectMany(t => t.Partitions.Select(p => (Topic: t.Name, p.PartitionIndex, p.ErrorCode))).ToList();
+        var partitionErrors = results.Any(r => r.ErrorCode != 0);
+        if (response.ErrorCode != 0 && !partitionErrors)
+        {
+            await error.WriteLineAsync($"error: deleting the offsets of group {group} failed: {AdminClient.ErrorName(response.ErrorCode)}").ConfigureAwait(false);
+            return 1;
+        }
+
+        if (partitionErrors)
+        {
+            await error.WriteLineAsync("error: Encountered some partition-level error, see the follow-up details.").ConfigureAwait(false);
+        }
+        else
+        {
+            await output.WriteLineAsync($"Request succeeded for deleting offsets from group {group}.").ConfigureAwait(false);
+        }
+
+        var topicWidth = results.Aggregate(15, (w, r) => Math.Max(w, r.Topic.Length));
+        var text = new StringBuilder();
+        text.Append('\n').Append("TOPIC".PadRight(topicWidth)).Append(' ').Append("PARTITION".PadRight(10)).Append(' ').Append("STATUS".PadRight(15));
+        foreach (var (topic, partition, code) in results.OrderBy(r => r.Topic + r.PartitionIndex.ToString(CultureInfo.InvariantCulture), StringComparer.Ordinal))
+        {
+            var status = code == 0 ? "Successful" : "Error: " + AdminClient.ErrorName(code);
+            text.Append('\n').Append(topic.PadRight(topicWidth)).Append(' ').Append(partition.ToString(CultureInfo.InvariantCulture).PadRight(10)).Append(' ')
+                .Append(status.PadRight(15));
+        }
+
+        await output.WriteAsync(text.Append('\n').ToString()).ConfigureAwait(false);
+        return partitionErrors ? 1 : 0;
     }
 
     private static string Text(long? value) => value is { } v ? v.ToString(CultureInfo.InvariantCulture) : Missing;
@@ -554,7 +673,7 @@ internal static class ConsumerGroupsCommand
         var failed = new List<(string Group, string Reason)>();
         foreach (var group in groups)
         {
-            var coordinator = await CoordinatorAsync(client, group, ct).ConfigureAwait(false);
+            var coordinator = (await CoordinatorAsync(client, group, ct).ConfigureAwait(false)).NodeId;
             var response = await client.SendToBrokerAsync<DeleteGroupsResponse>(coordinator, new DeleteGroupsRequest { GroupsNames = [group] }, 2, ct)
                 .ConfigureAwait(false);
             var result = response.Results.FirstOrDefault() ?? throw new AdminException($"DeleteGroups answered without group {group}.");
@@ -626,7 +745,7 @@ internal static class ConsumerGroupsCommand
             CultureInfo.InvariantCulture, DateTimeStyles.None, out value) ? value : null;
     }
 
-    private sealed record GroupView(string Group, int Coordinator, DescribeGroupsResponse.DescribedGroup Description,
+    private sealed record GroupView(string Group, int Coordinator, string CoordinatorAddress, DescribeGroupsResponse.DescribedGroup Description,
         Dictionary<(string Topic, int Partition), long> Committed);
 
     private sealed record OffsetRow(string Group, string Topic, int Partition, long? Current, long? LogEnd, long? Lag, string ConsumerId, string Host,
@@ -640,6 +759,15 @@ internal enum GroupsAction
     Describe,
     Delete,
     Reset,
+    DeleteOffsets,
+}
+
+/// <summary>What --describe shows: offsets (the default), --members or --state.</summary>
+internal enum DescribeView
+{
+    Offsets,
+    Members,
+    State,
 }
 
 /// <summary>How --reset-offsets chooses each partition's new offset.</summary>
@@ -658,4 +786,7 @@ internal abstract record ResetScenario
 
 /// <summary>The consumer-groups arguments after parsing.</summary>
 internal sealed record GroupsOptions(string? Bootstrap, IReadOnlyList<string> Groups, bool AllGroups, IReadOnlyList<string> Topics, bool AllTopics,
-    IReadOnlyList<ResetScenario> Scenarios, bool Execute);
+    IReadOnlyList<ResetScenario> Scenarios, bool Execute)
+{
+    public DescribeView View { get; init; }
+}
