@@ -27,6 +27,14 @@ public sealed class ScaleDownCheckTests
     private static async Task<int> BrokerPodsAsync(OperatorFixture fixture) =>
         (await fixture.ListPodSetsAsync()).FirstOrDefault(s => s.Metadata.Name == "my-cluster-broker")?.Spec?.Pods?.Count ?? 0;
 
+    /// <summary>Waits until the broker pool has given up node 2: ids 0 and 1 in its status, two pods in its pod set.</summary>
+    private static async Task ScaledDownToTwoAsync(OperatorFixture fixture)
+    {
+        var pool = await OperatorFixture.EventuallyAsync(() => fixture.GetPoolAsync("broker"), p => p.Status?.NodeIds is { Count: 2 }, "broker scaled down");
+        Assert.Equal([0, 1], pool.Status!.NodeIds!);
+        await OperatorFixture.EventuallyAsync(() => BrokerPodsAsync(fixture), count => count == 2, "2 broker pods");
+    }
+
     private static async Task<KafkaNodePool> FirstReconcileAsync(OperatorFixture fixture)
     {
         await fixture.CreateAsync(OperatorFixture.Example("kafka/kafka-ephemeral.yaml"));
@@ -63,9 +71,7 @@ public sealed class ScaleDownCheckTests
         await fixture.Client.CustomObjects.PatchNamespacedCustomObjectAsync(
             new V1Patch("""{"apiVersion":"kafka.strimzi.io/v1","metadata":{"annotations":{"strimzi.io/skip-broker-scaledown-check":"true"}}}""", V1Patch.PatchType.MergePatch),
             StrimziGroup.Name, StrimziGroup.StorageVersion, Ns, "kafkas", Cluster);
-        pool = await OperatorFixture.EventuallyAsync(() => fixture.GetPoolAsync("broker"), p => p.Status?.NodeIds is { Count: 2 }, "broker scaled down");
-        Assert.Equal([0, 1], pool.Status!.NodeIds!);
-        await OperatorFixture.EventuallyAsync(() => BrokerPodsAsync(fixture), count => count == 2, "2 broker pods");
+        await ScaledDownToTwoAsync(fixture);
         await OperatorFixture.EventuallyAsync(() => fixture.GetKafkaAsync(Cluster), k => !HasWarning(k, warning), "warning gone");
         Assert.Equal(0, fixture.Operator.Counts.Failures);
     }
@@ -79,9 +85,7 @@ public sealed class ScaleDownCheckTests
         await FirstReconcileAsync(fixture);
 
         await ScaleBrokerPoolAsync(fixture, 2);
-        var pool = await OperatorFixture.EventuallyAsync(() => fixture.GetPoolAsync("broker"), p => p.Status?.NodeIds is { Count: 2 }, "broker scaled down");
-        Assert.Equal([0, 1], pool.Status!.NodeIds!);
-        await OperatorFixture.EventuallyAsync(() => BrokerPodsAsync(fixture), count => count == 2, "2 broker pods");
+        await ScaledDownToTwoAsync(fixture);
         var kafka = await fixture.GetKafkaAsync(Cluster);
         Assert.DoesNotContain(kafka.Status!.Conditions!, c => c.Reason == "ScaleDownPreventionCheck");
         Assert.Equal(0, fixture.Operator.Counts.Failures);

@@ -63,8 +63,7 @@ internal sealed class TestBroker : IAsyncDisposable
     /// <summary>Creates a topic of one partition (its replica on this node), failing the test on any error.</summary>
     public async Task CreateTopicAsync(string name)
     {
-        var colon = Bootstrap.LastIndexOf(':');
-        var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(Bootstrap[..colon]), int.Parse(Bootstrap[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(KafkaEndpoint.TryParse(Bootstrap, out var endpoint));
         await using var connection = new KafkaClientConnection(() => endpoint, new KafkaClientOptions("operator-tests"), TimeProvider.System, new Random(), NullLogger.Instance);
         var request = new CreateTopicsRequest { Topics = [new CreateTopicsRequest.CreatableTopic { Name = name, NumPartitions = 1, ReplicationFactor = 1 }] };
         using var response = await connection.SendAsync<CreateTopicsResponse>(request, 5, CancellationToken.None);

@@ -52,19 +52,7 @@ internal sealed class AdminClient : IAsyncDisposable
         return endpoints.Count == 0 ? null : new AdminClient(endpoints, "kafka-broker-" + tool);
     }
 
-    public static bool TryParseEndpoint(string raw, out EndPoint endpoint)
-    {
-        endpoint = null!;
-        var colon = raw.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(raw.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is <= 0 or > 65535)
-        {
-            return false;
-        }
-
-        var host = raw[..colon].Trim('[', ']');
-        endpoint = IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port) : new DnsEndPoint(host, port);
-        return true;
-    }
+    public static bool TryParseEndpoint(string raw, out EndPoint endpoint) => KafkaEndpoint.TryParse(raw, out endpoint);
 
     /// <summary>Sends to the bootstrap endpoint that answered last (or the first that answers).</summary>
     /// <exception cref="AdminException">No endpoint answered.</exception>

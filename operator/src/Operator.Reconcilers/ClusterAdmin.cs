@@ -106,15 +106,6 @@ public sealed class KafkaProtocolAdmin : IClusterAdmin
         }
     }
 
-    private static EndPoint ParseEndpoint(string address)
-    {
-        var colon = address.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is <= 0 or > 65535)
-        {
-            throw new ClusterAdminException($"'{address}' is not host:port");
-        }
-
-        var host = address[..colon].Trim('[', ']');
-        return IPAddress.TryParse(host, out var ip) ? new IPEndPoint(ip, port) : new DnsEndPoint(host, port);
-    }
+    private static EndPoint ParseEndpoint(string address) =>
+        KafkaEndpoint.TryParse(address, out var endpoint) ? endpoint : throw new ClusterAdminException($"'{address}' is not host:port");
 }
