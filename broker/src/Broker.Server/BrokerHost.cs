@@ -66,6 +66,9 @@ public static partial class BrokerHost
                 metrics);
             metrics.Attach(components.Dispatcher, components.Services.Replicas, () => server.ConnectionCount);
             metrics.AttachGroups(components.Services.Groups);
+            // The active controller is the metadata quorum's leader (read at each scrape: the quorum may open later).
+            metrics.AttachController(() => config.HasControllerRole
+                && (components.Quorum?.LeaderId ?? components.SoleVoter?.State.LeaderId) == config.NodeId, components.Metadata);
             var listeners = new List<ListenerEndpoint>();
             foreach (var listener in config.Listeners)
             {

@@ -83,6 +83,13 @@ public sealed class SidePortTests
         Assert.Equal(0, scrape.Value("kafka_server_replicamanager_underreplicatedpartitions"));
         Assert.Equal(0, scrape.Value("kafka_controller_kafkacontroller_offlinepartitionscount"));
 
+        // A single node is its own quorum's leader: the active controller, describing the whole cluster.
+        Assert.Equal(1, scrape.Value("kafka_controller_kafkacontroller_activecontrollercount"));
+        Assert.Equal(broker.Broker.Metadata.TopicsByName.Count, scrape.Value("kafka_controller_kafkacontroller_globaltopiccount"));
+        Assert.Equal(hosted, scrape.Value("kafka_controller_kafkacontroller_globalpartitioncount"));
+        Assert.Equal(1, scrape.Value("kafka_controller_kafkacontroller_activebrokercount"));
+        Assert.Equal(0, scrape.Value("kafka_controller_kafkacontroller_fencedbrokercount"));
+
         // One full run on a loaded machine scraped 0 right after GetMetadata returned (librdkafka manages its broker
         // connections on its own threads), so scrape again, keeping the admin client busy, until its connection shows.
         var connections = scrape.Value("kafka_server_socketservermetrics_connection_count");

@@ -1,6 +1,8 @@
 using System.Globalization;
 using Broker.Cluster.Controller;
+using Broker.Cluster.Metadata;
 using Broker.Protocol.Messages;
+using Broker.Protocol.Metadata;
 using Broker.Protocol.Records;
 using Broker.Server.Observability;
 using Broker.Server.Tests.Handlers;
@@ -76,6 +78,39 @@ public sealed class BrokerMetricsTests : IDisposable
         var meters = Metrics.Topic("m");
         Assert.Equal(2 * batch.Length, meters.BytesOut.Value);
         Assert.Equal(4, meters.FetchRequests.Value);
+    }
+
+    [Fact]
+    public async Task Scrape_ActiveController_CountsTheImage_AnyOtherNodeZero()
+    {
+        var store = new InMemoryMetadataStore(MetadataImage.Empty("c", 1));
+        var id = Guid.NewGuid();
+        await store.CommitAsync(
+        [
+            new RegisterBrokerRecord { BrokerId = 1, BrokerEpoch = 1, IncarnationId = Guid.NewGuid(), Fenced = false },
+            new RegisterBrokerRecord { BrokerId = 2, BrokerEpoch = 2, IncarnationId = Guid.NewGuid(), Fenced = true },
+            new TopicRecord { Name = "t", TopicId = id },
+            new PartitionRecord { TopicId = id, PartitionId = 0, Replicas = [1], Isr = [1], Leader = 1 },
+            new PartitionRecord { TopicId = id, PartitionId = 1, Replicas = [2], Isr = [2], Leader = -1 },
+            new PartitionRecord { TopicId = id, PartitionId = 2, Replicas = [2], Isr = [2], Leader = -1 },
+        ], CancellationToken.None);
+        var active = true;
+        Metrics.AttachController(() => active, store);
+
+        var lines = await ScrapeAsync();
+        active = false;
+        var standby = await ScrapeAsync();
+
+        Assert.Contains("kafka_controller_kafkacontroller_activecontrollercount 1", lines);
+        Assert.Contains("kafka_controller_kafkacontroller_globaltopiccount 1", lines);
+        Assert.Contains("kafka_controller_kafkacontroller_globalpartitioncount 3", lines);
+        Assert.Contains("kafka_controller_kafkacontroller_offlinepartitionscount 2", lines);
+        Assert.Contains("kafka_controller_kafkacontroller_activebrokercount 1", lines);
+        Assert.Contains("kafka_controller_kafkacontroller_fencedbrokercount 1", lines);
+        foreach (var name in new[] { "activecontrollercount", "globaltopiccount", "globalpartitioncount", "offlinepartitionscount", "activebrokercount", "fencedbrokercount" })
+        {
+            Assert.Contains($"kafka_controller_kafkacontroller_{name} 0", standby);
+        }
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Broker.Cluster.Metadata;
 using Broker.Cluster.Replication;
 using Broker.Coordinators.Groups;
 using Broker.Protocol.Messages;
@@ -30,6 +31,11 @@ internal sealed class BrokerMetrics
     private readonly Gauge _leaderCount;
     private readonly Gauge _underReplicated;
     private readonly Gauge _offline;
+    private readonly Gauge _activeController;
+    private readonly Gauge _globalTopics;
+    private readonly Gauge _globalPartitions;
+    private readonly Gauge _activeBrokers;
+    private readonly Gauge _fencedBrokers;
     private readonly Gauge _logSize;
     private readonly Gauge _connections;
     private readonly Gauge _consumerLag;
@@ -47,6 +53,8 @@ internal sealed class BrokerMetrics
     private volatile Histogram.Child?[] _requestTimeByApi = [];
     private volatile ReplicaManager? _replicas;
     private volatile Func<int>? _connectionCount;
+    private volatile Func<bool>? _isActiveController;
+    private volatile IMetadataStore? _metadata;
 
     public BrokerMetrics(TimeProvider time)
     {
@@ -65,7 +73,12 @@ internal sealed class BrokerMetrics
         _partitionCount = factory.CreateGauge("kafka_server_replicamanager_partitioncount", "Partitions hosted by this broker.");
         _leaderCount = factory.CreateGauge("kafka_server_replicamanager_leadercount", "Partitions this broker leads.");
         _underReplicated = factory.CreateGauge("kafka_server_replicamanager_underreplicatedpartitions", "Led partitions whose ISR is smaller than their replica set.");
-        _offline = factory.CreateGauge("kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a live leader (0 until replication exists).");
+        _offline = factory.CreateGauge("kafka_controller_kafkacontroller_offlinepartitionscount", "On the active controller: partitions without a leader.");
+        _activeController = factory.CreateGauge("kafka_controller_kafkacontroller_activecontrollercount", "1 on the active controller (the metadata quorum's leader), else 0.");
+        _globalTopics = factory.CreateGauge("kafka_controller_kafkacontroller_globaltopiccount", "On the active controller: topics in the cluster.");
+        _globalPartitions = factory.CreateGauge("kafka_controller_kafkacontroller_globalpartitioncount", "On the active controller: partitions in the cluster.");
+        _activeBrokers = factory.CreateGauge("kafka_controller_kafkacontroller_activebrokercount", "On the active controller: registered brokers not fenced.");
+        _fencedBrokers = factory.CreateGauge("kafka_controller_kafkacontroller_fencedbrokercount", "On the active controller: registered brokers fenced.");
         _logSize = factory.CreateGauge("kafka_log_log_size", "Bytes of all segments of the partition's log.", ["topic", "partition"]);
         _connections = factory.CreateGauge("kafka_server_socketservermetrics_connection_count", "Open client connections across all listeners.");
         _consumerLag = factory.CreateGauge("kafka_consumergroup_lag", "High watermark minus the group's committed offset, per partition led here.", ["group", "topic", "partition"]);
@@ -90,6 +103,16 @@ internal sealed class BrokerMetrics
         _requestTimeByApi = byApi;
         _replicas = replicas;
         _connectionCount = connectionCount;
+    }
+
+    /// <summary>
+    /// Connects the controller gauges: while <paramref name="isActiveController"/> holds they describe the cluster's
+    /// metadata image, on any other node they are 0 (so a sum over the cluster counts each once).
+    /// </summary>
+    public void AttachController(Func<bool> isActiveController, IMetadataStore metadata)
+    {
+        _metadata = metadata;
+        _isActiveController = isActiveController;
     }
 
     /// <summary>Connects the consumer lag gauge to the group coordinator.</summary>
@@ -117,7 +140,7 @@ internal sealed class BrokerMetrics
         {
             _connections.Set(_connectionCount?.Invoke() ?? 0);
             _underReplicated.Set(0);
-            _offline.Set(0);
+            UpdateControllerGauges();
             if (_replicas is not { } replicas)
             {
                 return;
@@ -160,6 +183,30 @@ internal sealed class BrokerMetrics
             RemoveDeletedTopics(replicas);
             UpdateLag(replicas);
         }
+    }
+
+    private void UpdateControllerGauges()
+    {
+        var active = _isActiveController?.Invoke() == true && _metadata is not null;
+        var image = active ? _metadata!.Image : null;
+        var partitions = 0;
+        var offline = 0;
+        foreach (var topic in image?.TopicsByName.Values ?? [])
+        {
+            partitions += topic.Partitions.Length;
+            foreach (var partition in topic.Partitions)
+            {
+                offline += partition.Leader < 0 ? 1 : 0;
+            }
+        }
+
+        var fenced = image?.Brokers.Values.Count(b => b.Fenced) ?? 0;
+        _activeController.Set(active ? 1 : 0);
+        _globalTopics.Set(image?.TopicsByName.Count ?? 0);
+        _globalPartitions.Set(partitions);
+        _offline.Set(offline);
+        _activeBrokers.Set((image?.Brokers.Count ?? 0) - fenced);
+        _fencedBrokers.Set(fenced);
     }
 
     // Lag is computed at scrape time from committed offsets and the high watermark; stale series are removed.
