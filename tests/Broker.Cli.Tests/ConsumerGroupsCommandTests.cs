@@ -169,6 +169,13 @@ public sealed class ConsumerGroupsCommandTests : IClassFixture<SingleBroker>
         Assert.Equal(0, (await GroupsAsync("--reset-offsets", "--group", "cg-reset-group", "--topic", "cg-reset", "--to-latest", "--execute")).Code);
         Assert.Equal(5, Committed("cg-reset-group", "cg-reset", 0));
         Assert.Equal(2, Committed("cg-reset-group", "cg-reset", 1));
+
+        // Every record is less than an hour old: an hour back is the first offset. --to-current keeps what is committed.
+        Assert.Equal(0, (await GroupsAsync("--reset-offsets", "--group", "cg-reset-group", "--topic", "cg-reset:0", "--by-duration", "PT1H", "--execute")).Code);
+        Assert.Equal(0, Committed("cg-reset-group", "cg-reset", 0));
+        var current = await GroupsAsync("--reset-offsets", "--group", "cg-reset-group", "--all-topics", "--to-current", "--export");
+        Assert.True(current.Code == 0, current.Error);
+        Assert.Equal("cg-reset,0,0\ncg-reset,1,2\n\n", current.Output);
     }
 
     [Fact]
@@ -208,7 +215,10 @@ public sealed class ConsumerGroupsCommandTests : IClassFixture<SingleBroker>
     [Theory]
     [InlineData(new[] { "--delete-offsets", "--group", "g" }, "error: --delete-offsets needs one --group and --topic topic[:partition,partition]...")]
     [InlineData(new[] { "--describe" }, "error: --describe needs --group or --all-groups.")]
-    [InlineData(new[] { "--reset-offsets", "--group", "g", "--topic", "t" }, "error: --reset-offsets needs exactly one of --to-earliest, --to-latest, --to-offset, --shift-by and --to-datetime.")]
+    [InlineData(new[] { "--reset-offsets", "--group", "g", "--topic", "t" },
+        "error: --reset-offsets needs exactly one of --to-earliest, --to-latest, --to-offset, --shift-by, --to-datetime, --by-duration and --to-current.")]
+    [InlineData(new[] { "--reset-offsets", "--group", "g", "--topic", "t", "--by-duration", "1h" },
+        "error: --by-duration '1h' is not an ISO-8601 duration such as PT1H30M or P1DT12H.")]
     [InlineData(new[] { "--reset-offsets", "--group", "g", "--to-latest" }, "error: --reset-offsets needs one of the reset scopes: --all-topics, --topic.")]
     [InlineData(new[] { "--reset-offsets", "--group", "g", "--topic", "t:x", "--to-latest" }, "error: --topic 't:x' is not topic or topic:partition,partition.")]
     [InlineData(new[] { "--list", "--describe" }, "error: give exactly one of --list, --describe, --reset-offsets, --delete and --delete-offsets.")]

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using Broker.Protocol;
 using Broker.Protocol.Messages;
 
@@ -13,7 +14,7 @@ namespace Broker.Cli;
 /// <c>--execute</c>; the group must be inactive), <c>--delete</c> and <c>--delete-offsets</c>. Group requests go to the group's coordinator (FindCoordinator), ListOffsets to each partition's leader.
 /// Stateless; thread-safe.
 /// </summary>
-internal static class ConsumerGroupsCommand
+internal static partial class ConsumerGroupsCommand
 {
     private const string Missing = "-";
 
@@ -49,10 +50,17 @@ internal static class ConsumerGroupsCommand
             Description = "Reset to the first offset at or after this time, yyyy-MM-ddTHH:mm:ss.SSS with an optional zone (default UTC).",
             HelpName = "datetime",
         };
+        var byDuration = new Option<string?>("--by-duration")
+        {
+            Description = "Reset to the first offset at or after this long ago, an ISO-8601 duration PnDTnHnMnS.",
+            HelpName = "duration",
+        };
+        var toCurrent = new Option<bool>("--to-current") { Description = "Reset to the committed offset (the log end where there is none)." };
+        var export = new Option<bool>("--export") { Description = "--reset-offsets: print the new offsets as CSV (topic,partition,offset)." };
         var execute = new Option<bool>("--execute") { Description = "--reset-offsets: commit the new offsets." };
         var dryRun = new Option<bool>("--dry-run") { Description = "--reset-offsets: only print the new offsets (the default)." };
         var command = new Command("consumer-groups", "List, describe, reset and delete consumer groups, like Kafka's kafka-consumer-groups tool.");
-        foreach (var option in new Option[] { bootstrap, list, describe, delete, reset, deleteOffsets, members, state, group, allGroups, topic, allTopics, toEarliest, toLatest, toOffset, shiftBy, toDatetime, execute, dryRun })
+        foreach (var option in new Option[] { bootstrap, list, describe, delete, reset, deleteOffsets, members, state, group, allGroups, topic, allTopics, toEarliest, toLatest, toOffset, shiftBy, toDatetime, byDuration, toCurrent, export, execute, dryRun })
         {
             command.Options.Add(option);
         }
@@ -91,10 +99,21 @@ internal static class ConsumerGroupsCommand
                 scenarios.Add(new ResetScenario.ToDatetime(datetime));
             }
 
+            if (result.GetValue(byDuration) is { } duration)
+            {
+                scenarios.Add(new ResetScenario.ByDuration(duration));
+            }
+
+            if (result.GetValue(toCurrent))
+            {
+                scenarios.Add(new ResetScenario.ToCurrent());
+            }
+
             var options = new GroupsOptions(result.GetValue(bootstrap), result.GetValue(group) ?? [], result.GetValue(allGroups), result.GetValue(topic) ?? [],
                 result.GetValue(allTopics), scenarios, result.GetValue(execute) && !result.GetValue(dryRun))
             {
                 View = result.GetValue(members) ? DescribeView.Members : result.GetValue(state) ? DescribeView.State : DescribeView.Offsets,
+                Export = result.GetValue(export),
             };
             var action = actions.Count == 1 ? actions[0].Item2 : GroupsAction.None;
             return RunAsync(action, options, result.InvocationConfiguration.Output, result.InvocationConfiguration.Error, ct);
@@ -175,7 +194,7 @@ internal static class ConsumerGroupsCommand
     {
         if (options.Scenarios.Count != 1)
         {
-            return "--reset-offsets needs exactly one of --to-earliest, --to-latest, --to-offset, --shift-by and --to-datetime.";
+            return "--reset-offsets needs exactly one of --to-earliest, --to-latest, --to-offset, --shift-by, --to-datetime, --by-duration and --to-current.";
         }
 
         if (options.Topics.Count == 0 == !options.AllTopics)
@@ -186,6 +205,11 @@ internal static class ConsumerGroupsCommand
         if (options.Scenarios[0] is ResetScenario.ToDatetime { Text: var text } && ParseDatetime(text) is null)
         {
             return $"--to-datetime '{text}' is not yyyy-MM-ddTHH:mm:ss.SSS (optionally followed by a zone such as Z or +02:00).";
+        }
+
+        if (options.Scenarios[0] is ResetScenario.ByDuration { Text: var duration } && ParseDuration(duration) is null)
+        {
+            return $"--by-duration '{duration}' is not an ISO-8601 duration such as PT1H30M or P1DT12H.";
         }
 
         foreach (var spec in options.Topics)
@@ -512,7 +536,19 @@ internal static class ConsumerGroupsCommand
         }
 
         var rows = plans.SelectMany(p => p.Offsets.Select(o => (p.Group, o.Partition.Topic, o.Partition.Partition, o.Offset))).ToList();
-        if (rows.Count > 0)
+        if (options.Export)
+        {
+            // Kafka's CSV: topic,partition,offset per line, the group first when more than one group was asked for, and a
+            // blank line at the end.
+            var csv = new StringBuilder();
+            foreach (var (group, topic, partition, offset) in rows)
+            {
+                csv.Append(groups.Count > 1 ? group + "," : "").Append(CultureInfo.InvariantCulture, $"{topic},{partition},{offset}\n");
+            }
+
+            await output.WriteLineAsync(csv.ToString()).ConfigureAwait(false);
+        }
+        else if (rows.Count > 0)
         {
             var groupWidth = Math.Max(15, rows.Max(r => r.Group.Length));
             var topicWidth = Math.Max(15, rows.Max(r => r.Topic.Length));
@@ -565,9 +601,15 @@ internal static class ConsumerGroupsCommand
         var earliest = await OffsetsAsync(client, partitions, EarliestTimestamp, ct).ConfigureAwait(false);
         var latest = await OffsetsAsync(client, partitions, LatestTimestamp, ct).ConfigureAwait(false);
         Dictionary<(string, int), long>? byTime = null;
-        if (scenario is ResetScenario.ToDatetime { Text: var text })
+        var at = scenario switch
         {
-            byTime = await OffsetsAsync(client, partitions, ParseDatetime(text)!.Value.ToUnixTimeMilliseconds(), ct).ConfigureAwait(false);
+            ResetScenario.ToDatetime { Text: var text } => ParseDatetime(text)!.Value,
+            ResetScenario.ByDuration { Text: var text } => DateTimeOffset.UtcNow - ParseDuration(text)!.Value,
+            _ => (DateTimeOffset?)null,
+        };
+        if (at is { } time)
+        {
+            byTime = await OffsetsAsync(client, partitions, time.ToUnixTimeMilliseconds(), ct).ConfigureAwait(false);
         }
 
         var result = new List<((string, int), long)>();
@@ -586,6 +628,7 @@ internal static class ConsumerGroupsCommand
                 ResetScenario.ShiftBy { Shift: var shift } => view.Committed.TryGetValue(partition, out var current)
                     ? current + shift
                     : throw new AdminException($"group {view.Group} has no committed offset for {partition.Topic}-{partition.Partition} to shift."),
+                ResetScenario.ToCurrent => view.Committed.TryGetValue(partition, out var committed) ? committed : end,
                 _ => byTime!.TryGetValue(partition, out var found) && found >= 0 ? found : end,
             };
             result.Add((partition, Math.Clamp(target, start, end)));
@@ -732,6 +775,22 @@ internal static class ConsumerGroupsCommand
         return colon == 0 ? null : (spec[..colon], partitions);
     }
 
+    /// <summary>An ISO-8601 duration as Java's Duration.parse reads it: PnDTnHnMn.nS, each part optional, at least one.</summary>
+    internal static TimeSpan? ParseDuration(string text)
+    {
+        var match = DurationPattern().Match(text);
+        if (!match.Success || !match.Groups.Values.Skip(1).Any(g => g.Success))
+        {
+            return null;
+        }
+
+        double Part(int index) => match.Groups[index].Success ? double.Parse(match.Groups[index].Value, CultureInfo.InvariantCulture) : 0;
+        return TimeSpan.FromDays(Part(1)) + TimeSpan.FromHours(Part(2)) + TimeSpan.FromMinutes(Part(3)) + TimeSpan.FromSeconds(Part(4));
+    }
+
+    [GeneratedRegex(@"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,9})?)S)?)?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex DurationPattern();
+
     /// <summary>Kafka's --to-datetime forms: yyyy-MM-ddTHH:mm:ss.SSS, then an optional zone (Z, +hh:mm, +hhmm); UTC without one.</summary>
     internal static DateTimeOffset? ParseDatetime(string text)
     {
@@ -782,6 +841,10 @@ internal abstract record ResetScenario
     public sealed record ShiftBy(long Shift) : ResetScenario;
 
     public sealed record ToDatetime(string Text) : ResetScenario;
+
+    public sealed record ByDuration(string Text) : ResetScenario;
+
+    public sealed record ToCurrent : ResetScenario;
 }
 
 /// <summary>The consumer-groups arguments after parsing.</summary>
@@ -789,4 +852,7 @@ internal sealed record GroupsOptions(string? Bootstrap, IReadOnlyList<string> Gr
     IReadOnlyList<ResetScenario> Scenarios, bool Execute)
 {
     public DescribeView View { get; init; }
+
+    /// <summary>--reset-offsets --export: CSV instead of the table.</summary>
+    public bool Export { get; init; }
 }
