@@ -55,7 +55,7 @@ internal sealed partial class PodCleaningStep
                 continue;
             }
 
-            Exclude(desired, pool.WorkloadName(model.Name), name, claims);
+            Exclude(desired, pool.WorkloadName(model.Name), name);
             if (annotated && pod!.Metadata.DeletionTimestamp is null)
             {
                 LogCleaning(_logger, model.Namespace, name, string.Join(", ", claims.Select(c => c.Metadata.Name)));
@@ -82,10 +82,10 @@ internal sealed partial class PodCleaningStep
             && c.Metadata.Labels?.TryGetValue(StrimziLabels.Cluster, out var cluster) == true && cluster == model.Name
             && c.Metadata.Name.EndsWith(podName, StringComparison.Ordinal))];
 
-    private static void Exclude(List<IKubernetesObject<V1ObjectMeta>> desired, string podSetName, string podName, List<V1PersistentVolumeClaim> claims)
+    // The claims are matched by name as Claims matches the cached ones: the model builds only this cluster's claims.
+    private static void Exclude(List<IKubernetesObject<V1ObjectMeta>> desired, string podSetName, string podName)
     {
-        var claimNames = claims.Select(c => c.Metadata.Name).ToHashSet(StringComparer.Ordinal);
-        desired.RemoveAll(o => o is V1PersistentVolumeClaim claim && (claimNames.Contains(claim.Metadata.Name) || claim.Metadata.Name.EndsWith(podName, StringComparison.Ordinal)));
+        desired.RemoveAll(o => o is V1PersistentVolumeClaim claim && claim.Metadata.Name.EndsWith(podName, StringComparison.Ordinal));
         if (desired.OfType<StrimziPodSet>().FirstOrDefault(s => s.Metadata.Name == podSetName) is { Spec.Pods: { } pods })
         {
             pods.RemoveAll(p => (string?)p["metadata"]?["name"] == podName);
