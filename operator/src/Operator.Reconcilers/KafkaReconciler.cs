@@ -160,6 +160,10 @@ public sealed partial class KafkaReconciler : IReconciler
         var desired = model.BuildAll().ToList();
         var cleaning = await _cleaning.ReconcileAsync(model, desired, cancellationToken).ConfigureAwait(false);
         await ApplyObjectsAsync(desired, cancellationToken).ConfigureAwait(false);
+        if (cleaning is { } clean)
+        {
+            await _cleaning.DeletePodAsync(clean, cancellationToken).ConfigureAwait(false);
+        }
 
         // 8. Objects of this cluster the model no longer wants (a removed pool, node or listener).
         await DeleteUnwantedObjectsAsync(kafka, desired, cancellationToken).ConfigureAwait(false);
@@ -172,9 +176,9 @@ public sealed partial class KafkaReconciler : IReconciler
 
         // 10. Readiness and status.
         var waiting = PodsNotReady(model);
-        if (cleaning is not null && !waiting.Contains(cleaning))
+        if (cleaning is { Pod: var cleaned } && !waiting.Contains(cleaned))
         {
-            waiting.Add(cleaning);
+            waiting.Add(cleaned);
         }
         var condition = roll.Pending
             ? NewCondition(ConditionTypes.NotReady, RollingUpdateReason, "pods to restart: " + string.Join(", ", roll.Stale))

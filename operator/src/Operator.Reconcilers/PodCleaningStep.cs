@@ -37,10 +37,14 @@ internal sealed partial class PodCleaningStep
     }
 
     /// <summary>
-    /// Finds the pod to clean, takes it and its claims out of <paramref name="desired"/>, and deletes what is still there.
-    /// Returns the pod's name, or null when no clean is under way.
+    /// Finds the pod to clean, takes it and its claims out of <paramref name="desired"/> and deletes its claims; the caller
+    /// applies <paramref name="desired"/> (the pod set without the pod) and then calls <see cref="DeletePodAsync"/>, the
+    /// order Strimzi's cleaner follows. Deleting the pod first would let the pod-set controller, still holding the old
+    /// definition, create it again before the shrunk pod set arrives. Returns the pod's name and the instance to delete
+    /// (null when it is gone or terminating already), or null when no clean is under way.
     /// </summary>
-    public async Task<string?> ReconcileAsync(KafkaClusterModel model, List<IKubernetesObject<V1ObjectMeta>> desired, CancellationToken cancellationToken)
+    public async Task<(string Pod, V1Pod? ToDelete)?> ReconcileAsync(KafkaClusterModel model, List<IKubernetesObject<V1ObjectMeta>> desired,
+        CancellationToken cancellationToken)
     {
         foreach (var (pool, nodeId) in model.Nodes)
         {
@@ -56,25 +60,32 @@ internal sealed partial class PodCleaningStep
             }
 
             Exclude(desired, pool.WorkloadName(model.Name), name);
-            if (annotated && pod!.Metadata.DeletionTimestamp is null)
+            if (!annotated)
             {
-                LogCleaning(_logger, model.Namespace, name, string.Join(", ", claims.Select(c => c.Metadata.Name)));
-                await _applier.DeletePodAsync(model.Namespace, name, pod.Metadata.Uid, cancellationToken).ConfigureAwait(false);
+                return (name, null);
             }
 
-            if (annotated)
+            // The claims first: their deletion timestamps carry the clean on once the annotated pod is gone, and Kubernetes
+            // holds each claim until no pod uses it.
+            LogCleaning(_logger, model.Namespace, name, string.Join(", ", claims.Select(c => c.Metadata.Name)));
+            foreach (var claim in claims.Where(c => c.Metadata.DeletionTimestamp is null))
             {
-                // Deleted with the pod: Kubernetes holds each claim until no pod uses it.
-                foreach (var claim in claims.Where(c => c.Metadata.DeletionTimestamp is null))
-                {
-                    await _applier.DeleteAsync<V1PersistentVolumeClaim>(model.Namespace, claim.Metadata.Name, cancellationToken).ConfigureAwait(false);
-                }
+                await _applier.DeleteAsync<V1PersistentVolumeClaim>(model.Namespace, claim.Metadata.Name, cancellationToken).ConfigureAwait(false);
             }
 
-            return name;
+            return (name, pod!.Metadata.DeletionTimestamp is null ? pod : null);
         }
 
         return null;
+    }
+
+    /// <summary>Deletes the pod being cleaned, once its pod set no longer lists it.</summary>
+    public async Task DeletePodAsync((string Pod, V1Pod? ToDelete) cleaning, CancellationToken cancellationToken)
+    {
+        if (cleaning.ToDelete is { } pod)
+        {
+            await _applier.DeletePodAsync(pod.Metadata.NamespaceProperty, pod.Metadata.Name, pod.Metadata.Uid, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private List<V1PersistentVolumeClaim> Claims(KafkaClusterModel model, string podName) =>
